@@ -1,0 +1,2 @@
+//! The gauntlet harness: everything the `gauntlet` command does, as a library so tests can drive it.
+#![forbid(unsafe_code)]
