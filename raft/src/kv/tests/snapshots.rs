@@ -1,0 +1,170 @@
+//! Snapshot and restore: round trips, determinism, and strict rejection of bad bytes.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::kv::session::Session;
+use crate::kv::snapshot::{self, SNAPSHOT_FORMAT_VERSION};
+use crate::kv::{KvError, OpResult, Reply};
+
+fn busy_machine() -> KvStateMachine {
+    let mut m = KvStateMachine::new(KvConfig {
+        session_idle_entries: 5,
+        max_sessions: 3,
+        max_tombstones: 4,
+        ..KvConfig::default()
+    });
+    for i in 1..=12u64 {
+        let client = i % 5;
+        let seq = m.sessions().get(client).map_or(1, |s| s.last_seq + 1);
+        m.apply(i, &cmd(client, seq, append(&format!("k{}", i % 3), "v")));
+    }
+    m
+}
+
+#[test]
+fn restore_gives_equal_state_and_identical_bytes() {
+    let m = busy_machine();
+    let bytes = m.snapshot();
+    let restored = KvStateMachine::from_snapshot(m.config().clone(), &bytes).unwrap();
+    assert_eq!(restored, m);
+    assert_eq!(restored.snapshot(), bytes);
+    assert!(!restored.sessions().tombstones().is_empty());
+}
+
+#[test]
+fn restored_machine_keeps_deduplicating() {
+    let mut m = machine();
+    m.apply(1, &cmd(9, 1, append("k", "x")));
+    let mut restored = KvStateMachine::from_snapshot(KvConfig::default(), &m.snapshot()).unwrap();
+    assert_eq!(
+        restored.apply(2, &cmd(9, 1, append("k", "x"))),
+        Reply::Ok(OpResult::Written)
+    );
+    assert_eq!(restored.read("k").as_deref(), Some("x"));
+}
+
+#[test]
+fn equal_states_built_differently_give_identical_bytes() {
+    let mut a = machine();
+    a.apply(1, &cmd(1, 1, put("x", "1")));
+    a.apply(2, &cmd(2, 1, put("y", "2")));
+    let mut b = machine();
+    b.apply(1, &cmd(1, 1, put("x", "1")));
+    b.apply(2, &cmd(2, 1, put("y", "2")));
+    assert_eq!(a.snapshot(), b.snapshot());
+    b.apply(3, &cmd(2, 1, put("y", "2"))); // duplicate: data same, session activity differs
+    assert_ne!(a.snapshot(), b.snapshot());
+}
+
+#[test]
+fn truncated_or_extended_snapshot_is_refused_and_state_kept() {
+    let m = busy_machine();
+    let bytes = m.snapshot();
+    let mut target = machine();
+    target.apply(1, &cmd(1, 1, put("keep", "me")));
+    let before = target.clone();
+    for cut in 0..bytes.len() {
+        assert!(
+            target.restore(&bytes[..cut]).is_err(),
+            "prefix of {cut} bytes accepted"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.push(7);
+    assert!(matches!(
+        target.restore(&longer),
+        Err(KvError::SnapshotInvalid(_))
+    ));
+    assert_eq!(target, before);
+}
+
+#[test]
+fn unknown_version_is_refused_with_both_versions_named() {
+    let mut bytes = busy_machine().snapshot();
+    bytes[0] = 99;
+    let err = machine().restore(&bytes).unwrap_err();
+    assert!(matches!(
+        err,
+        KvError::SnapshotVersion { found: 99, expected } if expected == SNAPSHOT_FORMAT_VERSION
+    ));
+}
+
+fn raw_snapshot(
+    applied: u64,
+    data: Vec<(String, String)>,
+    sessions: Vec<(u64, Session)>,
+    tombstones: Vec<u64>,
+) -> Vec<u8> {
+    postcard::to_allocvec(&(SNAPSHOT_FORMAT_VERSION, applied, data, sessions, tombstones)).unwrap()
+}
+
+fn session(last_seq: u64, last_active: u64) -> Session {
+    Session {
+        last_seq,
+        last_result: OpResult::Written,
+        last_active,
+    }
+}
+
+#[test]
+fn raw_snapshot_layout_matches_encoder() {
+    let mut data = BTreeMap::new();
+    data.insert("a".to_string(), "1".to_string());
+    let mut sessions = BTreeMap::new();
+    sessions.insert(4u64, session(1, 3));
+    let ours = snapshot::encode(3, &data, &sessions, &vec![7u64].into());
+    let raw = raw_snapshot(
+        3,
+        vec![("a".into(), "1".into())],
+        vec![(4, session(1, 3))],
+        vec![7],
+    );
+    assert_eq!(ours, raw);
+}
+
+#[test]
+fn invariant_violations_are_refused() {
+    let kv = |k: &str| (k.to_string(), String::new());
+    let cases = vec![
+        (
+            "unsorted keys",
+            raw_snapshot(5, vec![kv("b"), kv("a")], vec![], vec![]),
+        ),
+        (
+            "duplicate keys",
+            raw_snapshot(5, vec![kv("a"), kv("a")], vec![], vec![]),
+        ),
+        (
+            "unsorted sessions",
+            raw_snapshot(
+                5,
+                vec![],
+                vec![(2, session(1, 1)), (1, session(1, 1))],
+                vec![],
+            ),
+        ),
+        (
+            "seq zero",
+            raw_snapshot(5, vec![], vec![(1, session(0, 1))], vec![]),
+        ),
+        (
+            "future activity",
+            raw_snapshot(5, vec![], vec![(1, session(1, 6))], vec![]),
+        ),
+        (
+            "live tombstone",
+            raw_snapshot(5, vec![], vec![(1, session(1, 1))], vec![1]),
+        ),
+        (
+            "double tombstone",
+            raw_snapshot(5, vec![], vec![], vec![3, 3]),
+        ),
+    ];
+    for (name, bytes) in cases {
+        match machine().restore(&bytes) {
+            Err(KvError::SnapshotInvalid(msg)) => assert!(!msg.is_empty(), "{name}"),
+            other => panic!("{name}: expected SnapshotInvalid, got {other:?}"),
+        }
+    }
+}
