@@ -6,3 +6,4 @@
 #![forbid(unsafe_code)]
 
 pub mod kv;
+pub mod storage;
