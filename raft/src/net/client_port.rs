@@ -93,17 +93,20 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
     let inflight_limit = opts.max_inflight_per_connection.max(1);
     let inflight = Arc::new(Semaphore::new(inflight_limit));
     let (responses, pending) = mpsc::channel::<Resp>(inflight_limit);
-    // Handlers and the writer live in this set: when the connection ends, they are aborted.
-    let mut tasks = JoinSet::new();
-    tasks.spawn(write_responses(writer, pending, opts.max_frame_len, remote));
+    // The writer and the handlers live in these sets: when the connection ends, they are aborted.
+    let mut writer_task = JoinSet::new();
+    writer_task.spawn(write_responses(writer, pending, opts.max_frame_len, remote));
+    let mut handlers = JoinSet::new();
     loop {
-        let Ok(permit) = inflight.clone().acquire_owned().await else {
-            break;
+        // A finished writer means the connection is broken.
+        let permit = tokio::select! {
+            permit = inflight.clone().acquire_owned() => permit,
+            _ = writer_task.join_next() => break,
         };
+        let Ok(permit) = permit else { break };
         let frame = tokio::select! {
             frame = reader.next() => frame,
-            // The writer ended: the connection is broken.
-            _ = tasks.join_next() => break,
+            _ = writer_task.join_next() => break,
         };
         let frame = match frame {
             Some(Ok(frame)) => frame,
@@ -117,7 +120,13 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
                 }
                 break;
             }
-            None => break,
+            None => {
+                // The client finished sending (half-close): answer what is in flight, then close.
+                drop(responses);
+                while handlers.join_next().await.is_some() {}
+                while writer_task.join_next().await.is_some() {}
+                return;
+            }
         };
         add(
             &counters.bytes_received,
@@ -134,7 +143,8 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
         bump(&counters.received);
         let handled = handler(request);
         let responses = responses.clone();
-        tasks.spawn(async move {
+        while handlers.try_join_next().is_some() {}
+        handlers.spawn(async move {
             let response = handled.await;
             let _ = responses.send(response).await;
             drop(permit);
