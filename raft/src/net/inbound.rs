@@ -1,0 +1,140 @@
+//! The peer listener: accepts connections from other nodes, handshakes, and forwards every decoded
+//! message into the node's inbound channel.
+//!
+//! A connection that fails the handshake, sends an oversized length or a payload that does not
+//! decode is closed (and counted); the listener and every other connection keep going. Forwarding
+//! awaits room in the inbound channel, so a busy node slows its peers' connections down (TCP
+//! backpressure) instead of dropping what they already sent.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use super::{
+    framing::{self, frame_codec, LENGTH_PREFIX_LEN},
+    handshake::{handshake, Hello},
+    metrics::{add, bump, ListenerCounters},
+    tasks::{spawn_listener, ListenerHandle},
+    NetError, NodeId, TransportOptions,
+};
+
+/// Serves peer connections on `listener` until the returned handle is dropped or shut down.
+/// Must be called from inside a tokio runtime.
+pub fn accept_peers<M>(
+    listener: TcpListener,
+    my_id: NodeId,
+    cluster_id: u64,
+    inbound: mpsc::Sender<M>,
+    opts: &TransportOptions,
+) -> Result<ListenerHandle, NetError>
+where
+    M: DeserializeOwned + Send + 'static,
+{
+    let opts = opts.clone();
+    let hello = Hello::new(cluster_id, my_id);
+    spawn_listener(
+        listener,
+        opts.max_inbound_connections,
+        "peer listener",
+        move |stream, remote, counters| {
+            serve_peer_connection(
+                stream,
+                remote,
+                hello,
+                inbound.clone(),
+                opts.clone(),
+                counters,
+            )
+        },
+    )
+}
+
+async fn serve_peer_connection<M>(
+    stream: TcpStream,
+    remote: SocketAddr,
+    hello: Hello,
+    inbound: mpsc::Sender<M>,
+    opts: TransportOptions,
+    counters: Arc<ListenerCounters>,
+) where
+    M: DeserializeOwned + Send + 'static,
+{
+    let (read_half, write_half) = stream.into_split();
+    let mut reader = FramedRead::new(read_half, frame_codec(opts.max_frame_len));
+    let mut writer = FramedWrite::new(write_half, frame_codec(opts.max_frame_len));
+    let peer_addr = remote.to_string();
+    let peer = match handshake(
+        &mut reader,
+        &mut writer,
+        &hello,
+        None,
+        opts.handshake_timeout,
+        &peer_addr,
+    )
+    .await
+    {
+        Ok(theirs) => theirs.node_id,
+        Err(_) => {
+            // `handshake` already logged why.
+            bump(&counters.refused);
+            return;
+        }
+    };
+    tracing::info!(node = hello.node_id, peer, %remote, "inbound peer connection up");
+    match forward_messages(&mut reader, &inbound, &counters, opts.max_frame_len).await {
+        Ok(()) => tracing::debug!(
+            node = hello.node_id,
+            peer,
+            "inbound channel closed; dropping peer connection"
+        ),
+        Err(NetError::Closed) => {
+            tracing::info!(node = hello.node_id, peer, %remote, "inbound peer connection closed")
+        }
+        Err(
+            e @ (NetError::AnnouncedFrameTooLarge { .. }
+            | NetError::Decode { .. }
+            | NetError::TrailingBytes { .. }),
+        ) => {
+            bump(&counters.bad_frames);
+            tracing::warn!(node = hello.node_id, peer, %remote, error = %e, "closing peer connection after a bad frame");
+        }
+        Err(e) => {
+            tracing::info!(node = hello.node_id, peer, %remote, error = %e, "inbound peer connection failed")
+        }
+    }
+}
+
+/// Reads frames until the connection ends or breaks; `Ok` means the inbound channel closed.
+async fn forward_messages<M, R>(
+    reader: &mut FramedRead<R, tokio_util::codec::LengthDelimitedCodec>,
+    inbound: &mpsc::Sender<M>,
+    counters: &ListenerCounters,
+    max_frame_len: usize,
+) -> Result<(), NetError>
+where
+    M: DeserializeOwned,
+    R: tokio::io::AsyncRead + Unpin,
+{
+    loop {
+        let frame = match reader.next().await {
+            Some(Ok(frame)) => frame,
+            Some(Err(e)) => return Err(framing::classify_io_error(e, max_frame_len)),
+            None => return Err(NetError::Closed),
+        };
+        add(
+            &counters.bytes_received,
+            (frame.len() + LENGTH_PREFIX_LEN) as u64,
+        );
+        let msg = framing::decode_frame_payload::<M>(&frame)?;
+        bump(&counters.received);
+        if inbound.send(msg).await.is_err() {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The TCP transport: framing (length prefix + postcard, size-limited), the peer handshake
+//! (magic, format version, cluster id, node id), outbound peer links with bounded queues and
+//! reconnect, the peer listener, and the generic request/response framing of the client port.
+//!
+//! Everything is generic over the message type, so the Raft core and the KV protocol never see a
+//! socket. See `docs/net.md` for the wire format and the failure behaviour.
+
+mod backoff;
+mod client_port;
+mod error;
+pub mod framing;
+pub mod handshake;
+mod inbound;
+mod metrics;
+mod options;
+mod peers;
+mod tasks;
+
+/// A node's id; the same type as `raft::core::NodeId`.
+pub type NodeId = u64;
+
+pub use backoff::Backoff;
+pub use client_port::{
+    serve_framed, ClientError, ClientOptions, Delivery, FramedClient, FramedReceiver, FramedSender,
+    ServeOptions,
+};
+pub use error::{HandshakeError, NetError, SendError};
+pub use framing::{decode_frame_payload, decode_stream};
+pub use inbound::accept_peers;
+pub use metrics::{ListenerMetrics, PeerMetrics};
+pub use options::TransportOptions;
+pub use peers::PeerTransport;
+pub use tasks::ListenerHandle;

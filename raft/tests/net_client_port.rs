@@ -1,0 +1,260 @@
+//! Loopback tests of the client port framing: out-of-order responses, definite vs indefinite
+//! client errors, bad input closing only the offending connection.
+
+use std::{net::SocketAddr, time::Duration};
+
+use bytes::{BufMut, BytesMut};
+use futures::StreamExt;
+use raft::net::{
+    framing::frame_codec, serve_framed, ClientError, ClientOptions, Delivery, FramedClient,
+    ServeOptions,
+};
+use serde::{Deserialize, Serialize};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    time::timeout,
+};
+use tokio_util::codec::FramedRead;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Request {
+    id: u64,
+    delay_ms: u64,
+    padding: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Response {
+    id: u64,
+}
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn req(id: u64, delay_ms: u64) -> Request {
+    Request {
+        id,
+        delay_ms,
+        padding: Vec::new(),
+    }
+}
+
+async fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+/// A server whose handler waits `delay_ms` (forever if u64::MAX) and echoes the id.
+async fn echo_server(opts: ServeOptions) -> raft::net::ListenerHandle {
+    serve_framed(
+        listener().await,
+        |r: Request| async move {
+            if r.delay_ms == u64::MAX {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_millis(r.delay_ms)).await;
+            Response { id: r.id }
+        },
+        opts,
+    )
+    .unwrap()
+}
+
+async fn client(addr: SocketAddr) -> FramedClient<Request, Response> {
+    FramedClient::connect(addr, Duration::from_secs(5))
+        .await
+        .unwrap()
+}
+
+async fn closed_by_remote(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 256];
+    let read_until_closed = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    };
+    timeout(LIMIT, read_until_closed).await.is_ok()
+}
+
+#[tokio::test]
+async fn responses_come_back_as_soon_as_each_is_ready() {
+    let server = echo_server(ServeOptions::default()).await;
+    let mut c = client(server.local_addr()).await;
+    c.send(&req(1, 300)).await.unwrap();
+    c.send(&req(2, 100)).await.unwrap();
+    c.send(&req(3, 0)).await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        order.push(c.recv().await.unwrap().id);
+    }
+    assert_eq!(order, vec![3, 2, 1]);
+    assert_eq!(server.metrics().received, 3);
+}
+
+#[tokio::test]
+async fn many_pipelined_requests_over_split_halves() {
+    let server = echo_server(ServeOptions {
+        max_inflight_per_connection: 8,
+        ..ServeOptions::default()
+    })
+    .await;
+    let (mut tx, mut rx) = client(server.local_addr()).await.into_split();
+    let sender = tokio::spawn(async move {
+        for id in 0..500 {
+            tx.send(&req(id, 0)).await.unwrap();
+        }
+    });
+    let mut seen = vec![false; 500];
+    for _ in 0..500 {
+        let id = timeout(LIMIT, rx.recv()).await.unwrap().unwrap().id as usize;
+        assert!(!seen[id], "response {id} twice");
+        seen[id] = true;
+    }
+    sender.await.unwrap();
+    assert!(seen.iter().all(|s| *s));
+}
+
+#[tokio::test]
+async fn refused_connect_is_definite() {
+    let addr = listener().await.local_addr().unwrap();
+    let err = FramedClient::<Request, Response>::connect(addr, Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Connect { .. }), "{err}");
+    assert_eq!(err.delivery(), Delivery::NotSent);
+    assert!(err.is_definite());
+}
+
+#[tokio::test]
+async fn no_answer_is_indefinite() {
+    let server = echo_server(ServeOptions::default()).await;
+    let mut c = FramedClient::<Request, Response>::connect_with(
+        server.local_addr(),
+        ClientOptions {
+            io_timeout: Duration::from_millis(100),
+            ..ClientOptions::with_timeout(Duration::from_secs(2))
+        },
+    )
+    .await
+    .unwrap();
+    c.send(&req(1, u64::MAX)).await.unwrap();
+    let err = c.recv().await.unwrap_err();
+    assert!(matches!(err, ClientError::RecvTimeout(_)), "{err}");
+    assert_eq!(err.delivery(), Delivery::MaybeSent);
+}
+
+#[tokio::test]
+async fn connection_closed_after_sending_is_indefinite() {
+    // A server that reads one request and hangs up without answering.
+    let raw = listener().await;
+    let addr = raw.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = raw.accept().await.unwrap();
+        let mut frames = FramedRead::new(stream, frame_codec(1024));
+        let _ = frames.next().await;
+    });
+    let mut c = client(addr).await;
+    c.send(&req(1, 0)).await.unwrap();
+    let err = c.recv().await.unwrap_err();
+    assert!(matches!(err, ClientError::Closed), "{err}");
+    assert!(!err.is_definite());
+}
+
+#[tokio::test]
+async fn server_shutdown_closes_client_connections() {
+    let server = echo_server(ServeOptions::default()).await;
+    let mut c = client(server.local_addr()).await;
+    c.send(&req(1, u64::MAX)).await.unwrap();
+    timeout(LIMIT, server.shutdown()).await.unwrap();
+    let err = c.recv().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::Closed | ClientError::Recv(_)),
+        "{err}"
+    );
+    assert_eq!(err.delivery(), Delivery::MaybeSent);
+}
+
+#[tokio::test]
+async fn oversized_request_is_not_sent_and_the_connection_stays_usable() {
+    let server = echo_server(ServeOptions::default()).await;
+    let mut c = FramedClient::<Request, Response>::connect_with(
+        server.local_addr(),
+        ClientOptions {
+            max_frame_len: 1024,
+            ..ClientOptions::with_timeout(Duration::from_secs(5))
+        },
+    )
+    .await
+    .unwrap();
+    let big = Request {
+        id: 1,
+        delay_ms: 0,
+        padding: vec![0; 4096],
+    };
+    let err = c.send(&big).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Encode(raft::net::NetError::FrameTooLarge { .. })
+        ),
+        "{err}"
+    );
+    assert!(err.is_definite());
+    c.send(&req(2, 0)).await.unwrap();
+    assert_eq!(c.recv().await.unwrap().id, 2);
+}
+
+#[tokio::test]
+async fn bad_frames_close_only_their_connection() {
+    let server = echo_server(ServeOptions {
+        max_frame_len: 1024,
+        ..ServeOptions::default()
+    })
+    .await;
+    let addr = server.local_addr();
+    let mut bystander = client(addr).await;
+
+    // An oversized announced length: closed without waiting for the payload.
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    let mut header = BytesMut::new();
+    header.put_u32(1 << 30);
+    header.put_slice(b"xyz");
+    raw.write_all(&header).await.unwrap();
+    assert!(closed_by_remote(&mut raw).await);
+
+    // A payload that is not a request.
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    raw.write_all(&[0, 0, 0, 3, 0xff, 0xff, 0xff])
+        .await
+        .unwrap();
+    assert!(closed_by_remote(&mut raw).await);
+
+    assert_eq!(server.metrics().bad_frames, 2);
+    bystander.send(&req(7, 0)).await.unwrap();
+    assert_eq!(bystander.recv().await.unwrap().id, 7);
+    let mut fresh = client(addr).await;
+    fresh.send(&req(8, 0)).await.unwrap();
+    assert_eq!(fresh.recv().await.unwrap().id, 8);
+}
+
+#[tokio::test]
+async fn connection_limit_closes_extra_connections() {
+    let server = echo_server(ServeOptions {
+        max_connections: 1,
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut first = client(server.local_addr()).await;
+    first.send(&req(1, 0)).await.unwrap();
+    assert_eq!(first.recv().await.unwrap().id, 1);
+    let mut second = client(server.local_addr()).await;
+    let _ = second.send(&req(2, 0)).await;
+    let err = second.recv().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::Closed | ClientError::Recv(_)),
+        "{err}"
+    );
+    assert_eq!(server.metrics().over_limit, 1);
+}
