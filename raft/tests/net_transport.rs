@@ -125,7 +125,7 @@ async fn closed_by_remote(stream: &mut TcpStream) -> bool {
     timeout(LIMIT, read_until_closed).await.is_ok()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_round_trip_between_two_nodes() {
     let opts = fast_opts();
     let (l1, mut in1) = start_listener(1, CLUSTER, &opts).await;
@@ -258,7 +258,7 @@ async fn peer_of_another_version_is_refused() {
     eventually("one refused handshake", || l2.metrics().refused == 1).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_overflow_drops_and_counts_without_blocking_other_peers() {
     let opts = TransportOptions {
         queue_capacity: 16,

@@ -19,7 +19,8 @@ pub struct TransportOptions {
     pub handshake_timeout: Duration,
     /// Time allowed to write and flush one batch; a peer that stops reading is dropped after it.
     pub write_timeout: Duration,
-    /// First reconnect delay; doubles after every failure up to `backoff_max`.
+    /// First reconnect delay; doubles after every failure up to `backoff_max`, and starts over
+    /// only after a connection stayed up for at least `backoff_max`.
     pub backoff_initial: Duration,
     /// Largest reconnect delay.
     pub backoff_max: Duration,
