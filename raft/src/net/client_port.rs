@@ -36,6 +36,8 @@ pub struct ServeOptions {
     /// Most requests of one connection being handled at once; the connection is not read further
     /// until one finishes.
     pub max_inflight_per_connection: usize,
+    /// Time allowed to write one batch of responses; a client that stops reading is disconnected.
+    pub write_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -44,6 +46,7 @@ impl Default for ServeOptions {
             max_frame_len: 1024 * 1024,
             max_connections: 1024,
             max_inflight_per_connection: 256,
+            write_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -95,7 +98,7 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
     let (responses, pending) = mpsc::channel::<Resp>(inflight_limit);
     // The writer and the handlers live in these sets: when the connection ends, they are aborted.
     let mut writer_task = JoinSet::new();
-    writer_task.spawn(write_responses(writer, pending, opts.max_frame_len, remote));
+    writer_task.spawn(write_responses(writer, pending, opts.clone(), remote));
     let mut handlers = JoinSet::new();
     loop {
         // A finished writer means the connection is broken.
@@ -152,31 +155,38 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
     }
 }
 
+/// Writes responses as they come, one flush per batch of whatever is ready. A batch that cannot
+/// be written within `write_timeout` (a client that stopped reading) ends the connection.
 async fn write_responses<Resp: Serialize>(
     mut writer: FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>,
     mut pending: mpsc::Receiver<Resp>,
-    max_frame_len: usize,
+    opts: ServeOptions,
     remote: SocketAddr,
 ) {
     while let Some(first) = pending.recv().await {
-        let mut next = Some(first);
-        while let Some(response) = next.take() {
-            match framing::encode_frame_payload(&response, max_frame_len) {
-                Ok(payload) => {
-                    if let Err(e) = writer.feed(payload).await {
-                        tracing::debug!(%remote, error = %e, "client port: write failed");
-                        return;
+        let batch = async {
+            let mut next = Some(first);
+            while let Some(response) = next.take() {
+                match framing::encode_frame_payload(&response, opts.max_frame_len) {
+                    Ok(payload) => writer.feed(payload).await?,
+                    Err(e) => {
+                        tracing::error!(%remote, error = %e, "client port: response cannot be sent; dropped")
                     }
                 }
-                Err(e) => {
-                    tracing::error!(%remote, error = %e, "client port: response cannot be sent; dropped")
-                }
+                next = pending.try_recv().ok();
             }
-            next = pending.try_recv().ok();
-        }
-        if let Err(e) = SinkExt::<Bytes>::flush(&mut writer).await {
-            tracing::debug!(%remote, error = %e, "client port: write failed");
-            return;
+            SinkExt::<Bytes>::flush(&mut writer).await
+        };
+        match tokio::time::timeout(opts.write_timeout, batch).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(%remote, error = %e, "client port: write failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(%remote, timeout = ?opts.write_timeout, "client port: client is not reading its responses; closing the connection");
+                return;
+            }
         }
     }
 }
