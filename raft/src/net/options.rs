@@ -40,7 +40,7 @@ impl Default for TransportOptions {
             handshake_timeout: Duration::from_secs(1),
             write_timeout: Duration::from_secs(2),
             backoff_initial: Duration::from_millis(20),
-            backoff_max: Duration::from_secs(1),
+            backoff_max: Duration::from_millis(500),
             max_inbound_connections: 64,
             jitter_seed: 0x6761_756e_746c_6574,
         }
