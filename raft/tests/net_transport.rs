@@ -317,7 +317,7 @@ async fn queue_overflow_drops_and_counts_without_blocking_other_peers() {
         assert_eq!(recv(&mut healthy_in).await.seq, seq);
     }
     assert!(
-        slowest_send < Duration::from_millis(50),
+        slowest_send < Duration::from_millis(250),
         "send must never block: {slowest_send:?}"
     );
     // The dead peer's link never takes from its queue: exactly `capacity` messages fit.
