@@ -302,3 +302,25 @@ fn two_nodes_cannot_share_a_data_directory() {
     let err = Disk::open(dir.path(), small_segments()).unwrap_err();
     assert!(matches!(err, StorageError::Locked { .. }), "{err}");
 }
+
+#[test]
+fn a_batch_that_fails_half_way_poisons_the_disk_and_reopen_recovers_the_previous_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = WalOptions {
+        segment_bytes: 1 << 20,
+        max_record_bytes: 64,
+    };
+    let (mut disk, _) = Disk::open(dir.path(), options).unwrap();
+    disk.persist(Some(&hs(1, 1)), &entries(1..=2, 1), None)
+        .unwrap();
+    let mut batch = entries(3..=5, 1);
+    batch[1].data = vec![0; 500]; // over the record limit: entry 3 is already buffered
+    let err = disk.persist(Some(&hs(1, 4)), &batch, None).unwrap_err();
+    assert!(matches!(err, StorageError::RecordTooLarge { .. }), "{err}");
+    let err = disk.persist(None, &entries(3..=3, 1), None).unwrap_err();
+    assert!(matches!(err, StorageError::Poisoned(_)), "{err}");
+    drop(disk);
+    let (_, state) = Disk::open(dir.path(), options).unwrap();
+    assert_eq!(state.entries, entries(1..=2, 1));
+    assert_eq!(state.hard_state, Some(hs(1, 1)));
+}

@@ -266,11 +266,14 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
         while self.segments.len() > 1 && self.segments[1].first_seq <= keep_from_seq {
             let path = &self.segments[0].path;
             fs::remove_file(path).map_err(|e| StorageError::io("deleting segment", path, e))?;
-            sync_dir(&self.dir)?;
             self.segments.remove(0);
             deleted += 1;
+            self.stats.segments_deleted += 1;
+            if let Err(e) = sync_dir(&self.dir) {
+                self.poisoned = Some(format!("fsync of {} failed: {e}", self.dir.display()));
+                return Err(e);
+            }
         }
-        self.stats.segments_deleted += deleted as u64;
         Ok(deleted)
     }
 
