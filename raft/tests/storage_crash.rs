@@ -274,3 +274,27 @@ fn random_multi_byte_damage_never_invents_records() {
         }
     }
 }
+
+#[test]
+fn a_torn_last_segment_keeps_the_sealed_ones_and_cuts_only_its_own_tail() {
+    let first = sample_records(5);
+    let (sealed, _) = write_segment(&first);
+    let second_records = sample_records(4);
+    let (last, bounds) = write_segment(&second_records);
+    let second = format!("{:020}.seg", first.len());
+    let last_start = bounds[second_records.len() - 1];
+    for cut in last_start..last.len() {
+        let dir = dir_with(&[(FIRST_SEGMENT, &sealed), (&second, &last[..cut])]);
+        let (mut wal, recovered) = Wal::<Vec<u8>>::open(dir.path(), options()).unwrap();
+        let mut expected = first.clone();
+        expected.extend_from_slice(&second_records[..second_records.len() - 1]);
+        assert_eq!(recovered.records, expected, "cut at {cut}");
+        assert_eq!(wal.next_seq(), expected.len() as u64);
+        if cut > last_start {
+            let (file, torn) = recovered.torn_tail.unwrap();
+            assert_eq!(file, dir.path().join(&second));
+            assert_eq!(torn.offset, last_start as u64);
+        }
+        assert_eq!(wal.append(&vec![1]).unwrap(), expected.len() as u64);
+    }
+}
