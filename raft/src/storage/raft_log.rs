@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::atomic_file::{read_value, write_value};
+use super::dir::sync_dir;
 use super::error::StorageError;
 use super::wal::{Wal, WalOptions, WalStats};
 
@@ -142,6 +143,9 @@ where
             }
         }
 
+        // A process killed between renaming a snapshot file into place and syncing the directory
+        // leaves a rename that only the page cache knows: make it durable before relying on it.
+        sync_dir(dir)?;
         let snapshot: Option<S> = read_value(&dir.join(SNAPSHOT_FILE))?;
         let snapshot_meta = snapshot.as_ref().map(|s| (s.index(), s.term()));
         let mut disk = RaftDisk {

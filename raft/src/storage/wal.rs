@@ -181,6 +181,11 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
             .append(true)
             .open(active_path)
             .map_err(|e| StorageError::io("opening for append", active_path, e))?;
+        // The last segment may hold records a killed process wrote but never synced (they survive
+        // in the page cache): make them durable before anyone treats them as persisted.
+        active
+            .sync_data()
+            .map_err(|e| StorageError::io("fdatasync of recovered WAL segment", active_path, e))?;
         let wal = Wal {
             dir: dir.to_path_buf(),
             options,
