@@ -4,3 +4,4 @@
 //! key/value state machine with exactly-once client sessions. Storage, transport, the server
 //! driver and the client library build on these two.
 #![forbid(unsafe_code)]
+pub mod core;
