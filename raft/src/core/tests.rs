@@ -865,6 +865,12 @@ fn snapshot_compacts_and_a_lagging_follower_gets_it() {
     assert_eq!(pump.node(1).first_index(), 16);
     let rd = pump.node(1).ready();
     assert_eq!(rd.snapshot.as_ref().map(|s| s.index), Some(15));
+    let tail: Vec<Index> = rd.entries.iter().map(|e| e.index).collect();
+    assert_eq!(
+        tail,
+        [16, 17, 18, 19, 20, 21],
+        "the snapshot comes with the whole log tail"
+    );
     assert!(pump.node(1).snapshot_taken(30, vec![]).is_err());
     pump.isolated.clear();
     pump.delivered.clear();
