@@ -55,8 +55,9 @@ pub use types::{
 };
 
 /// Everything the application must do, in this order: (1) persist `hard_state`, `snapshot` (if
-/// present it replaces the whole stored log), `entries` (replacing any stored entries at index
-/// >= `entries[0].index`; after a snapshot they are the complete log tail); fsync. (2) only then
+/// present it replaces the whole stored log), `entries` (replacing any stored entries at an
+/// index at or after `entries[0].index`; after a snapshot they are the complete log tail);
+/// fsync. (2) only then
 /// send `messages`. (3) apply `committed_entries` in order (restore `snapshot` first if present and
 /// newer than the applied index). (4) serve `read_states` once the applied index >= their index.
 /// Then call [`Node::advance`].

@@ -311,6 +311,38 @@ fn vote_refused_to_a_candidate_with_a_stale_log() {
 }
 
 #[test]
+fn planted_vote_any_bug_grants_votes_to_stale_logs() {
+    let persisted = PersistedState {
+        hard_state: HardState {
+            term: 3,
+            vote: None,
+            commit: 0,
+        },
+        snapshot: None,
+        entries: vec![entry(1, 1), entry(2, 3)],
+    };
+    let mut cfg = config(2);
+    cfg.bugs.vote_any = true;
+    let mut voter = Node::restart(cfg, ConfState::with_voters([1, 2, 3]), persisted).unwrap();
+    voter
+        .step(msg(
+            1,
+            2,
+            4,
+            MessageBody::Vote {
+                last_log_index: 1,
+                last_log_term: 1,
+                leadership_transfer: false,
+            },
+        ))
+        .unwrap();
+    assert_eq!(
+        last_response(&mut voter),
+        MessageBody::VoteResponse { granted: true }
+    );
+}
+
+#[test]
 fn pre_vote_does_not_change_terms() {
     let mut voter = node_with_log(2, 3, 3, &[1, 3]);
     voter
