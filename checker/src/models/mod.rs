@@ -1,0 +1,1 @@
+//! The built-in models: register, cas-register, kv, list-append, set.
