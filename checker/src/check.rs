@@ -3,8 +3,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::anomalies::find_collection_anomalies;
 use crate::history::Operation;
-use crate::report::{CheckReport, SearchStats, Verdict};
+use crate::linearizability::check_model;
+use crate::models::{CasRegister, Kv, ListAppend, Register, Set};
+use crate::report::{CheckReport, Verdict};
 
 /// The built-in models, by their command-line names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,17 +77,22 @@ impl Default for CheckOptions {
 
 /// Checks paired operations (failed ones already dropped) against a built-in model.
 pub fn check_operations(ops: &[Operation], model: ModelKind, opts: &CheckOptions) -> CheckReport {
-    let _ = (model, opts);
-    CheckReport {
-        verdict: Verdict::Unknown {
-            reason: "search not implemented yet".to_string(),
-        },
-        partitions: Vec::new(),
-        anomalies: Vec::new(),
-        counterexample: None,
-        stats: SearchStats {
-            operations: ops.len(),
-            ..SearchStats::default()
-        },
+    let mut report = match model {
+        ModelKind::Register => check_model(&Register, ops, opts),
+        ModelKind::CasRegister => check_model(&CasRegister, ops, opts),
+        ModelKind::Kv => check_model(&Kv, ops, opts),
+        ModelKind::ListAppend => check_model(&ListAppend, ops, opts),
+        ModelKind::Set => check_model(&Set, ops, opts),
+    };
+    if matches!(model, ModelKind::ListAppend | ModelKind::Set) {
+        report.anomalies = find_collection_anomalies(ops);
+        if !report.anomalies.is_empty() && report.verdict != Verdict::NotLinearizable {
+            tracing::warn!(
+                verdict = ?report.verdict,
+                "lost or duplicated elements found; the history is not linearizable"
+            );
+            report.verdict = Verdict::NotLinearizable;
+        }
     }
+    report
 }

@@ -39,6 +39,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 use crate::history::{Operation, Value};
+use crate::linearizability::PreparedOp;
 
 /// An operation the model cannot interpret (unknown function, or an input of the wrong shape).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +105,13 @@ pub trait Model: Sync {
     /// True when `op` never changes the state (a read). Reads with unknown outcome are then dropped.
     fn is_read_only(&self, _op: &Self::Op) -> bool {
         false
+    }
+
+    /// A cheap necessary condition, checked before any search: the position (in `ops`) of an
+    /// operation that can never be linearized whatever the order of the others, and why. The
+    /// default finds nothing; a wrong answer here would make the checker wrong, so keep it simple.
+    fn impossible_op(&self, _ops: &[PreparedOp<Self::Op>]) -> Option<(usize, String)> {
+        None
     }
 
     /// Splits a history into independent parts. The default keeps operations with the same
