@@ -336,19 +336,31 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads values up to `close`; the opening delimiter was just consumed.
     fn read_seq(&mut self, close: char, depth: usize) -> Result<Vec<Edn>, EdnError> {
+        let opened = Position {
+            line: self.line,
+            column: self.column.saturating_sub(1),
+        };
         let mut items = Vec::new();
         loop {
             self.skip_blank_and_discards(depth + 1)?;
             match self.peek() {
                 None => {
-                    return Err(
-                        self.error(format!("expected '{close}', found the end of the input"))
-                    )
+                    return Err(self.error(format!(
+                        "expected '{close}' to close the collection opened at line {}, column {}, found the end of the input",
+                        opened.line, opened.column
+                    )))
                 }
                 Some(c) if c == close => {
                     self.bump();
                     return Ok(items);
+                }
+                Some(c @ (')' | ']' | '}')) => {
+                    return Err(self.error(format!(
+                        "expected '{close}' to close the collection opened at line {}, column {}, found '{c}'",
+                        opened.line, opened.column
+                    )))
                 }
                 Some(_) => items.push(self.read_value(depth + 1)?),
             }
@@ -635,7 +647,9 @@ mod tests {
         let err = read_one("{:a 1\n :b [1 2}").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(
-            err.message.contains("']'") || err.message.contains("unexpected"),
+            err.message.contains(
+                "expected ']' to close the collection opened at line 2, column 5, found '}'"
+            ),
             "{err}"
         );
         let err = read_one("{:a 1 :b}").unwrap_err();
