@@ -87,8 +87,9 @@ pub struct Partition {
 pub trait Model: Sync {
     /// The model's state; hashed and compared by the search's memo, so keep it small.
     type State: Clone + Eq + Hash + Debug + Send + Sync;
-    /// An operation as the model wants it (parsed once before the search).
-    type Op: Debug + Send + Sync;
+    /// An operation as the model wants it (parsed once before the search). Equal ops must have
+    /// equal effects: the search treats pending equal operations of unknown outcome as interchangeable.
+    type Op: Debug + PartialEq + Send + Sync;
 
     /// A short name for reports.
     fn name(&self) -> &'static str;

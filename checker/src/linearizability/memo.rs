@@ -81,9 +81,19 @@ impl<S: Eq + Hash> StateInterner<S> {
     }
 }
 
-/// The set of explored (linearized bitset, state id) pairs.
+/// Chain entries compared at most per lookup; past that a configuration is explored again
+/// (correct, only slower).
+const MAX_CHAIN_SCAN: usize = 64;
+
+/// The explored configurations: (linearized bitset, state id) pairs, with dominance.
+///
+/// A configuration is skipped when an explored one has the same state, the same completed
+/// operations linearized, and a subset of the unknown-outcome ones: the explored one can do
+/// everything the new one can (unknown operations are optional and never constrain others), so
+/// if it led nowhere the new one cannot either. Without unknown operations this is exact equality.
 pub struct Memo {
     words: usize,
+    completed: Vec<u64>,
     first_by_hash: HashMap<u64, u32, PassThroughBuild>,
     bits: Vec<u64>,
     state: Vec<u32>,
@@ -91,10 +101,11 @@ pub struct Memo {
 }
 
 impl Memo {
-    /// A memo for bitsets of `words` 64-bit words.
-    pub fn new(words: usize) -> Self {
+    /// A memo for bitsets over the operations; `completed` has a bit for each operation that returned.
+    pub fn new(completed: Vec<u64>) -> Self {
         Memo {
-            words,
+            words: completed.len(),
+            completed,
             first_by_hash: HashMap::with_hasher(PassThroughBuild),
             bits: Vec::new(),
             state: Vec::new(),
@@ -102,18 +113,36 @@ impl Memo {
         }
     }
 
-    /// Adds (bits, state); false when it was already there.
-    pub fn insert(&mut self, bits_hash: u64, state_hash: u64, bits: &[u64], state: u32) -> bool {
-        let hash = mix64(bits_hash ^ state_hash.rotate_left(17));
+    /// True when `old` makes `new` redundant: `old` ⊆ `new` and they differ only in unknown ops.
+    fn dominates(&self, old: &[u64], new: &[u64]) -> bool {
+        old.iter()
+            .zip(new)
+            .zip(&self.completed)
+            .all(|((&o, &n), &c)| o & !n == 0 && (n & !o & c) == 0)
+    }
+
+    /// Adds (bits, state) unless an explored configuration dominates it; false when skipped.
+    /// `completed_hash` must hash only the completed operations of `bits`.
+    pub fn insert(
+        &mut self,
+        completed_hash: u64,
+        state_hash: u64,
+        bits: &[u64],
+        state: u32,
+    ) -> bool {
+        let hash = mix64(completed_hash ^ state_hash.rotate_left(17));
         let first = self.first_by_hash.get(&hash).copied().unwrap_or(NONE);
         let mut entry = first;
-        while entry != NONE {
+        let mut scanned = 0;
+        while entry != NONE && scanned < MAX_CHAIN_SCAN {
             let at = entry as usize;
-            if self.state[at] == state && self.bits[at * self.words..(at + 1) * self.words] == *bits
+            if self.state[at] == state
+                && self.dominates(&self.bits[at * self.words..(at + 1) * self.words], bits)
             {
                 return false;
             }
             entry = self.next_same_hash[at];
+            scanned += 1;
         }
         let new_entry = self.state.len() as u32;
         self.bits.extend_from_slice(bits);
@@ -134,6 +163,7 @@ impl Memo {
     /// Bytes held by the memo.
     pub fn bytes(&self) -> usize {
         self.bits.capacity() * 8
+            + self.completed.capacity() * 8
             + self.state.capacity() * 4
             + self.next_same_hash.capacity() * 4
             + self.first_by_hash.capacity() * 13

@@ -2,16 +2,15 @@
 //! easy ones with cheap necessary conditions, search the rest in parallel (Wing-Gong-Lowe with a
 //! memo), and merge the outcomes into one deterministic [`CheckReport`].
 //!
-//! Determinism: partitions are ordered by key; when several are not linearizable, the report
-//! names the one with the lowest key, and partitions after it are reported as not checked,
-//! whatever order the threads happened to finish in.
+//! Determinism: partitions are ordered by key and searched in rounds of bounded steps; the report
+//! names the lowest-key violation found in the first round that finds any, whatever the number
+//! of threads and the order they happened to finish in.
 
 pub mod counterexample;
 pub mod hash;
 pub mod memo;
 pub mod search;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -22,7 +21,7 @@ use crate::model::{Model, Partition};
 use crate::report::{
     BlockedOperation, CheckReport, Counterexample, PartitionReport, SearchStats, Verdict,
 };
-pub use search::{Limits, MemoryBudget, Outcome, PreparedOp, SearchResult};
+pub use search::{Limits, MemoryBudget, Outcome, PreparedOp, Search, SearchResult};
 
 /// What one partition's check produced.
 struct PartitionResult {
@@ -56,7 +55,22 @@ fn prepare_partition<M: Model>(
     Ok(prepared)
 }
 
+/// Steps each unfinished partition may take in the first round; each round doubles it.
+const FIRST_ROUND_STEPS: u64 = 1 << 14;
+
+/// A partition still being searched, or its result.
+enum Slot<'a, M: Model> {
+    Searching(Box<Search<'a, M>>),
+    Done(PartitionResult),
+}
+
 /// Checks `ops` against any [`Model`].
+///
+/// Partitions are searched in rounds: in each round every unfinished partition takes up to a
+/// fixed number of steps (doubling from round to round), in parallel. After the first round in
+/// which some partition proves a violation, the search stops and reports the violation of the
+/// lowest key among them. Which partitions finish in which round depends only on step counts, so
+/// the report is the same whatever the number of threads and their timing.
 pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) -> CheckReport {
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
@@ -85,59 +99,156 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     }
 
     let memory = MemoryBudget::new(opts.memory_budget_bytes);
-    let lowest_violation = AtomicUsize::new(usize::MAX);
-    let run_one = |index: usize| -> PartitionResult {
-        let key = partitions[index].key.as_ref();
-        let cancelled = || lowest_violation.load(Ordering::Relaxed) < index;
-        let limits = Limits {
-            deadline,
-            memory: &memory,
-            cancelled: &cancelled,
-        };
-        let result = check_partition(model, key, &prepared[index], &limits, opts.witness);
-        if result.report.verdict == Verdict::NotLinearizable {
-            lowest_violation.fetch_min(index, Ordering::Relaxed);
-        }
-        result
+    let never = || false;
+    let limits = Limits {
+        deadline,
+        memory: &memory,
+        cancelled: &never,
     };
-    let results: Vec<PartitionResult> = run_partitions(prepared.len(), opts.threads, &run_one);
+    let mut slots: Vec<Slot<'_, M>> = partitions
+        .iter()
+        .zip(&prepared)
+        .map(
+            |(partition, ops)| match quick_violation(model, partition.key.as_ref(), ops) {
+                Some(result) => Slot::Done(result),
+                None => Slot::Searching(Box::new(Search::new(model, ops))),
+            },
+        )
+        .collect();
+    let keys: Vec<Option<&Value>> = partitions.iter().map(|p| p.key.as_ref()).collect();
+    let round = |slots: &mut Vec<Slot<'_, M>>, budget: u64| {
+        let advance = |(index, slot): (usize, &mut Slot<'_, M>)| {
+            if let Slot::Searching(search) = slot {
+                if let Some(outcome) = search.run(budget, &limits) {
+                    let result = finish(
+                        model,
+                        keys[index],
+                        &prepared[index],
+                        search,
+                        outcome,
+                        opts.witness,
+                    );
+                    *slot = Slot::Done(result);
+                }
+            }
+        };
+        let searching = slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Searching(_)))
+            .count();
+        if searching <= 1 || opts.threads == 1 {
+            slots.iter_mut().enumerate().for_each(advance);
+        } else {
+            slots
+                .par_iter_mut()
+                .with_max_len(1)
+                .enumerate()
+                .for_each(advance);
+        }
+    };
+    let drive = |slots: &mut Vec<Slot<'_, M>>| {
+        let mut budget = FIRST_ROUND_STEPS;
+        loop {
+            let violation = slots.iter().any(
+                |s| matches!(s, Slot::Done(r) if r.report.verdict == Verdict::NotLinearizable),
+            );
+            let searching = slots.iter().any(|s| matches!(s, Slot::Searching(_)));
+            if violation || !searching {
+                break;
+            }
+            round(slots, budget);
+            budget = budget.saturating_mul(2);
+        }
+    };
+    with_threads(opts.threads, || drive(&mut slots));
+
+    let results = slots
+        .into_iter()
+        .zip(&keys)
+        .zip(&prepared)
+        .map(|((slot, key), ops)| match slot {
+            Slot::Done(result) => result,
+            Slot::Searching(search) => PartitionResult {
+                report: PartitionReport {
+                    key: key.cloned(),
+                    operations: ops.len(),
+                    verdict: not_checked(),
+                    witness: None,
+                    steps: search.steps(),
+                },
+                counterexample: None,
+                decided_without_search: false,
+                memo_entries: search.memo_entries(),
+            },
+        })
+        .collect();
     merge(results, ops.len(), started, &memory)
 }
 
-/// Runs `run_one` for every partition index, on `threads` threads (0 = all cores).
-fn run_partitions(
-    count: usize,
-    threads: usize,
-    run_one: &(dyn Fn(usize) -> PartitionResult + Sync),
-) -> Vec<PartitionResult> {
-    let parallel = || -> Vec<PartitionResult> {
-        (0..count)
-            .into_par_iter()
-            .with_max_len(1)
-            .map(run_one)
-            .collect()
-    };
-    if count <= 1 || threads == 1 {
-        return (0..count).map(run_one).collect();
-    }
-    if threads == 0 {
-        return parallel();
+/// Runs `work` on `threads` threads (0 = rayon's global pool, all cores).
+fn with_threads(threads: usize, work: impl FnOnce() + Send) {
+    if threads <= 1 {
+        return work();
     }
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(parallel),
+        Ok(pool) => pool.install(work),
         Err(error) => {
-            tracing::warn!(%error, "could not start a thread pool; checking partitions one by one");
-            (0..count).map(run_one).collect()
+            tracing::warn!(%error, "could not start a thread pool; using the global one");
+            work()
         }
     }
 }
 
-/// Checks one partition: cheap conditions first, then the search.
-fn check_partition<M: Model>(
+/// Decides a partition by a cheap necessary condition, when one applies.
+fn quick_violation<M: Model>(
     model: &M,
     key: Option<&Value>,
     ops: &[PreparedOp<M::Op>],
-    limits: &Limits<'_>,
+) -> Option<PartitionResult> {
+    let (position, reason) = model.impossible_op(ops)?;
+    let culprit = &ops[position];
+    let culprit_ret = culprit.ret.unwrap_or(usize::MAX);
+    let concurrent = ops
+        .iter()
+        .filter(|op| op.id != culprit.id)
+        .filter(|op| op.call < culprit_ret && op.ret.is_none_or(|r| r > culprit.call))
+        .map(|op| op.id)
+        .collect();
+    let counterexample = Counterexample {
+        key: key.cloned(),
+        prefix: Vec::new(),
+        state_after_prefix: model.describe_state(&model.init()),
+        blocked: vec![BlockedOperation {
+            op: culprit.id,
+            reason: reason.clone(),
+        }],
+        concurrent,
+        explanation: format!(
+            "Operation {} can never be linearized, whatever the order of the others: {reason}.",
+            culprit.id
+        ),
+    };
+    Some(PartitionResult {
+        report: PartitionReport {
+            key: key.cloned(),
+            operations: ops.len(),
+            verdict: Verdict::NotLinearizable,
+            witness: None,
+            steps: 0,
+        },
+        counterexample: Some(counterexample),
+        decided_without_search: true,
+        memo_entries: 0,
+    })
+}
+
+/// Turns a finished search into the partition's result.
+fn finish<M: Model>(
+    model: &M,
+    key: Option<&Value>,
+    ops: &[PreparedOp<M::Op>],
+    search: &Search<'_, M>,
+    outcome: Outcome<M::State>,
     want_witness: bool,
 ) -> PartitionResult {
     let mut report = PartitionReport {
@@ -145,53 +256,10 @@ fn check_partition<M: Model>(
         operations: ops.len(),
         verdict: Verdict::Linearizable,
         witness: None,
-        steps: 0,
+        steps: search.steps(),
     };
-    if (limits.cancelled)() {
-        report.verdict = not_checked();
-        return PartitionResult {
-            report,
-            counterexample: None,
-            decided_without_search: false,
-            memo_entries: 0,
-        };
-    }
-    if let Some((position, reason)) = model.impossible_op(ops) {
-        report.verdict = Verdict::NotLinearizable;
-        let culprit = &ops[position];
-        let culprit_ret = culprit.ret.unwrap_or(usize::MAX);
-        let concurrent = ops
-            .iter()
-            .filter(|op| op.id != culprit.id)
-            .filter(|op| op.call < culprit_ret && op.ret.is_none_or(|r| r > culprit.call))
-            .map(|op| op.id)
-            .collect();
-        let state = model.describe_state(&model.init());
-        let counterexample = Counterexample {
-            key: key.cloned(),
-            prefix: Vec::new(),
-            state_after_prefix: state,
-            blocked: vec![BlockedOperation {
-                op: culprit.id,
-                reason: reason.clone(),
-            }],
-            concurrent,
-            explanation: format!(
-                "Operation {} can never be linearized, whatever the order of the others: {reason}.",
-                culprit.id
-            ),
-        };
-        return PartitionResult {
-            report,
-            counterexample: Some(counterexample),
-            decided_without_search: true,
-            memo_entries: 0,
-        };
-    }
-    let result = search::search(model, ops, limits);
-    report.steps = result.steps;
     let mut counterexample = None;
-    match result.outcome {
+    match outcome {
         Outcome::Linearizable { order } => {
             if want_witness {
                 report.witness = Some(order.iter().map(|&p| ops[p as usize].id).collect());
@@ -208,13 +276,13 @@ fn check_partition<M: Model>(
         report,
         counterexample,
         decided_without_search: false,
-        memo_entries: result.memo_entries,
+        memo_entries: search.memo_entries(),
     }
 }
 
 fn not_checked() -> Verdict {
     Verdict::Unknown {
-        reason: "not checked: a partition with a lower key is not linearizable".to_string(),
+        reason: "not checked: the search stopped at the first violation found".to_string(),
     }
 }
 
@@ -241,12 +309,8 @@ fn merge(
         stats.steps += result.report.steps;
         stats.memo_entries += result.memo_entries as u64;
         stats.decided_without_search += usize::from(result.decided_without_search);
-        let mut report = result.report;
-        if first_violation.is_some_and(|first| index > first) {
-            // Deterministic whatever the thread timing: everything after the first violation is skipped.
-            report.verdict = not_checked();
-            report.witness = None;
-        } else if Some(index) == first_violation {
+        let report = result.report;
+        if Some(index) == first_violation {
             counterexample = result.counterexample;
         } else if let Verdict::Unknown { reason } = &report.verdict {
             unknown_reason.get_or_insert_with(|| reason.clone());

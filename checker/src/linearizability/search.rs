@@ -97,7 +97,10 @@ pub struct SearchResult<S> {
 }
 
 const HEAD: usize = 0;
+/// Steps between checks of the clock, the cancel flag and the memory budget, at most.
 const CHECK_EVERY: u64 = 1 << 12;
+/// Memo growth (bytes) allowed between two checks of the memory budget, about.
+const GROWTH_BETWEEN_CHECKS: u64 = 1 << 20;
 
 /// The doubly linked list of call/return entries, ordered by time.
 struct EntryList {
@@ -119,6 +122,18 @@ impl EntryList {
         }
         // Calls before returns at equal times (only unknown returns tie, all at infinity).
         events.sort_unstable_by_key(|&(time, op, is_call)| (time, !is_call, op));
+        // Within each run of calls between two returns, completed operations go before those
+        // with unknown outcome: the same operations are candidates at the same points, but the
+        // search tries the ones that must take effect first and the optional ones last.
+        let mut run_start = 0;
+        while run_start < events.len() {
+            let mut run_end = run_start;
+            while run_end < events.len() && events[run_end].2 {
+                run_end += 1;
+            }
+            events[run_start..run_end].sort_by_key(|&(_, op, _)| ops[op as usize].ret.is_none());
+            run_start = run_end + 1;
+        }
         let nodes = 2 * n + 2;
         let tail = nodes - 1;
         let mut list = EntryList {
@@ -170,122 +185,259 @@ impl EntryList {
     }
 }
 
-/// Searches one partition for a linearization.
+/// One bit per operation whose outcome is known (it returned).
+fn completed_mask<O>(ops: &[PreparedOp<O>]) -> Vec<u64> {
+    let mut mask = vec![0u64; ops.len().div_ceil(64).max(1)];
+    for (position, op) in ops.iter().enumerate() {
+        if op.ret.is_some() {
+            mask[position / 64] |= 1 << (position % 64);
+        }
+    }
+    mask
+}
+
+/// Unknown-outcome operations scanned back for an equal one (bounded; missing a twin only costs speed).
+const TWIN_SCAN: usize = 256;
+
+/// For each operation of unknown outcome, the latest earlier-called one with an equal model op
+/// (`u32::MAX` when none). Such twins never return, so once both are invoked they are
+/// interchangeable: the search only linearizes a twin after the one before it.
+fn unknown_twins<O: PartialEq>(ops: &[PreparedOp<O>]) -> Vec<u32> {
+    let mut twin = vec![u32::MAX; ops.len()];
+    let mut unknown: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].ret.is_none()).collect();
+    unknown.sort_by_key(|&i| ops[i].call);
+    for (k, &i) in unknown.iter().enumerate() {
+        let earlier = &unknown[k.saturating_sub(TWIN_SCAN)..k];
+        if let Some(&j) = earlier.iter().rev().find(|&&j| ops[j].op == ops[i].op) {
+            twin[i] = j as u32;
+        }
+    }
+    twin
+}
+
+/// The search of one partition, resumable: [`Search::run`] advances it by a bounded number of
+/// steps, so partitions can be driven in rounds whose outcome does not depend on thread timing.
+pub struct Search<'a, M: Model> {
+    model: &'a M,
+    ops: &'a [PreparedOp<M::Op>],
+    list: EntryList,
+    states: StateInterner<M::State>,
+    memo: Memo,
+    bits: Vec<u64>,
+    bits_hash: u64,
+    state: u32,
+    /// (call entry, state before it), in linearization order.
+    stack: Vec<(u32, u32)>,
+    completed_total: usize,
+    completed_done: usize,
+    best_prefix: Vec<u32>,
+    best_state: u32,
+    steps: u64,
+    reported_bytes: usize,
+    entry: usize,
+    check_every: u64,
+    until_check: u64,
+    twin: Vec<u32>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    /// A search at its start.
+    pub fn new(model: &'a M, ops: &'a [PreparedOp<M::Op>]) -> Self {
+        let words = ops.len().div_ceil(64).max(1);
+        let list = EntryList::new(ops);
+        let mut states = StateInterner::new();
+        let state = states.intern(model.init());
+        let entry = list.next[HEAD] as usize;
+        let check_every = (GROWTH_BETWEEN_CHECKS / (words as u64 * 8 + 16)).clamp(16, CHECK_EVERY);
+        Search {
+            model,
+            ops,
+            list,
+            states,
+            memo: Memo::new(completed_mask(ops)),
+            bits: vec![0u64; words],
+            bits_hash: 0,
+            state,
+            stack: Vec::new(),
+            completed_total: ops.iter().filter(|op| op.ret.is_some()).count(),
+            completed_done: 0,
+            best_prefix: Vec::new(),
+            best_state: state,
+            steps: 0,
+            reported_bytes: 0,
+            entry,
+            check_every,
+            until_check: check_every,
+            twin: unknown_twins(ops),
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Entries in the memo.
+    pub fn memo_entries(&self) -> usize {
+        self.memo.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.memo.bytes()
+            + self.states.bytes()
+            + self.list.next.len() * 16
+            + (self.stack.capacity() + self.best_prefix.capacity()) * 8
+    }
+
+    /// Gives this search's memory back to the shared budget.
+    fn release(&mut self, limits: &Limits<'_>) {
+        limits.memory.update(self.reported_bytes, 0);
+        self.reported_bytes = 0;
+    }
+
+    /// Runs until the search ends or `max_steps` more steps were taken (`None`: not done yet).
+    pub fn run(&mut self, max_steps: u64, limits: &Limits<'_>) -> Option<Outcome<M::State>> {
+        let stop_at = self.steps.saturating_add(max_steps);
+        let outcome = self.run_until(stop_at, limits);
+        if outcome.is_some() {
+            self.release(limits);
+        }
+        outcome
+    }
+
+    fn run_until(&mut self, stop_at: u64, limits: &Limits<'_>) -> Option<Outcome<M::State>> {
+        let (model, ops) = (self.model, self.ops);
+        loop {
+            if self.completed_done == self.completed_total {
+                let order = self
+                    .stack
+                    .iter()
+                    .map(|&(node, _)| self.list.op[node as usize])
+                    .collect();
+                return Some(Outcome::Linearizable { order });
+            }
+            if self.steps >= stop_at {
+                return None;
+            }
+            self.steps += 1;
+            self.until_check -= 1;
+            if self.until_check == 0 {
+                self.until_check = self.check_every;
+                if let Some(outcome) = self.check_limits(limits) {
+                    return Some(outcome);
+                }
+            }
+            let entry = self.entry;
+            if self.list.is_call(entry) {
+                let position = self.list.op[entry] as usize;
+                let op = &ops[position];
+                let twin = self.twin[position] as usize;
+                let twin_pending =
+                    twin != u32::MAX as usize && self.bits[twin / 64] & (1 << (twin % 64)) == 0;
+                if twin_pending {
+                    self.entry = self.list.next[entry] as usize;
+                    continue;
+                }
+                if let Some(next_state) = model.step(self.states.get(self.state), &op.op) {
+                    let next_id = if next_state == *self.states.get(self.state) {
+                        self.state
+                    } else {
+                        self.states.intern(next_state)
+                    };
+                    self.bits[position / 64] |= 1 << (position % 64);
+                    let next_hash = if op.ret.is_some() {
+                        self.bits_hash ^ zobrist_tag(position)
+                    } else {
+                        self.bits_hash
+                    };
+                    let state_hash = self.states.hash(next_id);
+                    if self.memo.insert(next_hash, state_hash, &self.bits, next_id) {
+                        self.stack.push((entry as u32, self.state));
+                        self.state = next_id;
+                        self.bits_hash = next_hash;
+                        if op.ret.is_some() {
+                            self.completed_done += 1;
+                        }
+                        self.list.lift(entry);
+                        self.entry = self.list.next[HEAD] as usize;
+                        continue;
+                    }
+                    self.bits[position / 64] &= !(1 << (position % 64));
+                }
+                self.entry = self.list.next[entry] as usize;
+            } else if let Some(outcome) = self.backtrack() {
+                return Some(outcome);
+            }
+        }
+    }
+
+    /// At a return entry: its operation must already be linearized, so undo the last choice.
+    fn backtrack(&mut self) -> Option<Outcome<M::State>> {
+        if self.stack.len() > self.best_prefix.len() {
+            self.best_prefix.clear();
+            let list = &self.list;
+            self.best_prefix
+                .extend(self.stack.iter().map(|&(node, _)| list.op[node as usize]));
+            self.best_state = self.state;
+        }
+        let Some((call, previous_state)) = self.stack.pop() else {
+            return Some(Outcome::NotLinearizable {
+                prefix: std::mem::take(&mut self.best_prefix),
+                state: self.states.get(self.best_state).clone(),
+            });
+        };
+        let call = call as usize;
+        let position = self.list.op[call] as usize;
+        self.state = previous_state;
+        self.bits[position / 64] &= !(1 << (position % 64));
+        if self.ops[position].ret.is_some() {
+            self.bits_hash ^= zobrist_tag(position);
+            self.completed_done -= 1;
+        }
+        self.list.unlift(call);
+        self.entry = self.list.next[call] as usize;
+        None
+    }
+
+    fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Outcome<M::State>> {
+        if (limits.cancelled)() {
+            return Some(Outcome::Cancelled);
+        }
+        if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+            let reason = format!("timeout reached after {} search steps", self.steps);
+            return Some(Outcome::Unknown { reason });
+        }
+        let bytes = self.bytes();
+        let within = limits.memory.update(self.reported_bytes, bytes);
+        self.reported_bytes = bytes;
+        if within {
+            return None;
+        }
+        let reason = format!(
+            "memory budget of {} MiB reached after {} search steps ({} memo entries)",
+            limits.memory.budget() >> 20,
+            self.steps,
+            self.memo.len()
+        );
+        Some(Outcome::Unknown { reason })
+    }
+}
+
+/// Searches one partition to the end (or a limit).
 pub fn search<M: Model>(
     model: &M,
     ops: &[PreparedOp<M::Op>],
     limits: &Limits<'_>,
 ) -> SearchResult<M::State> {
-    let n = ops.len();
-    let words = n.div_ceil(64).max(1);
-    let completed_total = ops.iter().filter(|op| op.ret.is_some()).count();
-    let mut list = EntryList::new(ops);
-    let mut states = StateInterner::new();
-    let mut memo = Memo::new(words);
-    let mut bits = vec![0u64; words];
-    let mut bits_hash = 0u64;
-    let mut state = states.intern(model.init());
-    // (call entry, state before it)
-    let mut stack: Vec<(u32, u32)> = Vec::new();
-    let mut completed_done = 0usize;
-    let mut best_prefix: Vec<u32> = Vec::new();
-    let mut best_state = state;
-    let mut steps = 0u64;
-    let mut reported_bytes = 0usize;
-    let mut entry = list.next[HEAD] as usize;
-
-    let finish = |outcome, steps, memo: &Memo, reported: usize| {
-        limits.memory.update(reported, 0);
-        SearchResult {
-            outcome,
-            steps,
-            memo_entries: memo.len(),
+    let mut search = Search::new(model, ops);
+    let outcome = loop {
+        if let Some(outcome) = search.run(u64::MAX, limits) {
+            break outcome;
         }
     };
-
-    loop {
-        if completed_done == completed_total {
-            let order = stack
-                .iter()
-                .map(|&(node, _)| list.op[node as usize])
-                .collect();
-            return finish(
-                Outcome::Linearizable { order },
-                steps,
-                &memo,
-                reported_bytes,
-            );
-        }
-        steps += 1;
-        if steps % CHECK_EVERY == 0 {
-            if (limits.cancelled)() {
-                return finish(Outcome::Cancelled, steps, &memo, reported_bytes);
-            }
-            if limits.deadline.is_some_and(|d| Instant::now() >= d) {
-                let reason = format!("timeout reached after {steps} search steps");
-                return finish(Outcome::Unknown { reason }, steps, &memo, reported_bytes);
-            }
-            let bytes = memo.bytes() + states.bytes() + list.next.len() * 16 + stack.len() * 8;
-            let within = limits.memory.update(reported_bytes, bytes);
-            reported_bytes = bytes;
-            if !within {
-                let reason = format!(
-                    "memory budget of {} MiB reached after {steps} search steps ({} memo entries)",
-                    limits.memory.budget() >> 20,
-                    memo.len()
-                );
-                return finish(Outcome::Unknown { reason }, steps, &memo, reported_bytes);
-            }
-        }
-        if list.is_call(entry) {
-            let position = list.op[entry] as usize;
-            let op = &ops[position];
-            if let Some(next_state) = model.step(states.get(state), &op.op) {
-                let next_id = if next_state == *states.get(state) {
-                    state
-                } else {
-                    states.intern(next_state)
-                };
-                bits[position / 64] |= 1 << (position % 64);
-                let next_hash = bits_hash ^ zobrist_tag(position);
-                if memo.insert(next_hash, states.hash(next_id), &bits, next_id) {
-                    stack.push((entry as u32, state));
-                    state = next_id;
-                    bits_hash = next_hash;
-                    if op.ret.is_some() {
-                        completed_done += 1;
-                    }
-                    list.lift(entry);
-                    entry = list.next[HEAD] as usize;
-                    continue;
-                }
-                bits[position / 64] &= !(1 << (position % 64));
-            }
-            entry = list.next[entry] as usize;
-        } else {
-            // A return entry: its operation must already be linearized. Backtrack.
-            if stack.len() > best_prefix.len() {
-                best_prefix.clear();
-                best_prefix.extend(stack.iter().map(|&(node, _)| list.op[node as usize]));
-                best_state = state;
-            }
-            let Some((call, previous_state)) = stack.pop() else {
-                let outcome = Outcome::NotLinearizable {
-                    prefix: best_prefix,
-                    state: states.get(best_state).clone(),
-                };
-                return finish(outcome, steps, &memo, reported_bytes);
-            };
-            let call = call as usize;
-            let position = list.op[call] as usize;
-            state = previous_state;
-            bits[position / 64] &= !(1 << (position % 64));
-            bits_hash ^= zobrist_tag(position);
-            if ops[position].ret.is_some() {
-                completed_done -= 1;
-            }
-            list.unlift(call);
-            entry = list.next[call] as usize;
-        }
+    SearchResult {
+        outcome,
+        steps: search.steps(),
+        memo_entries: search.memo_entries(),
     }
 }
