@@ -61,7 +61,7 @@ const FIRST_ROUND_STEPS: u64 = 1 << 14;
 /// A partition still being searched, or its result.
 enum Slot<'a, M: Model> {
     Searching(Box<Search<'a, M>>),
-    Done(PartitionResult),
+    Done(Box<PartitionResult>),
 }
 
 /// Checks `ops` against any [`Model`].
@@ -110,7 +110,7 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
         .zip(&prepared)
         .map(
             |(partition, ops)| match quick_violation(model, partition.key.as_ref(), ops) {
-                Some(result) => Slot::Done(result),
+                Some(result) => Slot::Done(Box::new(result)),
                 None => Slot::Searching(Box::new(Search::new(model, ops))),
             },
         )
@@ -128,7 +128,7 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
                         outcome,
                         opts.witness,
                     );
-                    *slot = Slot::Done(result);
+                    *slot = Slot::Done(Box::new(result));
                 }
             }
         };
@@ -167,7 +167,7 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
         .zip(&keys)
         .zip(&prepared)
         .map(|((slot, key), ops)| match slot {
-            Slot::Done(result) => result,
+            Slot::Done(result) => *result,
             Slot::Searching(search) => PartitionResult {
                 report: PartitionReport {
                     key: key.cloned(),
