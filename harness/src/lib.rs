@@ -1,2 +1,4 @@
 //! The gauntlet harness: everything the `gauntlet` command does, as a library so tests can drive it.
 #![forbid(unsafe_code)]
+
+pub mod proxy;
