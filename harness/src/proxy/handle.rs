@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -46,9 +46,19 @@ pub(crate) struct Shared {
     pub config: ProxyConfig,
     /// Every link and its reverse; fixed after start.
     pub directions: HashMap<LinkId, Arc<Direction>>,
+    /// Where each listener's connections are dialed to; changeable at runtime.
+    pub targets: HashMap<LinkId, Mutex<SocketAddr>>,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub next_connection_id: AtomicU64,
+}
+
+impl Shared {
+    /// The current target of a listener's link.
+    pub fn target(&self, link: LinkId) -> Option<SocketAddr> {
+        let slot = self.targets.get(&link)?;
+        Some(*slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
 }
 
 /// Entry point: `Proxy::start(links)` opens the listeners and returns the handle.
@@ -89,21 +99,23 @@ impl Proxy {
                     .or_insert_with(|| Arc::new(Direction::new(link, config.seed)));
             }
         }
+        let targets = links
+            .iter()
+            .map(|spec| (spec.link, Mutex::new(spec.target)))
+            .collect();
         let shared = Arc::new(Shared {
             config,
             directions,
+            targets,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             next_connection_id: AtomicU64::new(0),
         });
         for (spec, listener) in listeners {
             tracing::info!(link = %spec.link, listen = ?addrs.get(&spec.link), target = %spec.target, "proxy link listening");
-            shared.tracker.spawn(accept_loop(
-                Arc::clone(&shared),
-                spec.link,
-                listener,
-                spec.target,
-            ));
+            shared
+                .tracker
+                .spawn(accept_loop(Arc::clone(&shared), spec.link, listener));
         }
         Ok(ProxyHandle { shared, addrs })
     }
@@ -138,6 +150,24 @@ impl ProxyHandle {
     pub fn set(&self, link: LinkId, state: LinkState) -> Result<(), ProxyError> {
         self.direction(link)?.set(state);
         Ok(())
+    }
+
+    /// Points a listener's link at a new address (say, a node restarted on another port).
+    /// Connections accepted from now on dial it; open connections keep their peer.
+    pub fn set_target(&self, link: LinkId, target: SocketAddr) -> Result<(), ProxyError> {
+        let slot = self
+            .shared
+            .targets
+            .get(&link)
+            .ok_or(ProxyError::UnknownLink(link))?;
+        *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = target;
+        tracing::info!(%link, %target, "proxy link target changed");
+        Ok(())
+    }
+
+    /// The address a listener's connections are dialed to.
+    pub fn target(&self, link: LinkId) -> Option<SocketAddr> {
+        self.shared.target(link)
     }
 
     /// The current state of a direction.

@@ -1,6 +1,5 @@
 //! The accept loop of one link's listener: every accepted connection becomes a connection task.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +10,7 @@ use super::connection::{self, ConnectionContext};
 use super::handle::Shared;
 use super::link::LinkId;
 
-pub(crate) async fn accept_loop(
-    shared: Arc<Shared>,
-    link: LinkId,
-    listener: TcpListener,
-    target: SocketAddr,
-) {
+pub(crate) async fn accept_loop(shared: Arc<Shared>, link: LinkId, listener: TcpListener) {
     loop {
         let accepted = tokio::select! {
             _ = shared.shutdown.cancelled() => return,
@@ -39,6 +33,10 @@ pub(crate) async fn accept_loop(
             shared.directions.get(&link.reverse()).cloned(),
         ) else {
             tracing::error!(%link, "proxy has no direction state for its own link");
+            return;
+        };
+        let Some(target) = shared.target(link) else {
+            tracing::error!(%link, "proxy has no target for its own link");
             return;
         };
         let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);

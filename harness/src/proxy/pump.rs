@@ -6,7 +6,7 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -58,20 +58,27 @@ pub(crate) async fn read_half<R: AsyncRead + Unpin>(
     chunk_bytes: usize,
 ) -> io::Result<()> {
     let mut last_deliver_at = Instant::now();
+    // One buffer, split after each read: once the writer has dropped earlier chunks, `reserve`
+    // reuses their memory instead of allocating.
+    let mut buf = BytesMut::with_capacity(chunk_bytes);
     loop {
         wait_while_held(&mut state).await?;
-        let mut buf = BytesMut::with_capacity(chunk_bytes);
-        let n = source.read_buf(&mut buf).await?;
+        buf.reserve(chunk_bytes);
+        let n = source.read_buf(&mut (&mut buf).limit(chunk_bytes)).await?;
         let now = Instant::now();
-        let deliver_at = match *state.borrow() {
-            LinkState::Delay { fixed, jitter } => now + direction.draw_delay(fixed, jitter),
-            _ => now,
+        let delay = match *state.borrow() {
+            LinkState::Delay { fixed, jitter } => Some(direction.draw_delay(fixed, jitter)),
+            _ => None,
         };
-        // Keep delivery instants monotone so jitter never reorders the stream.
-        last_deliver_at = last_deliver_at.max(deliver_at);
+        // Keep delivery instants monotone so jitter never reorders the stream; an undelayed
+        // chunk goes at once (it still waits behind earlier chunks in the queue).
+        last_deliver_at = match delay {
+            Some(delay) => last_deliver_at.max(now + delay),
+            None => now,
+        };
         let chunk = Chunk {
             deliver_at: last_deliver_at,
-            bytes: buf.freeze(),
+            bytes: buf.split().freeze(),
         };
         if queue.send(chunk).await.is_err() || n == 0 {
             return Ok(());
@@ -100,7 +107,11 @@ pub(crate) async fn write_half<W: AsyncWrite + Unpin>(
                 continue;
             }
         };
-        tokio::time::sleep_until(chunk.deliver_at).await;
+        // Only touch the timer for real delays: tokio's timer has millisecond granularity, so
+        // even an already-passed deadline would cost up to a millisecond per chunk.
+        if chunk.deliver_at > Instant::now() {
+            tokio::time::sleep_until(chunk.deliver_at).await;
+        }
         let eof = chunk.bytes.is_empty();
         match wait_while_held(&mut state).await? {
             LinkState::Blackhole { .. } => {

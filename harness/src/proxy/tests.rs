@@ -433,3 +433,20 @@ async fn unreachable_target_closes_the_client() {
         .unwrap();
     closed(&mut client).await;
 }
+
+#[tokio::test]
+async fn new_target_is_used_by_new_connections() {
+    let mut old = server().await;
+    let mut new = server().await;
+    let proxy = proxy_to(&old).await;
+    let (mut before, mut old_end) = connected(&proxy, &mut old).await;
+    proxy.set_target(FORWARD, new.addr).unwrap();
+    assert_eq!(proxy.target(FORWARD), Some(new.addr));
+    assert!(proxy.set_target(BACKWARD, new.addr).is_err());
+    let (mut after, mut new_end) = connected(&proxy, &mut new).await;
+    after.write_all(b"hi").await.unwrap();
+    assert_eq!(read_exact(&mut new_end, 2).await, b"hi");
+    before.write_all(b"still").await.unwrap();
+    assert_eq!(read_exact(&mut old_end, 5).await, b"still");
+    old.accepts_nothing().await;
+}
