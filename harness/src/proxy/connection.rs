@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::direction::Direction;
 use super::link::{LinkId, LinkState};
-use super::pump::{fault_closed, is_fault_close, read_half, write_half};
+use super::pump::{fault_closed, is_fault_close, queue, read_half, write_half, QueueLimits};
 use super::stats::LinkCounters;
 
 /// What a connection task needs to know.
@@ -31,8 +30,7 @@ pub(crate) struct ConnectionContext {
     pub token: CancellationToken,
     pub shutdown: CancellationToken,
     pub connect_timeout: Duration,
-    pub chunk_bytes: usize,
-    pub queue_chunks: usize,
+    pub limits: QueueLimits,
 }
 
 /// Decrements the active-connection counter when the task ends, however it ends.
@@ -99,17 +97,11 @@ async fn serve(
 
     let (client_read, client_write) = client.split();
     let (target_read, target_write) = target.split();
-    let (forward_tx, forward_rx) = mpsc::channel(ctx.queue_chunks);
-    let (backward_tx, backward_rx) = mpsc::channel(ctx.queue_chunks);
+    let (forward_tx, forward_rx) = queue(ctx.limits);
+    let (backward_tx, backward_rx) = queue(ctx.limits);
     let (fwd, bwd) = (&*ctx.forward, &*ctx.backward);
     tokio::try_join!(
-        read_half(
-            client_read,
-            fwd,
-            fwd.subscribe(),
-            forward_tx,
-            ctx.chunk_bytes
-        ),
+        read_half(client_read, fwd, fwd.subscribe(), forward_tx),
         write_half(
             target_write,
             fwd,
@@ -117,13 +109,7 @@ async fn serve(
             forward_rx,
             forward_lossy
         ),
-        read_half(
-            target_read,
-            bwd,
-            bwd.subscribe(),
-            backward_tx,
-            ctx.chunk_bytes
-        ),
+        read_half(target_read, bwd, bwd.subscribe(), backward_tx),
         write_half(
             client_write,
             bwd,
@@ -141,7 +127,7 @@ async fn serve(
 async fn wait_until_dialable(ctx: &ConnectionContext, client: &mut TcpStream) -> io::Result<bool> {
     let mut state = ctx.forward.subscribe();
     let mut dropped_any = false;
-    let mut scratch = vec![0u8; ctx.chunk_bytes.clamp(1, 64 * 1024)];
+    let mut scratch = vec![0u8; ctx.limits.chunk_bytes.clamp(1, 64 * 1024)];
     loop {
         let current = *state.borrow_and_update();
         match current {

@@ -26,8 +26,11 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// Largest chunk read from a socket at once.
     pub chunk_bytes: usize,
-    /// Chunks queued per byte direction of a connection (bounds memory under delay).
+    /// Most chunks queued per byte direction of a connection.
     pub queue_chunks: usize,
+    /// Most bytes queued per byte direction of a connection (read, not yet delivered): under a
+    /// delay this is the link's bandwidth-delay budget; beyond it the sender feels back-pressure.
+    pub queue_bytes: usize,
 }
 
 impl Default for ProxyConfig {
@@ -35,8 +38,9 @@ impl Default for ProxyConfig {
         ProxyConfig {
             seed: 0,
             connect_timeout: Duration::from_secs(2),
-            chunk_bytes: 16 * 1024,
-            queue_chunks: 64,
+            chunk_bytes: 64 * 1024,
+            queue_chunks: 4096,
+            queue_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use super::connection::{self, ConnectionContext};
 use super::handle::Shared;
 use super::link::LinkId;
+use super::pump::QueueLimits;
 
 pub(crate) async fn accept_loop(shared: Arc<Shared>, link: LinkId, listener: TcpListener) {
     loop {
@@ -50,8 +51,11 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, link: LinkId, listener: Tcp
             token: shared.shutdown.child_token(),
             shutdown: shared.shutdown.clone(),
             connect_timeout: shared.config.connect_timeout,
-            chunk_bytes: shared.config.chunk_bytes,
-            queue_chunks: shared.config.queue_chunks,
+            limits: QueueLimits {
+                chunk_bytes: shared.config.chunk_bytes,
+                max_chunks: shared.config.queue_chunks,
+                max_bytes: shared.config.queue_bytes,
+            },
         };
         shared.tracker.spawn(connection::run(ctx, client));
     }

@@ -15,7 +15,21 @@
 //! from a seeded RNG per direction); `Reset` (every connection carrying that direction is closed
 //! with a TCP reset at once, and new ones are refused while the state lasts). A connection opened
 //! while its direction is blackholed is accepted but not passed on: the target sees nothing until
-//! the link heals. Dropping the [`ProxyHandle`] stops every task.
+//! the link heals. A delay applies to bytes, not to connection setup. Each direction's queue is
+//! bounded (bytes and chunks, see [`ProxyConfig`]); beyond it the sender feels TCP back-pressure.
+//! `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
+//! stops every task.
+//!
+//! ```no_run
+//! # async fn demo(node2: std::net::SocketAddr) -> Result<(), harness::proxy::ProxyError> {
+//! use harness::proxy::{LinkId, LinkSpec, LinkState, Proxy};
+//! let link = LinkId::new(1, 2);
+//! let proxy = Proxy::start(vec![LinkSpec::loopback(link, node2)]).await?;
+//! let node1_dials = proxy.addr(link); // give this to node 1 as node 2's address
+//! proxy.set(link, LinkState::Blackhole { drop: false })?; // 1 can no longer reach 2
+//! proxy.heal_all();
+//! # Ok(()) }
+//! ```
 //!
 //! Files: `link` (ids, specs, states), `stats` (counters), `direction` (the shared per-direction
 //! state), `listener` (accept loop), `connection` (one proxied connection), `pump` (one byte

@@ -5,10 +5,11 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::direction::Direction;
@@ -19,6 +20,38 @@ use super::stats::LinkCounters;
 pub(crate) struct Chunk {
     deliver_at: Instant,
     bytes: Bytes,
+    /// Holds the chunk's share of the byte budget until the writer is done with it.
+    _budget: OwnedSemaphorePermit,
+}
+
+/// The bounds of one byte direction's queue.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QueueLimits {
+    /// Largest chunk read at once (clamped to `max_bytes`).
+    pub chunk_bytes: usize,
+    /// Most chunks queued.
+    pub max_chunks: usize,
+    /// Most bytes queued (bytes read but not yet delivered or dropped).
+    pub max_bytes: usize,
+}
+
+/// The reader's end of a direction's queue: a bounded channel plus a byte budget.
+pub(crate) struct QueueSender {
+    chunks: mpsc::Sender<Chunk>,
+    budget: Arc<Semaphore>,
+    chunk_bytes: usize,
+}
+
+/// A bounded queue between a reader and a writer.
+pub(crate) fn queue(limits: QueueLimits) -> (QueueSender, mpsc::Receiver<Chunk>) {
+    let max_bytes = limits.max_bytes.clamp(1, Semaphore::MAX_PERMITS);
+    let (chunks, receiver) = mpsc::channel(limits.max_chunks.max(1));
+    let sender = QueueSender {
+        chunks,
+        budget: Arc::new(Semaphore::new(max_bytes)),
+        chunk_bytes: limits.chunk_bytes.clamp(1, max_bytes),
+    };
+    (sender, receiver)
 }
 
 /// Why the proxy itself closed a connection (as opposed to a socket error).
@@ -54,9 +87,9 @@ pub(crate) async fn read_half<R: AsyncRead + Unpin>(
     mut source: R,
     direction: &Direction,
     mut state: watch::Receiver<LinkState>,
-    queue: mpsc::Sender<Chunk>,
-    chunk_bytes: usize,
+    queue: QueueSender,
 ) -> io::Result<()> {
+    let chunk_bytes = queue.chunk_bytes;
     let mut last_deliver_at = Instant::now();
     // One buffer, split after each read: once the writer has dropped earlier chunks, `reserve`
     // reuses their memory instead of allocating.
@@ -65,6 +98,11 @@ pub(crate) async fn read_half<R: AsyncRead + Unpin>(
         wait_while_held(&mut state).await?;
         buf.reserve(chunk_bytes);
         let n = source.read_buf(&mut (&mut buf).limit(chunk_bytes)).await?;
+        // n <= chunk_bytes <= the semaphore's size, so this fits in u32 and can be granted.
+        let permits = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+        let Ok(budget) = Arc::clone(&queue.budget).acquire_many_owned(permits).await else {
+            return Ok(());
+        };
         let now = Instant::now();
         let delay = match *state.borrow() {
             LinkState::Delay { fixed, jitter } => Some(direction.draw_delay(fixed, jitter)),
@@ -79,8 +117,9 @@ pub(crate) async fn read_half<R: AsyncRead + Unpin>(
         let chunk = Chunk {
             deliver_at: last_deliver_at,
             bytes: buf.split().freeze(),
+            _budget: budget,
         };
-        if queue.send(chunk).await.is_err() || n == 0 {
+        if queue.chunks.send(chunk).await.is_err() || n == 0 {
             return Ok(());
         }
     }
