@@ -51,7 +51,7 @@ impl Bench {
         });
         self.c.deliver_due();
         self.batches += 1;
-        if self.batches % BATCHES_PER_TICK == 0 {
+        if self.batches.is_multiple_of(BATCHES_PER_TICK) {
             self.c.tick();
         }
         debug_assert!(self
