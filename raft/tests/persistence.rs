@@ -192,3 +192,11 @@ fn figure8_fast_leader_crashes_1000_iterations() {
 fn figure8_unreliable_with_long_reordering() {
     figure8(25, NetConfig::long_reordering(), false);
 }
+
+#[test]
+fn figure8_scripted_old_term_entry_is_not_committed_by_counting() {
+    let (a, c) = support::figure8::figure8_script(26, false);
+    // A was never committed; X's entry took its place.
+    let at_a = c.committed_entry(a).expect("index of A committed by now");
+    assert_ne!(at_a.data, b"A", "the old-term entry A was committed");
+}
