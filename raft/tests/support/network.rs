@@ -64,6 +64,9 @@ struct InFlight {
     msg: Message,
 }
 
+/// A predicate that picks messages to lose.
+pub type DropFilter = Box<dyn Fn(&Message) -> bool>;
+
 /// Counters a test can assert on.
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
@@ -80,7 +83,7 @@ pub struct Network {
     cut: BTreeSet<(NodeId, NodeId)>,
     pub stats: NetStats,
     /// Messages for which this returns true are lost (scripted scenarios).
-    pub drop_filter: Option<Box<dyn Fn(&Message) -> bool>>,
+    pub drop_filter: Option<DropFilter>,
 }
 
 impl Network {
