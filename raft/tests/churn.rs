@@ -53,6 +53,7 @@ fn seeded_churn_500_seeds() {
         .ok()
         .and_then(|s| s.parse().ok());
     let mut total = 0;
+    let mut reads = 0;
     for seed in 0..500u64 {
         if only.is_some_and(|o| o != 1000 + seed) {
             continue;
@@ -73,9 +74,11 @@ fn seeded_churn_500_seeds() {
             configure: |_| {},
         });
         total += out.seen_committed;
+        reads += out.reads_served;
     }
-    eprintln!("seeded churn: {total} values seen committed");
+    eprintln!("seeded churn: {total} values seen committed, {reads} reads served");
     if only.is_none() {
         assert!(total > 500, "only {total} values committed over 500 seeds");
+        assert!(reads > 500, "only {reads} reads served over 500 seeds");
     }
 }

@@ -71,6 +71,29 @@ fn persistence_across_crash_of_the_leader() {
 }
 
 #[test]
+fn persistence_across_crash_between_persist_and_send() {
+    let mut c = Cluster::new(Options::new(3, 27));
+    c.one(b"11", 3, AGREE);
+    for round in 0..5u8 {
+        // The leader persists a new entry and crashes before sending it to anyone.
+        let leader = c.wait_leader(5 * ELECTION);
+        c.crash_before_next_send(leader);
+        let _ = c.propose(leader, vec![b'x', round]);
+        assert!(!c.is_alive(leader), "the armed crash did not happen");
+        c.one(&[b'a', round], 2, AGREE);
+        c.restart(leader);
+        // A follower crashes after persisting an append, before acknowledging it.
+        let leader = c.wait_leader(5 * ELECTION);
+        let follower = c.alive().into_iter().find(|id| *id != leader).unwrap();
+        c.crash_before_next_send(follower);
+        c.one(&[b'b', round], 2, AGREE);
+        c.restart(follower);
+        c.one(&[b'c', round], 3, AGREE);
+    }
+    c.finish();
+}
+
+#[test]
 fn persistence_across_crash_of_partitioned_nodes() {
     let mut c = Cluster::new(Options::new(5, 23));
     let mut v = 10u8;

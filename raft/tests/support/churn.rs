@@ -1,6 +1,7 @@
 //! The churn driver shared by the churn and teeth tests: three proposers write unique values
 //! through random nodes while nodes crash, restart, get cut off and come back; at the end the
-//! network heals and every value a proposer saw committed must be in the final log.
+//! network heals and every value a proposer saw committed must be in the final log. A reader asks
+//! random nodes for read indexes meanwhile (each read state is checked by the cluster).
 
 use raft::core::{Config, Index, NodeId};
 
@@ -23,6 +24,7 @@ pub struct ChurnPlan {
 
 pub struct Outcome {
     pub seen_committed: usize,
+    pub reads_served: usize,
 }
 
 pub fn churn(plan: ChurnPlan) -> Outcome {
@@ -35,6 +37,7 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
     let mut pending: Vec<(Index, Vec<u8>)> = Vec::new();
     let mut seen: Vec<(Index, Vec<u8>)> = Vec::new();
     let mut next_value = 0u64;
+    let mut next_read = 0u64;
     for _ in 0..plan.ticks {
         // Three proposers, each trying a random node (non-leaders refuse at once).
         for proposer in 0..3u64 {
@@ -50,6 +53,16 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
             next_value += 1;
             if let Ok(index) = c.propose(target, value.clone()) {
                 pending.push((index, value));
+            }
+        }
+        // A reader asks a random node for a read index; the cluster checks every read state
+        // against what was committed when the read was asked.
+        if c.random_bool(0.2) {
+            let alive = c.alive();
+            if !alive.is_empty() {
+                let target: NodeId = alive[c.random_range(0..alive.len() as u64) as usize];
+                next_read += 1;
+                let _ = c.read_index(target, next_read);
             }
         }
         c.tick();
@@ -69,6 +82,11 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
             let id = alive[c.random_range(0..alive.len() as u64) as usize];
             c.crash(id);
         }
+        let alive = c.alive();
+        if c.random_bool(plan.crash / 2.0) && alive.len() > quorum {
+            let id = alive[c.random_range(0..alive.len() as u64) as usize];
+            c.crash_before_next_send(id);
+        }
         let dead: Vec<_> = c
             .ids
             .iter()
@@ -83,6 +101,14 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
             let pick = c.random_range(0..c.ids.len() as u64) as usize;
             c.isolate(c.ids[pick]);
         }
+        if c.random_bool(plan.isolate / 2.0) {
+            let n = c.ids.len() as u64;
+            let (a, b) = (c.random_range(0..n) as usize, c.random_range(0..n) as usize);
+            let (from, to) = (c.ids[a], c.ids[b]);
+            if from != to {
+                c.net.cut_one_way(from, to);
+            }
+        }
         if c.random_bool(plan.isolate * 2.0) {
             let pick = c.random_range(0..c.ids.len() as u64) as usize;
             c.reconnect(c.ids[pick]);
@@ -90,6 +116,7 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
     }
     // Heal everything and let the cluster settle on a final entry.
     c.net.config = NetConfig::reliable();
+    c.disarm_crashes();
     c.heal();
     for id in c.ids.clone() {
         c.restart(id);
@@ -128,5 +155,6 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
     c.finish();
     Outcome {
         seen_committed: seen.len(),
+        reads_served: c.reads.iter().filter(|r| r.served).count(),
     }
 }

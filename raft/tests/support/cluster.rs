@@ -9,7 +9,7 @@
 //!
 //! On panic the cluster prints its seed and tick, so any failure reproduces from the seed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use raft::core::{
     ConfState, Config, Entry, Index, Message, Node, NodeId, NotLeader, ReadState, Role, Status,
@@ -95,6 +95,7 @@ pub struct Cluster {
     pub reads: Vec<ReadRecord>,
     read_bounds: HashMap<u64, Index>,
     pending_snapshot: HashMap<NodeId, Index>,
+    crash_before_send: BTreeSet<NodeId>,
     /// Entries applied, summed over nodes.
     pub applied_total: u64,
     /// Normal entries applied by the first node that applied them (one count per index).
@@ -141,6 +142,7 @@ impl Cluster {
             reads: Vec::new(),
             read_bounds: HashMap::new(),
             pending_snapshot: HashMap::new(),
+            crash_before_send: BTreeSet::new(),
             applied_total: 0,
             committed_normal: 0,
             configure: opts.configure,
@@ -352,7 +354,11 @@ impl Cluster {
                 return;
             }
             let rd = node.ready();
-            let term = node.status().term;
+            let term = if self.inv.is_some() {
+                node.status().term
+            } else {
+                0
+            };
             if self.trace {
                 eprintln!(
                     "[t{}] node {id} ready: hs {:?} entries {:?} snap {:?} commit-out {:?} msgs {:?}",
@@ -419,6 +425,11 @@ impl Cluster {
                 if let Err(e) = inv.on_persist(id, disk, range.0, range.1, &replaced) {
                     self.fail(e);
                 }
+            }
+            // A crash armed for this point: the Ready is durable but nothing was sent.
+            if self.crash_before_send.remove(&id) {
+                self.crash(id);
+                return;
             }
             // (2) send, only now that it is durable.
             for msg in rd.messages {
@@ -549,6 +560,7 @@ impl Cluster {
 
     /// Lose all volatile state of a node; only its disk survives.
     pub fn crash(&mut self, id: NodeId) {
+        self.crash_before_send.remove(&id);
         if self.nodes.remove(&id).is_some() {
             self.apps.insert(id, App::default());
             self.check_durability();
@@ -582,6 +594,19 @@ impl Cluster {
         self.handle_ready(id);
         self.check_all();
         self.check_durability();
+    }
+
+    /// Crash the node while it handles its next Ready: after persisting, before sending,
+    /// applying or advancing.
+    pub fn crash_before_next_send(&mut self, id: NodeId) {
+        if self.nodes.contains_key(&id) {
+            self.crash_before_send.insert(id);
+        }
+    }
+
+    /// Forget every armed crash.
+    pub fn disarm_crashes(&mut self) {
+        self.crash_before_send.clear();
     }
 
     /// Crash then restart at once.
