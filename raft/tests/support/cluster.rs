@@ -538,7 +538,8 @@ impl Cluster {
         }
     }
 
-    /// Every committed entry is still held by a quorum of disks.
+    /// Every committed entry is still held by enough voters' disks that every quorum of the
+    /// current voters includes one.
     pub fn check_durability(&self) {
         let Some(inv) = self.inv.as_ref() else {
             return;
@@ -549,9 +550,11 @@ impl Cluster {
             .map(|n| n.status())
             .max_by_key(|s| s.commit)
             .map_or(self.genesis.voters.clone(), |s| s.conf.voters);
+        // Every quorum of the voters must hold a copy: more than n - quorum of them do.
         let quorum = voters.len() / 2 + 1;
+        let needed = voters.len() - quorum + 1;
         let disks = voters.iter().filter_map(|v| self.disks.get(v));
-        if let Err(e) = inv.check_durability(disks, quorum) {
+        if let Err(e) = inv.check_durability(disks, needed) {
             self.fail(e);
         }
     }
