@@ -523,6 +523,16 @@ impl Node {
     }
 }
 
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("status", &self.status())
+            .field("vote", &self.vote)
+            .field("first_index", &self.log.first_index())
+            .finish_non_exhaustive()
+    }
+}
+
 fn rng_seed(seed: u64, id: NodeId) -> [u8; 32] {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
