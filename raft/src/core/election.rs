@@ -34,7 +34,11 @@ impl Node {
                 }
                 // A granted pre-vote carries the term the pre-candidate asked for.
                 B::PreVoteResponse { granted: true } => {}
-                B::AppendEntries { .. } | B::Heartbeat { .. } | B::InstallSnapshot { .. } => {
+                // Only a leader sends these.
+                B::AppendEntries { .. }
+                | B::Heartbeat { .. }
+                | B::InstallSnapshot { .. }
+                | B::TimeoutNow => {
                     self.become_follower(msg.term, Some(msg.from));
                 }
                 _ => self.become_follower(msg.term, None),
