@@ -261,3 +261,26 @@ fn membership_changes_under_faults_40_seeds() {
     eprintln!("membership churn: {total} changes applied over 40 seeds");
     assert!(total >= 40, "only {total} membership changes applied");
 }
+
+#[test]
+fn leadership_transfer_to_unreachable_target_times_out() {
+    let mut c = Cluster::new(Options::new(3, 55));
+    c.one(b"x", 3, AGREE);
+    let leader = c.wait_leader(5 * ELECTION);
+    let term = c.status(leader).unwrap().term;
+    let target = c.alive().into_iter().find(|id| *id != leader).unwrap();
+    c.isolate(target);
+    c.with_node(leader, |n| n.transfer_leadership(target))
+        .expect("transfer accepted");
+    assert!(
+        c.propose(leader, b"during".to_vec()).is_err(),
+        "proposal accepted while handing leadership over"
+    );
+    // The transfer gives up within an election timeout (at most 2 x 10 ticks) and the leader
+    // serves again in the same term.
+    c.run(2 * ELECTION);
+    assert_eq!(c.leader(), Some(leader));
+    assert_eq!(c.status(leader).unwrap().term, term);
+    c.one(b"after", 2, AGREE);
+    c.finish();
+}
