@@ -431,7 +431,38 @@ impl Node {
         &self.cfg
     }
 
-    pub(crate) fn role(&self) -> Role {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The current term (cheaper than `status()`, which clones the conf).
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The leader this node knows of in the current term, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The commit index.
+    pub fn commit_index(&self) -> Index {
+        self.log.committed
+    }
+
+    /// The last index handed out for application.
+    pub fn applied_index(&self) -> Index {
+        self.log.applied
+    }
+
+    /// The membership in effect.
+    pub fn conf(&self) -> &ConfState {
+        &self.conf
+    }
+
+    /// The role this node plays now.
+    pub fn role(&self) -> Role {
         match self.state {
             State::Leader => Role::Leader,
             State::Candidate => Role::Candidate,
