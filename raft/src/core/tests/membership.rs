@@ -104,3 +104,68 @@ fn leadership_transfer_catches_up_then_times_out_the_target() {
     assert_eq!(pump.node(3).status().role, Role::Leader);
     assert_eq!(pump.node(1).status().leader, Some(3));
 }
+
+fn conf_entry(index: Index, term: Term, change: ConfChange) -> Entry {
+    Entry {
+        term,
+        index,
+        kind: EntryKind::ConfChange,
+        data: postcard::to_allocvec(&change).unwrap(),
+    }
+}
+
+#[test]
+fn restart_applies_committed_conf_changes_only() {
+    let persisted = PersistedState {
+        hard_state: HardState {
+            term: 1,
+            vote: Some(1),
+            commit: 2,
+        },
+        snapshot: None,
+        entries: vec![
+            entry(1, 1),
+            conf_entry(2, 1, ConfChange::AddLearner(4)),
+            conf_entry(3, 1, ConfChange::Promote(4)),
+        ],
+    };
+    let mut node = Node::restart(config(1), ConfState::with_voters([1, 2, 3]), persisted).unwrap();
+    assert_eq!(
+        node.conf().learners,
+        vec![4],
+        "the committed AddLearner is in effect"
+    );
+    assert_eq!(
+        node.conf().voters,
+        vec![1, 2, 3],
+        "the uncommitted Promote is not"
+    );
+    // Handing the committed entries out again does not apply the change twice.
+    let rd = node.ready();
+    assert_eq!(rd.committed_entries.len(), 2);
+    assert_eq!(node.conf().learners, vec![4]);
+}
+
+#[test]
+fn a_snapshot_records_the_conf_in_effect_at_its_index() {
+    let mut pump = Pump::new(1);
+    pump.elect(1);
+    pump.node(1).propose(b"a".to_vec()).unwrap();
+    pump.run();
+    let before = pump.node(1).status().commit;
+    pump.node(1)
+        .propose_conf_change(ConfChange::AddLearner(7))
+        .unwrap();
+    pump.run();
+    assert_eq!(pump.node(1).conf().learners, vec![7]);
+    pump.node(1).snapshot_taken(before, vec![1]).unwrap();
+    let snap = pump.node(1).ready().snapshot.unwrap();
+    assert_eq!(snap.index, before);
+    assert!(
+        snap.conf.learners.is_empty(),
+        "AddLearner(7) came after the snapshot"
+    );
+    pump.node(1).snapshot_taken(before + 1, vec![2]).unwrap();
+    let snap = pump.node(1).ready().snapshot.unwrap();
+    assert_eq!(snap.conf.learners, vec![7]);
+}
