@@ -49,12 +49,14 @@ fn unreliable_churn_with_three_proposers() {
 #[test]
 fn seeded_churn_500_seeds() {
     // CHURN_SEED=n reruns one seed of the sweep (add RAFT_TRACE=1 to see every Ready).
-    let only: Option<u64> = std::env::var("CHURN_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok());
+    // CHURN_SEEDS / CHURN_TICKS widen the sweep for a long local hunt.
+    let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    let only = env("CHURN_SEED");
+    let seeds = env("CHURN_SEEDS").unwrap_or(500);
+    let ticks = env("CHURN_TICKS").unwrap_or(300);
     let mut total = 0;
     let mut reads = 0;
-    for seed in 0..500u64 {
+    for seed in 0..seeds {
         if only.is_some_and(|o| o != 1000 + seed) {
             continue;
         }
@@ -66,7 +68,7 @@ fn seeded_churn_500_seeds() {
         let out = churn(ChurnPlan {
             seed: 1000 + seed,
             voters: if seed % 2 == 0 { 3 } else { 5 },
-            ticks: 300,
+            ticks,
             net,
             snapshot_every: (seed % 4 != 0).then_some(5 + seed % 11),
             crash: 0.03,
@@ -78,7 +80,13 @@ fn seeded_churn_500_seeds() {
     }
     eprintln!("seeded churn: {total} values seen committed, {reads} reads served");
     if only.is_none() {
-        assert!(total > 500, "only {total} values committed over 500 seeds");
-        assert!(reads > 500, "only {reads} reads served over 500 seeds");
+        assert!(
+            total > seeds as usize,
+            "only {total} values committed over {seeds} seeds"
+        );
+        assert!(
+            reads > seeds as usize,
+            "only {reads} reads served over {seeds} seeds"
+        );
     }
 }

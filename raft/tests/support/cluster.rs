@@ -12,7 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use raft::core::{
-    ConfState, Config, Entry, Index, Message, Node, NodeId, NotLeader, ReadState, Role, Status,
+    ConfState, Config, Entry, Index, Message, MessageBody, Node, NodeId, NotLeader, ReadState,
+    Role, Status,
 };
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -435,6 +436,27 @@ impl Cluster {
             for msg in rd.messages {
                 if msg.from != id {
                     self.fail(format!("node {id} sent a message from {}", msg.from));
+                }
+                if let MessageBody::AppendEntries {
+                    prev_log_index,
+                    entries,
+                    ..
+                } = &msg.body
+                {
+                    let budget = self.configs[&id].max_msg_bytes;
+                    let bytes: usize = entries.iter().map(|e| e.data.len()).sum();
+                    if entries.len() > 1 && bytes > budget {
+                        self.fail(format!(
+                            "node {id} sent {bytes} bytes of entries in one append, budget {budget}"
+                        ));
+                    }
+                    if entries
+                        .iter()
+                        .enumerate()
+                        .any(|(i, e)| e.index != prev_log_index + 1 + i as u64)
+                    {
+                        self.fail(format!("node {id} sent an append with misnumbered entries"));
+                    }
                 }
                 if self.record_messages {
                     self.sent.push(msg.clone());
