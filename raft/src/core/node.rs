@@ -245,7 +245,7 @@ impl Node {
             }
             MessageBody::InstallSnapshot { snapshot } => {
                 if self.accept_leader(from) {
-                    self.handle_install_snapshot(from, snapshot);
+                    return self.handle_install_snapshot(from, snapshot);
                 }
             }
             MessageBody::AppendEntriesResponse {
@@ -329,6 +329,10 @@ impl Node {
     /// Start an election now (pre-vote first when enabled). Ignored by leaders and non-voters.
     pub fn campaign(&mut self) {
         if self.state == State::Leader || !self.is_promotable() {
+            return;
+        }
+        if self.term == Term::MAX {
+            tracing::error!(id = self.id, "term space exhausted: cannot campaign");
             return;
         }
         if self.cfg.pre_vote {

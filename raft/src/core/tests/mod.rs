@@ -2,6 +2,7 @@
 //! lossless in-module message pump (scenario tests with a faulty network live in `raft/tests`).
 //! This file holds the pump and the builders; the rules are tested in the files by concern.
 
+mod arbitrary_input;
 mod election;
 mod membership;
 mod misc;
