@@ -87,6 +87,11 @@ impl Node {
             Some(s) => (s.index, s.term, s.conf.clone()),
             None => (0, 0, initial_conf),
         };
+        if snap_index > Index::MAX / 2 {
+            return Err(CoreError::InvalidPersistedState(format!(
+                "snapshot index {snap_index} is out of range"
+            )));
+        }
         let mut conf = base_conf;
         conf.normalize();
         if conf.voters.is_empty() {

@@ -86,3 +86,19 @@ fn restart_rejects_a_gap_in_the_log() {
     let err = Node::restart(config(1), ConfState::with_voters([1]), persisted).err();
     assert!(matches!(err, Some(CoreError::InvalidPersistedState(_))));
 }
+
+#[test]
+fn restart_rejects_an_absurd_snapshot_index() {
+    let persisted = PersistedState {
+        hard_state: HardState::default(),
+        snapshot: Some(Snapshot {
+            index: Index::MAX,
+            term: 1,
+            conf: ConfState::with_voters([1]),
+            data: vec![],
+        }),
+        entries: vec![],
+    };
+    let err = Node::restart(config(1), ConfState::with_voters([1]), persisted).err();
+    assert!(matches!(err, Some(CoreError::InvalidPersistedState(_))));
+}
