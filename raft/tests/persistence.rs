@@ -206,14 +206,27 @@ fn figure8(seed: u64, net: NetConfig, crash: bool) {
     c.finish();
 }
 
+/// F8_SEEDS=n runs n seeds instead of one (for a long local hunt).
+fn figure8_seeds(first: u64) -> std::ops::Range<u64> {
+    let n: u64 = std::env::var("F8_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    first..first + n
+}
+
 #[test]
 fn figure8_fast_leader_crashes_1000_iterations() {
-    figure8(24, NetConfig::reliable(), true);
+    for seed in figure8_seeds(24) {
+        figure8(seed, NetConfig::reliable(), true);
+    }
 }
 
 #[test]
 fn figure8_unreliable_with_long_reordering() {
-    figure8(25, NetConfig::long_reordering(), false);
+    for seed in figure8_seeds(25_000) {
+        figure8(seed, NetConfig::long_reordering(), false);
+    }
 }
 
 #[test]
