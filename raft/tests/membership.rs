@@ -224,7 +224,7 @@ fn membership_churn(seed: u64) -> usize {
         }
         c.tick();
         // Faults: crash or cut off one node at a time, and bring it back soon.
-        if c.random_bool(0.02) {
+        if c.random_bool(0.02) && c.alive().len() > 1 {
             let alive = c.alive();
             let id = alive[c.random_range(0..alive.len() as u64) as usize];
             c.crash(id);
