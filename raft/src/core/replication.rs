@@ -247,7 +247,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         if success {
             let progressed = pr.acknowledge(index.min(last));
             match pr.state {
@@ -301,7 +301,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         pr.acked_read_round = pr.acked_read_round.max(read_round);
         match pr.state {
             ProgressState::Probe { .. } => {
@@ -333,7 +333,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         pr.acknowledge(index.min(last));
         if matches!(pr.state, ProgressState::Snapshot { .. }) {
             pr.become_pipeline();
