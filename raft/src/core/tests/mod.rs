@@ -5,6 +5,7 @@
 mod arbitrary_input;
 mod election;
 mod membership;
+mod membership_churn;
 mod misc;
 mod read_index;
 mod reordered_appends;
