@@ -116,11 +116,11 @@ pub(crate) fn event_from_edn(
         }
     };
     let key = match (op.get_keyword("key"), key_field, process) {
-        (Some(key), _, _) => Some(value_from_edn(key)),
-        (None, KeyField::Required, Process::Client(_)) => {
+        (Some(key), _, _) if *key.untagged() != Edn::Nil => Some(value_from_edn(key)),
+        (_, KeyField::Required, Process::Client(_)) => {
             return Err(origin.error("expected a :key in every operation of a Porcupine KV log"))
         }
-        (None, _, _) => None,
+        (_, _, _) => None,
     };
     let value = op.get_keyword("value").map_or(Value::Nil, value_from_edn);
     let time_ns = match op.get_keyword("time") {

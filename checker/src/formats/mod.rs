@@ -103,8 +103,13 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
             return Some(Format::Jsonl);
         }
         if rest.starts_with(':') {
-            let has_key = edn::read_one(first).is_ok_and(|op| op.get_keyword("key").is_some());
-            return Some(if has_key {
+            // Porcupine's KV logs have a :key and none of Jepsen's :time or :index.
+            let porcupine = edn::read_one(first).is_ok_and(|op| {
+                op.get_keyword("key").is_some()
+                    && op.get_keyword("time").is_none()
+                    && op.get_keyword("index").is_none()
+            });
+            return Some(if porcupine {
                 Format::PorcupineKv
             } else {
                 Format::Jepsen
@@ -214,6 +219,10 @@ mod tests {
         assert_eq!(detect(b"\n{\"version\":1}\n"), Some(Format::Jsonl));
         assert_eq!(
             detect(b"{:type :invoke, :process 0, :f :read}\n"),
+            Some(Format::Jepsen)
+        );
+        assert_eq!(
+            detect(b"{:type :invoke, :process 0, :f :read, :key 1, :time 5}\n"),
             Some(Format::Jepsen)
         );
         assert_eq!(
