@@ -18,6 +18,7 @@ use checker::{check_operations, CheckOptions, CheckReport, ModelKind};
 use serde_json::json;
 
 use crate::cli::CheckArgs;
+use crate::model_fit;
 
 /// The exit code for input the checker cannot use.
 pub const EXIT_UNUSABLE_INPUT: u8 = 3;
@@ -79,6 +80,12 @@ pub fn prepare(args: &CheckArgs) -> anyhow::Result<PreparedCheck> {
             source,
         })?;
     let model = choose_model(args, &parsed, &file)?;
+    if let Some(err) = model_fit::first_unreadable(&operations, model) {
+        bail!(
+            "{file}:{}: {err}; is this the right model? (--model register|cas-register|kv|list-append|set)",
+            err.line
+        );
+    }
     let options = options(args)?;
     Ok(PreparedCheck {
         parsed,

@@ -3,3 +3,4 @@
 
 pub mod check_cmd;
 pub mod cli;
+pub mod model_fit;

@@ -114,6 +114,7 @@ fn bad_arguments_and_missing_files_exit_3() {
         vec![valid, "--timeout", "0"],
         vec![valid, "--memory-mb", "0"],
         vec![valid, "--format", "jepsen-etcd-log"],
+        vec![valid, "--model", "set"],
     ] {
         let (code, _, stderr) = gauntlet(&args);
         assert_eq!(code, 3, "{args:?}: {stderr}");
