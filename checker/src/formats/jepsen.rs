@@ -18,7 +18,7 @@ fn edn_error(file: &str, err: EdnError) -> ParseError {
 /// Reads every operation map of an EDN history, in order.
 fn read_ops(text: &str, file: &str, key_field: KeyField) -> Result<Vec<Event>, ParseError> {
     let mut reader = Reader::new(text);
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(text.len() / 64);
     let mut push = |edn: Edn, line: usize, column: usize| -> Result<(), ParseError> {
         let origin = Origin { file, line, column };
         let mut event = event_from_edn(&edn, &origin, key_field)?;
