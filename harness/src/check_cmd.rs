@@ -13,6 +13,7 @@ use anyhow::{anyhow, bail, Context};
 use checker::error::InputError;
 use checker::formats::{self, ParsedHistory};
 use checker::history::Operation;
+use checker::model::{describe_operation, describe_value};
 use checker::wellformed;
 use checker::{check_operations, CheckOptions, CheckReport, ModelKind};
 use serde_json::json;
@@ -137,14 +138,44 @@ fn options(args: &CheckArgs) -> anyhow::Result<CheckOptions> {
 }
 
 fn render_text(file: &str, prepared: &PreparedCheck, report: &CheckReport) -> String {
-    format!(
+    let mut text = format!(
         "{file}: {} history, {} events, {} operations, model {}\n{}",
         prepared.parsed.format,
         prepared.parsed.history.events.len(),
         prepared.operations.len(),
         prepared.model.name(),
         report.render_text(&prepared.operations).trim_end()
-    )
+    );
+    if prepared.options.witness {
+        text.push_str(&render_witnesses(prepared, report));
+    }
+    text
+}
+
+/// Each linearizable partition's witness order, one operation a line.
+fn render_witnesses(prepared: &PreparedCheck, report: &CheckReport) -> String {
+    let mut text = String::new();
+    for partition in &report.partitions {
+        let Some(witness) = &partition.witness else {
+            continue;
+        };
+        let key = partition
+            .key
+            .as_ref()
+            .map_or("(no key)".to_string(), describe_value);
+        text.push_str(&format!("\nwitness linearization for partition {key}:"));
+        for id in witness {
+            match prepared.operations.get(*id).filter(|op| op.id == *id) {
+                Some(op) => text.push_str(&format!(
+                    "\n  {} [line {}]",
+                    describe_operation(op),
+                    op.call_line
+                )),
+                None => text.push_str(&format!("\n  op {id}")),
+            }
+        }
+    }
+    text
 }
 
 fn render_json(

@@ -167,4 +167,15 @@ fn witness_is_given_when_asked() {
     let json = json_of(&stdout);
     let witness = &json["report"]["partitions"][0]["witness"];
     assert_eq!(witness.as_array().map(Vec::len), Some(4), "{json}");
+
+    let (code, text, _) = gauntlet(&[path.to_str().unwrap(), "--witness"]);
+    assert_eq!(code, 0);
+    let order: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("witness"))
+        .skip(1)
+        .collect();
+    assert_eq!(order.len(), 4, "{text}");
+    assert!(order[0].contains("write 1"), "{text}");
+    assert!(order[3].contains("read"), "{text}");
 }
