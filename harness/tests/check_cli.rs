@@ -179,3 +179,36 @@ fn witness_is_given_when_asked() {
     assert!(order[0].contains("write 1"), "{text}");
     assert!(order[3].contains("read"), "{text}");
 }
+
+#[test]
+fn a_search_over_its_time_bound_exits_2_unknown() {
+    // 6000 sequential operations need at least 6000 search steps; a microsecond is not enough.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.jsonl");
+    let mut text = String::from("{\"model\":\"register\"}\n");
+    for i in 0..6000 {
+        let process = i % 3;
+        let (f, input) = if i % 2 == 0 {
+            ("write", (i / 2).to_string())
+        } else {
+            ("read", "null".to_string())
+        };
+        text.push_str(&format!(
+            "{{\"type\":\"invoke\",\"process\":{process},\"f\":\"{f}\",\"value\":{input}}}\n"
+        ));
+        text.push_str(&format!(
+            "{{\"type\":\"ok\",\"process\":{process},\"f\":\"{f}\",\"value\":{}}}\n",
+            i / 2
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap();
+    let (code, stdout, _) = gauntlet(&[path, "--json", "--timeout", "0.000001"]);
+    assert_eq!(code, 2, "{stdout}");
+    let json = json_of(&stdout);
+    assert_eq!(json["verdict"]["kind"], "unknown");
+    assert_eq!(json["exit_code"], 2);
+    // Without the bound the same history is linearizable.
+    let (code, _, _) = gauntlet(&[path]);
+    assert_eq!(code, 0);
+}
