@@ -6,7 +6,7 @@
 //! unknown or unguessable model, bad bound) ends in exit code 3 with a message naming the file and,
 //! where there is one, the line.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
@@ -35,7 +35,7 @@ pub struct PreparedCheck {
 /// Runs `gauntlet check` and returns the process exit code. Output goes to stdout (the result) and
 /// stderr (why the input is unusable).
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
-    let file = args.file.display().to_string();
+    let file = source_name(args);
     let prepared = match prepare(args) {
         Ok(prepared) => prepared,
         Err(err) => {
@@ -46,7 +46,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
                     "verdict": { "kind": "unusable-input" },
                     "error": err.to_string(),
                 });
-                println!("{output}");
+                print_result(&output.to_string())?;
             }
             eprintln!("gauntlet check: {err}");
             return Ok(EXIT_UNUSABLE_INPUT);
@@ -59,22 +59,42 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         render_text(&file, &prepared, &report)
     };
+    print_result(&text)?;
+    Ok(exit_code)
+}
+
+/// How the history's source is named in messages and output.
+fn source_name(args: &CheckArgs) -> String {
+    if args.file.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        args.file.display().to_string()
+    }
+}
+
+/// Writes the result to stdout; a reader that stopped early (`| head`) is not an error.
+fn print_result(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}") {
-        // A reader that stopped early (`| head`) does not change the verdict.
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit_code),
-        other => {
-            other.context("writing the result to standard output")?;
-            Ok(exit_code)
-        }
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the result to standard output"),
     }
 }
 
 /// Reads, parses and pairs the history and chooses the model and bounds. Any error means the
 /// input is unusable.
 pub fn prepare(args: &CheckArgs) -> anyhow::Result<PreparedCheck> {
-    let file = args.file.display().to_string();
-    let parsed = formats::load_file(&args.file, args.format).map_err(InputError::from)?;
+    let file = source_name(args);
+    let parsed = if args.file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading the history from standard input")?;
+        formats::load_bytes(&bytes, args.format, &file)
+    } else {
+        formats::load_file(&args.file, args.format)
+    }
+    .map_err(InputError::from)?;
     let operations =
         wellformed::pair(&parsed.history).map_err(|source| InputError::WellFormed {
             file: file.clone(),

@@ -212,3 +212,22 @@ fn a_search_over_its_time_bound_exits_2_unknown() {
     let (code, _, _) = gauntlet(&[path]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn a_dash_reads_the_history_from_standard_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let bytes = std::fs::read(history("etcd/ok.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["check", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json = json_of(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(json["format"], "jepsen-etcd-log");
+    assert_eq!(json["model"], "cas-register");
+}
