@@ -26,7 +26,7 @@ pub enum Command {
 /// Flags of `gauntlet check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The history file.
+    /// The history file (`-` reads standard input).
     pub file: PathBuf,
     /// The file's format (default: detected from its content).
     #[arg(long, value_name = "jsonl|jepsen|porcupine-kv|jepsen-etcd-log", value_parser = parse_format)]

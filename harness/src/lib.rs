@@ -3,4 +3,5 @@
 
 pub mod check_cmd;
 pub mod cli;
+pub mod model_fit;
 pub mod proxy;

@@ -116,11 +116,11 @@ pub(crate) fn event_from_edn(
         }
     };
     let key = match (op.get_keyword("key"), key_field, process) {
-        (Some(key), _, _) => Some(value_from_edn(key)),
-        (None, KeyField::Required, Process::Client(_)) => {
+        (Some(key), _, _) if *key.untagged() != Edn::Nil => Some(value_from_edn(key)),
+        (_, KeyField::Required, Process::Client(_)) => {
             return Err(origin.error("expected a :key in every operation of a Porcupine KV log"))
         }
-        (None, _, _) => None,
+        (_, _, _) => None,
     };
     let value = op.get_keyword("value").map_or(Value::Nil, value_from_edn);
     let time_ns = match op.get_keyword("time") {
@@ -139,22 +139,29 @@ pub(crate) fn event_from_edn(
     })
 }
 
-/// Jepsen's `jepsen.independent` histories carry `[key value]` tuples as every client value.
-/// When no event names a key and every client event's value is such a pair, splits them.
+/// Jepsen's `jepsen.independent` histories carry `[key value]` tuples as client values.
+/// When no event names a key and every client invocation and `ok` completion has such a pair as
+/// its value, splits every client value that is a pair (an `info` or `fail` completion may carry
+/// something else, such as `nil`; it then keeps its invocation's key when paired).
 pub(crate) fn split_independent_tuples(events: &mut [Event]) -> bool {
-    let mut clients = events
+    let is_pair = |value: &Value| matches!(value, Value::List(items) if items.len() == 2);
+    let mut deciding = events
         .iter()
         .filter(|e| e.process != Process::Nemesis)
+        .filter(|e| matches!(e.kind, EventKind::Invoke | EventKind::Ok))
         .peekable();
-    if clients.peek().is_none() {
+    if deciding.peek().is_none() {
         return false;
     }
-    let all_tuples = clients
-        .all(|e| e.key.is_none() && matches!(&e.value, Value::List(items) if items.len() == 2));
-    if !all_tuples {
+    let all_pairs = deciding.all(|e| is_pair(&e.value));
+    let any_key = events.iter().any(|e| e.key.is_some());
+    if !all_pairs || any_key {
         return false;
     }
     for event in events.iter_mut().filter(|e| e.process != Process::Nemesis) {
+        if !is_pair(&event.value) {
+            continue;
+        }
         if let Value::List(items) = std::mem::replace(&mut event.value, Value::Nil) {
             let mut items = items.into_iter();
             event.key = items.next();

@@ -9,29 +9,44 @@
 use std::sync::Arc;
 
 use super::producers::{first_unproducible, ValueUse};
+use super::text::{Piece, Text};
 use crate::history::{Operation, Value};
 use crate::linearizability::PreparedOp;
 use crate::model::{describe_value, Model, ModelError};
 
-/// A key's value: `None` when absent (or `""`). Shared, so copying a state is cheap.
-pub type KvValue = Option<Arc<Value>>;
+/// A key's value. Strings are kept as [`Text`] so appends and comparisons are cheap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KvValue {
+    /// Absent, `nil` or `""`.
+    Absent,
+    Text(Text),
+    /// Any other value (numbers, lists, ...).
+    Other(Arc<Value>),
+}
 
 /// Normalizes a value read or written: `nil` and `""` mean absent.
 fn normalize(value: &Value) -> KvValue {
     match value {
-        Value::Nil => None,
-        Value::Str(s) if s.is_empty() => None,
-        other => Some(Arc::new(other.clone())),
+        Value::Nil => KvValue::Absent,
+        Value::Str(s) => Text::from_piece(&Piece::new(s)).map_or(KvValue::Absent, KvValue::Text),
+        other => KvValue::Other(Arc::new(other.clone())),
     }
+}
+
+/// An append's argument, with its text form precomputed when it is a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suffix {
+    value: Value,
+    piece: Option<Piece>,
 }
 
 /// A kv operation in model form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvOp {
-    /// A get and the value it returned (`None`: outcome unknown; `Some(None)`: absent).
+    /// A get and the value it returned (`None`: outcome unknown).
     Get(Option<KvValue>),
     Put(KvValue),
-    Append(Value),
+    Append(Suffix),
     Cas {
         expected: KvValue,
         new: KvValue,
@@ -40,19 +55,31 @@ pub enum KvOp {
     Delete,
 }
 
-fn append(state: &KvValue, suffix: &Value) -> KvValue {
-    let joined = match (state.as_deref(), suffix) {
-        (None, Value::Str(s)) => Value::Str(s.clone()),
-        (None, other) => Value::List(vec![other.clone()]),
-        (Some(Value::Str(prefix)), Value::Str(s)) => Value::Str(format!("{prefix}{s}")),
-        (Some(Value::List(items)), other) => {
-            let mut items = items.clone();
-            items.push(other.clone());
-            Value::List(items)
+fn append(state: &KvValue, suffix: &Suffix) -> KvValue {
+    match (state, &suffix.piece) {
+        (KvValue::Absent, Some(piece)) => {
+            Text::from_piece(piece).map_or(KvValue::Absent, KvValue::Text)
         }
-        (Some(existing), other) => Value::List(vec![existing.clone(), other.clone()]),
-    };
-    normalize(&joined)
+        (KvValue::Text(text), Some(piece)) => KvValue::Text(text.append(piece)),
+        (KvValue::Absent, None) => {
+            KvValue::Other(Arc::new(Value::List(vec![suffix.value.clone()])))
+        }
+        (KvValue::Text(text), None) => KvValue::Other(Arc::new(Value::List(vec![
+            Value::Str(text.to_text()),
+            suffix.value.clone(),
+        ]))),
+        (KvValue::Other(existing), _) => {
+            let joined = match &**existing {
+                Value::List(items) => {
+                    let mut items = items.clone();
+                    items.push(suffix.value.clone());
+                    Value::List(items)
+                }
+                other => Value::List(vec![other.clone(), suffix.value.clone()]),
+            };
+            KvValue::Other(Arc::new(joined))
+        }
+    }
 }
 
 /// The kv model.
@@ -68,14 +95,20 @@ impl Model for Kv {
     }
 
     fn init(&self) -> KvValue {
-        None
+        KvValue::Absent
     }
 
     fn prepare(&self, op: &Operation) -> Result<KvOp, ModelError> {
         match op.f.as_str() {
             "get" | "read" => Ok(KvOp::Get(op.output.as_ref().map(normalize))),
             "put" | "write" => Ok(KvOp::Put(normalize(&op.input))),
-            "append" => Ok(KvOp::Append(op.input.clone())),
+            "append" => Ok(KvOp::Append(Suffix {
+                value: op.input.clone(),
+                piece: match &op.input {
+                    Value::Str(s) => Some(Piece::new(s)),
+                    _ => None,
+                },
+            })),
             "delete" => Ok(KvOp::Delete),
             "cas" => match &op.input {
                 Value::List(pair) if pair.len() == 2 => Ok(KvOp::Cas {
@@ -103,7 +136,7 @@ impl Model for Kv {
             KvOp::Get(None) => Some(state.clone()),
             KvOp::Put(value) => Some(value.clone()),
             KvOp::Append(suffix) => Some(append(state, suffix)),
-            KvOp::Delete => Some(None),
+            KvOp::Delete => Some(KvValue::Absent),
             KvOp::Cas {
                 expected,
                 new,
@@ -124,13 +157,16 @@ impl Model for Kv {
         if ops.iter().any(|op| matches!(op.op, KvOp::Append(_))) {
             return None;
         }
-        first_unproducible(ops, &None, kv_value_use, |v| self.describe_state(v))
+        first_unproducible(ops, &KvValue::Absent, kv_value_use, |v| {
+            self.describe_state(v)
+        })
     }
 
     fn describe_state(&self, state: &KvValue) -> String {
         match state {
-            None => "absent (\"\")".to_string(),
-            Some(value) => describe_value(value),
+            KvValue::Absent => "absent (\"\")".to_string(),
+            KvValue::Text(text) => describe_value(&Value::Str(text.to_text())),
+            KvValue::Other(value) => describe_value(value),
         }
     }
 }
