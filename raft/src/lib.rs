@@ -5,6 +5,7 @@
 //! driver and the client library build on these two.
 #![forbid(unsafe_code)]
 
+pub mod fuzzing;
 pub mod kv;
-pub mod storage;
 pub mod net;
+pub mod storage;
