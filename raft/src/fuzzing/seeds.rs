@@ -10,7 +10,7 @@ use crate::net::handshake::Hello;
 use crate::storage::atomic_file::encode_value;
 use crate::storage::record::encode_record_into;
 
-use super::wal::{sample_hard_state, sample_records, WalRecord};
+use super::wal::{embedded_frame_torn_write, sample_hard_state, sample_records, WalRecord};
 
 /// A named seed input.
 pub type Seed = (String, Vec<u8>);
@@ -187,6 +187,10 @@ pub fn wal_recover_seeds() -> Vec<Seed> {
         input.extend_from_slice(&spec);
         seeds.push((format!("records-then-{name}"), input));
     }
+    seeds.push((
+        "records-then-cut-through-embedded-frame".into(),
+        embedded_frame_torn_write(),
+    ));
     let mut segment = Vec::new();
     for record in &records {
         if encode_record_into::<WalRecord>(&mut segment, record, 1 << 20).is_err() {
