@@ -5,6 +5,7 @@
 //! driver and the client library build on these two.
 #![forbid(unsafe_code)]
 
+pub mod core;
 pub mod fuzzing;
 pub mod kv;
 pub mod net;
