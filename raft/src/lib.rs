@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod core;
+pub mod fuzzing;
 pub mod kv;
 pub mod net;
 pub mod storage;
