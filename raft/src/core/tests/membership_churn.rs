@@ -1,5 +1,6 @@
 //! Randomized membership churn on the lossless pump: proposals, partitions, learners added and
-//! promoted, members (leaders too) removed, leadership transfers. After every step: at most one
+//! promoted, members (leaders too) removed, leadership transfers, crashes with restarts from
+//! what was persisted, snapshots. After every step: at most one
 //! leader per term, and every node applies the same entry at each index.
 
 use std::collections::BTreeMap;
@@ -71,7 +72,7 @@ fn run_seed(seed: u64) {
         let roll = rng.random_range(0..100);
         let leader = leader_of(&pump);
         match (roll, leader) {
-            (0..=49, _) => pump.tick_all(1),
+            (0..=47, _) => pump.tick_all(1),
             (50..=64, Some(l)) => {
                 let _ = pump.node(l).propose(vec![step as u8, (step >> 8) as u8]);
                 pump.run();
@@ -81,7 +82,24 @@ fn run_seed(seed: u64) {
                 let victim = ids[rng.random_range(0..ids.len())];
                 pump.isolated.insert(victim);
             }
-            (70..=76, _) => pump.isolated.clear(),
+            (70..=73, _) => pump.isolated.clear(),
+            (74..=76, _) => {
+                // Crash and restart a node from what it persisted.
+                let ids: Vec<NodeId> = pump.nodes.keys().copied().collect();
+                let id = ids[rng.random_range(0..ids.len())];
+                let disk = pump.disks.get(&id).cloned().unwrap_or_default();
+                let node = Node::restart(cfg(id), genesis.clone(), disk).unwrap();
+                pump.nodes.insert(id, node);
+                pump.run();
+            }
+            (48..=49, _) => {
+                // A node snapshots what it applied.
+                let ids: Vec<NodeId> = pump.nodes.keys().copied().collect();
+                let id = ids[rng.random_range(0..ids.len())];
+                let applied = pump.node(id).applied_index();
+                let _ = pump.node(id).snapshot_taken(applied, vec![]);
+                pump.run();
+            }
             (77..=82, Some(l)) if next_id < 8 => {
                 let id = next_id;
                 if pump
