@@ -27,7 +27,8 @@
 //!
 //! Files by concern: `log` (entries since the last snapshot), `progress` (per-follower flow
 //! control), `election`, `replication` (append, commit), `read_index`, `snapshot`,
-//! `membership`, `node` (public API and the Ready cycle).
+//! `membership`, `node` (state and public API), `restart` (construction), `ready` (the Ready
+//! cycle).
 
 mod config;
 mod election;
@@ -38,7 +39,9 @@ mod message;
 mod node;
 mod progress;
 mod read_index;
+mod ready;
 mod replication;
+mod restart;
 mod snapshot;
 mod types;
 
