@@ -74,6 +74,23 @@ pub struct Ready {
     pub read_states: Vec<ReadState>,
 }
 
+impl Ready {
+    /// Nothing to persist, send, apply or serve.
+    pub fn is_empty(&self) -> bool {
+        self.hard_state.is_none()
+            && self.entries.is_empty()
+            && self.snapshot.is_none()
+            && self.messages.is_empty()
+            && self.committed_entries.is_empty()
+            && self.read_states.is_empty()
+    }
+
+    /// Something must be made durable (and fsynced) before the messages go out.
+    pub fn needs_sync(&self) -> bool {
+        self.hard_state.is_some() || !self.entries.is_empty() || self.snapshot.is_some()
+    }
+}
+
 /// What survived a crash: what earlier Readys told the application to persist.
 #[derive(Clone, Debug, Default)]
 pub struct PersistedState {
