@@ -72,10 +72,22 @@ impl Node {
             State::Leader => self.tick_leader(),
             _ => self.tick_election(),
         }
+        self.log.debug_check();
     }
 
     /// Process one message from a peer. Messages from unknown or stale peers are ignored.
     pub fn step(&mut self, msg: Message) -> Result<(), CoreError> {
+        let before = (self.term, self.log.committed);
+        let result = self.step_inner(msg);
+        debug_assert!(
+            self.term >= before.0 && self.log.committed >= before.1,
+            "term or commit went backwards"
+        );
+        self.log.debug_check();
+        result
+    }
+
+    fn step_inner(&mut self, msg: Message) -> Result<(), CoreError> {
         if msg.to != self.id {
             return Err(CoreError::WrongRecipient {
                 to: msg.to,

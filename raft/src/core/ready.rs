@@ -37,6 +37,7 @@ impl Node {
         self.prev_hard_state = hs;
         let entries = self.log.unstable().to_vec();
         self.log.mark_stable();
+        self.log.debug_check();
         Ready {
             hard_state,
             entries,
