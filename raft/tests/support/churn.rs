@@ -170,10 +170,7 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
         );
     }
     c.finish();
-    let log_hash = c
-        .committed_log()
-        .iter()
-        .fold(0, |h, e| super::app::chain(h, e));
+    let log_hash = c.committed_log().iter().fold(0, super::app::chain);
     Outcome {
         seen_committed: seen.len(),
         reads_served: c.reads.iter().filter(|r| r.served).count(),
