@@ -1,5 +1,6 @@
 //! Randomized membership churn on the lossless pump: proposals, partitions, learners added and
-//! promoted, members (leaders too) removed, leadership transfers. After every step: at most one
+//! promoted, members (leaders too) removed, leadership transfers, crashes with restarts from
+//! what was persisted, snapshots, 10% message loss on odd seeds. After every step: at most one
 //! leader per term, and every node applies the same entry at each index.
 
 use std::collections::BTreeMap;
@@ -60,6 +61,9 @@ fn run_seed(seed: u64) {
         ..Config::new(id)
     };
     let mut pump = Pump::with(3, cfg);
+    if seed % 2 == 1 {
+        pump.loss = Some((ChaCha8Rng::seed_from_u64(seed ^ 0x1055), 0.1));
+    }
     let genesis = ConfState::with_voters([1, 2, 3]);
     let mut next_id = 4;
     let mut checker = Checker {
@@ -71,7 +75,7 @@ fn run_seed(seed: u64) {
         let roll = rng.random_range(0..100);
         let leader = leader_of(&pump);
         match (roll, leader) {
-            (0..=49, _) => pump.tick_all(1),
+            (0..=47, _) => pump.tick_all(1),
             (50..=64, Some(l)) => {
                 let _ = pump.node(l).propose(vec![step as u8, (step >> 8) as u8]);
                 pump.run();
@@ -81,7 +85,24 @@ fn run_seed(seed: u64) {
                 let victim = ids[rng.random_range(0..ids.len())];
                 pump.isolated.insert(victim);
             }
-            (70..=76, _) => pump.isolated.clear(),
+            (70..=73, _) => pump.isolated.clear(),
+            (74..=76, _) => {
+                // Crash and restart a node from what it persisted.
+                let ids: Vec<NodeId> = pump.nodes.keys().copied().collect();
+                let id = ids[rng.random_range(0..ids.len())];
+                let disk = pump.disks.get(&id).cloned().unwrap_or_default();
+                let node = Node::restart(cfg(id), genesis.clone(), disk).unwrap();
+                pump.nodes.insert(id, node);
+                pump.run();
+            }
+            (48..=49, _) => {
+                // A node snapshots what it applied.
+                let ids: Vec<NodeId> = pump.nodes.keys().copied().collect();
+                let id = ids[rng.random_range(0..ids.len())];
+                let applied = pump.node(id).applied_index();
+                let _ = pump.node(id).snapshot_taken(applied, vec![]);
+                pump.run();
+            }
             (77..=82, Some(l)) if next_id < 8 => {
                 let id = next_id;
                 if pump
@@ -122,6 +143,7 @@ fn run_seed(seed: u64) {
     }
     // Heal and let the cluster settle: a leader must emerge among the voters and commit.
     pump.isolated.clear();
+    pump.loss = None;
     let mut committed = false;
     for _ in 0..300 {
         pump.tick_all(1);
@@ -142,7 +164,12 @@ fn run_seed(seed: u64) {
 
 #[test]
 fn membership_churn_keeps_one_leader_per_term_and_one_log() {
-    for seed in 0..100 {
+    // MEMBERSHIP_CHURN_SEEDS=n widens the sweep for a local hunt.
+    let seeds = std::env::var("MEMBERSHIP_CHURN_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    for seed in 0..seeds {
         run_seed(seed);
     }
 }
