@@ -8,8 +8,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use super::hash::hash_of;
 use super::hash::zobrist_tag;
-use super::memo::{Memo, StateInterner};
+use super::memo::Memo;
 use crate::model::Model;
 
 /// An operation ready for the search: its model form and its interval in event indices.
@@ -131,7 +132,8 @@ impl EntryList {
             while run_end < events.len() && events[run_end].2 {
                 run_end += 1;
             }
-            events[run_start..run_end].sort_by_key(|&(_, op, _)| ops[op as usize].ret.is_none());
+            events[run_start..run_end]
+                .sort_by_key(|&(_, op, _)| ops[op as usize].ret.unwrap_or(usize::MAX));
             run_start = run_end + 1;
         }
         let nodes = 2 * n + 2;
@@ -221,17 +223,16 @@ pub struct Search<'a, M: Model> {
     model: &'a M,
     ops: &'a [PreparedOp<M::Op>],
     list: EntryList,
-    states: StateInterner<M::State>,
-    memo: Memo,
+    memo: Memo<M::State>,
     bits: Vec<u64>,
     bits_hash: u64,
-    state: u32,
+    state: M::State,
     /// (call entry, state before it), in linearization order.
-    stack: Vec<(u32, u32)>,
+    stack: Vec<(u32, M::State)>,
     completed_total: usize,
     completed_done: usize,
     best_prefix: Vec<u32>,
-    best_state: u32,
+    best_state: M::State,
     steps: u64,
     reported_bytes: usize,
     entry: usize,
@@ -245,24 +246,21 @@ impl<'a, M: Model> Search<'a, M> {
     pub fn new(model: &'a M, ops: &'a [PreparedOp<M::Op>]) -> Self {
         let words = ops.len().div_ceil(64).max(1);
         let list = EntryList::new(ops);
-        let mut states = StateInterner::new();
-        let state = states.intern(model.init());
         let entry = list.next[HEAD] as usize;
         let check_every = (GROWTH_BETWEEN_CHECKS / (words as u64 * 8 + 16)).clamp(16, CHECK_EVERY);
         Search {
             model,
             ops,
             list,
-            states,
             memo: Memo::new(completed_mask(ops)),
             bits: vec![0u64; words],
             bits_hash: 0,
-            state,
+            state: model.init(),
             stack: Vec::new(),
             completed_total: ops.iter().filter(|op| op.ret.is_some()).count(),
             completed_done: 0,
             best_prefix: Vec::new(),
-            best_state: state,
+            best_state: model.init(),
             steps: 0,
             reported_bytes: 0,
             entry,
@@ -284,7 +282,6 @@ impl<'a, M: Model> Search<'a, M> {
 
     fn bytes(&self) -> usize {
         self.memo.bytes()
-            + self.states.bytes()
             + self.list.next.len() * 16
             + (self.stack.capacity() + self.best_prefix.capacity()) * 8
     }
@@ -338,22 +335,20 @@ impl<'a, M: Model> Search<'a, M> {
                     self.entry = self.list.next[entry] as usize;
                     continue;
                 }
-                if let Some(next_state) = model.step(self.states.get(self.state), &op.op) {
-                    let next_id = if next_state == *self.states.get(self.state) {
-                        self.state
-                    } else {
-                        self.states.intern(next_state)
-                    };
+                if let Some(next_state) = model.step(&self.state, &op.op) {
                     self.bits[position / 64] |= 1 << (position % 64);
                     let next_hash = if op.ret.is_some() {
                         self.bits_hash ^ zobrist_tag(position)
                     } else {
                         self.bits_hash
                     };
-                    let state_hash = self.states.hash(next_id);
-                    if self.memo.insert(next_hash, state_hash, &self.bits, next_id) {
-                        self.stack.push((entry as u32, self.state));
-                        self.state = next_id;
+                    let state_hash = hash_of(&next_state);
+                    if self
+                        .memo
+                        .insert(next_hash, state_hash, &self.bits, &next_state)
+                    {
+                        let previous = std::mem::replace(&mut self.state, next_state);
+                        self.stack.push((entry as u32, previous));
                         self.bits_hash = next_hash;
                         if op.ret.is_some() {
                             self.completed_done += 1;
@@ -378,12 +373,12 @@ impl<'a, M: Model> Search<'a, M> {
             let list = &self.list;
             self.best_prefix
                 .extend(self.stack.iter().map(|&(node, _)| list.op[node as usize]));
-            self.best_state = self.state;
+            self.best_state = self.state.clone();
         }
         let Some((call, previous_state)) = self.stack.pop() else {
             return Some(Outcome::NotLinearizable {
                 prefix: std::mem::take(&mut self.best_prefix),
-                state: self.states.get(self.best_state).clone(),
+                state: std::mem::replace(&mut self.best_state, self.model.init()),
             });
         };
         let call = call as usize;
