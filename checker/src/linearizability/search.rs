@@ -103,18 +103,26 @@ const CHECK_EVERY: u64 = 1 << 12;
 /// Memo growth (bytes) allowed between two checks of the memory budget, about.
 const GROWTH_BETWEEN_CHECKS: u64 = 1 << 20;
 
-/// The doubly linked list of call/return entries, ordered by time.
-struct EntryList {
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    /// The operation (partition position) of each entry.
-    op: Vec<u32>,
+/// One entry of the list: a call or a return of one operation.
+#[derive(Clone, Copy)]
+struct Node {
+    next: u32,
+    prev: u32,
+    /// The operation (partition position).
+    op: u32,
     /// For a call entry, its return entry; `u32::MAX` for return entries.
-    matching_return: Vec<u32>,
+    matching_return: u32,
+    /// For a call of unknown outcome, its twin (see [`unknown_twins`]); else `u32::MAX`.
+    twin: u32,
+}
+
+/// The doubly linked list of call/return entries, ordered by time; nodes packed for locality.
+struct EntryList {
+    nodes: Vec<Node>,
 }
 
 impl EntryList {
-    fn new<O>(ops: &[PreparedOp<O>]) -> Self {
+    fn new<O: PartialEq>(ops: &[PreparedOp<O>]) -> Self {
         let n = ops.len();
         let mut events: Vec<(u64, u32, bool)> = Vec::with_capacity(2 * n);
         for (i, op) in ops.iter().enumerate() {
@@ -123,9 +131,9 @@ impl EntryList {
         }
         // Calls before returns at equal times (only unknown returns tie, all at infinity).
         events.sort_unstable_by_key(|&(time, op, is_call)| (time, !is_call, op));
-        // Within each run of calls between two returns, completed operations go before those
-        // with unknown outcome: the same operations are candidates at the same points, but the
-        // search tries the ones that must take effect first and the optional ones last.
+        // Within each run of calls between two returns, operations go in order of return
+        // (unknown outcomes last): the same operations are candidates at the same points, but
+        // the search tries first the ones that must take effect soonest.
         let mut run_start = 0;
         while run_start < events.len() {
             let mut run_end = run_start;
@@ -136,53 +144,61 @@ impl EntryList {
                 .sort_by_key(|&(_, op, _)| ops[op as usize].ret.unwrap_or(usize::MAX));
             run_start = run_end + 1;
         }
-        let nodes = 2 * n + 2;
-        let tail = nodes - 1;
-        let mut list = EntryList {
-            next: (1..=nodes as u32).collect(),
-            prev: (0..nodes as u32).map(|i| i.wrapping_sub(1)).collect(),
-            op: vec![u32::MAX; nodes],
-            matching_return: vec![u32::MAX; nodes],
-        };
-        list.next[tail] = u32::MAX;
+        let count = 2 * n + 2;
+        let mut nodes: Vec<Node> = (0..count as u32)
+            .map(|i| Node {
+                next: i + 1,
+                prev: i.wrapping_sub(1),
+                op: u32::MAX,
+                matching_return: u32::MAX,
+                twin: u32::MAX,
+            })
+            .collect();
+        nodes[count - 1].next = u32::MAX;
+        let twins = unknown_twins(ops);
         let mut call_node = vec![0u32; n];
         for (position, &(_, op, is_call)) in events.iter().enumerate() {
             let node = position + 1;
-            list.op[node] = op;
+            nodes[node].op = op;
             if is_call {
                 call_node[op as usize] = node as u32;
+                nodes[node].twin = twins[op as usize];
             } else {
-                list.matching_return[call_node[op as usize] as usize] = node as u32;
+                nodes[call_node[op as usize] as usize].matching_return = node as u32;
             }
         }
-        list
+        EntryList { nodes }
     }
 
-    fn is_call(&self, node: usize) -> bool {
-        self.matching_return[node] != u32::MAX
+    fn next(&self, node: usize) -> usize {
+        self.nodes[node].next as usize
+    }
+
+    fn op(&self, node: usize) -> usize {
+        self.nodes[node].op as usize
     }
 
     fn unlink(&mut self, node: usize) {
-        let (p, n) = (self.prev[node] as usize, self.next[node] as usize);
-        self.next[p] = n as u32;
-        self.prev[n] = p as u32;
+        let Node { prev, next, .. } = self.nodes[node];
+        self.nodes[prev as usize].next = next;
+        self.nodes[next as usize].prev = prev;
     }
 
     fn relink(&mut self, node: usize) {
-        let (p, n) = (self.prev[node] as usize, self.next[node] as usize);
-        self.next[p] = node as u32;
-        self.prev[n] = node as u32;
+        let Node { prev, next, .. } = self.nodes[node];
+        self.nodes[prev as usize].next = node as u32;
+        self.nodes[next as usize].prev = node as u32;
     }
 
     /// Removes a call entry and its return entry.
     fn lift(&mut self, call: usize) {
         self.unlink(call);
-        self.unlink(self.matching_return[call] as usize);
+        self.unlink(self.nodes[call].matching_return as usize);
     }
 
     /// Undoes [`EntryList::lift`].
     fn unlift(&mut self, call: usize) {
-        self.relink(self.matching_return[call] as usize);
+        self.relink(self.nodes[call].matching_return as usize);
         self.relink(call);
     }
 }
@@ -238,7 +254,6 @@ pub struct Search<'a, M: Model> {
     entry: usize,
     check_every: u64,
     until_check: u64,
-    twin: Vec<u32>,
 }
 
 impl<'a, M: Model> Search<'a, M> {
@@ -246,7 +261,7 @@ impl<'a, M: Model> Search<'a, M> {
     pub fn new(model: &'a M, ops: &'a [PreparedOp<M::Op>]) -> Self {
         let words = ops.len().div_ceil(64).max(1);
         let list = EntryList::new(ops);
-        let entry = list.next[HEAD] as usize;
+        let entry = list.next(HEAD);
         let check_every = (GROWTH_BETWEEN_CHECKS / (words as u64 * 8 + 16)).clamp(16, CHECK_EVERY);
         Search {
             model,
@@ -266,7 +281,6 @@ impl<'a, M: Model> Search<'a, M> {
             entry,
             check_every,
             until_check: check_every,
-            twin: unknown_twins(ops),
         }
     }
 
@@ -282,7 +296,7 @@ impl<'a, M: Model> Search<'a, M> {
 
     fn bytes(&self) -> usize {
         self.memo.bytes()
-            + self.list.next.len() * 16
+            + self.list.nodes.len() * 20
             + (self.stack.capacity() + self.best_prefix.capacity()) * 8
     }
 
@@ -309,7 +323,7 @@ impl<'a, M: Model> Search<'a, M> {
                 let order = self
                     .stack
                     .iter()
-                    .map(|&(node, _)| self.list.op[node as usize])
+                    .map(|&(node, _)| self.list.op(node as usize) as u32)
                     .collect();
                 return Some(Outcome::Linearizable { order });
             }
@@ -325,14 +339,15 @@ impl<'a, M: Model> Search<'a, M> {
                 }
             }
             let entry = self.entry;
-            if self.list.is_call(entry) {
-                let position = self.list.op[entry] as usize;
+            let node = self.list.nodes[entry];
+            if node.matching_return != u32::MAX {
+                let position = node.op as usize;
                 let op = &ops[position];
-                let twin = self.twin[position] as usize;
+                let twin = node.twin as usize;
                 let twin_pending =
                     twin != u32::MAX as usize && self.bits[twin / 64] & (1 << (twin % 64)) == 0;
                 if twin_pending {
-                    self.entry = self.list.next[entry] as usize;
+                    self.entry = node.next as usize;
                     continue;
                 }
                 if let Some(next_state) = model.step(&self.state, &op.op) {
@@ -354,12 +369,12 @@ impl<'a, M: Model> Search<'a, M> {
                             self.completed_done += 1;
                         }
                         self.list.lift(entry);
-                        self.entry = self.list.next[HEAD] as usize;
+                        self.entry = self.list.next(HEAD);
                         continue;
                     }
                     self.bits[position / 64] &= !(1 << (position % 64));
                 }
-                self.entry = self.list.next[entry] as usize;
+                self.entry = self.list.next(entry);
             } else if let Some(outcome) = self.backtrack() {
                 return Some(outcome);
             }
@@ -371,8 +386,11 @@ impl<'a, M: Model> Search<'a, M> {
         if self.stack.len() > self.best_prefix.len() {
             self.best_prefix.clear();
             let list = &self.list;
-            self.best_prefix
-                .extend(self.stack.iter().map(|&(node, _)| list.op[node as usize]));
+            self.best_prefix.extend(
+                self.stack
+                    .iter()
+                    .map(|&(node, _)| list.op(node as usize) as u32),
+            );
             self.best_state = self.state.clone();
         }
         let Some((call, previous_state)) = self.stack.pop() else {
@@ -382,7 +400,7 @@ impl<'a, M: Model> Search<'a, M> {
             });
         };
         let call = call as usize;
-        let position = self.list.op[call] as usize;
+        let position = self.list.op(call);
         self.state = previous_state;
         self.bits[position / 64] &= !(1 << (position % 64));
         if self.ops[position].ret.is_some() {
@@ -390,7 +408,7 @@ impl<'a, M: Model> Search<'a, M> {
             self.completed_done -= 1;
         }
         self.list.unlift(call);
-        self.entry = self.list.next[call] as usize;
+        self.entry = self.list.next(call);
         None
     }
 
