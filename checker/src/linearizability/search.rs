@@ -370,6 +370,12 @@ impl<'a, M: Model> Search<'a, M> {
                         }
                         self.list.lift(entry);
                         self.entry = self.list.next(HEAD);
+                        if model.prunes() {
+                            if let Some(deadline) = self.hopeless_deadline() {
+                                // Jump to the deadline's return entry: the loop backtracks there.
+                                self.entry = deadline;
+                            }
+                        }
                         continue;
                     }
                     self.bits[position / 64] &= !(1 << (position % 64));
@@ -379,6 +385,31 @@ impl<'a, M: Model> Search<'a, M> {
                 return Some(outcome);
             }
         }
+    }
+
+    /// The return entry of the first remaining completed operation, when the model says it can no
+    /// longer be linearized from the current state (see [`Model::hopeless`]).
+    fn hopeless_deadline(&self) -> Option<usize> {
+        let first = self.list.next(HEAD);
+        let mut node = first;
+        while self.list.nodes[node].matching_return != u32::MAX {
+            node = self.list.next(node);
+        }
+        let deadline = node;
+        let op = self.ops.get(self.list.nodes.get(deadline)?.op as usize)?;
+        op.ret?;
+        let mut cursor = first;
+        let mut before = std::iter::from_fn(|| {
+            if cursor == deadline {
+                return None;
+            }
+            let call = cursor;
+            cursor = self.list.next(cursor);
+            Some(&self.ops[self.list.op(call)].op)
+        });
+        self.model
+            .hopeless(&self.state, &op.op, &mut before)
+            .then_some(deadline)
     }
 
     /// At a return entry: its operation must already be linearized, so undo the last choice.
