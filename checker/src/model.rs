@@ -122,6 +122,11 @@ pub trait Model: Sync {
         false
     }
 
+    /// Heap bytes a new state holds beyond its inline size (for the memory budget; an estimate).
+    fn state_heap_bytes(&self, _state: &Self::State) -> usize {
+        0
+    }
+
     /// True when `op` never changes the state (a read). Reads with unknown outcome are then dropped.
     fn is_read_only(&self, _op: &Self::Op) -> bool {
         false

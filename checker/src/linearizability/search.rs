@@ -240,6 +240,8 @@ pub struct Search<'a, M: Model> {
     ops: &'a [PreparedOp<M::Op>],
     list: EntryList,
     memo: Memo<M::State>,
+    /// Heap bytes of the states the memo holds, as the model estimates them.
+    state_heap_bytes: usize,
     bits: Vec<u64>,
     bits_hash: u64,
     state: M::State,
@@ -268,6 +270,7 @@ impl<'a, M: Model> Search<'a, M> {
             ops,
             list,
             memo: Memo::new(completed_mask(ops)),
+            state_heap_bytes: 0,
             bits: vec![0u64; words],
             bits_hash: 0,
             state: model.init(),
@@ -296,6 +299,7 @@ impl<'a, M: Model> Search<'a, M> {
 
     fn bytes(&self) -> usize {
         self.memo.bytes()
+            + self.state_heap_bytes
             + self.list.nodes.len() * 20
             + (self.stack.capacity() + self.best_prefix.capacity()) * 8
     }
@@ -362,6 +366,7 @@ impl<'a, M: Model> Search<'a, M> {
                         .memo
                         .insert(next_hash, state_hash, &self.bits, &next_state)
                     {
+                        self.state_heap_bytes += model.state_heap_bytes(&next_state);
                         let previous = std::mem::replace(&mut self.state, next_state);
                         self.stack.push((entry as u32, previous));
                         self.bits_hash = next_hash;

@@ -156,6 +156,15 @@ impl Model for Kv {
         }
     }
 
+    fn state_heap_bytes(&self, state: &KvValue) -> usize {
+        match state {
+            KvValue::Absent => 0,
+            // Each new text adds one shared chunk.
+            KvValue::Text(_) => 64,
+            KvValue::Other(value) => 32 + value_heap_bytes(value),
+        }
+    }
+
     fn is_read_only(&self, op: &KvOp) -> bool {
         matches!(op, KvOp::Get(..))
     }
@@ -235,5 +244,17 @@ fn kv_value_use(op: &KvOp) -> ValueUse<'_, KvValue> {
             needs: None,
             writes: None,
         },
+    }
+}
+
+/// Heap bytes of a value, roughly.
+fn value_heap_bytes(value: &Value) -> usize {
+    match value {
+        Value::Str(s) => s.len(),
+        Value::List(items) => items
+            .iter()
+            .map(|v| std::mem::size_of::<Value>() + value_heap_bytes(v))
+            .sum(),
+        Value::Nil | Value::Bool(_) | Value::Int(_) => 0,
     }
 }
