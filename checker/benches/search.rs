@@ -17,7 +17,7 @@ const CORPUS: &str = "corpus/porcupine";
 
 /// A linearizable kv history: `clients` clients run `ops` get/put/append operations on `keys`
 /// keys against one store; each takes effect at a random moment between its call and return.
-fn generated_kv(ops: usize, keys: usize, clients: usize, seed: u64) -> Vec<Operation> {
+pub fn generated_kv(ops: usize, keys: usize, clients: usize, seed: u64) -> Vec<Operation> {
     #[derive(Clone)]
     enum Phase {
         Idle,

@@ -454,3 +454,38 @@ fn model_names_parse_and_unknown_names_are_refused() {
     }
     assert!("queue".parse::<ModelKind>().is_err());
 }
+
+#[test]
+fn an_exploding_search_stops_at_its_memory_budget() {
+    // 16 overlapping writes, then reads of 1, 2, 1 after all of them: impossible, and proving it
+    // means visiting every subset of the writes.
+    let mut h = H::new();
+    for v in 0..16 {
+        h = h.op(
+            None,
+            "write",
+            Value::Int(v),
+            Some(Value::Int(v)),
+            v as usize,
+            Some(100 + v as usize),
+        );
+    }
+    h = h
+        .read(Value::Int(1), 200, 201)
+        .read(Value::Int(2), 202, 203)
+        .read(Value::Int(1), 204, 205);
+    let opts = CheckOptions {
+        memory_budget_bytes: 1 << 20,
+        ..CheckOptions::default()
+    };
+    let report = check_operations(&h.ops, ModelKind::Register, &opts);
+    match &report.verdict {
+        Verdict::Unknown { reason } => assert!(reason.contains("memory budget"), "{reason}"),
+        other => panic!("expected unknown, got {other:?}"),
+    }
+    assert!(
+        report.stats.peak_memory_bytes < 2 << 20,
+        "{}",
+        report.stats.peak_memory_bytes
+    );
+}

@@ -7,7 +7,7 @@
 //! where there is one, the line.
 
 use std::io::{Read, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use checker::error::InputError;
@@ -30,6 +30,8 @@ pub struct PreparedCheck {
     pub operations: Vec<Operation>,
     pub model: ModelKind,
     pub options: CheckOptions,
+    /// Time spent reading, parsing and pairing the history, in milliseconds.
+    pub read_ms: f64,
 }
 
 /// Runs `gauntlet check` and returns the process exit code. Output goes to stdout (the result) and
@@ -84,6 +86,7 @@ fn print_result(text: &str) -> anyhow::Result<()> {
 /// Reads, parses and pairs the history and chooses the model and bounds. Any error means the
 /// input is unusable.
 pub fn prepare(args: &CheckArgs) -> anyhow::Result<PreparedCheck> {
+    let started = Instant::now();
     let file = source_name(args);
     let parsed = if args.file.as_os_str() == "-" {
         let mut bytes = Vec::new();
@@ -108,11 +111,13 @@ pub fn prepare(args: &CheckArgs) -> anyhow::Result<PreparedCheck> {
         );
     }
     let options = options(args)?;
+    let read_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(PreparedCheck {
         parsed,
         operations,
         model,
         options,
+        read_ms,
     })
 }
 
@@ -159,11 +164,12 @@ fn options(args: &CheckArgs) -> anyhow::Result<CheckOptions> {
 
 fn render_text(file: &str, prepared: &PreparedCheck, report: &CheckReport) -> String {
     let mut text = format!(
-        "{file}: {} history, {} events, {} operations, model {}\n{}",
+        "{file}: {} history, {} events, {} operations, model {} (read in {:.1} ms)\n{}",
         prepared.parsed.format,
         prepared.parsed.history.events.len(),
         prepared.operations.len(),
         prepared.model.name(),
+        prepared.read_ms,
         report.render_text(&prepared.operations).trim_end()
     );
     if prepared.options.witness {
@@ -210,6 +216,7 @@ fn render_json(
         "model": prepared.model.name(),
         "events": prepared.parsed.history.events.len(),
         "operations": prepared.operations.len(),
+        "read_ms": prepared.read_ms,
         "exit_code": exit_code,
         "verdict": report.verdict,
         "report": report,

@@ -50,6 +50,37 @@ pub(crate) fn value_from_edn(edn: &Edn) -> Value {
     }
 }
 
+/// The same as [`value_from_edn`], moving strings instead of copying them.
+pub(crate) fn value_from_owned_edn(edn: Edn) -> Value {
+    match edn {
+        Edn::Str(s) | Edn::Keyword(s) | Edn::Symbol(s) | Edn::BigInt(s) => Value::Str(s),
+        Edn::List(items) | Edn::Vector(items) => {
+            Value::List(items.into_iter().map(value_from_owned_edn).collect())
+        }
+        Edn::Tagged(_, inner) => value_from_owned_edn(*inner),
+        other => value_from_edn(&other),
+    }
+}
+
+/// The value under any tags, by value.
+fn untag(mut edn: Edn) -> Edn {
+    while let Edn::Tagged(_, inner) = edn {
+        edn = *inner;
+    }
+    edn
+}
+
+/// Moves the value of a keyword key out of a map (leaving `nil` behind).
+fn take_keyword(map: &mut Edn, key: &str) -> Option<Edn> {
+    let Edn::Map(pairs) = map else {
+        return None;
+    };
+    pairs.iter_mut().find_map(|(k, v)| match k {
+        Edn::Keyword(name) if name == key => Some(std::mem::replace(v, Edn::Nil)),
+        _ => None,
+    })
+}
+
 /// A keyword, symbol or string as a name (`:read` is `"read"`).
 fn name_of(edn: &Edn) -> Option<&str> {
     match edn.untagged() {
@@ -67,11 +98,11 @@ pub(crate) enum KeyField {
 
 /// Reads one op map. The event's `index` is left 0 for the caller to set.
 pub(crate) fn event_from_edn(
-    op: &Edn,
+    op: Edn,
     origin: &Origin<'_>,
     key_field: KeyField,
 ) -> Result<Event, ParseError> {
-    let op = op.untagged();
+    let mut op = untag(op);
     if !matches!(op, Edn::Map(_)) {
         return Err(origin.error(format!(
             "expected an operation map like {{:type :invoke, :process 0, :f :read, :value nil}}, found {}",
@@ -115,18 +146,18 @@ pub(crate) fn event_from_edn(
             return Err(origin.error("expected an :f key naming the function, such as :read"))
         }
     };
-    let key = match (op.get_keyword("key"), key_field, process) {
-        (Some(key), _, _) if *key.untagged() != Edn::Nil => Some(value_from_edn(key)),
+    let time_ns = match op.get_keyword("time") {
+        Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
+        _ => None,
+    };
+    let key = match (take_keyword(&mut op, "key"), key_field, process) {
+        (Some(key), _, _) if *key.untagged() != Edn::Nil => Some(value_from_owned_edn(key)),
         (_, KeyField::Required, Process::Client(_)) => {
             return Err(origin.error("expected a :key in every operation of a Porcupine KV log"))
         }
         (_, _, _) => None,
     };
-    let value = op.get_keyword("value").map_or(Value::Nil, value_from_edn);
-    let time_ns = match op.get_keyword("time") {
-        Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
-        _ => None,
-    };
+    let value = take_keyword(&mut op, "value").map_or(Value::Nil, value_from_owned_edn);
     Ok(Event {
         index: 0,
         kind,
@@ -189,7 +220,7 @@ mod tests {
         let op =
             read_one("{:type :ok, :f :read, :value 3, :process 2, :time 55, :index 9, :extra [1]}")
                 .unwrap();
-        let event = event_from_edn(&op, &origin(), KeyField::Optional).unwrap();
+        let event = event_from_edn(op, &origin(), KeyField::Optional).unwrap();
         assert_eq!(event.kind, EventKind::Ok);
         assert_eq!(event.process, Process::Client(2));
         assert_eq!(event.f, "read");
@@ -202,7 +233,7 @@ mod tests {
     fn reads_a_nemesis_op() {
         let op = read_one("{:type :info, :f :start, :process :nemesis, :value {:n1 :isolated}}")
             .unwrap();
-        let event = event_from_edn(&op, &origin(), KeyField::Required).unwrap();
+        let event = event_from_edn(op, &origin(), KeyField::Required).unwrap();
         assert_eq!(event.process, Process::Nemesis);
         assert_eq!(event.key, None);
     }
@@ -218,14 +249,14 @@ mod tests {
             ("{:type :ok, :process 0}", "expected an :f"),
             ("{:type :ok, :process 0, :f 7}", "keyword such as :read"),
         ] {
-            let err = event_from_edn(&read_one(text).unwrap(), &origin(), KeyField::Optional)
-                .unwrap_err();
+            let err =
+                event_from_edn(read_one(text).unwrap(), &origin(), KeyField::Optional).unwrap_err();
             let message = err.to_string();
             assert!(message.contains(expected), "{text}: {message}");
             assert!(message.starts_with("h.edn:3:1:"), "{message}");
         }
         let no_key = read_one("{:type :ok, :process 0, :f :get}").unwrap();
-        assert!(event_from_edn(&no_key, &origin(), KeyField::Required).is_err());
+        assert!(event_from_edn(no_key, &origin(), KeyField::Required).is_err());
     }
 
     #[test]

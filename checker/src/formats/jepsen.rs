@@ -21,7 +21,7 @@ fn read_ops(text: &str, file: &str, key_field: KeyField) -> Result<Vec<Event>, P
     let mut events = Vec::with_capacity(text.len() / 64);
     let mut push = |edn: Edn, line: usize, column: usize| -> Result<(), ParseError> {
         let origin = Origin { file, line, column };
-        let mut event = event_from_edn(&edn, &origin, key_field)?;
+        let mut event = event_from_edn(edn, &origin, key_field)?;
         event.index = events.len();
         events.push(event);
         Ok(())

@@ -79,7 +79,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<(Option<Header>, History),
                     file,
                     line_no,
                     Some(err.column()),
-                    format!("expected a JSON object: {err}"),
+                    format!("expected a JSON object: {}", without_position(&err)),
                 ))
             }
         };
@@ -359,6 +359,15 @@ fn value_from_json(json: &Json) -> Result<Value, String> {
     }
 }
 
+/// serde_json's message without its " at line L column C" (the line is ours, the column is given).
+fn without_position(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message,
+    }
+}
+
 fn json_kind(json: &Json) -> &'static str {
     match json {
         Json::Null => "null",
@@ -460,6 +469,10 @@ mod tests {
             "{\"type\":\"invoke\",\"pro\n{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\n";
         let err = parse(text, "h.jsonl").unwrap_err();
         assert_eq!(err.line(), Some(1));
+        assert_eq!(
+            err.to_string(),
+            "h.jsonl:1:21: expected a JSON object: EOF while parsing a string"
+        );
     }
 
     #[test]

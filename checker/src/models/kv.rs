@@ -43,8 +43,9 @@ pub struct Suffix {
 /// A kv operation in model form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvOp {
-    /// A get and the value it returned (`None`: outcome unknown).
-    Get(Option<KvValue>),
+    /// A get and the value it returned (`None`: outcome unknown), with the rolling hashes of
+    /// every prefix of a string read (for [`Model::hopeless`]).
+    Get(Option<KvValue>, Option<Arc<[u64]>>),
     Put(KvValue),
     Append(Suffix),
     Cas {
@@ -100,7 +101,13 @@ impl Model for Kv {
 
     fn prepare(&self, op: &Operation) -> Result<KvOp, ModelError> {
         match op.f.as_str() {
-            "get" | "read" => Ok(KvOp::Get(op.output.as_ref().map(normalize))),
+            "get" | "read" => {
+                let prefixes = match &op.output {
+                    Some(Value::Str(s)) => Some(Arc::from(Piece::new(s).prefix_hashes())),
+                    _ => None,
+                };
+                Ok(KvOp::Get(op.output.as_ref().map(normalize), prefixes))
+            }
             "put" | "write" => Ok(KvOp::Put(normalize(&op.input))),
             "append" => Ok(KvOp::Append(Suffix {
                 value: op.input.clone(),
@@ -132,8 +139,8 @@ impl Model for Kv {
 
     fn step(&self, state: &KvValue, op: &KvOp) -> Option<KvValue> {
         match op {
-            KvOp::Get(Some(read)) => (read == state).then(|| state.clone()),
-            KvOp::Get(None) => Some(state.clone()),
+            KvOp::Get(Some(read), _) => (read == state).then(|| state.clone()),
+            KvOp::Get(None, _) => Some(state.clone()),
             KvOp::Put(value) => Some(value.clone()),
             KvOp::Append(suffix) => Some(append(state, suffix)),
             KvOp::Delete => Some(KvValue::Absent),
@@ -149,8 +156,52 @@ impl Model for Kv {
         }
     }
 
+    fn state_heap_bytes(&self, state: &KvValue) -> usize {
+        match state {
+            KvValue::Absent => 0,
+            // Each new text adds one shared chunk.
+            KvValue::Text(_) => 64,
+            KvValue::Other(value) => 32 + value_heap_bytes(value),
+        }
+    }
+
     fn is_read_only(&self, op: &KvOp) -> bool {
-        matches!(op, KvOp::Get(_))
+        matches!(op, KvOp::Get(..))
+    }
+
+    /// When the first operation to return is a get of a string and nothing that may go before it
+    /// can reset the key (put, cas, delete, or a non-string append), the state can only grow by
+    /// appending: it must already be a prefix of what the get read.
+    fn hopeless(
+        &self,
+        state: &KvValue,
+        deadline: &KvOp,
+        before: &mut dyn Iterator<Item = &KvOp>,
+    ) -> bool {
+        let KvOp::Get(Some(_), Some(prefixes)) = deadline else {
+            return false;
+        };
+        let KvValue::Text(text) = state else {
+            return false;
+        };
+        if text.may_prefix(prefixes) {
+            return false;
+        }
+        for op in before {
+            let only_grows = match op {
+                KvOp::Get(..) => true,
+                KvOp::Append(suffix) => suffix.piece.is_some(),
+                KvOp::Put(_) | KvOp::Cas { .. } | KvOp::Delete => false,
+            };
+            if !only_grows {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn prunes(&self) -> bool {
+        true
     }
 
     fn impossible_op(&self, ops: &[PreparedOp<KvOp>]) -> Option<(usize, String)> {
@@ -173,7 +224,7 @@ impl Model for Kv {
 
 fn kv_value_use(op: &KvOp) -> ValueUse<'_, KvValue> {
     match op {
-        KvOp::Get(read) => ValueUse {
+        KvOp::Get(read, _) => ValueUse {
             needs: read.as_ref(),
             writes: None,
         },
@@ -193,5 +244,17 @@ fn kv_value_use(op: &KvOp) -> ValueUse<'_, KvValue> {
             needs: None,
             writes: None,
         },
+    }
+}
+
+/// Heap bytes of a value, roughly.
+fn value_heap_bytes(value: &Value) -> usize {
+    match value {
+        Value::Str(s) => s.len(),
+        Value::List(items) => items
+            .iter()
+            .map(|v| std::mem::size_of::<Value>() + value_heap_bytes(v))
+            .sum(),
+        Value::Nil | Value::Bool(_) | Value::Int(_) => 0,
     }
 }

@@ -71,6 +71,10 @@ impl Model for Set {
         }
     }
 
+    fn state_heap_bytes(&self, state: &Self::State) -> usize {
+        32 + state.len() * (std::mem::size_of::<Value>() + 16)
+    }
+
     fn is_read_only(&self, op: &SetOp) -> bool {
         matches!(op, SetOp::Read(_) | SetOp::DuplicatedRead)
     }

@@ -36,6 +36,18 @@ impl Piece {
         self.text.is_empty()
     }
 
+    /// The rolling hash of every prefix of this piece, by length (`len + 1` values).
+    pub fn prefix_hashes(&self) -> Vec<u64> {
+        let mut hashes = Vec::with_capacity(self.text.len() + 1);
+        let mut hash = 0u64;
+        hashes.push(hash);
+        for b in self.text.bytes() {
+            hash = hash.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1);
+            hashes.push(hash);
+        }
+        hashes
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -85,6 +97,12 @@ impl Text {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// True when this text may be a prefix of the string whose prefix hashes are given; false
+    /// means it surely is not (equal strings have equal rolling hashes).
+    pub fn may_prefix(&self, prefix_hashes: &[u64]) -> bool {
+        prefix_hashes.get(self.len) == Some(&self.hash)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -195,6 +213,15 @@ mod tests {
         assert_ne!(a, text_of(&["abd"]).unwrap());
         assert_ne!(a, text_of(&["ab"]).unwrap());
         assert_ne!(a, text_of(&["ba", "c"]).unwrap());
+    }
+
+    #[test]
+    fn prefix_test_by_hashes() {
+        let read = Piece::new("abcdef").prefix_hashes();
+        assert!(text_of(&["ab", "cd"]).unwrap().may_prefix(&read));
+        assert!(text_of(&["abcdef"]).unwrap().may_prefix(&read));
+        assert!(!text_of(&["ab", "d"]).unwrap().may_prefix(&read));
+        assert!(!text_of(&["abcdefg"]).unwrap().may_prefix(&read));
     }
 
     #[test]
