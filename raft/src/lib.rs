@@ -8,3 +8,4 @@
 pub mod kv;
 pub mod storage;
 pub mod net;
+pub mod core;

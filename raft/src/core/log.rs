@@ -1,0 +1,267 @@
+//! The in-memory log: the entries since the last snapshot, plus the markers of what has been
+//! handed to the application for persistence (`unstable_from`) and for application (`applied`).
+//!
+//! Invariant: `entries[i].index == snapshot_index + 1 + i`, and
+//! `snapshot_index <= applied <= committed <= last_index()`.
+
+use super::types::{Entry, Index, Term};
+
+#[derive(Debug, Default)]
+pub(crate) struct RaftLog {
+    snapshot_index: Index,
+    snapshot_term: Term,
+    entries: Vec<Entry>,
+    pub(crate) committed: Index,
+    /// The last index handed out in `Ready::committed_entries` (or covered by a snapshot).
+    pub(crate) applied: Index,
+    /// The first index not yet handed out in `Ready::entries`.
+    pub(crate) unstable_from: Index,
+}
+
+impl RaftLog {
+    /// An empty log positioned after a snapshot at (`index`, `term`).
+    pub(crate) fn new(snapshot_index: Index, snapshot_term: Term) -> RaftLog {
+        RaftLog {
+            snapshot_index,
+            snapshot_term,
+            entries: Vec::new(),
+            committed: snapshot_index,
+            applied: snapshot_index,
+            unstable_from: snapshot_index + 1,
+        }
+    }
+
+    pub(crate) fn snapshot_index(&self) -> Index {
+        self.snapshot_index
+    }
+
+    pub(crate) fn first_index(&self) -> Index {
+        self.snapshot_index + 1
+    }
+
+    pub(crate) fn last_index(&self) -> Index {
+        self.snapshot_index + self.entries.len() as Index
+    }
+
+    pub(crate) fn last_term(&self) -> Term {
+        self.entries.last().map_or(self.snapshot_term, |e| e.term)
+    }
+
+    /// The term of the entry at `index`, if known (the snapshot's last entry included).
+    pub(crate) fn term(&self, index: Index) -> Option<Term> {
+        if index == self.snapshot_index {
+            return Some(self.snapshot_term);
+        }
+        self.entry(index).map(|e| e.term)
+    }
+
+    pub(crate) fn entry(&self, index: Index) -> Option<&Entry> {
+        if index <= self.snapshot_index {
+            return None;
+        }
+        self.entries.get((index - self.snapshot_index - 1) as usize)
+    }
+
+    /// Entries in `[lo, hi]` (clamped to what the log holds).
+    pub(crate) fn slice(&self, lo: Index, hi: Index) -> &[Entry] {
+        let lo = lo.max(self.first_index());
+        let hi = hi.min(self.last_index());
+        if lo > hi {
+            return &[];
+        }
+        let start = (lo - self.snapshot_index - 1) as usize;
+        let end = (hi - self.snapshot_index) as usize;
+        &self.entries[start..end]
+    }
+
+    /// Entries from `lo` on, at most `max_bytes` of them but always at least one.
+    pub(crate) fn slice_bytes(&self, lo: Index, max_bytes: usize) -> &[Entry] {
+        let all = self.slice(lo, self.last_index());
+        let mut bytes = 0usize;
+        for (i, e) in all.iter().enumerate() {
+            bytes += e.approx_bytes();
+            if bytes > max_bytes && i > 0 {
+                return &all[..i];
+            }
+        }
+        all
+    }
+
+    /// Appends one entry at the end (its index must be `last_index() + 1`).
+    pub(crate) fn push(&mut self, entry: Entry) {
+        debug_assert_eq!(entry.index, self.last_index() + 1);
+        self.entries.push(entry);
+    }
+
+    /// Drops every entry at index `>= from` (never a committed one).
+    pub(crate) fn truncate_from(&mut self, from: Index) {
+        assert!(
+            from > self.committed,
+            "truncating committed entries (from {from}, committed {})",
+            self.committed
+        );
+        if from <= self.last_index() {
+            self.entries
+                .truncate((from.max(self.first_index()) - self.snapshot_index - 1) as usize);
+        }
+        self.unstable_from = self.unstable_from.min(from);
+    }
+
+    /// The first index of the run of entries with the same term as the entry at `index`
+    /// (never below the first index held).
+    pub(crate) fn first_index_of_term_at(&self, index: Index) -> Index {
+        let Some(term) = self.term(index) else {
+            return index;
+        };
+        let mut i = index;
+        while i > self.first_index() && self.term(i - 1) == Some(term) {
+            i -= 1;
+        }
+        i
+    }
+
+    /// The last index whose term is `<= term`, with its term (terms never decrease in a log).
+    pub(crate) fn last_index_with_term_at_most(&self, term: Term) -> Option<(Index, Term)> {
+        let pos = self.entries.partition_point(|e| e.term <= term);
+        if pos == 0 {
+            if self.snapshot_term <= term {
+                return Some((self.snapshot_index, self.snapshot_term));
+            }
+            return None;
+        }
+        let e = &self.entries[pos - 1];
+        Some((e.index, e.term))
+    }
+
+    /// Is a log ending at (`last_index`, `last_term`) at least as up to date as ours?
+    pub(crate) fn is_up_to_date(&self, last_index: Index, last_term: Term) -> bool {
+        (last_term, last_index) >= (self.last_term(), self.last_index())
+    }
+
+    /// Entries not yet handed out for persistence.
+    pub(crate) fn unstable(&self) -> &[Entry] {
+        self.slice(self.unstable_from, self.last_index())
+    }
+
+    pub(crate) fn mark_stable(&mut self) {
+        self.unstable_from = self.last_index() + 1;
+    }
+
+    /// Committed entries not yet handed out for application.
+    pub(crate) fn to_apply(&self) -> &[Entry] {
+        self.slice(self.applied + 1, self.committed)
+    }
+
+    /// Discards entries up to and including `index` (which must be held or be the snapshot).
+    pub(crate) fn compact(&mut self, index: Index, term: Term) {
+        if index <= self.snapshot_index {
+            return;
+        }
+        let drop = ((index - self.snapshot_index) as usize).min(self.entries.len());
+        self.entries.drain(..drop);
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+        self.unstable_from = self.unstable_from.max(index + 1);
+        self.committed = self.committed.max(index);
+        self.applied = self.applied.max(index);
+    }
+
+    /// Replaces the whole log by a snapshot at (`index`, `term`).
+    pub(crate) fn restore(&mut self, index: Index, term: Term) {
+        self.entries.clear();
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+        self.committed = index;
+        self.applied = index;
+        self.unstable_from = index + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::EntryKind;
+
+    fn entry(index: Index, term: Term) -> Entry {
+        Entry {
+            term,
+            index,
+            kind: EntryKind::Normal,
+            data: vec![],
+        }
+    }
+
+    fn log_with_terms(terms: &[Term]) -> RaftLog {
+        let mut log = RaftLog::new(0, 0);
+        for (i, t) in terms.iter().enumerate() {
+            log.push(entry(i as Index + 1, *t));
+        }
+        log
+    }
+
+    #[test]
+    fn term_lookup_covers_snapshot_and_entries() {
+        let mut log = log_with_terms(&[1, 1, 2, 3]);
+        assert_eq!(log.term(0), Some(0));
+        assert_eq!(log.term(3), Some(2));
+        assert_eq!(log.term(5), None);
+        log.committed = 4;
+        log.compact(2, 1);
+        assert_eq!(log.term(1), None);
+        assert_eq!(log.term(2), Some(1));
+        assert_eq!(log.term(4), Some(3));
+        assert_eq!(log.first_index(), 3);
+        assert_eq!(log.last_index(), 4);
+    }
+
+    #[test]
+    fn first_index_of_term_skips_the_whole_run() {
+        let log = log_with_terms(&[1, 2, 2, 2, 3]);
+        assert_eq!(log.first_index_of_term_at(4), 2);
+        assert_eq!(log.first_index_of_term_at(5), 5);
+        assert_eq!(log.first_index_of_term_at(1), 1);
+    }
+
+    #[test]
+    fn last_index_with_term_at_most_uses_monotonic_terms() {
+        let log = log_with_terms(&[1, 2, 2, 4, 4]);
+        assert_eq!(log.last_index_with_term_at_most(2), Some((3, 2)));
+        assert_eq!(log.last_index_with_term_at_most(3), Some((3, 2)));
+        assert_eq!(log.last_index_with_term_at_most(9), Some((5, 4)));
+        assert_eq!(log.last_index_with_term_at_most(0), Some((0, 0)));
+    }
+
+    #[test]
+    fn slice_bytes_always_returns_one_entry() {
+        let mut log = RaftLog::new(0, 0);
+        for i in 1..=3 {
+            log.push(Entry {
+                term: 1,
+                index: i,
+                kind: EntryKind::Normal,
+                data: vec![0; 100],
+            });
+        }
+        assert_eq!(log.slice_bytes(1, 10).len(), 1);
+        assert_eq!(log.slice_bytes(1, 250).len(), 2);
+        assert_eq!(log.slice_bytes(2, 10_000).len(), 2);
+    }
+
+    #[test]
+    fn truncate_moves_the_unstable_marker_back() {
+        let mut log = log_with_terms(&[1, 1, 1]);
+        log.mark_stable();
+        log.truncate_from(2);
+        assert_eq!(log.last_index(), 1);
+        assert_eq!(log.unstable_from, 2);
+        assert!(log.unstable().is_empty());
+    }
+
+    #[test]
+    #[should_panic]
+    fn truncating_committed_entries_is_refused() {
+        let mut log = log_with_terms(&[1, 1, 1]);
+        log.committed = 2;
+        log.truncate_from(2);
+    }
+}

@@ -1,0 +1,529 @@
+//! The `Node`: its state, its constructors and the public API (tick, step dispatch, propose,
+//! the Ready cycle, status). Protocol rules live in the sibling files by concern.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::config::Config;
+use super::error::{CoreError, NotLeader, ProposeError};
+use super::log::RaftLog;
+use super::message::{Message, MessageBody};
+use super::progress::Progress;
+use super::read_index::ReadIndexState;
+use super::types::{
+    ConfChange, ConfState, Entry, EntryKind, HardState, Index, NodeId, Role, Snapshot, Status, Term,
+};
+use super::{PersistedState, Ready};
+
+/// The internal role (learners are followers that are not voters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+/// One Raft participant. See the module documentation for the Ready contract.
+pub struct Node {
+    pub(crate) cfg: Config,
+    pub(crate) id: NodeId,
+    pub(crate) term: Term,
+    pub(crate) vote: Option<NodeId>,
+    pub(crate) leader: Option<NodeId>,
+    pub(crate) state: State,
+    pub(crate) log: RaftLog,
+    /// The membership in effect (every conf change handed out so far applied).
+    pub(crate) conf: ConfState,
+    /// Index of the last applied conf change (or of the snapshot that carried the conf).
+    pub(crate) conf_index: Index,
+    /// `(index, conf)`: the conf in effect from `index` on; the first element covers the
+    /// snapshot. Used to record the right conf in a snapshot taken below the applied index.
+    pub(crate) conf_history: Vec<(Index, ConfState)>,
+    /// Index of the newest conf change in the log (leader: no new change until it is applied).
+    pub(crate) pending_conf_index: Index,
+    /// The newest snapshot (sent to followers that are too far behind).
+    pub(crate) snapshot: Option<Snapshot>,
+    /// A snapshot to hand out in the next Ready.
+    pub(crate) pending_snapshot: Option<Snapshot>,
+    /// Leader only: every other member's progress (voters and learners).
+    pub(crate) progress: BTreeMap<NodeId, Progress>,
+    /// Candidate / pre-candidate: the answers so far.
+    pub(crate) votes: BTreeMap<NodeId, bool>,
+    pub(crate) election_elapsed: u32,
+    pub(crate) heartbeat_elapsed: u32,
+    pub(crate) randomized_timeout: u32,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) msgs: Vec<Message>,
+    /// The hard state handed out last.
+    pub(crate) prev_hard_state: HardState,
+    pub(crate) reads: ReadIndexState,
+    /// Leadership transfer in progress: target and ticks since it started.
+    pub(crate) transfer: Option<(NodeId, u32)>,
+    /// Scratch buffer for quorum computations (avoids an allocation per response).
+    pub(crate) scratch: Vec<u64>,
+}
+
+impl Node {
+    /// A brand-new member of a brand-new cluster with the given voters (and learners).
+    ///
+    /// A node that joins an existing cluster later bootstraps with the cluster's *initial*
+    /// conf (it is not a member until the leader's log or snapshot says so).
+    pub fn bootstrap(config: Config, conf: ConfState) -> Result<Node, CoreError> {
+        Node::restart(config, conf, PersistedState::default())
+    }
+
+    /// Restart from persisted state (conf comes from the snapshot plus the committed
+    /// conf-change entries in the log, or `initial_conf` when there is no snapshot).
+    pub fn restart(
+        config: Config,
+        initial_conf: ConfState,
+        persisted: PersistedState,
+    ) -> Result<Node, CoreError> {
+        config.validate()?;
+        let (snap_index, snap_term, base_conf) = match &persisted.snapshot {
+            Some(s) => (s.index, s.term, s.conf.clone()),
+            None => (0, 0, initial_conf),
+        };
+        let mut conf = base_conf;
+        conf.normalize();
+        if conf.voters.is_empty() {
+            return Err(CoreError::InvalidConfState(
+                "the configuration needs at least one voter".into(),
+            ));
+        }
+        if let Some(both) = conf.voters.iter().find(|v| conf.is_learner(**v)) {
+            return Err(CoreError::InvalidConfState(format!(
+                "node {both} is listed both as voter and as learner"
+            )));
+        }
+        let mut log = RaftLog::new(snap_index, snap_term);
+        for entry in persisted.entries {
+            if entry.index <= snap_index {
+                continue;
+            }
+            if entry.index != log.last_index() + 1 {
+                return Err(CoreError::InvalidPersistedState(format!(
+                    "log entries must be contiguous after the snapshot: expected index {}, found {}",
+                    log.last_index() + 1,
+                    entry.index
+                )));
+            }
+            if entry.term < log.last_term() {
+                return Err(CoreError::InvalidPersistedState(format!(
+                    "entry {} has term {} below the previous entry's term {}",
+                    entry.index,
+                    entry.term,
+                    log.last_term()
+                )));
+            }
+            log.push(entry);
+        }
+        log.mark_stable();
+        let hs = persisted.hard_state;
+        if hs.commit > log.last_index() {
+            return Err(CoreError::InvalidPersistedState(format!(
+                "commit index {} is beyond the last persisted entry {}",
+                hs.commit,
+                log.last_index()
+            )));
+        }
+        if hs.term < log.last_term() {
+            return Err(CoreError::InvalidPersistedState(format!(
+                "term {} is below the term {} of the last persisted entry",
+                hs.term,
+                log.last_term()
+            )));
+        }
+        log.committed = hs.commit.max(snap_index);
+        let seed = rng_seed(config.seed, config.id);
+        let mut node = Node {
+            id: config.id,
+            term: hs.term,
+            vote: hs.vote,
+            leader: None,
+            state: State::Follower,
+            conf: conf.clone(),
+            conf_index: snap_index,
+            conf_history: vec![(snap_index, conf)],
+            pending_conf_index: 0,
+            snapshot: persisted.snapshot,
+            pending_snapshot: None,
+            progress: BTreeMap::new(),
+            votes: BTreeMap::new(),
+            election_elapsed: 0,
+            heartbeat_elapsed: 0,
+            randomized_timeout: config.election_tick,
+            rng: ChaCha8Rng::from_seed(seed),
+            msgs: Vec::new(),
+            prev_hard_state: HardState::default(),
+            reads: ReadIndexState::default(),
+            transfer: None,
+            scratch: Vec::new(),
+            log,
+            cfg: config,
+        };
+        // Committed membership changes are in effect already; they are handed out again with
+        // the other committed entries but not applied twice.
+        let committed: Vec<Entry> = node
+            .log
+            .slice(snap_index + 1, node.log.committed)
+            .iter()
+            .filter(|e| e.kind == EntryKind::ConfChange)
+            .cloned()
+            .collect();
+        for entry in &committed {
+            node.apply_conf_entry(entry);
+        }
+        node.prev_hard_state = node.hard_state();
+        node.reset_election_timer();
+        Ok(node)
+    }
+
+    /// Advance logical time by one tick.
+    pub fn tick(&mut self) {
+        match self.state {
+            State::Leader => self.tick_leader(),
+            _ => self.tick_election(),
+        }
+    }
+
+    /// Process one message from a peer. Messages from unknown or stale peers are ignored.
+    pub fn step(&mut self, msg: Message) -> Result<(), CoreError> {
+        if msg.to != self.id {
+            return Err(CoreError::WrongRecipient {
+                to: msg.to,
+                me: self.id,
+            });
+        }
+        if msg.from == self.id {
+            return Ok(());
+        }
+        if !self.handle_term(&msg) {
+            return Ok(());
+        }
+        let from = msg.from;
+        let term = msg.term;
+        match msg.body {
+            MessageBody::PreVote {
+                last_log_index,
+                last_log_term,
+            } => self.handle_vote_request(from, term, true, last_log_index, last_log_term),
+            MessageBody::Vote {
+                last_log_index,
+                last_log_term,
+                ..
+            } => self.handle_vote_request(from, term, false, last_log_index, last_log_term),
+            MessageBody::PreVoteResponse { granted } => {
+                self.handle_vote_response(from, term, true, granted)
+            }
+            MessageBody::VoteResponse { granted } => {
+                self.handle_vote_response(from, term, false, granted)
+            }
+            MessageBody::AppendEntries {
+                prev_log_index,
+                prev_log_term,
+                entries,
+                commit,
+            } => {
+                if self.accept_leader(from) {
+                    return self.handle_append(
+                        from,
+                        prev_log_index,
+                        prev_log_term,
+                        entries,
+                        commit,
+                    );
+                }
+            }
+            MessageBody::Heartbeat { commit, read_round } => {
+                if self.accept_leader(from) {
+                    self.handle_heartbeat(from, commit, read_round);
+                }
+            }
+            MessageBody::InstallSnapshot { snapshot } => {
+                if self.accept_leader(from) {
+                    self.handle_install_snapshot(from, snapshot);
+                }
+            }
+            MessageBody::AppendEntriesResponse {
+                success,
+                index,
+                reject_hint,
+            } => {
+                if self.state == State::Leader {
+                    self.handle_append_response(from, success, index, reject_hint);
+                }
+            }
+            MessageBody::HeartbeatResponse {
+                read_round,
+                last_index,
+            } => {
+                if self.state == State::Leader {
+                    self.handle_heartbeat_response(from, read_round, last_index);
+                }
+            }
+            MessageBody::InstallSnapshotResponse { index } => {
+                if self.state == State::Leader {
+                    self.handle_snapshot_response(from, index);
+                }
+            }
+            MessageBody::TimeoutNow => self.handle_timeout_now(from),
+        }
+        Ok(())
+    }
+
+    /// Append `data` to the log (leader only) and return its index. It is replicated in the
+    /// next Ready, batched with every other proposal made before that Ready.
+    pub fn propose(&mut self, data: Vec<u8>) -> Result<Index, NotLeader> {
+        self.check_can_propose()?;
+        Ok(self.append_entry(EntryKind::Normal, data))
+    }
+
+    /// Propose a membership change (leader only; one at a time; only after the leader has
+    /// committed an entry of its own term). It takes effect when handed out as committed.
+    pub fn propose_conf_change(&mut self, change: ConfChange) -> Result<Index, ProposeError> {
+        self.check_can_propose()?;
+        self.validate_conf_change(&change)?;
+        let data = postcard::to_allocvec(&change)
+            .map_err(|e| ProposeError::InvalidConfChange(format!("cannot encode: {e}")))?;
+        let index = self.append_entry(EntryKind::ConfChange, data);
+        self.pending_conf_index = index;
+        Ok(index)
+    }
+
+    /// Ask for a linearizable read; a `ReadState` with this `request_id` comes out in a later
+    /// Ready once leadership is confirmed by a quorum. Pending reads are dropped if this node
+    /// stops being leader (the caller times out and retries).
+    pub fn read_index(&mut self, request_id: u64) -> Result<(), NotLeader> {
+        if self.state != State::Leader {
+            return Err(NotLeader {
+                leader_hint: self.leader,
+            });
+        }
+        self.request_read(request_id);
+        Ok(())
+    }
+
+    /// Hand leadership to `target`: bring it up to date, then tell it to campaign at once.
+    /// Proposals are refused while the transfer runs (at most one election timeout).
+    pub fn transfer_leadership(&mut self, target: NodeId) -> Result<(), ProposeError> {
+        if self.state != State::Leader {
+            return Err(NotLeader {
+                leader_hint: self.leader,
+            }
+            .into());
+        }
+        if target == self.id {
+            return Ok(());
+        }
+        if !self.conf.is_voter(target) {
+            return Err(ProposeError::NotAVoter(target));
+        }
+        self.start_transfer(target);
+        Ok(())
+    }
+
+    /// Start an election now (pre-vote first when enabled). Ignored by leaders and non-voters.
+    pub fn campaign(&mut self) {
+        if self.state == State::Leader || !self.is_promotable() {
+            return;
+        }
+        if self.cfg.pre_vote {
+            self.become_pre_candidate();
+        } else {
+            self.become_candidate(false);
+        }
+    }
+
+    /// Is there anything for the application to do?
+    pub fn has_ready(&self) -> bool {
+        self.hard_state() != self.prev_hard_state
+            || !self.log.unstable().is_empty()
+            || self.pending_snapshot.is_some()
+            || !self.msgs.is_empty()
+            || self.log.committed > self.log.applied
+            || self.reads.has_output()
+            || (self.state == State::Leader && (self.wants_to_send() || self.reads.needs_round()))
+    }
+
+    /// Everything the application must do now (see the module documentation for the order).
+    pub fn ready(&mut self) -> Ready {
+        let committed_entries = self.log.to_apply().to_vec();
+        if let Some(last) = committed_entries.last() {
+            self.log.applied = last.index;
+        }
+        for entry in &committed_entries {
+            if entry.kind == EntryKind::ConfChange {
+                self.apply_conf_entry(entry);
+            }
+        }
+        if self.state == State::Leader {
+            self.flush_read_round();
+            self.flush_appends();
+        }
+        let hs = self.hard_state();
+        let hard_state = (hs != self.prev_hard_state).then_some(hs);
+        self.prev_hard_state = hs;
+        let entries = self.log.unstable().to_vec();
+        self.log.mark_stable();
+        Ready {
+            hard_state,
+            entries,
+            snapshot: self.pending_snapshot.take(),
+            messages: std::mem::take(&mut self.msgs),
+            committed_entries,
+            read_states: self.reads.take_output(),
+        }
+    }
+
+    /// The last Ready has been fully handled. (All bookkeeping already happened in `ready`;
+    /// this exists so drivers keep the etcd-style rhythm and for future use.)
+    pub fn advance(&mut self) {}
+
+    /// The application took a snapshot of its state machine at `index` (<= applied): the core
+    /// records it (for InstallSnapshot and for the next Ready, to be persisted) and compacts its
+    /// log up to it.
+    pub fn snapshot_taken(&mut self, index: Index, data: Vec<u8>) -> Result<(), CoreError> {
+        self.take_snapshot(index, data)
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            id: self.id,
+            role: self.role(),
+            term: self.term,
+            leader: self.leader,
+            commit: self.log.committed,
+            applied: self.log.applied,
+            last_index: self.log.last_index(),
+            conf: self.conf.clone(),
+        }
+    }
+
+    /// The current hard state (what the next Ready persists if it changed).
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+            commit: self.log.committed,
+        }
+    }
+
+    /// The term of the entry at `index`, if this node still holds it (or it is the snapshot's).
+    pub fn log_term(&self, index: Index) -> Option<Term> {
+        self.log.term(index)
+    }
+
+    /// The entry at `index`, if held (not compacted, not beyond the end).
+    pub fn log_entry(&self, index: Index) -> Option<&Entry> {
+        self.log.entry(index)
+    }
+
+    /// The first index held in the log (entries below are in the snapshot).
+    pub fn first_index(&self) -> Index {
+        self.log.first_index()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub(crate) fn role(&self) -> Role {
+        match self.state {
+            State::Leader => Role::Leader,
+            State::Candidate => Role::Candidate,
+            State::PreCandidate => Role::PreCandidate,
+            State::Follower if self.conf.is_learner(self.id) => Role::Learner,
+            State::Follower => Role::Follower,
+        }
+    }
+
+    pub(crate) fn is_promotable(&self) -> bool {
+        self.conf.is_voter(self.id)
+    }
+
+    pub(crate) fn send(&mut self, to: NodeId, body: MessageBody) {
+        self.send_with_term(to, self.term, body);
+    }
+
+    pub(crate) fn send_with_term(&mut self, to: NodeId, term: Term, body: MessageBody) {
+        self.msgs.push(Message {
+            from: self.id,
+            to,
+            term,
+            body,
+        });
+    }
+
+    pub(crate) fn reset_election_timer(&mut self) {
+        self.election_elapsed = 0;
+        let lo = self.cfg.election_tick;
+        self.randomized_timeout = self.rng.random_range(lo..2 * lo);
+    }
+
+    fn check_can_propose(&self) -> Result<(), NotLeader> {
+        if self.state != State::Leader {
+            return Err(NotLeader {
+                leader_hint: self.leader,
+            });
+        }
+        if let Some((target, _)) = self.transfer {
+            return Err(NotLeader {
+                leader_hint: Some(target),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn append_entry(&mut self, kind: EntryKind, data: Vec<u8>) -> Index {
+        let index = self.log.last_index() + 1;
+        self.log.push(Entry {
+            term: self.term,
+            index,
+            kind,
+            data,
+        });
+        if self.conf.voters.len() <= 1 {
+            self.maybe_commit();
+        }
+        index
+    }
+
+    /// Does the leader have an AppendEntries or InstallSnapshot to send?
+    fn wants_to_send(&self) -> bool {
+        let last = self.log.last_index();
+        let max = self.cfg.max_inflight_msgs;
+        self.progress.values().any(|p| {
+            p.can_send(max) && (p.next_index <= last || self.log.term(p.next_index - 1).is_none())
+        })
+    }
+
+    /// Quorum-th largest of `value(voter)` over the voters (self reports `own`).
+    pub(crate) fn quorum_value(&mut self, own: u64, value: impl Fn(&Progress) -> u64) -> u64 {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        for &v in &self.conf.voters {
+            if v == self.id {
+                scratch.push(own);
+            } else {
+                scratch.push(self.progress.get(&v).map_or(0, &value));
+            }
+        }
+        scratch.sort_unstable_by(|a, b| b.cmp(a));
+        let q = self.conf.quorum();
+        let result = scratch.get(q - 1).copied().unwrap_or(0);
+        self.scratch = scratch;
+        result
+    }
+}
+
+fn rng_seed(seed: u64, id: NodeId) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&id.to_le_bytes());
+    bytes[16..24].copy_from_slice(b"gauntlet");
+    bytes
+}

@@ -1,0 +1,161 @@
+//! What the leader knows about one follower: how far its log matches, where to send next, and
+//! the flow-control state (probe: one message at a time until a match is found; pipeline:
+//! optimistic sending within a bounded window of in-flight messages; snapshot: waiting for an
+//! InstallSnapshot to land).
+
+use std::collections::VecDeque;
+
+use super::types::Index;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ProgressState {
+    /// Looking for the match point; `paused` after one message until a response arrives.
+    Probe { paused: bool },
+    /// The match point is known; entries are streamed, bounded by the in-flight window.
+    Pipeline,
+    /// An InstallSnapshot up to `index` was sent `ticks` ticks ago.
+    Snapshot { index: Index, ticks: u32 },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Progress {
+    pub(crate) match_index: Index,
+    pub(crate) next_index: Index,
+    pub(crate) state: ProgressState,
+    /// Last index of each in-flight AppendEntries (pipeline only), oldest first.
+    pub(crate) inflight: VecDeque<Index>,
+    /// Heard from since the last check-quorum round.
+    pub(crate) recent_active: bool,
+    /// Highest read-index round this peer acknowledged.
+    pub(crate) acked_read_round: u64,
+    /// Ticks since the pipeline last made progress while messages were in flight.
+    pub(crate) stalled_ticks: u32,
+}
+
+impl Progress {
+    pub(crate) fn new(next_index: Index) -> Progress {
+        Progress {
+            match_index: 0,
+            next_index,
+            state: ProgressState::Probe { paused: false },
+            inflight: VecDeque::new(),
+            recent_active: false,
+            acked_read_round: 0,
+            stalled_ticks: 0,
+        }
+    }
+
+    pub(crate) fn become_probe(&mut self, next_index: Index) {
+        self.state = ProgressState::Probe { paused: false };
+        self.next_index = next_index.max(self.match_index + 1);
+        self.inflight.clear();
+        self.stalled_ticks = 0;
+    }
+
+    pub(crate) fn become_pipeline(&mut self) {
+        self.state = ProgressState::Pipeline;
+        self.next_index = self.next_index.max(self.match_index + 1);
+        self.inflight.clear();
+        self.stalled_ticks = 0;
+    }
+
+    pub(crate) fn become_snapshot(&mut self, index: Index) {
+        self.state = ProgressState::Snapshot { index, ticks: 0 };
+        self.inflight.clear();
+    }
+
+    /// Can another AppendEntries go out now?
+    pub(crate) fn can_send(&self, max_inflight: usize) -> bool {
+        match self.state {
+            ProgressState::Probe { paused } => !paused,
+            ProgressState::Pipeline => self.inflight.len() < max_inflight,
+            ProgressState::Snapshot { .. } => false,
+        }
+    }
+
+    /// Records an AppendEntries whose last entry is `last` (None when it carried no entries).
+    pub(crate) fn sent(&mut self, last: Option<Index>) {
+        match &mut self.state {
+            ProgressState::Probe { paused } => *paused = true,
+            ProgressState::Pipeline => {
+                if let Some(last) = last {
+                    if self.inflight.is_empty() {
+                        self.stalled_ticks = 0;
+                    }
+                    self.inflight.push_back(last);
+                    self.next_index = last + 1;
+                }
+            }
+            ProgressState::Snapshot { .. } => {}
+        }
+    }
+
+    /// The follower holds everything up to `index`. Returns true if that is news.
+    pub(crate) fn acknowledge(&mut self, index: Index) -> bool {
+        let mut progressed = false;
+        if index > self.match_index {
+            self.match_index = index;
+            progressed = true;
+        }
+        if self.next_index <= index {
+            self.next_index = index + 1;
+        }
+        while self.inflight.front().is_some_and(|&last| last <= index) {
+            self.inflight.pop_front();
+            progressed = true;
+        }
+        if progressed {
+            self.stalled_ticks = 0;
+        }
+        progressed
+    }
+
+    /// The follower answered a heartbeat: a paused probe may send again.
+    pub(crate) fn resume_probe(&mut self) {
+        if let ProgressState::Probe { paused } = &mut self.state {
+            *paused = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_sends_one_message_until_resumed() {
+        let mut p = Progress::new(5);
+        assert!(p.can_send(4));
+        p.sent(Some(7));
+        assert!(!p.can_send(4));
+        assert_eq!(
+            p.next_index, 5,
+            "probe does not advance next optimistically"
+        );
+        p.resume_probe();
+        assert!(p.can_send(4));
+    }
+
+    #[test]
+    fn pipeline_window_is_bounded_and_freed_by_acks() {
+        let mut p = Progress::new(1);
+        p.become_pipeline();
+        p.sent(Some(3));
+        p.sent(Some(6));
+        assert!(!p.can_send(2));
+        assert_eq!(p.next_index, 7);
+        assert!(p.acknowledge(3));
+        assert!(p.can_send(2));
+        assert_eq!(p.match_index, 3);
+        assert_eq!(p.next_index, 7);
+        assert!(!p.acknowledge(2), "a stale ack is not progress");
+    }
+
+    #[test]
+    fn probe_never_goes_below_match() {
+        let mut p = Progress::new(10);
+        p.acknowledge(8);
+        p.become_probe(3);
+        assert_eq!(p.next_index, 9);
+    }
+}

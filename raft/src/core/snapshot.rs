@@ -1,0 +1,88 @@
+//! Snapshots: the application hands the core a snapshot of applied state, the core compacts
+//! its log; a follower too far behind receives InstallSnapshot and restores from it.
+
+use super::error::CoreError;
+use super::message::MessageBody;
+use super::node::Node;
+use super::types::{ConfState, Index, NodeId, Snapshot};
+
+impl Node {
+    pub(crate) fn take_snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<(), CoreError> {
+        if index > self.log.applied {
+            return Err(CoreError::SnapshotBeyondApplied {
+                index,
+                applied: self.log.applied,
+            });
+        }
+        if index <= self.log.snapshot_index() {
+            return Err(CoreError::SnapshotOutOfDate {
+                index,
+                current: self.log.snapshot_index(),
+            });
+        }
+        let Some(term) = self.log.term(index) else {
+            return Err(CoreError::SnapshotOutOfDate {
+                index,
+                current: self.log.snapshot_index(),
+            });
+        };
+        let conf = self.conf_at(index);
+        let snapshot = Snapshot {
+            index,
+            term,
+            conf,
+            data,
+        };
+        self.log.compact(index, term);
+        self.trim_conf_history(index);
+        tracing::debug!(id = self.id, index, term, "log compacted to snapshot");
+        self.pending_snapshot = Some(snapshot.clone());
+        self.snapshot = Some(snapshot);
+        Ok(())
+    }
+
+    /// The membership in effect at `index` (which must not be below the snapshot).
+    fn conf_at(&self, index: Index) -> ConfState {
+        self.conf_history
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= index)
+            .map_or_else(|| self.conf.clone(), |(_, c)| c.clone())
+    }
+
+    fn trim_conf_history(&mut self, index: Index) {
+        let keep_from = self
+            .conf_history
+            .iter()
+            .rposition(|(at, _)| *at <= index)
+            .unwrap_or(0);
+        self.conf_history.drain(..keep_from);
+    }
+
+    /// Follower side of InstallSnapshot.
+    pub(crate) fn handle_install_snapshot(&mut self, from: NodeId, snapshot: Snapshot) {
+        let committed = self.log.committed;
+        if snapshot.index <= committed {
+            self.send(
+                from,
+                MessageBody::InstallSnapshotResponse { index: committed },
+            );
+            return;
+        }
+        let index = snapshot.index;
+        if self.log.term(index) == Some(snapshot.term) {
+            // We hold the snapshot's last entry: just commit up to it.
+            self.log.committed = index;
+        } else {
+            tracing::debug!(id = self.id, from, index, "restoring from snapshot");
+            self.log.restore(index, snapshot.term);
+            self.conf = snapshot.conf.clone();
+            self.conf.normalize();
+            self.conf_index = index;
+            self.conf_history = vec![(index, self.conf.clone())];
+            self.pending_snapshot = Some(snapshot.clone());
+            self.snapshot = Some(snapshot);
+        }
+        self.send(from, MessageBody::InstallSnapshotResponse { index });
+    }
+}
