@@ -22,11 +22,13 @@ struct Request {
     id: u64,
     delay_ms: u64,
     padding: Vec<u8>,
+    reply_bytes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Response {
     id: u64,
+    payload: Vec<u8>,
 }
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -36,6 +38,7 @@ fn req(id: u64, delay_ms: u64) -> Request {
         id,
         delay_ms,
         padding: Vec::new(),
+        reply_bytes: 0,
     }
 }
 
@@ -52,7 +55,10 @@ async fn echo_server(opts: ServeOptions) -> raft::net::ListenerHandle {
                 std::future::pending::<()>().await;
             }
             tokio::time::sleep(Duration::from_millis(r.delay_ms)).await;
-            Response { id: r.id }
+            Response {
+                id: r.id,
+                payload: vec![1; r.reply_bytes],
+            }
         },
         opts,
     )
@@ -192,6 +198,7 @@ async fn oversized_request_is_not_sent_and_the_connection_stays_usable() {
         id: 1,
         delay_ms: 0,
         padding: vec![0; 4096],
+        reply_bytes: 0,
     };
     let err = c.send(&big).await.unwrap_err();
     assert!(
@@ -257,4 +264,40 @@ async fn connection_limit_closes_extra_connections() {
         "{err}"
     );
     assert_eq!(server.metrics().over_limit, 1);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    let server = echo_server(ServeOptions {
+        write_timeout: Duration::from_millis(200),
+        max_frame_len: 1 << 20,
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut c = client(server.local_addr()).await;
+    let total = 64;
+    for id in 0..total {
+        let request = Request {
+            reply_bytes: 512 * 1024,
+            ..req(id, 0)
+        };
+        c.send(&request).await.unwrap();
+    }
+    // 32 MiB of responses cannot all sit in socket buffers: the server's writer times out.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut answered = 0;
+    let err = loop {
+        match c.recv().await {
+            Ok(_) => answered += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, ClientError::Closed | ClientError::Recv(_)),
+        "{err}"
+    );
+    assert!(
+        answered < total,
+        "the server must give up before answering everything"
+    );
 }

@@ -125,7 +125,7 @@ async fn closed_by_remote(stream: &mut TcpStream) -> bool {
     timeout(LIMIT, read_until_closed).await.is_ok()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_round_trip_between_two_nodes() {
     let opts = fast_opts();
     let (l1, mut in1) = start_listener(1, CLUSTER, &opts).await;
@@ -258,7 +258,7 @@ async fn peer_of_another_version_is_refused() {
     eventually("one refused handshake", || l2.metrics().refused == 1).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_overflow_drops_and_counts_without_blocking_other_peers() {
     let opts = TransportOptions {
         queue_capacity: 16,
@@ -317,7 +317,7 @@ async fn queue_overflow_drops_and_counts_without_blocking_other_peers() {
         assert_eq!(recv(&mut healthy_in).await.seq, seq);
     }
     assert!(
-        slowest_send < Duration::from_millis(50),
+        slowest_send < Duration::from_millis(250),
         "send must never block: {slowest_send:?}"
     );
     // The dead peer's link never takes from its queue: exactly `capacity` messages fit.
@@ -532,4 +532,58 @@ async fn messages_sent_back_over_a_dialed_connection_reach_inbound() {
         .unwrap();
     assert_eq!(recv(&mut inbound).await, msg(2, 5));
     assert_eq!(transport.metrics()[&2].received, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_address_in_the_peer_list_is_refused_by_the_dialer() {
+    let opts = fast_opts();
+    // Node 3 listens where the configuration says node 2 is.
+    let (l3, mut in3) = start_listener(3, CLUSTER, &opts).await;
+    let (back, _) = mpsc::channel(16);
+    let transport = PeerTransport::<TestMsg>::start(
+        1,
+        CLUSTER,
+        BTreeMap::from([(2, l3.local_addr())]),
+        back,
+        opts,
+    )
+    .unwrap();
+    transport.send(2, msg(1, 0)).unwrap();
+    eventually("two attempts", || transport.metrics()[&2].reconnects >= 2).await;
+    assert_eq!(transport.metrics()[&2].connections, 0);
+    assert!(
+        in3.try_recv().is_err(),
+        "a message for node 2 must never reach node 3"
+    );
+}
+
+#[tokio::test]
+async fn peers_can_be_added_moved_and_removed_at_runtime() {
+    let opts = fast_opts();
+    let (l2, mut in2) = start_listener(2, CLUSTER, &opts).await;
+    let (l2_moved, mut in2_moved) = start_listener(2, CLUSTER, &opts).await;
+    let (back, _) = mpsc::channel(16);
+    let mut transport =
+        PeerTransport::<TestMsg>::start(1, CLUSTER, BTreeMap::new(), back, opts).unwrap();
+    assert_eq!(transport.send(2, msg(1, 0)), Err(SendError::UnknownPeer(2)));
+
+    transport.add_peer(2, l2.local_addr());
+    transport.send(2, msg(1, 1)).unwrap();
+    assert_eq!(recv(&mut in2).await, msg(1, 1));
+    assert_eq!(l2.metrics().open, 1);
+
+    transport.add_peer(2, l2_moved.local_addr());
+    transport.send(2, msg(1, 2)).unwrap();
+    assert_eq!(recv(&mut in2_moved).await, msg(1, 2));
+    eventually("the old connection closes", || {
+        if let Ok(m) = in2.try_recv() {
+            panic!("message {m:?} went to the old address");
+        }
+        l2.metrics().open == 0
+    })
+    .await;
+
+    transport.remove_peer(2);
+    assert_eq!(transport.send(2, msg(1, 3)), Err(SendError::UnknownPeer(2)));
+    assert!(transport.metrics().is_empty());
 }

@@ -266,6 +266,35 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn messages_survive_any_split_into_reads(
+            bodies in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..300), 1..10),
+            cuts in proptest::collection::vec(1usize..64, 1..40),
+        ) {
+            let sent: Vec<Msg> = bodies.into_iter().enumerate().map(|(i, body)| Msg { id: i as u64, body }).collect();
+            let mut wire = BytesMut::new();
+            for msg in &sent {
+                wire.extend_from_slice(&framed(&encode_frame_payload(msg, 1024).unwrap()));
+            }
+            // Feed the codec in arbitrary pieces, as TCP reads would deliver them.
+            let mut codec = frame_codec(1024);
+            let mut buf = BytesMut::new();
+            let mut received = Vec::new();
+            let mut offset = 0;
+            for cut in cuts.iter().cycle() {
+                if offset >= wire.len() {
+                    break;
+                }
+                let end = (offset + cut).min(wire.len());
+                buf.extend_from_slice(&wire[offset..end]);
+                offset = end;
+                while let Some(frame) = codec.decode(&mut buf).unwrap() {
+                    received.push(decode_frame_payload::<Msg>(&frame).unwrap());
+                }
+            }
+            proptest::prop_assert_eq!(received, sent);
+        }
+
+        #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
             let _ = decode_frame_payload::<Msg>(&bytes);
             let _ = decode_stream::<Msg>(&bytes, 64);

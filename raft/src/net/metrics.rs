@@ -57,6 +57,8 @@ impl PeerCounters {
 pub struct ListenerMetrics {
     /// Connections accepted and served.
     pub accepted: u64,
+    /// Connections open right now.
+    pub open: u64,
     /// Connections closed right away because the connection limit was reached.
     pub over_limit: u64,
     /// Connections refused at the handshake (peer listener only).
@@ -72,6 +74,7 @@ pub struct ListenerMetrics {
 #[derive(Debug, Default)]
 pub(crate) struct ListenerCounters {
     pub accepted: AtomicU64,
+    pub open: AtomicU64,
     pub over_limit: AtomicU64,
     pub refused: AtomicU64,
     pub bad_frames: AtomicU64,
@@ -83,6 +86,7 @@ impl ListenerCounters {
     pub fn snapshot(&self) -> ListenerMetrics {
         ListenerMetrics {
             accepted: self.accepted.load(Relaxed),
+            open: self.open.load(Relaxed),
             over_limit: self.over_limit.load(Relaxed),
             refused: self.refused.load(Relaxed),
             bad_frames: self.bad_frames.load(Relaxed),
@@ -100,4 +104,20 @@ pub(crate) fn bump(counter: &AtomicU64) {
 /// Adds `n` to a counter.
 pub(crate) fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Relaxed);
+}
+
+/// Counts one open connection for as long as it lives (also when its task is aborted).
+pub(crate) struct OpenConnection(pub std::sync::Arc<ListenerCounters>);
+
+impl OpenConnection {
+    pub fn new(counters: std::sync::Arc<ListenerCounters>) -> OpenConnection {
+        bump(&counters.open);
+        OpenConnection(counters)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Relaxed);
+    }
 }

@@ -8,6 +8,7 @@
 mod backoff;
 mod client_port;
 mod error;
+mod framed_client;
 pub mod framing;
 pub mod handshake;
 mod inbound;
@@ -20,11 +21,11 @@ mod tasks;
 pub type NodeId = u64;
 
 pub use backoff::Backoff;
-pub use client_port::{
-    serve_framed, ClientError, ClientOptions, Delivery, FramedClient, FramedReceiver, FramedSender,
-    ServeOptions,
-};
+pub use client_port::{serve_framed, ServeOptions};
 pub use error::{HandshakeError, NetError, SendError};
+pub use framed_client::{
+    ClientError, ClientOptions, Delivery, FramedClient, FramedReceiver, FramedSender,
+};
 pub use framing::{decode_frame_payload, decode_stream};
 pub use inbound::accept_peers;
 pub use metrics::{ListenerMetrics, PeerMetrics};

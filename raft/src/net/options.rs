@@ -19,7 +19,8 @@ pub struct TransportOptions {
     pub handshake_timeout: Duration,
     /// Time allowed to write and flush one batch; a peer that stops reading is dropped after it.
     pub write_timeout: Duration,
-    /// First reconnect delay; doubles after every failure up to `backoff_max`.
+    /// First reconnect delay; doubles after every failure up to `backoff_max`, and starts over
+    /// only after a connection stayed up for at least `backoff_max`.
     pub backoff_initial: Duration,
     /// Largest reconnect delay.
     pub backoff_max: Duration,
@@ -39,7 +40,7 @@ impl Default for TransportOptions {
             handshake_timeout: Duration::from_secs(1),
             write_timeout: Duration::from_secs(2),
             backoff_initial: Duration::from_millis(20),
-            backoff_max: Duration::from_secs(1),
+            backoff_max: Duration::from_millis(500),
             max_inbound_connections: 64,
             jitter_seed: 0x6761_756e_746c_6574,
         }

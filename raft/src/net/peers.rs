@@ -198,11 +198,16 @@ where
                 Ok((reader, writer)) => {
                     bump(&self.counters.connections);
                     self.counters.connected.store(true, Relaxed);
-                    backoff.reset();
                     failures_in_a_row = 0;
+                    let up_since = tokio::time::Instant::now();
                     tracing::info!(node = self.hello.node_id, peer = self.peer, addr = %self.addr, "peer link up");
                     let end = self.pump(&mut queued, reader, writer).await;
                     self.counters.connected.store(false, Relaxed);
+                    // Only a connection that stayed up for a while earns a fast retry; one that a
+                    // proxy or a crashing peer keeps cutting right after the handshake backs off.
+                    if up_since.elapsed() >= self.opts.backoff_max {
+                        backoff.reset();
+                    }
                     match end {
                         LinkEnd::Stop => return,
                         LinkEnd::Failed(e) => {

@@ -12,7 +12,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    metrics::{bump, ListenerCounters, ListenerMetrics},
+    metrics::{bump, ListenerCounters, ListenerMetrics, OpenConnection},
     NetError,
 };
 
@@ -131,10 +131,11 @@ where
                         if let Err(e) = stream.set_nodelay(true) {
                             tracing::debug!(%remote, error = %e, "{what}: could not set TCP_NODELAY");
                         }
+                        let open = OpenConnection::new(loop_counters.clone());
                         let served = serve(stream, remote, loop_counters.clone());
                         connections.spawn(async move {
                             served.await;
-                            drop(permit);
+                            drop((permit, open));
                         });
                     }
                     Err(e) => {
