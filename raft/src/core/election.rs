@@ -196,17 +196,13 @@ impl Node {
             }
         }
         for p in self.progress.values_mut() {
-            match &mut p.state {
-                ProgressState::Snapshot { ticks, .. } => {
-                    *ticks += 1;
-                    if *ticks >= 2 * election_tick {
-                        // The snapshot (or its answer) was lost: probe again.
-                        let next = p.match_index + 1;
-                        p.become_probe(next);
-                    }
+            if let ProgressState::Snapshot { ticks, .. } = &mut p.state {
+                *ticks += 1;
+                if *ticks >= 2 * election_tick {
+                    // The snapshot (or its answer) was lost: probe again.
+                    let next = p.match_index + 1;
+                    p.become_probe(next);
                 }
-                ProgressState::Pipeline if !p.inflight.is_empty() => p.stalled_ticks += 1,
-                _ => {}
             }
         }
         if self.heartbeat_elapsed >= self.cfg.heartbeat_tick {

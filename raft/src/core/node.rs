@@ -497,7 +497,10 @@ impl Node {
         let last = self.log.last_index();
         let max = self.cfg.max_inflight_msgs;
         self.progress.values().any(|p| {
-            p.can_send(max) && (p.next_index <= last || self.log.term(p.next_index - 1).is_none())
+            p.can_send(max)
+                && (p.next_index <= last
+                    || p.needs_empty_probe()
+                    || self.log.term(p.next_index - 1).is_none())
         })
     }
 

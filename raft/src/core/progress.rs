@@ -28,8 +28,9 @@ pub(crate) struct Progress {
     pub(crate) recent_active: bool,
     /// Highest read-index round this peer acknowledged.
     pub(crate) acked_read_round: u64,
-    /// Ticks since the pipeline last made progress while messages were in flight.
-    pub(crate) stalled_ticks: u32,
+    /// The heartbeat round current when the last AppendEntries went out: a heartbeat of a
+    /// later round was sent after it, so its answer shows whether that append arrived.
+    pub(crate) sent_round: u64,
 }
 
 impl Progress {
@@ -41,7 +42,7 @@ impl Progress {
             inflight: VecDeque::new(),
             recent_active: false,
             acked_read_round: 0,
-            stalled_ticks: 0,
+            sent_round: 0,
         }
     }
 
@@ -49,14 +50,12 @@ impl Progress {
         self.state = ProgressState::Probe { paused: false };
         self.next_index = next_index.max(self.match_index + 1);
         self.inflight.clear();
-        self.stalled_ticks = 0;
     }
 
     pub(crate) fn become_pipeline(&mut self) {
         self.state = ProgressState::Pipeline;
         self.next_index = self.next_index.max(self.match_index + 1);
         self.inflight.clear();
-        self.stalled_ticks = 0;
     }
 
     pub(crate) fn become_snapshot(&mut self, index: Index) {
@@ -79,9 +78,6 @@ impl Progress {
             ProgressState::Probe { paused } => *paused = true,
             ProgressState::Pipeline => {
                 if let Some(last) = last {
-                    if self.inflight.is_empty() {
-                        self.stalled_ticks = 0;
-                    }
                     self.inflight.push_back(last);
                     self.next_index = last + 1;
                 }
@@ -104,10 +100,14 @@ impl Progress {
             self.inflight.pop_front();
             progressed = true;
         }
-        if progressed {
-            self.stalled_ticks = 0;
-        }
         progressed
+    }
+
+    /// Probing with nothing new to send, but the match point is still unknown: an empty
+    /// AppendEntries finds it.
+    pub(crate) fn needs_empty_probe(&self) -> bool {
+        matches!(self.state, ProgressState::Probe { paused: false })
+            && self.match_index + 1 < self.next_index
     }
 
     /// The follower answered a heartbeat: a paused probe may send again.

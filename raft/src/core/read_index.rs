@@ -19,7 +19,8 @@ struct PendingRead {
 
 #[derive(Debug, Default)]
 pub(crate) struct ReadIndexState {
-    /// The newest confirmation round issued (monotonic across terms).
+    /// The newest heartbeat round issued (monotonic across terms); every heartbeat broadcast
+    /// is a round, and a read is confirmed by a quorum answering a round issued after it.
     pub(crate) last_round: u64,
     pending: VecDeque<PendingRead>,
     output: Vec<ReadState>,
@@ -72,7 +73,7 @@ impl Node {
         if !self.reads.needs_round() {
             return;
         }
-        self.reads.last_round += 1;
+        self.broadcast_heartbeat();
         let round = self.reads.last_round;
         for r in self.reads.pending.iter_mut().rev() {
             if r.round != 0 {
@@ -80,7 +81,6 @@ impl Node {
             }
             r.round = round;
         }
-        self.broadcast_heartbeat();
         self.release_reads();
     }
 

@@ -52,12 +52,13 @@ impl Node {
                 }
                 return;
             };
-            if next > self.log.last_index() {
+            if next > self.log.last_index() && !pr.needs_empty_probe() {
                 return;
             }
             let entries = self.log.slice_bytes(next, max_bytes).to_vec();
             let last = entries.last().map(|e| e.index);
             pr.sent(last);
+            pr.sent_round = self.reads.last_round;
             let probing = matches!(pr.state, ProgressState::Probe { .. });
             let commit = self.log.committed;
             self.send(
@@ -77,6 +78,7 @@ impl Node {
 
     pub(crate) fn broadcast_heartbeat(&mut self) {
         let committed = self.log.committed;
+        self.reads.last_round += 1;
         let read_round = self.reads.last_round;
         let beats: Vec<(NodeId, Index)> = self
             .progress
@@ -285,19 +287,25 @@ impl Node {
         read_round: u64,
         follower_last: Index,
     ) {
-        let stall_limit = self.cfg.election_tick;
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
         pr.recent_active = true;
         pr.acked_read_round = pr.acked_read_round.max(read_round);
         match pr.state {
-            ProgressState::Probe { .. } => pr.resume_probe(),
+            ProgressState::Probe { .. } => {
+                // The follower's length bounds where its log can match ours.
+                if follower_last + 1 < pr.next_index {
+                    let next = follower_last + 1;
+                    pr.become_probe(next);
+                }
+                pr.resume_probe();
+            }
             ProgressState::Pipeline => {
-                // In-flight entries are never resent on a heartbeat, unless the pipeline made
-                // no progress for an election timeout and the follower clearly lacks them.
+                // In-flight entries are never resent on a heartbeat, unless this heartbeat was
+                // sent after the last append and the follower still lacks them (lost).
                 if !pr.inflight.is_empty()
-                    && pr.stalled_ticks >= stall_limit
+                    && read_round > pr.sent_round
                     && follower_last + 1 < pr.next_index
                 {
                     let next = (follower_last + 1).min(pr.next_index);
