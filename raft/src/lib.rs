@@ -5,7 +5,8 @@
 //! driver and the client library build on these two.
 #![forbid(unsafe_code)]
 
-pub mod kv;
-pub mod storage;
-pub mod net;
 pub mod core;
+pub mod driver;
+pub mod kv;
+pub mod net;
+pub mod storage;
