@@ -65,6 +65,21 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
                 let _ = c.read_index(target, next_read);
             }
         }
+        // Now and then the leader hands over to a random node, or a random node campaigns.
+        if c.random_bool(0.01) {
+            if let Some(leader) = c.leader() {
+                let pick = c.random_range(0..c.ids.len() as u64) as usize;
+                let target = c.ids[pick];
+                let _ = c.with_node(leader, |n| n.transfer_leadership(target));
+            }
+        }
+        if c.random_bool(0.01) {
+            let alive = c.alive();
+            if !alive.is_empty() {
+                let id = alive[c.random_range(0..alive.len() as u64) as usize];
+                c.campaign(id);
+            }
+        }
         c.tick();
         // A proposer learns the outcome once its index is committed.
         pending.retain(|(index, value)| match c.committed_entry(*index) {

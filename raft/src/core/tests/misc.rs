@@ -40,3 +40,19 @@ fn bad_config_is_a_typed_error() {
         Err(CoreError::InvalidConfState(_))
     ));
 }
+
+#[test]
+fn an_idle_follower_has_no_ready() {
+    let mut node = Node::bootstrap(config(1), ConfState::with_voters([1, 2, 3])).unwrap();
+    assert!(!node.has_ready());
+    let rd = node.ready();
+    assert!(rd.is_empty() && !rd.needs_sync());
+    node.tick();
+    assert!(!node.has_ready(), "one tick is not an election");
+    node.campaign();
+    assert!(node.has_ready());
+    let rd = node.ready();
+    assert!(!rd.is_empty());
+    assert!(!rd.needs_sync(), "a pre-vote changes nothing durable");
+    assert_eq!(rd.messages.len(), 2);
+}

@@ -5,6 +5,7 @@
 mod arbitrary_input;
 mod election;
 mod membership;
+mod membership_churn;
 mod misc;
 mod read_index;
 mod reordered_appends;
@@ -38,6 +39,8 @@ pub(super) struct Pump {
     pub(super) delivered: Vec<Message>,
     pub(super) applied: BTreeMap<NodeId, Vec<Entry>>,
     pub(super) reads: BTreeMap<NodeId, Vec<ReadState>>,
+    /// What each node's Readys told it to persist (for crash and restart).
+    pub(super) disks: BTreeMap<NodeId, PersistedState>,
 }
 
 impl Pump {
@@ -56,6 +59,7 @@ impl Pump {
             delivered: Vec::new(),
             applied: BTreeMap::new(),
             reads: BTreeMap::new(),
+            disks: BTreeMap::new(),
         }
     }
 
@@ -70,6 +74,18 @@ impl Pump {
             for (id, node) in self.nodes.iter_mut() {
                 if node.has_ready() {
                     let rd = node.ready();
+                    let disk = self.disks.entry(*id).or_default();
+                    if let Some(hs) = rd.hard_state {
+                        disk.hard_state = hs;
+                    }
+                    if let Some(snap) = &rd.snapshot {
+                        disk.entries.clear();
+                        disk.snapshot = Some(snap.clone());
+                    }
+                    if let Some(first) = rd.entries.first().map(|e| e.index) {
+                        disk.entries.retain(|e| e.index < first);
+                        disk.entries.extend(rd.entries.iter().cloned());
+                    }
                     self.applied
                         .entry(*id)
                         .or_default()
