@@ -8,6 +8,7 @@ pub mod check;
 pub mod edn;
 pub mod error;
 pub mod formats;
+pub mod fuzzing;
 pub mod history;
 pub mod linearizability;
 pub mod model;

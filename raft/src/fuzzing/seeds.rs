@@ -2,6 +2,7 @@
 //! `raft/tests/fuzz_corpus.rs` writes them to `fuzz/corpus/<target>/` on request (see
 //! `docs/fuzzing.md`); the fuzzer starts from them instead of from nothing.
 
+use crate::core::{ConfChange, Entry, EntryKind, Message, MessageBody, RejectHint};
 use crate::kv::{
     AdminRequest, ClientRequest, ClientRequestFrame, ClientResponse, ClientResponseFrame, Command,
     KvConfig, KvStateMachine, Op, OpResult,
@@ -10,7 +11,9 @@ use crate::net::handshake::Hello;
 use crate::storage::atomic_file::encode_value;
 use crate::storage::record::encode_record_into;
 
-use super::wal::{embedded_frame_torn_write, sample_hard_state, sample_records, WalRecord};
+use super::wal::{
+    embedded_frame_torn_write, sample_hard_state, sample_records, sample_snapshot, WalRecord,
+};
 
 /// A named seed input.
 pub type Seed = (String, Vec<u8>);
@@ -113,6 +116,86 @@ fn sample_kv_snapshot() -> Vec<u8> {
     machine.snapshot()
 }
 
+fn sample_messages() -> Vec<Message> {
+    let command = Command {
+        client_id: 7,
+        seq: 1,
+        op: Op::Put {
+            key: "k".into(),
+            value: "v".into(),
+        },
+    };
+    let entries = vec![
+        Entry {
+            term: 2,
+            index: 5,
+            kind: EntryKind::Noop,
+            data: Vec::new(),
+        },
+        Entry {
+            term: 2,
+            index: 6,
+            kind: EntryKind::Normal,
+            data: command.encode(),
+        },
+        Entry {
+            term: 2,
+            index: 7,
+            kind: EntryKind::ConfChange,
+            data: postcard::to_allocvec(&ConfChange::AddLearner(4)).unwrap_or_default(),
+        },
+    ];
+    let mut snapshot = sample_snapshot();
+    snapshot.data = sample_kv_snapshot();
+    let bodies = vec![
+        MessageBody::PreVote {
+            last_log_index: 4,
+            last_log_term: 1,
+        },
+        MessageBody::PreVoteResponse { granted: true },
+        MessageBody::Vote {
+            last_log_index: 4,
+            last_log_term: 1,
+            leadership_transfer: false,
+        },
+        MessageBody::VoteResponse { granted: false },
+        MessageBody::AppendEntries {
+            prev_log_index: 4,
+            prev_log_term: 1,
+            entries,
+            commit: 4,
+        },
+        MessageBody::AppendEntriesResponse {
+            success: false,
+            index: 4,
+            reject_hint: Some(RejectHint {
+                conflict_term: Some(1),
+                first_index: 2,
+            }),
+        },
+        MessageBody::Heartbeat {
+            commit: 7,
+            read_round: 3,
+        },
+        MessageBody::HeartbeatResponse {
+            read_round: 3,
+            last_index: 7,
+        },
+        MessageBody::InstallSnapshot { snapshot },
+        MessageBody::InstallSnapshotResponse { index: 9 },
+        MessageBody::TimeoutNow,
+    ];
+    bodies
+        .into_iter()
+        .map(|body| Message {
+            from: 1,
+            to: 2,
+            term: 2,
+            body,
+        })
+        .collect()
+}
+
 /// Small deterministic mutations of a valid encoding: cut in half, one byte flipped, one extra byte.
 fn mutations(name: &str, bytes: &[u8]) -> Vec<Seed> {
     let mut out = vec![(name.to_string(), bytes.to_vec())];
@@ -155,6 +238,23 @@ pub fn wire_decode_seeds() -> Vec<Seed> {
     for (i, frame) in sample_responses().iter().enumerate() {
         seeds.push((format!("client-response-{i}"), frame.encode()));
     }
+    let messages = sample_messages();
+    let message_bytes: Vec<Vec<u8>> = messages
+        .iter()
+        .map(|m| postcard::to_allocvec(m).unwrap_or_default())
+        .collect();
+    for (message, bytes) in messages.iter().zip(&message_bytes) {
+        let name = format!("peer-{}", message.body.kind_name());
+        if matches!(
+            message.body,
+            MessageBody::AppendEntries { .. } | MessageBody::InstallSnapshot { .. }
+        ) {
+            seeds.extend(mutations(&name, bytes));
+        } else {
+            seeds.push((name, bytes.clone()));
+        }
+    }
+    seeds.extend(mutations("peer-stream", &framed(&message_bytes[..6])));
     let hello = postcard::to_allocvec(&Hello::new(0xc1u64, 2)).unwrap_or_default();
     seeds.extend(mutations("hello", &hello));
     seeds.extend(mutations("kv-snapshot", &sample_kv_snapshot()));
@@ -203,6 +303,8 @@ pub fn wal_recover_seeds() -> Vec<Seed> {
     seeds.push(("segment-zero-tail".into(), zero_tail));
     let hard_state = encode_value(&sample_hard_state()).unwrap_or_default();
     seeds.extend(mutations("value-file", &hard_state));
+    let snapshot = encode_value(&sample_snapshot()).unwrap_or_default();
+    seeds.extend(mutations("snapshot-file", &snapshot));
     seeds.push(("empty".into(), Vec::new()));
     seeds
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::{ConfState, Entry, EntryKind, HardState, Snapshot};
 use crate::storage::atomic_file::{decode_value, encode_value};
 use crate::storage::record::{encode_record_into, RecoveredSegment, SegmentError};
 use crate::storage::recover_segment_bytes;
@@ -17,25 +18,8 @@ const RECORD_LIMITS: [u32; 2] = [64, 1 << 20];
 /// At most this many records are built for a structured segment.
 const MAX_STRUCTURED_RECORDS: usize = 64;
 
-/// A log entry of the shape the node stores (term, index, kind, data).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Entry {
-    term: u64,
-    index: u64,
-    kind: u8,
-    data: Vec<u8>,
-}
-
-/// The node's durable hard state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct HardState {
-    term: u64,
-    vote: Option<u64>,
-    commit: u64,
-}
-
-/// Same shape (hence same postcard bytes) as the private record enum of
-/// `storage::raft_log`, which is what real WAL segments hold.
+/// Same shape (hence same postcard bytes) as the private record enum of `storage::raft_log`
+/// instantiated with the core's entry and hard state: what a node's WAL segments hold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum WalRecord {
     Entry(Entry),
@@ -254,7 +238,7 @@ fn damaged_segment(data: &[u8]) {
     }
 }
 
-/// `data` as a checksummed value file (hard state), plus a valid value file with one byte
+/// `data` as a checksummed value file (hard state, snapshot), plus a valid value file with one byte
 /// flipped, which must always be refused.
 fn value_file(data: &[u8]) {
     let path = Path::new("fuzz-value-file");
@@ -265,6 +249,15 @@ fn value_file(data: &[u8]) {
             &hard_state,
             |h| encode_value(h).unwrap_or_default(),
             |b| decode_value::<HardState>(path, b),
+        );
+    }
+    if let Ok(snapshot) = decode_value::<Snapshot>(path, data) {
+        assert_round_trip(
+            "snapshot file",
+            data,
+            &snapshot,
+            |s| encode_value(s).unwrap_or_default(),
+            |b| decode_value::<Snapshot>(path, b),
         );
     }
     let Ok((hard_state, rest)) = postcard::take_from_bytes::<HardState>(data) else {
@@ -297,20 +290,20 @@ pub(super) fn sample_records() -> Vec<WalRecord> {
         WalRecord::Entry(Entry {
             term: 1,
             index: 1,
-            kind: 1,
+            kind: EntryKind::Noop,
             data: Vec::new(),
         }),
         WalRecord::Entry(Entry {
             term: 1,
             index: 2,
-            kind: 0,
+            kind: EntryKind::Normal,
             data: b"put k1 v1".to_vec(),
         }),
         WalRecord::TruncateFrom(2),
         WalRecord::Entry(Entry {
             term: 2,
             index: 2,
-            kind: 0,
+            kind: EntryKind::Normal,
             data: vec![7; 40],
         }),
         WalRecord::SnapshotInstalled { index: 9, term: 3 },
@@ -340,7 +333,7 @@ pub(super) fn embedded_frame_torn_write() -> Vec<u8> {
         WalRecord::Entry(Entry {
             term: 3,
             index: 10,
-            kind: 0,
+            kind: EntryKind::Normal,
             data: inner,
         }),
     ];
@@ -356,6 +349,16 @@ pub(super) fn embedded_frame_torn_write() -> Vec<u8> {
         .to_le_bytes();
     input.extend_from_slice(&[0xff, 0, cut[0], cut[1], 0]);
     input
+}
+
+/// A snapshot file's value, for the seed corpus.
+pub(super) fn sample_snapshot() -> Snapshot {
+    Snapshot {
+        index: 9,
+        term: 3,
+        conf: ConfState::with_voters([1, 2, 3]),
+        data: b"kv snapshot bytes".to_vec(),
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! The `wire_decode` fuzz target: everything a node decodes from bytes that came over a socket or
-//! out of a log entry written by a client.
+//! The `wire_decode` fuzz target: everything a node decodes from bytes that came over a socket
+//! (peer messages, client frames, the handshake) or out of a log entry or snapshot.
 
 use std::collections::VecDeque;
 
+use crate::core::{ConfChange, EntryKind, Message, MessageBody};
 use crate::kv::{
     snapshot, ClientRequestFrame, ClientResponseFrame, Command, KvConfig, KvStateMachine,
 };
@@ -18,10 +19,12 @@ const STREAM_MAX_FRAME_LEN: usize = 4096;
 /// Feeds `data` to every wire decoder and asserts their properties. Panics on a broken property.
 pub fn wire_decode(data: &[u8]) {
     log_entry_command(data);
+    peer_message(data);
     client_frames(data);
     handshake(data);
     kv_snapshot(data);
     client_stream(data);
+    peer_stream(data);
 }
 
 /// A committed entry's bytes: decode, round trip, and apply to a fresh state machine.
@@ -46,6 +49,44 @@ fn log_entry_command(data: &[u8]) {
         1,
         "apply_entry must advance the applied index"
     );
+}
+
+/// A Raft peer message, and the payloads nested in it (commands in entries, membership changes,
+/// the KV snapshot of an InstallSnapshot), decoded as the node would.
+fn peer_message(data: &[u8]) {
+    let Ok(message) = decode_frame_payload::<Message>(data) else {
+        return;
+    };
+    assert_round_trip(
+        "Message",
+        data,
+        &message,
+        |m| postcard::to_allocvec(m).unwrap_or_default(),
+        decode_frame_payload::<Message>,
+    );
+    match &message.body {
+        MessageBody::AppendEntries { entries, .. } => {
+            for entry in entries {
+                match entry.kind {
+                    EntryKind::Normal => log_entry_command(&entry.data),
+                    EntryKind::ConfChange => {
+                        // The core decodes with `from_bytes` (trailing bytes allowed).
+                        if let Ok(change) = postcard::from_bytes::<ConfChange>(&entry.data) {
+                            let canonical = postcard::to_allocvec(&change).unwrap_or_default();
+                            assert_eq!(
+                                postcard::from_bytes::<ConfChange>(&canonical).ok(),
+                                Some(change),
+                                "ConfChange does not round trip"
+                            );
+                        }
+                    }
+                    EntryKind::Noop => {}
+                }
+            }
+        }
+        MessageBody::InstallSnapshot { snapshot } => kv_snapshot(&snapshot.data),
+        _ => {}
+    }
 }
 
 /// Client-port frames, decoded both by their own `decode` and by the generic framing decoder,
@@ -148,13 +189,8 @@ fn kv_snapshot(data: &[u8]) {
 /// A raw client connection byte stream: whatever decodes must survive re-framing unchanged.
 fn client_stream(data: &[u8]) {
     let (messages, _error) = decode_stream::<ClientRequestFrame>(data, STREAM_MAX_FRAME_LEN);
-    let mut wire = Vec::new();
-    for message in &messages {
-        let payload = message.encode();
-        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        wire.extend_from_slice(&len.to_be_bytes());
-        wire.extend_from_slice(&payload);
-    }
+    let payloads: Vec<Vec<u8>> = messages.iter().map(ClientRequestFrame::encode).collect();
+    let wire = frame_all(&payloads);
     let (again, error) = decode_stream::<ClientRequestFrame>(&wire, STREAM_MAX_FRAME_LEN);
     assert!(
         error.is_none(),
@@ -162,4 +198,35 @@ fn client_stream(data: &[u8]) {
     );
     assert_eq!(again, messages, "re-framed messages decode differently");
     assert!(wire.len() <= data.len(), "re-framing grew the stream");
+}
+
+/// A raw peer connection byte stream after the handshake: Raft messages, re-framed unchanged.
+fn peer_stream(data: &[u8]) {
+    let (messages, _error) = decode_stream::<Message>(data, STREAM_MAX_FRAME_LEN);
+    let payloads: Vec<Vec<u8>> = messages
+        .iter()
+        .map(|m| postcard::to_allocvec(m).unwrap_or_default())
+        .collect();
+    let wire = frame_all(&payloads);
+    let (again, error) = decode_stream::<Message>(&wire, STREAM_MAX_FRAME_LEN);
+    assert!(
+        error.is_none(),
+        "re-framed peer messages do not decode: {error:?}"
+    );
+    assert_eq!(
+        again, messages,
+        "re-framed peer messages decode differently"
+    );
+    assert!(wire.len() <= data.len(), "re-framing grew the peer stream");
+}
+
+/// Length-prefixes each payload the way the transport does (u32 big-endian).
+fn frame_all(payloads: &[Vec<u8>]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for payload in payloads {
+        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        wire.extend_from_slice(&len.to_be_bytes());
+        wire.extend_from_slice(payload);
+    }
+    wire
 }
