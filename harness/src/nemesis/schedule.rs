@@ -90,7 +90,8 @@ pub enum PartitionShape {
     MajorityMinority,
     /// Two random halves (sizes differ by at most one).
     RandomHalves,
-    /// Two halves joined by one node that sees both (only the bridge sees a majority).
+    /// Two majorities that share one node, the bridge: the halves cannot talk to each other,
+    /// the bridge talks to everyone.
     Bridge,
     /// Every node sees a majority, but no two nodes see the same one (needs 5+ nodes for
     /// interest; with 3 nodes it cuts one link).
