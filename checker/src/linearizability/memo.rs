@@ -84,7 +84,7 @@ impl<S: Eq> Memo<S> {
             scanned += 1;
         }
         let new_entry = self.state.len();
-        if new_entry % self.entries_per_block == 0 {
+        if new_entry.is_multiple_of(self.entries_per_block) {
             self.blocks
                 .push(Vec::with_capacity(self.entries_per_block * self.words));
         }
