@@ -489,3 +489,12 @@ fn an_exploding_search_stops_at_its_memory_budget() {
         report.stats.peak_memory_bytes
     );
 }
+
+#[test]
+fn an_operation_returning_before_its_call_is_refused_not_a_panic() {
+    let h = H::new().write(1, 5, 2);
+    match check(&h.ops, ModelKind::Register).verdict {
+        Verdict::Unknown { reason } => assert!(reason.contains("does not come after"), "{reason}"),
+        other => panic!("expected unknown, got {other:?}"),
+    }
+}

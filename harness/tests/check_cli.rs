@@ -41,7 +41,10 @@ fn linearizable_history_exits_0_with_json_verdict() {
     assert_eq!(json["format"], "jsonl");
     assert_eq!(json["model"], "register");
     assert_eq!(json["operations"], 6);
-    assert!(json["read_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{json}");
+    assert!(
+        json["read_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{json}"
+    );
     assert_eq!(json["report"]["counterexample"], Value::Null);
 }
 

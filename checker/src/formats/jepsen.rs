@@ -15,12 +15,15 @@ fn edn_error(file: &str, err: EdnError) -> ParseError {
     ParseError::invalid(file, err.line, Some(err.column), err.message)
 }
 
-/// Reads every operation map of an EDN history, in order.
-fn read_ops(text: &str, file: &str, key_field: KeyField) -> Result<Vec<Event>, ParseError> {
+/// Reads every operation map of an EDN history, in order; also says whether any client operation
+/// had a `:key` entry (even `:key nil`).
+fn read_ops(text: &str, file: &str, key_field: KeyField) -> Result<(Vec<Event>, bool), ParseError> {
     let mut reader = Reader::new(text);
     let mut events = Vec::with_capacity(text.len() / 64);
+    let mut saw_key_field = false;
     let mut push = |edn: Edn, line: usize, column: usize| -> Result<(), ParseError> {
         let origin = Origin { file, line, column };
+        saw_key_field |= edn.untagged().get_keyword("key").is_some();
         let mut event = event_from_edn(edn, &origin, key_field)?;
         event.index = events.len();
         events.push(event);
@@ -60,19 +63,22 @@ fn read_ops(text: &str, file: &str, key_field: KeyField) -> Result<Vec<Event>, P
             push(edn, at.line, at.column)?;
         }
     }
-    Ok(events)
+    Ok((events, saw_key_field))
 }
 
 /// Parses a Jepsen `history.edn`.
 pub(crate) fn parse(text: &str, file: &str) -> Result<History, ParseError> {
-    let mut events = read_ops(text, file, KeyField::Optional)?;
-    split_independent_tuples(&mut events);
+    let (mut events, saw_key_field) = read_ops(text, file, KeyField::Optional)?;
+    // Histories that name keys themselves are not `jepsen.independent` ones.
+    if !saw_key_field {
+        split_independent_tuples(&mut events);
+    }
     Ok(History { events })
 }
 
 /// Parses a Porcupine KV log (`{:process 0, :type :invoke, :f :get, :key "3", :value nil}` a line).
 pub(crate) fn parse_porcupine_kv(text: &str, file: &str) -> Result<History, ParseError> {
-    let events = read_ops(text, file, KeyField::Required)?;
+    let (events, _) = read_ops(text, file, KeyField::Required)?;
     Ok(History { events })
 }
 
@@ -120,6 +126,17 @@ mod tests {
         assert_eq!(h.events[2].key, Some(Value::Str("k2".into())));
         assert_eq!(h.events[2].value, Value::Nil);
         assert_eq!(h.events[3].key, None);
+    }
+
+    #[test]
+    fn histories_with_a_key_field_are_not_split() {
+        let text = "{:type :invoke, :f :write, :value [1 2], :key nil, :process 0}\n";
+        let h = parse(text, "h.edn").unwrap();
+        assert_eq!(h.events[0].key, None);
+        assert_eq!(
+            h.events[0].value,
+            Value::List(vec![Value::Int(1), Value::Int(2)])
+        );
     }
 
     #[test]

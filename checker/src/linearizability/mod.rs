@@ -40,6 +40,17 @@ fn prepare_partition<M: Model>(
     let mut prepared = Vec::with_capacity(partition.ops.len());
     for &index in &partition.ops {
         let Some(op) = ops.get(index) else { continue };
+        if op.ret.is_some_and(|ret| ret <= op.call) {
+            return Err(crate::model::ModelError {
+                model: model.name().to_string(),
+                op_id: op.id,
+                line: op.call_line,
+                reason: format!(
+                    "its completion (event {:?}) does not come after its invocation (event {})",
+                    op.ret, op.call
+                ),
+            });
+        }
         let model_op = model.prepare(op)?;
         if op.ret.is_none() && model.is_read_only(&model_op) {
             continue;
@@ -206,7 +217,7 @@ fn quick_violation<M: Model>(
     ops: &[PreparedOp<M::Op>],
 ) -> Option<PartitionResult> {
     let (position, reason) = model.impossible_op(ops)?;
-    let culprit = &ops[position];
+    let culprit = ops.get(position)?;
     let culprit_ret = culprit.ret.unwrap_or(usize::MAX);
     let concurrent = ops
         .iter()
