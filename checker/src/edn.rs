@@ -233,7 +233,31 @@ impl<'a> Reader<'a> {
     }
 
     fn peek(&self) -> Option<char> {
-        self.text.get(self.offset..)?.chars().next()
+        match self.text.as_bytes().get(self.offset) {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            Some(_) => self.text.get(self.offset..)?.chars().next(),
+            None => None,
+        }
+    }
+
+    /// Moves to byte offset `end` (a character boundary after the current offset), keeping the
+    /// line and column right for everything passed over.
+    fn advance_to(&mut self, end: usize) {
+        let passed = self
+            .text
+            .as_bytes()
+            .get(self.offset..end)
+            .unwrap_or_default();
+        for &b in passed {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 1;
+            } else if b & 0xC0 != 0x80 {
+                // Count characters, not UTF-8 continuation bytes.
+                self.column += 1;
+            }
+        }
+        self.offset = end;
     }
 
     fn peek_second(&self) -> Option<char> {
@@ -255,6 +279,24 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_blank(&mut self) {
+        let bytes = self.text.as_bytes();
+        loop {
+            // Fast path over ASCII blanks.
+            let mut end = self.offset;
+            while end < bytes.len() && matches!(bytes[end], b' ' | b'\t' | b'\r' | b'\n' | b',') {
+                end += 1;
+            }
+            self.advance_to(end);
+            if bytes.get(end) == Some(&b';') {
+                let line_end = bytes[end..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |i| end + i + 1);
+                self.advance_to(line_end);
+                continue;
+            }
+            break;
+        }
         while let Some(c) = self.peek() {
             if c.is_whitespace() || c == ',' {
                 self.bump();
@@ -420,6 +462,16 @@ impl<'a> Reader<'a> {
     fn read_string_body(&mut self) -> Result<String, EdnError> {
         let mut out = String::new();
         loop {
+            // Copy the run up to the next quote or backslash in one go.
+            let bytes = self.text.as_bytes();
+            let run_end = bytes
+                .get(self.offset..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .map_or(bytes.len(), |i| self.offset + i);
+            out.push_str(self.text.get(self.offset..run_end).unwrap_or_default());
+            self.advance_to(run_end);
             let Some(c) = self.bump() else {
                 return Err(self.error("expected a closing '\"', found the end of the input"));
             };
@@ -494,6 +546,12 @@ impl<'a> Reader<'a> {
 
     fn read_token(&mut self) -> &'a str {
         let start = self.offset;
+        let bytes = self.text.as_bytes();
+        let mut end = start;
+        while end < bytes.len() && bytes[end].is_ascii() && !is_delimiter(char::from(bytes[end])) {
+            end += 1;
+        }
+        self.advance_to(end);
         while self.peek().is_some_and(|c| !is_delimiter(c)) {
             self.bump();
         }
@@ -660,6 +718,14 @@ mod tests {
         assert!(err.message.contains("end of the input"), "{err}");
         let err = read_one("12x").unwrap_err();
         assert_eq!((err.line, err.column), (1, 1));
+    }
+
+    #[test]
+    fn columns_count_characters_across_strings_comments_and_lines() {
+        let err = read_one("[\"üü\" }").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 7), "{err}");
+        let err = read_one("[\"a\nb\" ; é comment\n  ü }").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 5), "{err}");
     }
 
     #[test]

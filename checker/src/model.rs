@@ -103,6 +103,30 @@ pub trait Model: Sync {
     /// The state after `op` in `state`, or `None` when `op` (with its recorded output) is impossible there.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
+    /// Optional lookahead pruning. `deadline` is the remaining completed operation that returns
+    /// first; only `before` (the operations invoked before it returned and not yet linearized,
+    /// `deadline` among them) can be linearized ahead of it. Return true only when, from `state`,
+    /// no order of some of `before` can let `deadline` be linearized: the search then backtracks
+    /// at once. A wrong `true` makes the checker wrong; the default never prunes.
+    fn hopeless(
+        &self,
+        _state: &Self::State,
+        _deadline: &Self::Op,
+        _before: &mut dyn Iterator<Item = &Self::Op>,
+    ) -> bool {
+        false
+    }
+
+    /// True when [`Model::hopeless`] may ever return true (the search skips the lookahead otherwise).
+    fn prunes(&self) -> bool {
+        false
+    }
+
+    /// Heap bytes a new state holds beyond its inline size (for the memory budget; an estimate).
+    fn state_heap_bytes(&self, _state: &Self::State) -> usize {
+        0
+    }
+
     /// True when `op` never changes the state (a read). Reads with unknown outcome are then dropped.
     fn is_read_only(&self, _op: &Self::Op) -> bool {
         false

@@ -6,18 +6,20 @@
 //! unknown or unguessable model, bad bound) ends in exit code 3 with a message naming the file and,
 //! where there is one, the line.
 
-use std::io::Write;
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use checker::error::InputError;
 use checker::formats::{self, ParsedHistory};
 use checker::history::Operation;
+use checker::model::{describe_operation, describe_value};
 use checker::wellformed;
 use checker::{check_operations, CheckOptions, CheckReport, ModelKind};
 use serde_json::json;
 
 use crate::cli::CheckArgs;
+use crate::model_fit;
 
 /// The exit code for input the checker cannot use.
 pub const EXIT_UNUSABLE_INPUT: u8 = 3;
@@ -28,12 +30,14 @@ pub struct PreparedCheck {
     pub operations: Vec<Operation>,
     pub model: ModelKind,
     pub options: CheckOptions,
+    /// Time spent reading, parsing and pairing the history, in milliseconds.
+    pub read_ms: f64,
 }
 
 /// Runs `gauntlet check` and returns the process exit code. Output goes to stdout (the result) and
 /// stderr (why the input is unusable).
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
-    let file = args.file.display().to_string();
+    let file = source_name(args);
     let prepared = match prepare(args) {
         Ok(prepared) => prepared,
         Err(err) => {
@@ -44,7 +48,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
                     "verdict": { "kind": "unusable-input" },
                     "error": err.to_string(),
                 });
-                println!("{output}");
+                print_result(&output.to_string())?;
             }
             eprintln!("gauntlet check: {err}");
             return Ok(EXIT_UNUSABLE_INPUT);
@@ -57,34 +61,63 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         render_text(&file, &prepared, &report)
     };
+    print_result(&text)?;
+    Ok(exit_code)
+}
+
+/// How the history's source is named in messages and output.
+fn source_name(args: &CheckArgs) -> String {
+    if args.file.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        args.file.display().to_string()
+    }
+}
+
+/// Writes the result to stdout; a reader that stopped early (`| head`) is not an error.
+fn print_result(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}") {
-        // A reader that stopped early (`| head`) does not change the verdict.
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit_code),
-        other => {
-            other.context("writing the result to standard output")?;
-            Ok(exit_code)
-        }
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing the result to standard output"),
     }
 }
 
 /// Reads, parses and pairs the history and chooses the model and bounds. Any error means the
 /// input is unusable.
 pub fn prepare(args: &CheckArgs) -> anyhow::Result<PreparedCheck> {
-    let file = args.file.display().to_string();
-    let parsed = formats::load_file(&args.file, args.format).map_err(InputError::from)?;
+    let started = Instant::now();
+    let file = source_name(args);
+    let parsed = if args.file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading the history from standard input")?;
+        formats::load_bytes(&bytes, args.format, &file)
+    } else {
+        formats::load_file(&args.file, args.format)
+    }
+    .map_err(InputError::from)?;
     let operations =
         wellformed::pair(&parsed.history).map_err(|source| InputError::WellFormed {
             file: file.clone(),
             source,
         })?;
     let model = choose_model(args, &parsed, &file)?;
+    if let Some(err) = model_fit::first_unreadable(&operations, model) {
+        bail!(
+            "{file}:{}: {err}; is this the right model? (--model register|cas-register|kv|list-append|set)",
+            err.line
+        );
+    }
     let options = options(args)?;
+    let read_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(PreparedCheck {
         parsed,
         operations,
         model,
         options,
+        read_ms,
     })
 }
 
@@ -130,14 +163,45 @@ fn options(args: &CheckArgs) -> anyhow::Result<CheckOptions> {
 }
 
 fn render_text(file: &str, prepared: &PreparedCheck, report: &CheckReport) -> String {
-    format!(
-        "{file}: {} history, {} events, {} operations, model {}\n{}",
+    let mut text = format!(
+        "{file}: {} history, {} events, {} operations, model {} (read in {:.1} ms)\n{}",
         prepared.parsed.format,
         prepared.parsed.history.events.len(),
         prepared.operations.len(),
         prepared.model.name(),
+        prepared.read_ms,
         report.render_text(&prepared.operations).trim_end()
-    )
+    );
+    if prepared.options.witness {
+        text.push_str(&render_witnesses(prepared, report));
+    }
+    text
+}
+
+/// Each linearizable partition's witness order, one operation a line.
+fn render_witnesses(prepared: &PreparedCheck, report: &CheckReport) -> String {
+    let mut text = String::new();
+    for partition in &report.partitions {
+        let Some(witness) = &partition.witness else {
+            continue;
+        };
+        let key = partition
+            .key
+            .as_ref()
+            .map_or("(no key)".to_string(), describe_value);
+        text.push_str(&format!("\nwitness linearization for partition {key}:"));
+        for id in witness {
+            match prepared.operations.get(*id).filter(|op| op.id == *id) {
+                Some(op) => text.push_str(&format!(
+                    "\n  {} [line {}]",
+                    describe_operation(op),
+                    op.call_line
+                )),
+                None => text.push_str(&format!("\n  op {id}")),
+            }
+        }
+    }
+    text
 }
 
 fn render_json(
@@ -152,6 +216,7 @@ fn render_json(
         "model": prepared.model.name(),
         "events": prepared.parsed.history.events.len(),
         "operations": prepared.operations.len(),
+        "read_ms": prepared.read_ms,
         "exit_code": exit_code,
         "verdict": report.verdict,
         "report": report,

@@ -21,12 +21,17 @@ pub enum Command {
     /// Exit code: 0 linearizable, 1 not linearizable, 2 unknown (time or memory bound reached),
     /// 3 unusable input (unreadable, malformed or ill-formed history, or bad arguments).
     Check(CheckArgs),
+    /// Run a cluster under faults, record a history, and check it.
+    ///
+    /// Exit code: 0 valid, 1 violation found, 2 unknown (checker gave up, or no liveness),
+    /// 3 the harness itself failed.
+    Test(crate::test_cmd::TestArgs),
 }
 
 /// Flags of `gauntlet check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The history file.
+    /// The history file (`-` reads standard input).
     pub file: PathBuf,
     /// The file's format (default: detected from its content).
     #[arg(long, value_name = "jsonl|jepsen|porcupine-kv|jepsen-etcd-log", value_parser = parse_format)]

@@ -5,8 +5,11 @@
 //! driver and the client library build on these two.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod core;
+pub mod driver;
 pub mod fuzzing;
 pub mod kv;
 pub mod net;
+pub mod server;
 pub mod storage;

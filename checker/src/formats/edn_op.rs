@@ -50,6 +50,37 @@ pub(crate) fn value_from_edn(edn: &Edn) -> Value {
     }
 }
 
+/// The same as [`value_from_edn`], moving strings instead of copying them.
+pub(crate) fn value_from_owned_edn(edn: Edn) -> Value {
+    match edn {
+        Edn::Str(s) | Edn::Keyword(s) | Edn::Symbol(s) | Edn::BigInt(s) => Value::Str(s),
+        Edn::List(items) | Edn::Vector(items) => {
+            Value::List(items.into_iter().map(value_from_owned_edn).collect())
+        }
+        Edn::Tagged(_, inner) => value_from_owned_edn(*inner),
+        other => value_from_edn(&other),
+    }
+}
+
+/// The value under any tags, by value.
+fn untag(mut edn: Edn) -> Edn {
+    while let Edn::Tagged(_, inner) = edn {
+        edn = *inner;
+    }
+    edn
+}
+
+/// Moves the value of a keyword key out of a map (leaving `nil` behind).
+fn take_keyword(map: &mut Edn, key: &str) -> Option<Edn> {
+    let Edn::Map(pairs) = map else {
+        return None;
+    };
+    pairs.iter_mut().find_map(|(k, v)| match k {
+        Edn::Keyword(name) if name == key => Some(std::mem::replace(v, Edn::Nil)),
+        _ => None,
+    })
+}
+
 /// A keyword, symbol or string as a name (`:read` is `"read"`).
 fn name_of(edn: &Edn) -> Option<&str> {
     match edn.untagged() {
@@ -67,11 +98,11 @@ pub(crate) enum KeyField {
 
 /// Reads one op map. The event's `index` is left 0 for the caller to set.
 pub(crate) fn event_from_edn(
-    op: &Edn,
+    op: Edn,
     origin: &Origin<'_>,
     key_field: KeyField,
 ) -> Result<Event, ParseError> {
-    let op = op.untagged();
+    let mut op = untag(op);
     if !matches!(op, Edn::Map(_)) {
         return Err(origin.error(format!(
             "expected an operation map like {{:type :invoke, :process 0, :f :read, :value nil}}, found {}",
@@ -115,18 +146,18 @@ pub(crate) fn event_from_edn(
             return Err(origin.error("expected an :f key naming the function, such as :read"))
         }
     };
-    let key = match (op.get_keyword("key"), key_field, process) {
-        (Some(key), _, _) => Some(value_from_edn(key)),
-        (None, KeyField::Required, Process::Client(_)) => {
-            return Err(origin.error("expected a :key in every operation of a Porcupine KV log"))
-        }
-        (None, _, _) => None,
-    };
-    let value = op.get_keyword("value").map_or(Value::Nil, value_from_edn);
     let time_ns = match op.get_keyword("time") {
         Some(Edn::Int(t)) if *t >= 0 => Some(*t as u64),
         _ => None,
     };
+    let key = match (take_keyword(&mut op, "key"), key_field, process) {
+        (Some(key), _, _) if *key.untagged() != Edn::Nil => Some(value_from_owned_edn(key)),
+        (_, KeyField::Required, Process::Client(_)) => {
+            return Err(origin.error("expected a :key in every operation of a Porcupine KV log"))
+        }
+        (_, _, _) => None,
+    };
+    let value = take_keyword(&mut op, "value").map_or(Value::Nil, value_from_owned_edn);
     Ok(Event {
         index: 0,
         kind,
@@ -139,22 +170,29 @@ pub(crate) fn event_from_edn(
     })
 }
 
-/// Jepsen's `jepsen.independent` histories carry `[key value]` tuples as every client value.
-/// When no event names a key and every client event's value is such a pair, splits them.
+/// Jepsen's `jepsen.independent` histories carry `[key value]` tuples as client values.
+/// When no event names a key and every client invocation and `ok` completion has such a pair as
+/// its value, splits every client value that is a pair (an `info` or `fail` completion may carry
+/// something else, such as `nil`; it then keeps its invocation's key when paired).
 pub(crate) fn split_independent_tuples(events: &mut [Event]) -> bool {
-    let mut clients = events
+    let is_pair = |value: &Value| matches!(value, Value::List(items) if items.len() == 2);
+    let mut deciding = events
         .iter()
         .filter(|e| e.process != Process::Nemesis)
+        .filter(|e| matches!(e.kind, EventKind::Invoke | EventKind::Ok))
         .peekable();
-    if clients.peek().is_none() {
+    if deciding.peek().is_none() {
         return false;
     }
-    let all_tuples = clients
-        .all(|e| e.key.is_none() && matches!(&e.value, Value::List(items) if items.len() == 2));
-    if !all_tuples {
+    let all_pairs = deciding.all(|e| is_pair(&e.value));
+    let any_key = events.iter().any(|e| e.key.is_some());
+    if !all_pairs || any_key {
         return false;
     }
     for event in events.iter_mut().filter(|e| e.process != Process::Nemesis) {
+        if !is_pair(&event.value) {
+            continue;
+        }
         if let Value::List(items) = std::mem::replace(&mut event.value, Value::Nil) {
             let mut items = items.into_iter();
             event.key = items.next();
@@ -182,7 +220,7 @@ mod tests {
         let op =
             read_one("{:type :ok, :f :read, :value 3, :process 2, :time 55, :index 9, :extra [1]}")
                 .unwrap();
-        let event = event_from_edn(&op, &origin(), KeyField::Optional).unwrap();
+        let event = event_from_edn(op, &origin(), KeyField::Optional).unwrap();
         assert_eq!(event.kind, EventKind::Ok);
         assert_eq!(event.process, Process::Client(2));
         assert_eq!(event.f, "read");
@@ -195,7 +233,7 @@ mod tests {
     fn reads_a_nemesis_op() {
         let op = read_one("{:type :info, :f :start, :process :nemesis, :value {:n1 :isolated}}")
             .unwrap();
-        let event = event_from_edn(&op, &origin(), KeyField::Required).unwrap();
+        let event = event_from_edn(op, &origin(), KeyField::Required).unwrap();
         assert_eq!(event.process, Process::Nemesis);
         assert_eq!(event.key, None);
     }
@@ -211,14 +249,14 @@ mod tests {
             ("{:type :ok, :process 0}", "expected an :f"),
             ("{:type :ok, :process 0, :f 7}", "keyword such as :read"),
         ] {
-            let err = event_from_edn(&read_one(text).unwrap(), &origin(), KeyField::Optional)
-                .unwrap_err();
+            let err =
+                event_from_edn(read_one(text).unwrap(), &origin(), KeyField::Optional).unwrap_err();
             let message = err.to_string();
             assert!(message.contains(expected), "{text}: {message}");
             assert!(message.starts_with("h.edn:3:1:"), "{message}");
         }
         let no_key = read_one("{:type :ok, :process 0, :f :get}").unwrap();
-        assert!(event_from_edn(&no_key, &origin(), KeyField::Required).is_err());
+        assert!(event_from_edn(no_key, &origin(), KeyField::Required).is_err());
     }
 
     #[test]

@@ -18,10 +18,10 @@ fn edn_error(file: &str, err: EdnError) -> ParseError {
 /// Reads every operation map of an EDN history, in order.
 fn read_ops(text: &str, file: &str, key_field: KeyField) -> Result<Vec<Event>, ParseError> {
     let mut reader = Reader::new(text);
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(text.len() / 64);
     let mut push = |edn: Edn, line: usize, column: usize| -> Result<(), ParseError> {
         let origin = Origin { file, line, column };
-        let mut event = event_from_edn(&edn, &origin, key_field)?;
+        let mut event = event_from_edn(edn, &origin, key_field)?;
         event.index = events.len();
         events.push(event);
         Ok(())
@@ -109,7 +109,8 @@ mod tests {
     fn splits_independent_tuples() {
         let text = "{:type :invoke, :f :cas, :value [:k1 [1 2]], :process 0}\n\
                     {:type :ok, :f :cas, :value [:k1 [1 2]], :process 0}\n\
-                    {:type :invoke, :f :read, :value [:k2 nil], :process 1}\n";
+                    {:type :invoke, :f :read, :value [:k2 nil], :process 1}\n\
+                    {:type :info, :f :read, :value nil, :process 1}\n";
         let h = parse(text, "h.edn").unwrap();
         assert_eq!(h.events[0].key, Some(Value::Str("k1".into())));
         assert_eq!(
@@ -118,6 +119,7 @@ mod tests {
         );
         assert_eq!(h.events[2].key, Some(Value::Str("k2".into())));
         assert_eq!(h.events[2].value, Value::Nil);
+        assert_eq!(h.events[3].key, None);
     }
 
     #[test]

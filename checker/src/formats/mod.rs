@@ -90,6 +90,7 @@ const DETECT_LINES: usize = 200;
 
 /// Guesses a file's format from its first meaningful line; `None` when it matches none.
 pub fn detect(bytes: &[u8]) -> Option<Format> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let head = &bytes[..bytes.len().min(256 * 1024)];
     let text = String::from_utf8_lossy(head);
     let mut lines = text
@@ -103,8 +104,13 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
             return Some(Format::Jsonl);
         }
         if rest.starts_with(':') {
-            let has_key = edn::read_one(first).is_ok_and(|op| op.get_keyword("key").is_some());
-            return Some(if has_key {
+            // Porcupine's KV logs have a :key and none of Jepsen's :time or :index.
+            let porcupine = edn::read_one(first).is_ok_and(|op| {
+                op.get_keyword("key").is_some()
+                    && op.get_keyword("time").is_none()
+                    && op.get_keyword("index").is_none()
+            });
+            return Some(if porcupine {
                 Format::PorcupineKv
             } else {
                 Format::Jepsen
@@ -154,6 +160,8 @@ pub fn load_bytes(
     format: Option<Format>,
     source: &str,
 ) -> Result<ParsedHistory, ParseError> {
+    // A byte-order mark some editors add is not part of the history.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|err| {
         let good = &bytes[..err.valid_up_to()];
         let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -217,6 +225,10 @@ mod tests {
             Some(Format::Jepsen)
         );
         assert_eq!(
+            detect(b"{:type :invoke, :process 0, :f :read, :key 1, :time 5}\n"),
+            Some(Format::Jepsen)
+        );
+        assert_eq!(
             detect(b"[{:type :invoke, :process 0, :f :read}]"),
             Some(Format::Jepsen)
         );
@@ -234,6 +246,27 @@ mod tests {
         );
         assert_eq!(detect(b"hello world\n"), None);
         assert_eq!(detect(b""), None);
+    }
+
+    #[test]
+    fn crlf_line_ends_and_a_byte_order_mark_are_accepted() {
+        let jsonl = b"\xEF\xBB\xBF{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\r\n{\"type\":\"ok\",\"process\":0,\"f\":\"read\",\"value\":1}\r\n";
+        let edn = b"\xEF\xBB\xBF{:type :invoke, :process 0, :f :read}\r\n{:type :ok, :process 0, :f :read, :value 1}\r\n";
+        let etcd = b"INFO  jepsen.util - 0\t:invoke\t:read\tnil\r\nINFO  jepsen.util - 0\t:ok\t:read\t1\r\n";
+        for (bytes, format) in [
+            (&jsonl[..], Format::Jsonl),
+            (&edn[..], Format::Jepsen),
+            (&etcd[..], Format::JepsenEtcdLog),
+        ] {
+            let parsed = load_bytes(bytes, None, "crlf").unwrap();
+            assert_eq!(parsed.format, format);
+            assert_eq!(parsed.history.events.len(), 2);
+            assert_eq!(
+                parsed.history.events[1].value,
+                crate::history::Value::Int(1)
+            );
+            assert_eq!(parsed.history.events[1].line, 2);
+        }
     }
 
     #[test]

@@ -72,9 +72,9 @@ pub fn build<M: Model>(
         format!("key {}", describe_value(k))
     });
     let explanation = format!(
-        "In {key_text}, after the {} operations of the longest linearizable prefix the state is {state_text}. \
-         Operation {} returned before any other remaining operation was invoked, so it or one of the \
-         operations concurrent with it must take effect next, and none of them can.",
+        "In {key_text}, after the {} operations of the longest linearizable prefix the state is \
+         {state_text}. Operation {} is the first remaining operation to return, so it, or an \
+         operation invoked before it returned, must take effect next, and none of them can.",
         prefix.len(),
         ops[must].id
     );

@@ -8,8 +8,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use super::hash::hash_of;
 use super::hash::zobrist_tag;
-use super::memo::{Memo, StateInterner};
+use super::memo::Memo;
 use crate::model::Model;
 
 /// An operation ready for the search: its model form and its interval in event indices.
@@ -102,18 +103,26 @@ const CHECK_EVERY: u64 = 1 << 12;
 /// Memo growth (bytes) allowed between two checks of the memory budget, about.
 const GROWTH_BETWEEN_CHECKS: u64 = 1 << 20;
 
-/// The doubly linked list of call/return entries, ordered by time.
-struct EntryList {
-    next: Vec<u32>,
-    prev: Vec<u32>,
-    /// The operation (partition position) of each entry.
-    op: Vec<u32>,
+/// One entry of the list: a call or a return of one operation.
+#[derive(Clone, Copy)]
+struct Node {
+    next: u32,
+    prev: u32,
+    /// The operation (partition position).
+    op: u32,
     /// For a call entry, its return entry; `u32::MAX` for return entries.
-    matching_return: Vec<u32>,
+    matching_return: u32,
+    /// For a call of unknown outcome, its twin (see [`unknown_twins`]); else `u32::MAX`.
+    twin: u32,
+}
+
+/// The doubly linked list of call/return entries, ordered by time; nodes packed for locality.
+struct EntryList {
+    nodes: Vec<Node>,
 }
 
 impl EntryList {
-    fn new<O>(ops: &[PreparedOp<O>]) -> Self {
+    fn new<O: PartialEq>(ops: &[PreparedOp<O>]) -> Self {
         let n = ops.len();
         let mut events: Vec<(u64, u32, bool)> = Vec::with_capacity(2 * n);
         for (i, op) in ops.iter().enumerate() {
@@ -122,65 +131,74 @@ impl EntryList {
         }
         // Calls before returns at equal times (only unknown returns tie, all at infinity).
         events.sort_unstable_by_key(|&(time, op, is_call)| (time, !is_call, op));
-        // Within each run of calls between two returns, completed operations go before those
-        // with unknown outcome: the same operations are candidates at the same points, but the
-        // search tries the ones that must take effect first and the optional ones last.
+        // Within each run of calls between two returns, operations go in order of return
+        // (unknown outcomes last): the same operations are candidates at the same points, but
+        // the search tries first the ones that must take effect soonest.
         let mut run_start = 0;
         while run_start < events.len() {
             let mut run_end = run_start;
             while run_end < events.len() && events[run_end].2 {
                 run_end += 1;
             }
-            events[run_start..run_end].sort_by_key(|&(_, op, _)| ops[op as usize].ret.is_none());
+            events[run_start..run_end]
+                .sort_by_key(|&(_, op, _)| ops[op as usize].ret.unwrap_or(usize::MAX));
             run_start = run_end + 1;
         }
-        let nodes = 2 * n + 2;
-        let tail = nodes - 1;
-        let mut list = EntryList {
-            next: (1..=nodes as u32).collect(),
-            prev: (0..nodes as u32).map(|i| i.wrapping_sub(1)).collect(),
-            op: vec![u32::MAX; nodes],
-            matching_return: vec![u32::MAX; nodes],
-        };
-        list.next[tail] = u32::MAX;
+        let count = 2 * n + 2;
+        let mut nodes: Vec<Node> = (0..count as u32)
+            .map(|i| Node {
+                next: i + 1,
+                prev: i.wrapping_sub(1),
+                op: u32::MAX,
+                matching_return: u32::MAX,
+                twin: u32::MAX,
+            })
+            .collect();
+        nodes[count - 1].next = u32::MAX;
+        let twins = unknown_twins(ops);
         let mut call_node = vec![0u32; n];
         for (position, &(_, op, is_call)) in events.iter().enumerate() {
             let node = position + 1;
-            list.op[node] = op;
+            nodes[node].op = op;
             if is_call {
                 call_node[op as usize] = node as u32;
+                nodes[node].twin = twins[op as usize];
             } else {
-                list.matching_return[call_node[op as usize] as usize] = node as u32;
+                nodes[call_node[op as usize] as usize].matching_return = node as u32;
             }
         }
-        list
+        EntryList { nodes }
     }
 
-    fn is_call(&self, node: usize) -> bool {
-        self.matching_return[node] != u32::MAX
+    fn next(&self, node: usize) -> usize {
+        self.nodes[node].next as usize
+    }
+
+    fn op(&self, node: usize) -> usize {
+        self.nodes[node].op as usize
     }
 
     fn unlink(&mut self, node: usize) {
-        let (p, n) = (self.prev[node] as usize, self.next[node] as usize);
-        self.next[p] = n as u32;
-        self.prev[n] = p as u32;
+        let Node { prev, next, .. } = self.nodes[node];
+        self.nodes[prev as usize].next = next;
+        self.nodes[next as usize].prev = prev;
     }
 
     fn relink(&mut self, node: usize) {
-        let (p, n) = (self.prev[node] as usize, self.next[node] as usize);
-        self.next[p] = node as u32;
-        self.prev[n] = node as u32;
+        let Node { prev, next, .. } = self.nodes[node];
+        self.nodes[prev as usize].next = node as u32;
+        self.nodes[next as usize].prev = node as u32;
     }
 
     /// Removes a call entry and its return entry.
     fn lift(&mut self, call: usize) {
         self.unlink(call);
-        self.unlink(self.matching_return[call] as usize);
+        self.unlink(self.nodes[call].matching_return as usize);
     }
 
     /// Undoes [`EntryList::lift`].
     fn unlift(&mut self, call: usize) {
-        self.relink(self.matching_return[call] as usize);
+        self.relink(self.nodes[call].matching_return as usize);
         self.relink(call);
     }
 }
@@ -221,23 +239,23 @@ pub struct Search<'a, M: Model> {
     model: &'a M,
     ops: &'a [PreparedOp<M::Op>],
     list: EntryList,
-    states: StateInterner<M::State>,
-    memo: Memo,
+    memo: Memo<M::State>,
+    /// Heap bytes of the states the memo holds, as the model estimates them.
+    state_heap_bytes: usize,
     bits: Vec<u64>,
     bits_hash: u64,
-    state: u32,
+    state: M::State,
     /// (call entry, state before it), in linearization order.
-    stack: Vec<(u32, u32)>,
+    stack: Vec<(u32, M::State)>,
     completed_total: usize,
     completed_done: usize,
     best_prefix: Vec<u32>,
-    best_state: u32,
+    best_state: M::State,
     steps: u64,
     reported_bytes: usize,
     entry: usize,
     check_every: u64,
     until_check: u64,
-    twin: Vec<u32>,
 }
 
 impl<'a, M: Model> Search<'a, M> {
@@ -245,30 +263,27 @@ impl<'a, M: Model> Search<'a, M> {
     pub fn new(model: &'a M, ops: &'a [PreparedOp<M::Op>]) -> Self {
         let words = ops.len().div_ceil(64).max(1);
         let list = EntryList::new(ops);
-        let mut states = StateInterner::new();
-        let state = states.intern(model.init());
-        let entry = list.next[HEAD] as usize;
+        let entry = list.next(HEAD);
         let check_every = (GROWTH_BETWEEN_CHECKS / (words as u64 * 8 + 16)).clamp(16, CHECK_EVERY);
         Search {
             model,
             ops,
             list,
-            states,
             memo: Memo::new(completed_mask(ops)),
+            state_heap_bytes: 0,
             bits: vec![0u64; words],
             bits_hash: 0,
-            state,
+            state: model.init(),
             stack: Vec::new(),
             completed_total: ops.iter().filter(|op| op.ret.is_some()).count(),
             completed_done: 0,
             best_prefix: Vec::new(),
-            best_state: state,
+            best_state: model.init(),
             steps: 0,
             reported_bytes: 0,
             entry,
             check_every,
             until_check: check_every,
-            twin: unknown_twins(ops),
         }
     }
 
@@ -284,8 +299,8 @@ impl<'a, M: Model> Search<'a, M> {
 
     fn bytes(&self) -> usize {
         self.memo.bytes()
-            + self.states.bytes()
-            + self.list.next.len() * 16
+            + self.state_heap_bytes
+            + self.list.nodes.len() * 20
             + (self.stack.capacity() + self.best_prefix.capacity()) * 8
     }
 
@@ -312,7 +327,7 @@ impl<'a, M: Model> Search<'a, M> {
                 let order = self
                     .stack
                     .iter()
-                    .map(|&(node, _)| self.list.op[node as usize])
+                    .map(|&(node, _)| self.list.op(node as usize) as u32)
                     .collect();
                 return Some(Outcome::Linearizable { order });
             }
@@ -328,47 +343,78 @@ impl<'a, M: Model> Search<'a, M> {
                 }
             }
             let entry = self.entry;
-            if self.list.is_call(entry) {
-                let position = self.list.op[entry] as usize;
+            let node = self.list.nodes[entry];
+            if node.matching_return != u32::MAX {
+                let position = node.op as usize;
                 let op = &ops[position];
-                let twin = self.twin[position] as usize;
+                let twin = node.twin as usize;
                 let twin_pending =
                     twin != u32::MAX as usize && self.bits[twin / 64] & (1 << (twin % 64)) == 0;
                 if twin_pending {
-                    self.entry = self.list.next[entry] as usize;
+                    self.entry = node.next as usize;
                     continue;
                 }
-                if let Some(next_state) = model.step(self.states.get(self.state), &op.op) {
-                    let next_id = if next_state == *self.states.get(self.state) {
-                        self.state
-                    } else {
-                        self.states.intern(next_state)
-                    };
+                if let Some(next_state) = model.step(&self.state, &op.op) {
                     self.bits[position / 64] |= 1 << (position % 64);
                     let next_hash = if op.ret.is_some() {
                         self.bits_hash ^ zobrist_tag(position)
                     } else {
                         self.bits_hash
                     };
-                    let state_hash = self.states.hash(next_id);
-                    if self.memo.insert(next_hash, state_hash, &self.bits, next_id) {
-                        self.stack.push((entry as u32, self.state));
-                        self.state = next_id;
+                    let state_hash = hash_of(&next_state);
+                    if self
+                        .memo
+                        .insert(next_hash, state_hash, &self.bits, &next_state)
+                    {
+                        self.state_heap_bytes += model.state_heap_bytes(&next_state);
+                        let previous = std::mem::replace(&mut self.state, next_state);
+                        self.stack.push((entry as u32, previous));
                         self.bits_hash = next_hash;
                         if op.ret.is_some() {
                             self.completed_done += 1;
                         }
                         self.list.lift(entry);
-                        self.entry = self.list.next[HEAD] as usize;
+                        self.entry = self.list.next(HEAD);
+                        if model.prunes() {
+                            if let Some(deadline) = self.hopeless_deadline() {
+                                // Jump to the deadline's return entry: the loop backtracks there.
+                                self.entry = deadline;
+                            }
+                        }
                         continue;
                     }
                     self.bits[position / 64] &= !(1 << (position % 64));
                 }
-                self.entry = self.list.next[entry] as usize;
+                self.entry = self.list.next(entry);
             } else if let Some(outcome) = self.backtrack() {
                 return Some(outcome);
             }
         }
+    }
+
+    /// The return entry of the first remaining completed operation, when the model says it can no
+    /// longer be linearized from the current state (see [`Model::hopeless`]).
+    fn hopeless_deadline(&self) -> Option<usize> {
+        let first = self.list.next(HEAD);
+        let mut node = first;
+        while self.list.nodes[node].matching_return != u32::MAX {
+            node = self.list.next(node);
+        }
+        let deadline = node;
+        let op = self.ops.get(self.list.nodes.get(deadline)?.op as usize)?;
+        op.ret?;
+        let mut cursor = first;
+        let mut before = std::iter::from_fn(|| {
+            if cursor == deadline {
+                return None;
+            }
+            let call = cursor;
+            cursor = self.list.next(cursor);
+            Some(&self.ops[self.list.op(call)].op)
+        });
+        self.model
+            .hopeless(&self.state, &op.op, &mut before)
+            .then_some(deadline)
     }
 
     /// At a return entry: its operation must already be linearized, so undo the last choice.
@@ -376,18 +422,21 @@ impl<'a, M: Model> Search<'a, M> {
         if self.stack.len() > self.best_prefix.len() {
             self.best_prefix.clear();
             let list = &self.list;
-            self.best_prefix
-                .extend(self.stack.iter().map(|&(node, _)| list.op[node as usize]));
-            self.best_state = self.state;
+            self.best_prefix.extend(
+                self.stack
+                    .iter()
+                    .map(|&(node, _)| list.op(node as usize) as u32),
+            );
+            self.best_state = self.state.clone();
         }
         let Some((call, previous_state)) = self.stack.pop() else {
             return Some(Outcome::NotLinearizable {
                 prefix: std::mem::take(&mut self.best_prefix),
-                state: self.states.get(self.best_state).clone(),
+                state: std::mem::replace(&mut self.best_state, self.model.init()),
             });
         };
         let call = call as usize;
-        let position = self.list.op[call] as usize;
+        let position = self.list.op(call);
         self.state = previous_state;
         self.bits[position / 64] &= !(1 << (position % 64));
         if self.ops[position].ret.is_some() {
@@ -395,7 +444,7 @@ impl<'a, M: Model> Search<'a, M> {
             self.completed_done -= 1;
         }
         self.list.unlift(call);
-        self.entry = self.list.next[call] as usize;
+        self.entry = self.list.next(call);
         None
     }
 

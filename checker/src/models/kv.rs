@@ -9,29 +9,45 @@
 use std::sync::Arc;
 
 use super::producers::{first_unproducible, ValueUse};
+use super::text::{Piece, Text};
 use crate::history::{Operation, Value};
 use crate::linearizability::PreparedOp;
 use crate::model::{describe_value, Model, ModelError};
 
-/// A key's value: `None` when absent (or `""`). Shared, so copying a state is cheap.
-pub type KvValue = Option<Arc<Value>>;
+/// A key's value. Strings are kept as [`Text`] so appends and comparisons are cheap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KvValue {
+    /// Absent, `nil` or `""`.
+    Absent,
+    Text(Text),
+    /// Any other value (numbers, lists, ...).
+    Other(Arc<Value>),
+}
 
 /// Normalizes a value read or written: `nil` and `""` mean absent.
 fn normalize(value: &Value) -> KvValue {
     match value {
-        Value::Nil => None,
-        Value::Str(s) if s.is_empty() => None,
-        other => Some(Arc::new(other.clone())),
+        Value::Nil => KvValue::Absent,
+        Value::Str(s) => Text::from_piece(&Piece::new(s)).map_or(KvValue::Absent, KvValue::Text),
+        other => KvValue::Other(Arc::new(other.clone())),
     }
+}
+
+/// An append's argument, with its text form precomputed when it is a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suffix {
+    value: Value,
+    piece: Option<Piece>,
 }
 
 /// A kv operation in model form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvOp {
-    /// A get and the value it returned (`None`: outcome unknown; `Some(None)`: absent).
-    Get(Option<KvValue>),
+    /// A get and the value it returned (`None`: outcome unknown), with the rolling hashes of
+    /// every prefix of a string read (for [`Model::hopeless`]).
+    Get(Option<KvValue>, Option<Arc<[u64]>>),
     Put(KvValue),
-    Append(Value),
+    Append(Suffix),
     Cas {
         expected: KvValue,
         new: KvValue,
@@ -40,19 +56,31 @@ pub enum KvOp {
     Delete,
 }
 
-fn append(state: &KvValue, suffix: &Value) -> KvValue {
-    let joined = match (state.as_deref(), suffix) {
-        (None, Value::Str(s)) => Value::Str(s.clone()),
-        (None, other) => Value::List(vec![other.clone()]),
-        (Some(Value::Str(prefix)), Value::Str(s)) => Value::Str(format!("{prefix}{s}")),
-        (Some(Value::List(items)), other) => {
-            let mut items = items.clone();
-            items.push(other.clone());
-            Value::List(items)
+fn append(state: &KvValue, suffix: &Suffix) -> KvValue {
+    match (state, &suffix.piece) {
+        (KvValue::Absent, Some(piece)) => {
+            Text::from_piece(piece).map_or(KvValue::Absent, KvValue::Text)
         }
-        (Some(existing), other) => Value::List(vec![existing.clone(), other.clone()]),
-    };
-    normalize(&joined)
+        (KvValue::Text(text), Some(piece)) => KvValue::Text(text.append(piece)),
+        (KvValue::Absent, None) => {
+            KvValue::Other(Arc::new(Value::List(vec![suffix.value.clone()])))
+        }
+        (KvValue::Text(text), None) => KvValue::Other(Arc::new(Value::List(vec![
+            Value::Str(text.to_text()),
+            suffix.value.clone(),
+        ]))),
+        (KvValue::Other(existing), _) => {
+            let joined = match &**existing {
+                Value::List(items) => {
+                    let mut items = items.clone();
+                    items.push(suffix.value.clone());
+                    Value::List(items)
+                }
+                other => Value::List(vec![other.clone(), suffix.value.clone()]),
+            };
+            KvValue::Other(Arc::new(joined))
+        }
+    }
 }
 
 /// The kv model.
@@ -68,14 +96,26 @@ impl Model for Kv {
     }
 
     fn init(&self) -> KvValue {
-        None
+        KvValue::Absent
     }
 
     fn prepare(&self, op: &Operation) -> Result<KvOp, ModelError> {
         match op.f.as_str() {
-            "get" | "read" => Ok(KvOp::Get(op.output.as_ref().map(normalize))),
+            "get" | "read" => {
+                let prefixes = match &op.output {
+                    Some(Value::Str(s)) => Some(Arc::from(Piece::new(s).prefix_hashes())),
+                    _ => None,
+                };
+                Ok(KvOp::Get(op.output.as_ref().map(normalize), prefixes))
+            }
             "put" | "write" => Ok(KvOp::Put(normalize(&op.input))),
-            "append" => Ok(KvOp::Append(op.input.clone())),
+            "append" => Ok(KvOp::Append(Suffix {
+                value: op.input.clone(),
+                piece: match &op.input {
+                    Value::Str(s) => Some(Piece::new(s)),
+                    _ => None,
+                },
+            })),
             "delete" => Ok(KvOp::Delete),
             "cas" => match &op.input {
                 Value::List(pair) if pair.len() == 2 => Ok(KvOp::Cas {
@@ -99,11 +139,11 @@ impl Model for Kv {
 
     fn step(&self, state: &KvValue, op: &KvOp) -> Option<KvValue> {
         match op {
-            KvOp::Get(Some(read)) => (read == state).then(|| state.clone()),
-            KvOp::Get(None) => Some(state.clone()),
+            KvOp::Get(Some(read), _) => (read == state).then(|| state.clone()),
+            KvOp::Get(None, _) => Some(state.clone()),
             KvOp::Put(value) => Some(value.clone()),
             KvOp::Append(suffix) => Some(append(state, suffix)),
-            KvOp::Delete => Some(None),
+            KvOp::Delete => Some(KvValue::Absent),
             KvOp::Cas {
                 expected,
                 new,
@@ -116,28 +156,75 @@ impl Model for Kv {
         }
     }
 
+    fn state_heap_bytes(&self, state: &KvValue) -> usize {
+        match state {
+            KvValue::Absent => 0,
+            // Each new text adds one shared chunk.
+            KvValue::Text(_) => 64,
+            KvValue::Other(value) => 32 + value_heap_bytes(value),
+        }
+    }
+
     fn is_read_only(&self, op: &KvOp) -> bool {
-        matches!(op, KvOp::Get(_))
+        matches!(op, KvOp::Get(..))
+    }
+
+    /// When the first operation to return is a get of a string and nothing that may go before it
+    /// can reset the key (put, cas, delete, or a non-string append), the state can only grow by
+    /// appending: it must already be a prefix of what the get read.
+    fn hopeless(
+        &self,
+        state: &KvValue,
+        deadline: &KvOp,
+        before: &mut dyn Iterator<Item = &KvOp>,
+    ) -> bool {
+        let KvOp::Get(Some(_), Some(prefixes)) = deadline else {
+            return false;
+        };
+        let KvValue::Text(text) = state else {
+            return false;
+        };
+        if text.may_prefix(prefixes) {
+            return false;
+        }
+        for op in before {
+            let only_grows = match op {
+                KvOp::Get(..) => true,
+                KvOp::Append(suffix) => suffix.piece.is_some(),
+                KvOp::Put(_) | KvOp::Cas { .. } | KvOp::Delete => false,
+            };
+            if !only_grows {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn prunes(&self) -> bool {
+        true
     }
 
     fn impossible_op(&self, ops: &[PreparedOp<KvOp>]) -> Option<(usize, String)> {
         if ops.iter().any(|op| matches!(op.op, KvOp::Append(_))) {
             return None;
         }
-        first_unproducible(ops, &None, kv_value_use, |v| self.describe_state(v))
+        first_unproducible(ops, &KvValue::Absent, kv_value_use, |v| {
+            self.describe_state(v)
+        })
     }
 
     fn describe_state(&self, state: &KvValue) -> String {
         match state {
-            None => "absent (\"\")".to_string(),
-            Some(value) => describe_value(value),
+            KvValue::Absent => "absent (\"\")".to_string(),
+            KvValue::Text(text) => describe_value(&Value::Str(text.to_text())),
+            KvValue::Other(value) => describe_value(value),
         }
     }
 }
 
 fn kv_value_use(op: &KvOp) -> ValueUse<'_, KvValue> {
     match op {
-        KvOp::Get(read) => ValueUse {
+        KvOp::Get(read, _) => ValueUse {
             needs: read.as_ref(),
             writes: None,
         },
@@ -157,5 +244,17 @@ fn kv_value_use(op: &KvOp) -> ValueUse<'_, KvValue> {
             needs: None,
             writes: None,
         },
+    }
+}
+
+/// Heap bytes of a value, roughly.
+fn value_heap_bytes(value: &Value) -> usize {
+    match value {
+        Value::Str(s) => s.len(),
+        Value::List(items) => items
+            .iter()
+            .map(|v| std::mem::size_of::<Value>() + value_heap_bytes(v))
+            .sum(),
+        Value::Nil | Value::Bool(_) | Value::Int(_) => 0,
     }
 }

@@ -75,6 +75,10 @@ impl Model for ListAppend {
         }
     }
 
+    fn state_heap_bytes(&self, state: &Self::State) -> usize {
+        32 + state.len() * std::mem::size_of::<Value>()
+    }
+
     fn is_read_only(&self, op: &ListOp) -> bool {
         matches!(op, ListOp::Read(_))
     }

@@ -5,6 +5,7 @@ pub mod list_append;
 pub mod producers;
 pub mod register;
 pub mod set;
+pub mod text;
 
 pub use kv::Kv;
 pub use list_append::ListAppend;

@@ -114,6 +114,13 @@ impl Model for Register {
     fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
         step_register(state, op)
     }
+    fn state_heap_bytes(&self, state: &Value) -> usize {
+        match state {
+            Value::Str(s) => s.len(),
+            Value::List(items) => items.len() * std::mem::size_of::<Value>(),
+            _ => 0,
+        }
+    }
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))
     }
@@ -143,6 +150,13 @@ impl Model for CasRegister {
     }
     fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
         step_register(state, op)
+    }
+    fn state_heap_bytes(&self, state: &Value) -> usize {
+        match state {
+            Value::Str(s) => s.len(),
+            Value::List(items) => items.len() * std::mem::size_of::<Value>(),
+            _ => 0,
+        }
     }
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))

@@ -13,8 +13,10 @@ use crate::model::{describe_value, Model, ModelError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetOp {
     Add(Value),
-    /// The elements read (`None`: outcome unknown).
+    /// The elements read (`None`: outcome unknown). A read that listed an element twice
+    /// (`duplicated`) matches no state: a set holds each element once.
     Read(Option<BTreeSet<Value>>),
+    DuplicatedRead,
 }
 
 /// The set model.
@@ -38,9 +40,16 @@ impl Model for Set {
             "add" => Ok(SetOp::Add(op.input.clone())),
             "read" | "r" => match &op.output {
                 None => Ok(SetOp::Read(None)),
-                Some(value) => Ok(SetOp::Read(Some(
-                    as_elements(self.name(), op, value)?.into_iter().collect(),
-                ))),
+                Some(value) => {
+                    let elements = as_elements(self.name(), op, value)?;
+                    let count = elements.len();
+                    let set: BTreeSet<Value> = elements.into_iter().collect();
+                    if set.len() == count {
+                        Ok(SetOp::Read(Some(set)))
+                    } else {
+                        Ok(SetOp::DuplicatedRead)
+                    }
+                }
             },
             _ => Err(ModelError::unsupported(self.name(), op)),
         }
@@ -58,11 +67,16 @@ impl Model for Set {
             }
             SetOp::Read(Some(read)) => (read == &**state).then(|| state.clone()),
             SetOp::Read(None) => Some(state.clone()),
+            SetOp::DuplicatedRead => None,
         }
     }
 
+    fn state_heap_bytes(&self, state: &Self::State) -> usize {
+        32 + state.len() * (std::mem::size_of::<Value>() + 16)
+    }
+
     fn is_read_only(&self, op: &SetOp) -> bool {
-        matches!(op, SetOp::Read(_))
+        matches!(op, SetOp::Read(_) | SetOp::DuplicatedRead)
     }
 
     fn describe_state(&self, state: &Self::State) -> String {

@@ -1,0 +1,234 @@
+//! `gauntlet check` as a user runs it: the built binary on histories from `histories/`, asserting
+//! exit codes (0 linearizable, 1 not, 3 unusable input) and the `--json` output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn history(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../histories")
+        .join(relative)
+}
+
+/// Runs `gauntlet check <args>`; returns (exit code, stdout, stderr).
+fn gauntlet(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .arg("check")
+        .args(args)
+        .output()
+        .expect("run gauntlet");
+    (
+        output.status.code().expect("exit code"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn linearizable_history_exits_0_with_json_verdict() {
+    let path = history("jsonl/register-ok.jsonl");
+    let (code, stdout, _) = gauntlet(&[path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let json = json_of(&stdout);
+    assert_eq!(json["verdict"]["kind"], "linearizable");
+    assert_eq!(json["exit_code"], 0);
+    assert_eq!(json["format"], "jsonl");
+    assert_eq!(json["model"], "register");
+    assert_eq!(json["operations"], 6);
+    assert!(json["read_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{json}");
+    assert_eq!(json["report"]["counterexample"], Value::Null);
+}
+
+#[test]
+fn violation_exits_1_and_names_the_counterexample() {
+    let path = history("jepsen/stale-read.edn");
+    let (code, stdout, _) = gauntlet(&[path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{stdout}");
+    let json = json_of(&stdout);
+    assert_eq!(json["verdict"]["kind"], "not-linearizable");
+    assert_eq!(json["format"], "jepsen");
+    let counterexample = &json["report"]["counterexample"];
+    assert!(
+        counterexample["blocked"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty()),
+        "{counterexample}"
+    );
+
+    let (code, text, _) = gauntlet(&[path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(text.contains("NOT linearizable"), "{text}");
+    assert!(text.contains("jepsen history"), "{text}");
+}
+
+#[test]
+fn the_same_file_gives_the_same_counterexample() {
+    let path = history("etcd/failed-cas-that-must-have-succeeded.log");
+    let runs: Vec<Value> = (0..2)
+        .map(|_| {
+            let (code, stdout, _) = gauntlet(&[path.to_str().unwrap(), "--json"]);
+            assert_eq!(code, 1, "{stdout}");
+            json_of(&stdout)
+        })
+        .collect();
+    assert_eq!(runs[0]["model"], "cas-register");
+    assert_eq!(
+        runs[0]["report"]["counterexample"],
+        runs[1]["report"]["counterexample"]
+    );
+}
+
+#[test]
+fn malformed_histories_exit_3_naming_file_and_line() {
+    for (file, line) in [
+        ("malformed/two-open-invocations.edn", 2),
+        ("malformed/broken-json-line.jsonl", 2),
+        ("malformed/etcd-truncated-operation.log", 5),
+    ] {
+        let path = history(file);
+        let (code, stdout, stderr) = gauntlet(&[path.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 3, "{file}: {stderr}");
+        let json = json_of(&stdout);
+        assert_eq!(json["verdict"]["kind"], "unusable-input");
+        let error = json["error"].as_str().unwrap();
+        let location = format!("{}:{line}", path.display());
+        assert!(error.starts_with(&location), "{file}: {error}");
+        assert!(stderr.contains(&location), "{file}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn bad_arguments_and_missing_files_exit_3() {
+    let valid = history("jsonl/register-ok.jsonl");
+    let valid = valid.to_str().unwrap();
+    for args in [
+        vec!["/nonexistent/history.jsonl"],
+        vec![valid, "--format", "csv"],
+        vec![valid, "--model", "queue"],
+        vec![valid, "--timeout", "0"],
+        vec![valid, "--memory-mb", "0"],
+        vec![valid, "--format", "jepsen-etcd-log"],
+        vec![valid, "--model", "set"],
+    ] {
+        let (code, _, stderr) = gauntlet(&args);
+        assert_eq!(code, 3, "{args:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{args:?}: no message");
+    }
+}
+
+#[test]
+fn model_comes_from_flag_header_or_format() {
+    let path = history("jsonl/register-ok.jsonl");
+    let (code, stdout, _) =
+        gauntlet(&[path.to_str().unwrap(), "--json", "--model", "cas-register"]);
+    assert_eq!(code, 0);
+    assert_eq!(json_of(&stdout)["model"], "cas-register");
+
+    let (code, stdout, _) = gauntlet(&[
+        history("porcupine-kv/kv-ok.txt").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(json_of(&stdout)["model"], "kv");
+
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("odd-model.jsonl");
+    std::fs::write(
+        &odd,
+        "{\"model\":\"queue\"}\n{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = gauntlet(&[odd.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("queue"), "{stderr}");
+
+    let unknown_fs = dir.path().join("unknown-functions.jsonl");
+    std::fs::write(
+        &unknown_fs,
+        "{\"type\":\"invoke\",\"process\":0,\"f\":\"enqueue\",\"value\":1}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = gauntlet(&[unknown_fs.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("--model"), "{stderr}");
+}
+
+#[test]
+fn witness_is_given_when_asked() {
+    let path = history("jsonl/cas-register-ok.jsonl");
+    let (code, stdout, _) = gauntlet(&[path.to_str().unwrap(), "--json", "--witness"]);
+    assert_eq!(code, 0, "{stdout}");
+    let json = json_of(&stdout);
+    let witness = &json["report"]["partitions"][0]["witness"];
+    assert_eq!(witness.as_array().map(Vec::len), Some(4), "{json}");
+
+    let (code, text, _) = gauntlet(&[path.to_str().unwrap(), "--witness"]);
+    assert_eq!(code, 0);
+    let order: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("witness"))
+        .skip(1)
+        .collect();
+    assert_eq!(order.len(), 4, "{text}");
+    assert!(order[0].contains("write 1"), "{text}");
+    assert!(order[3].contains("read"), "{text}");
+}
+
+#[test]
+fn a_search_over_its_time_bound_exits_2_unknown() {
+    // 6000 sequential operations need at least 6000 search steps; a microsecond is not enough.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.jsonl");
+    let mut text = String::from("{\"model\":\"register\"}\n");
+    for i in 0..6000 {
+        let process = i % 3;
+        let (f, input) = if i % 2 == 0 {
+            ("write", (i / 2).to_string())
+        } else {
+            ("read", "null".to_string())
+        };
+        text.push_str(&format!(
+            "{{\"type\":\"invoke\",\"process\":{process},\"f\":\"{f}\",\"value\":{input}}}\n"
+        ));
+        text.push_str(&format!(
+            "{{\"type\":\"ok\",\"process\":{process},\"f\":\"{f}\",\"value\":{}}}\n",
+            i / 2
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap();
+    let (code, stdout, _) = gauntlet(&[path, "--json", "--timeout", "0.000001"]);
+    assert_eq!(code, 2, "{stdout}");
+    let json = json_of(&stdout);
+    assert_eq!(json["verdict"]["kind"], "unknown");
+    assert_eq!(json["exit_code"], 2);
+    // Without the bound the same history is linearizable.
+    let (code, _, _) = gauntlet(&[path]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_dash_reads_the_history_from_standard_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let bytes = std::fs::read(history("etcd/ok.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["check", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json = json_of(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(json["format"], "jepsen-etcd-log");
+    assert_eq!(json["model"], "cas-register");
+}

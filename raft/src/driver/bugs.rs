@@ -1,0 +1,117 @@
+//! Planted bugs of the replica driver and server (`--unsafe-bug NAME`): deliberate, realistic
+//! mistakes that the harness must catch. All off unless named.
+
+use thiserror::Error;
+
+/// The `--unsafe-bug` switches of a replica. Each is documented with the fault that provokes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnsafeBugs {
+    /// `stale-read`: the leader answers `get` from its local state without a read index, so a
+    /// deposed leader cut off by a partition serves stale values.
+    pub stale_read: bool,
+    /// `no-dedup`: client sessions are ignored (`KvConfig.bugs.no_dedup`), so a retried write is
+    /// applied twice. Provoked by anything that makes clients retry (partitions, leader kills).
+    pub no_dedup: bool,
+    /// `ack-before-commit`: the leader answers a write as soon as it is in its own log, before a
+    /// quorum has it. Killing or partitioning the leader loses acknowledged writes.
+    pub ack_before_commit: bool,
+    /// `ack-before-sync`: the storage layer keeps written batches in process memory and syncs them
+    /// only now and then, while the node already sends and acknowledges. A SIGKILL of a majority
+    /// loses acknowledged writes (and votes).
+    pub ack_before_sync: bool,
+    /// `vote-any`: votes are granted without the up-to-date log check (the core's
+    /// `PlantedBugs::vote_any`), so a node with a short log can win and erase committed entries.
+    pub vote_any: bool,
+}
+
+/// An `--unsafe-bug` name that is not known.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("unknown --unsafe-bug {name:?}; expected one of: {}", UnsafeBugs::NAMES.join(", "))]
+pub struct UnknownBug {
+    /// The name given.
+    pub name: String,
+}
+
+impl UnsafeBugs {
+    /// Every name `--unsafe-bug` accepts.
+    pub const NAMES: &'static [&'static str] = &[
+        "stale-read",
+        "no-dedup",
+        "ack-before-commit",
+        "ack-before-sync",
+        "vote-any",
+    ];
+
+    /// Parses a list of bug names (each may also be a comma-separated list).
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<UnsafeBugs, UnknownBug> {
+        let mut bugs = UnsafeBugs::default();
+        for name in names
+            .iter()
+            .flat_map(|n| n.as_ref().split(','))
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            bugs.enable(name)?;
+        }
+        Ok(bugs)
+    }
+
+    /// Turns on the bug called `name`.
+    pub fn enable(&mut self, name: &str) -> Result<(), UnknownBug> {
+        let flag = match name {
+            "stale-read" => &mut self.stale_read,
+            "no-dedup" => &mut self.no_dedup,
+            "ack-before-commit" => &mut self.ack_before_commit,
+            "ack-before-sync" => &mut self.ack_before_sync,
+            "vote-any" => &mut self.vote_any,
+            _ => {
+                return Err(UnknownBug {
+                    name: name.to_string(),
+                })
+            }
+        };
+        *flag = true;
+        Ok(())
+    }
+
+    /// The names of the bugs that are on.
+    pub fn enabled_names(&self) -> Vec<&'static str> {
+        let flags = [
+            self.stale_read,
+            self.no_dedup,
+            self.ack_before_commit,
+            self.ack_before_sync,
+            self.vote_any,
+        ];
+        UnsafeBugs::NAMES
+            .iter()
+            .zip(flags)
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect()
+    }
+
+    /// True when any bug is on.
+    pub fn any(&self) -> bool {
+        !self.enabled_names().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_names_and_refuses_unknown_ones() {
+        let bugs = UnsafeBugs::parse(&["stale-read,no-dedup", "vote-any"]).unwrap();
+        assert!(bugs.stale_read && bugs.no_dedup && bugs.vote_any);
+        assert!(!bugs.ack_before_commit && !bugs.ack_before_sync);
+        assert_eq!(
+            bugs.enabled_names(),
+            vec!["stale-read", "no-dedup", "vote-any"]
+        );
+        let err = UnsafeBugs::parse(&["stale-reads"]).unwrap_err();
+        assert!(err.to_string().contains("ack-before-sync"), "{err}");
+        assert!(!UnsafeBugs::parse::<&str>(&[]).unwrap().any());
+    }
+}

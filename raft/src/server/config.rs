@@ -1,0 +1,65 @@
+//! Everything a `raft-kv` node needs to start: identity, addresses, data directory, timing,
+//! snapshot cadence and planted bugs.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use crate::core::NodeId;
+use crate::driver::UnsafeBugs;
+
+/// Settings of one node.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub id: NodeId,
+    /// Raft address of every known node (this one included or not); messages go to these, so a
+    /// proxy can sit in between.
+    pub peers: BTreeMap<NodeId, SocketAddr>,
+    /// Client-port address of every known node, for `NotLeader` hints (optional).
+    pub client_addrs: BTreeMap<NodeId, String>,
+    /// Voters of a brand-new cluster (ignored once the data directory holds state that says
+    /// otherwise). Usually every id in `peers` plus this node.
+    pub voters: Vec<NodeId>,
+    /// Where to accept peer connections.
+    pub listen: SocketAddr,
+    /// Where to accept client connections.
+    pub client_listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Peers of another cluster are refused at the handshake.
+    pub cluster_id: u64,
+    /// Length of one logical tick; heartbeats go out every tick.
+    pub tick: Duration,
+    /// Election timeout in ticks (randomized in `[n, 2n)`).
+    pub election_ticks: u32,
+    /// Snapshot every this many applied entries (0 = never).
+    pub snapshot_every: u64,
+    /// How long a client request may wait inside the node before it is answered "unknown".
+    pub request_timeout: Duration,
+    /// With `ack-before-sync`: how long written batches stay in memory before they are synced.
+    pub lazy_sync_interval: Duration,
+    /// Seed of the core's randomness (mixed with the node id).
+    pub seed: u64,
+    pub bugs: UnsafeBugs,
+}
+
+impl ServerConfig {
+    /// A config with defaults for the timing (tick 50 ms, election 10 ticks), snapshot every
+    /// 10,000 entries, request timeout 5 s.
+    pub fn new(id: NodeId, data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            id,
+            peers: BTreeMap::new(),
+            client_addrs: BTreeMap::new(),
+            voters: vec![id],
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            client_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            cluster_id: 1,
+            tick: Duration::from_millis(50),
+            election_ticks: 10,
+            snapshot_every: 10_000,
+            request_timeout: Duration::from_secs(5),
+            lazy_sync_interval: Duration::from_millis(1000),
+            seed: 0,
+            bugs: UnsafeBugs::default(),
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The node's durable storage: `raft::storage::RaftDisk` bound to the core's types, taking one
+//! driver batch per call with one `fdatasync` (group commit). With the planted bug
+//! `ack-before-sync` the batches are only kept in process memory and written now and then, so a
+//! SIGKILL loses what the node already acknowledged.
+//!
+//! A batch whose only change is the commit index (same term and vote as the durable hard state,
+//! no entries, no snapshot) is not synced on its own: the commit index is volatile in Raft (a
+//! restarted node learns it again from the leader), so it rides along with the next batch that
+//! must be synced anyway. That takes one fsync off the path of every acknowledged write.
+
+use std::{path::Path, time::Duration, time::Instant};
+
+use crate::core::{Entry, HardState, PersistedState, Snapshot};
+use crate::driver::{PersistBatch, SnapshotToPersist};
+use crate::storage::{LogEntry, RaftDisk, SnapshotMeta, StorageError, WalOptions};
+
+impl LogEntry for Entry {
+    fn index(&self) -> u64 {
+        self.index
+    }
+    fn term(&self) -> u64 {
+        self.term
+    }
+}
+
+impl SnapshotMeta for Snapshot {
+    fn index(&self) -> u64 {
+        self.index
+    }
+    fn term(&self) -> u64 {
+        self.term
+    }
+}
+
+/// The storage layer of `raft::storage`, for the core's types.
+pub type RaftStorage = RaftDisk<Entry, HardState, Snapshot>;
+
+/// A node's disk: durable on return of [`NodeDisk::persist`] unless `lazy` (the planted bug).
+pub struct NodeDisk {
+    disk: RaftStorage,
+    /// `ack-before-sync`: batches waiting in memory, and when they were last written.
+    lazy: Option<LazyBuffer>,
+    /// Term and vote of the durable hard state.
+    durable_term_vote: (u64, Option<u64>),
+    /// A commit-only hard state not yet written (written with the next batch).
+    deferred: Option<HardState>,
+}
+
+struct LazyBuffer {
+    pending: Vec<PersistBatch>,
+    interval: Duration,
+    last_flush: Instant,
+}
+
+impl NodeDisk {
+    /// Opens the data directory and returns what was durable there. A corrupt WAL is an error
+    /// naming the file and offset.
+    pub fn open(
+        dir: &Path,
+        lazy_interval: Option<Duration>,
+    ) -> Result<(NodeDisk, PersistedState), StorageError> {
+        let (disk, state) = RaftStorage::open(dir, WalOptions::default())?;
+        let persisted = PersistedState {
+            hard_state: state.hard_state.unwrap_or_default(),
+            snapshot: state.snapshot,
+            entries: state.entries,
+        };
+        let lazy = lazy_interval.map(|interval| LazyBuffer {
+            pending: Vec::new(),
+            interval,
+            last_flush: Instant::now(),
+        });
+        let durable_term_vote = (persisted.hard_state.term, persisted.hard_state.vote);
+        Ok((
+            NodeDisk {
+                disk,
+                lazy,
+                durable_term_vote,
+                deferred: None,
+            },
+            persisted,
+        ))
+    }
+
+    /// Makes `batch` durable (one fsync for the WAL part), or buffers it in `lazy` mode.
+    pub fn persist(&mut self, mut batch: PersistBatch) -> Result<(), StorageError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Some(lazy) = &mut self.lazy {
+            lazy.pending.push(batch);
+            return Ok(());
+        }
+        if batch.entries.is_empty() && batch.snapshot.is_none() {
+            if let Some(hs) = batch.hard_state {
+                if (hs.term, hs.vote) == self.durable_term_vote {
+                    self.deferred = Some(hs);
+                    return Ok(());
+                }
+            }
+        }
+        match batch.hard_state {
+            Some(_) => self.deferred = None,
+            None => batch.hard_state = self.deferred.take(),
+        }
+        let written = batch.hard_state.map(|hs| (hs.term, hs.vote));
+        write_batch(&mut self.disk, batch)?;
+        if let Some(term_vote) = written {
+            self.durable_term_vote = term_vote;
+        }
+        Ok(())
+    }
+
+    /// In `lazy` mode, writes the buffered batches when the interval has passed; `force` (at
+    /// shutdown) writes everything, the deferred commit index included.
+    pub fn flush_lazy(&mut self, force: bool) -> Result<(), StorageError> {
+        if force {
+            if let Some(hs) = self.deferred.take() {
+                self.disk.persist(Some(&hs), &[], None)?;
+            }
+        }
+        let Some(lazy) = &mut self.lazy else {
+            return Ok(());
+        };
+        if !force && lazy.last_flush.elapsed() < lazy.interval {
+            return Ok(());
+        }
+        lazy.last_flush = Instant::now();
+        for batch in std::mem::take(&mut lazy.pending) {
+            write_batch(&mut self.disk, batch)?;
+        }
+        Ok(())
+    }
+
+    /// WAL statistics (syncs, segments).
+    pub fn wal_stats(&self) -> crate::storage::WalStats {
+        self.disk.wal_stats()
+    }
+}
+
+fn write_batch(disk: &mut RaftStorage, batch: PersistBatch) -> Result<(), StorageError> {
+    match batch.snapshot {
+        Some(SnapshotToPersist::Installed(snapshot)) => {
+            disk.persist(batch.hard_state.as_ref(), &batch.entries, Some(&snapshot))
+        }
+        Some(SnapshotToPersist::Taken(snapshot)) => {
+            disk.persist(batch.hard_state.as_ref(), &batch.entries, None)?;
+            disk.save_snapshot(&snapshot)?;
+            let freed = disk.compact_below(snapshot.index + 1)?;
+            tracing::debug!(
+                index = snapshot.index,
+                segments_freed = freed,
+                "snapshot saved, log compacted"
+            );
+            Ok(())
+        }
+        None => disk.persist(batch.hard_state.as_ref(), &batch.entries, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::EntryKind;
+
+    fn entry(index: u64) -> Entry {
+        Entry {
+            term: 1,
+            index,
+            kind: EntryKind::Normal,
+            data: vec![index as u8],
+        }
+    }
+
+    fn batch(hs: Option<HardState>, entries: Vec<Entry>) -> PersistBatch {
+        PersistBatch {
+            hard_state: hs,
+            entries,
+            snapshot: None,
+        }
+    }
+
+    fn hs(commit: u64) -> HardState {
+        HardState {
+            term: 1,
+            vote: Some(1),
+            commit,
+        }
+    }
+
+    #[test]
+    fn persisted_batches_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut disk, _) = NodeDisk::open(dir.path(), None).unwrap();
+        disk.persist(batch(Some(hs(0)), vec![entry(1), entry(2)]))
+            .unwrap();
+        drop(disk);
+        let (_, state) = NodeDisk::open(dir.path(), None).unwrap();
+        assert_eq!(state.entries, vec![entry(1), entry(2)]);
+        assert_eq!(state.hard_state, hs(0));
+    }
+
+    #[test]
+    fn a_commit_only_change_waits_for_the_next_synced_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut disk, _) = NodeDisk::open(dir.path(), None).unwrap();
+        disk.persist(batch(Some(hs(0)), vec![entry(1), entry(2)]))
+            .unwrap();
+        let syncs = disk.wal_stats().data_syncs;
+        disk.persist(batch(Some(hs(2)), vec![])).unwrap();
+        assert_eq!(
+            disk.wal_stats().data_syncs,
+            syncs,
+            "commit-only batch was synced"
+        );
+        disk.persist(batch(None, vec![entry(3)])).unwrap();
+        drop(disk);
+        let (_, state) = NodeDisk::open(dir.path(), None).unwrap();
+        assert_eq!(state.hard_state, hs(2));
+        assert_eq!(state.entries.len(), 3);
+    }
+
+    #[test]
+    fn ack_before_sync_loses_buffered_batches_on_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let lazy = Some(Duration::from_secs(3600));
+        let (mut disk, _) = NodeDisk::open(dir.path(), lazy).unwrap();
+        disk.persist(batch(Some(hs(0)), vec![entry(1)])).unwrap();
+        disk.flush_lazy(false).unwrap();
+        drop(disk); // a crash: nothing forced out
+        let (mut disk, state) = NodeDisk::open(dir.path(), lazy).unwrap();
+        assert!(state.entries.is_empty());
+        disk.persist(batch(Some(hs(0)), vec![entry(1)])).unwrap();
+        disk.flush_lazy(true).unwrap();
+        drop(disk);
+        let (_, state) = NodeDisk::open(dir.path(), None).unwrap();
+        assert_eq!(state.entries, vec![entry(1)]);
+    }
+}

@@ -1,0 +1,274 @@
+//! The tokio node: one task owns the replica driver and the disk (no locks around the core);
+//! peer messages, client requests and ticks come in through channels; each driver batch is
+//! persisted (one fsync), then its messages sent, then its replies delivered.
+
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
+
+use thiserror::Error;
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::core::{ConfState, Config, Message};
+use crate::driver::{Driver, DriverConfig, DriverError, Token};
+use crate::kv::{AdminRequest, ClientRequest, ClientResponse};
+use crate::net::{accept_peers, NetError, PeerTransport, TransportOptions};
+use crate::storage::StorageError;
+
+use super::client_port::{serve_clients, ClientInput};
+use super::config::ServerConfig;
+use super::disk::NodeDisk;
+
+/// Why a node could not start or had to stop.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The data directory could not be opened or written (a corrupt WAL names file and offset).
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("replica: {0}")]
+    Driver(#[from] DriverError),
+    #[error("network: {0}")]
+    Net(#[from] NetError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Most peer messages or client requests queued for the driver task.
+const INPUT_QUEUE: usize = 65_536;
+/// Most inputs taken from one channel before the driver produces a batch.
+const MAX_INPUTS_PER_BATCH: usize = 4096;
+
+/// A started node. Dropping it does not stop it; call [`RunningNode::stop`].
+pub struct RunningNode {
+    client_addr: SocketAddr,
+    peer_addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningNode {
+    /// Where clients connect.
+    pub fn client_addr(&self) -> SocketAddr {
+        self.client_addr
+    }
+
+    /// Where peers connect.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer_addr
+    }
+
+    /// Graceful stop: the driver task finishes its current batch, flushes, and ends.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        self.stop.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the node ends (after [`RunningNode::stop`] or a fatal error).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(join) => Err(ServerError::Storage(StorageError::InvalidLogWrite(
+                format!("driver task failed: {join}"),
+            ))),
+        }
+    }
+
+    /// A token that stops the node when cancelled.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+}
+
+/// Opens storage, binds both ports and starts serving. Must run inside a multi-thread tokio
+/// runtime (the fsync blocks its worker with `block_in_place`).
+pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
+    let lazy = cfg.bugs.ack_before_sync.then_some(cfg.lazy_sync_interval);
+    let (disk, persisted) = NodeDisk::open(&cfg.data_dir, lazy)?;
+    let mut node_cfg = Config::new(cfg.id);
+    node_cfg.election_tick = cfg.election_ticks;
+    node_cfg.heartbeat_tick = 1;
+    node_cfg.seed = cfg.seed;
+    let mut driver_cfg = DriverConfig::new(
+        node_cfg,
+        ConfState::with_voters(cfg.voters.iter().copied()),
+        cfg.bugs,
+    );
+    driver_cfg.snapshot_every = cfg.snapshot_every;
+    driver_cfg.client_addrs = cfg.client_addrs.clone();
+    let driver = Driver::new(driver_cfg, persisted)?;
+    let status = driver.status();
+    tracing::info!(node = cfg.id, term = status.term, commit = status.commit, last_index = status.last_index, bugs = ?cfg.bugs.enabled_names(), "recovered state");
+
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })
+    };
+    let peer_listener = bind(cfg.listen).await?;
+    let client_listener = bind(cfg.client_listen).await?;
+    let peer_addr = peer_listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+    let client_addr = client_listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind {
+            addr: cfg.client_listen,
+            source,
+        })?;
+
+    let (peer_tx, peer_rx) = mpsc::channel::<Message>(INPUT_QUEUE);
+    let (client_tx, client_rx) = mpsc::channel::<ClientInput>(INPUT_QUEUE);
+    let opts = TransportOptions::default();
+    let peers = cfg
+        .peers
+        .iter()
+        .filter(|(id, _)| **id != cfg.id)
+        .map(|(id, addr)| (*id, *addr))
+        .collect();
+    let transport =
+        PeerTransport::start(cfg.id, cfg.cluster_id, peers, peer_tx.clone(), opts.clone())?;
+    let peer_listener = accept_peers(peer_listener, cfg.id, cfg.cluster_id, peer_tx, &opts)?;
+    let client_server = serve_clients(client_listener, client_tx, cfg.request_timeout)?;
+
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(
+        DriverLoop {
+            driver,
+            disk,
+            transport,
+            replies: HashMap::new(),
+            next_token: 1,
+            tick: cfg.tick,
+        }
+        .run(
+            peer_rx,
+            client_rx,
+            stop.clone(),
+            peer_listener,
+            client_server,
+        ),
+    );
+    Ok(RunningNode {
+        client_addr,
+        peer_addr,
+        stop,
+        task,
+    })
+}
+
+struct DriverLoop {
+    driver: Driver,
+    disk: NodeDisk,
+    transport: PeerTransport<Message>,
+    replies: HashMap<Token, oneshot::Sender<ClientResponse>>,
+    next_token: Token,
+    tick: Duration,
+}
+
+impl DriverLoop {
+    async fn run(
+        mut self,
+        mut peer_rx: mpsc::Receiver<Message>,
+        mut client_rx: mpsc::Receiver<ClientInput>,
+        stop: CancellationToken,
+        peer_listener: crate::net::ListenerHandle,
+        client_server: crate::net::ListenerHandle,
+    ) -> Result<(), ServerError> {
+        let mut ticker = tokio::time::interval(self.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let result = loop {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => break Ok(()),
+                _ = ticker.tick() => self.driver.on_tick(),
+                Some(msg) = peer_rx.recv() => self.driver.on_message(msg),
+                Some(input) = client_rx.recv() => self.on_client(input),
+            }
+            // Take whatever else is already waiting, so one batch (one fsync) covers it all.
+            for _ in 0..MAX_INPUTS_PER_BATCH {
+                match peer_rx.try_recv() {
+                    Ok(msg) => self.driver.on_message(msg),
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..MAX_INPUTS_PER_BATCH {
+                match client_rx.try_recv() {
+                    Ok(input) => self.on_client(input),
+                    Err(_) => break,
+                }
+            }
+            if let Err(err) = self.drain_batches() {
+                break Err(err);
+            }
+        };
+        if let Err(err) = &result {
+            let status = self.driver.status();
+            tracing::error!(node = status.id, term = status.term, error = %err, "node stopping on a fatal error");
+        }
+        client_server.shutdown().await;
+        peer_listener.shutdown().await;
+        let flushed = tokio::task::block_in_place(|| self.disk.flush_lazy(true));
+        self.transport.shutdown().await;
+        let status = self.driver.status();
+        tracing::info!(node = status.id, term = status.term, "node stopped");
+        result.and(flushed.map_err(ServerError::from))
+    }
+
+    fn on_client(&mut self, input: ClientInput) {
+        let token = self.next_token;
+        self.next_token += 1;
+        if let ClientRequest::Admin(AdminRequest::AddLearner {
+            id,
+            peer_addr,
+            client_addr,
+        }) = &input.request
+        {
+            match peer_addr.parse::<SocketAddr>() {
+                Ok(addr) => self.transport.add_peer(*id, addr),
+                Err(err) => {
+                    let _ = input.reply.send(ClientResponse::Error(format!(
+                        "peer_addr {peer_addr:?} is not an ip:port address: {err}"
+                    )));
+                    return;
+                }
+            }
+            self.driver.set_client_addr(*id, client_addr.clone());
+        }
+        self.replies.insert(token, input.reply);
+        self.driver.on_client_request(token, input.request);
+    }
+
+    /// Persist, then send, then reply, for every batch the driver has.
+    fn drain_batches(&mut self) -> Result<(), ServerError> {
+        while self.driver.has_work() {
+            let batch = self.driver.next_batch()?;
+            if !batch.persist.is_empty() {
+                tokio::task::block_in_place(|| self.disk.persist(batch.persist))?;
+            }
+            for msg in batch.then_send {
+                let _ = self.transport.send(msg.to, msg);
+            }
+            for (token, response) in batch.replies {
+                if let Some(reply) = self.replies.remove(&token) {
+                    let _ = reply.send(response);
+                }
+            }
+        }
+        tokio::task::block_in_place(|| self.disk.flush_lazy(false))?;
+        // Forget clients that gave up waiting.
+        if self.replies.len() > 1024 && self.replies.len() > 2 * self.driver.pending() {
+            self.replies.retain(|_, reply| !reply.is_closed());
+        }
+        Ok(())
+    }
+}
