@@ -9,48 +9,17 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
-
 use crate::core::{Entry, HardState, Snapshot};
 use crate::storage::dir::segment_file_name;
-use crate::storage::{
-    recover_segment_bytes, LogEntry, RaftDisk, RaftState, SnapshotMeta, StorageError, WalOptions,
-};
+use crate::storage::{recover_segment_bytes, RaftDisk, RaftState, StorageError, WalOptions};
 
 use super::wal::WalRecord;
 
 /// Inputs ending in this byte are also replayed through a real data directory.
 pub(super) const DISK_MARKER: u8 = b'D';
 
-/// The core's entry, seen through the storage traits (a local wrapper, so that this test code
-/// never competes with the server's own trait impls).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-struct DiskEntry(Entry);
-
-impl LogEntry for DiskEntry {
-    fn index(&self) -> u64 {
-        self.0.index
-    }
-    fn term(&self) -> u64 {
-        self.0.term
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-struct DiskSnapshot(Snapshot);
-
-impl SnapshotMeta for DiskSnapshot {
-    fn index(&self) -> u64 {
-        self.0.index
-    }
-    fn term(&self) -> u64 {
-        self.0.term
-    }
-}
-
-type State = RaftState<DiskEntry, HardState, DiskSnapshot>;
+/// What the node's storage (the server binds `RaftDisk` to the core's types) recovers.
+type State = RaftState<Entry, HardState, Snapshot>;
 
 /// A fresh directory for one input, removed on drop.
 struct ScratchDir(PathBuf);
@@ -79,8 +48,7 @@ impl Drop for ScratchDir {
 
 fn open(dir: &ScratchDir) -> Result<State, StorageError> {
     let options = WalOptions::default();
-    RaftDisk::<DiskEntry, HardState, DiskSnapshot>::open(&dir.0, options)
-        .map(|(_disk, state)| state)
+    RaftDisk::<Entry, HardState, Snapshot>::open(&dir.0, options).map(|(_disk, state)| state)
 }
 
 /// Writes `segment` as the WAL of a data directory and checks what [`RaftDisk::open`] makes of it.
@@ -115,8 +83,8 @@ pub(super) fn disk_replay(segment: &[u8]) {
     assert_eq!(state.snapshot, None);
     for pair in state.entries.windows(2) {
         assert_eq!(
-            pair[1].0.index,
-            pair[0].0.index.wrapping_add(1),
+            pair[1].index,
+            pair[0].index.wrapping_add(1),
             "the replayed log is not contiguous"
         );
     }
