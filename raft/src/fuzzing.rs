@@ -8,8 +8,10 @@
 //!
 //! * [`wire_decode`]: client and peer frames, log-entry commands, the handshake, KV snapshots.
 //! * [`wal_recover`]: arbitrary bytes as WAL segments and value files, plus valid segments
-//!   damaged the way a crash or a bad disk damages them.
+//!   damaged the way a crash or a bad disk damages them; inputs ending in `D` are also opened as
+//!   a real data directory with `storage::RaftDisk`.
 
+mod disk;
 mod round_trip;
 pub mod seeds;
 mod wal;

@@ -264,6 +264,12 @@ pub fn wire_decode_seeds() -> Vec<Seed> {
     seeds
 }
 
+fn zero_tail_of(segment: &[u8]) -> Vec<u8> {
+    let mut out = segment.to_vec();
+    out.extend_from_slice(&[0; 32]);
+    out
+}
+
 /// Seeds for [`super::wal_recover`]: postcard records followed by a damage spec (what the
 /// structured half of the target reads), real segments, and value files.
 pub fn wal_recover_seeds() -> Vec<Seed> {
@@ -298,9 +304,33 @@ pub fn wal_recover_seeds() -> Vec<Seed> {
         }
     }
     seeds.extend(mutations("segment", &segment));
-    let mut zero_tail = segment.clone();
-    zero_tail.extend_from_slice(&[0; 32]);
-    seeds.push(("segment-zero-tail".into(), zero_tail));
+    seeds.push(("segment-zero-tail".into(), zero_tail_of(&segment)));
+    // Inputs ending in b'D' are also opened as a data directory.
+    let on_disk = |bytes: &[u8]| {
+        let mut input = bytes.to_vec();
+        input.push(b'D');
+        input
+    };
+    seeds.push(("segment-on-disk".into(), on_disk(&segment)));
+    seeds.push((
+        "segment-zero-tail-on-disk".into(),
+        on_disk(&zero_tail_of(&segment)),
+    ));
+    seeds.push((
+        "segment-cut-on-disk".into(),
+        on_disk(&segment[..segment.len().saturating_sub(3)]),
+    ));
+    let mut gap = Vec::new();
+    for index in [4, 6] {
+        let entry = WalRecord::Entry(Entry {
+            term: 1,
+            index,
+            kind: EntryKind::Normal,
+            data: Vec::new(),
+        });
+        let _ = encode_record_into::<WalRecord>(&mut gap, &entry, 1 << 20);
+    }
+    seeds.push(("segment-with-gap-on-disk".into(), on_disk(&gap)));
     let hard_state = encode_value(&sample_hard_state()).unwrap_or_default();
     seeds.extend(mutations("value-file", &hard_state));
     let snapshot = encode_value(&sample_snapshot()).unwrap_or_default();

@@ -10,6 +10,7 @@ use crate::storage::atomic_file::{decode_value, encode_value};
 use crate::storage::record::{encode_record_into, RecoveredSegment, SegmentError};
 use crate::storage::recover_segment_bytes;
 
+use super::disk::{disk_replay, DISK_MARKER};
 use super::round_trip::assert_round_trip;
 
 /// The record limits recovery is run with: a small one (so over-limit lengths are common) and a
@@ -35,6 +36,9 @@ pub fn wal_recover(data: &[u8]) {
     }
     damaged_segment(data);
     value_file(data);
+    if let Some((&DISK_MARKER, segment)) = data.split_last() {
+        disk_replay(segment);
+    }
 }
 
 /// `data` as the raw bytes of a segment, sealed and last.
