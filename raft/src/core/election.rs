@@ -34,7 +34,11 @@ impl Node {
                 }
                 // A granted pre-vote carries the term the pre-candidate asked for.
                 B::PreVoteResponse { granted: true } => {}
-                B::AppendEntries { .. } | B::Heartbeat { .. } | B::InstallSnapshot { .. } => {
+                // Only a leader sends these.
+                B::AppendEntries { .. }
+                | B::Heartbeat { .. }
+                | B::InstallSnapshot { .. }
+                | B::TimeoutNow => {
                     self.become_follower(msg.term, Some(msg.from));
                 }
                 _ => self.become_follower(msg.term, None),
@@ -116,7 +120,7 @@ impl Node {
         if self.state != expected_state || !self.conf.is_voter(from) {
             return;
         }
-        if pre_vote && granted && msg_term != self.term + 1 {
+        if pre_vote && granted && Some(msg_term) != self.term.checked_add(1) {
             return;
         }
         self.votes.entry(from).or_insert(granted);
@@ -187,15 +191,16 @@ impl Node {
         }
         if self.election_elapsed >= election_tick {
             self.election_elapsed = 0;
-            if self.cfg.check_quorum && !self.quorum_active() {
-                tracing::debug!(id = self.id, term = self.term, "lost contact with a quorum");
-                let term = self.term;
-                self.become_follower(term, None);
-                return;
-            }
-            for p in self.progress.values_mut() {
-                p.recent_active = false;
-            }
+        }
+        for p in self.progress.values_mut() {
+            p.ticks_since_heard = p.ticks_since_heard.saturating_add(1);
+        }
+        if self.cfg.check_quorum && !self.quorum_active() {
+            // No quorum answered during the last election timeout.
+            tracing::debug!(id = self.id, term = self.term, "lost contact with a quorum");
+            let term = self.term;
+            self.become_follower(term, None);
+            return;
         }
         for p in self.progress.values_mut() {
             if let ProgressState::Snapshot { ticks, .. } = &mut p.state {
@@ -218,7 +223,13 @@ impl Node {
             .conf
             .voters
             .iter()
-            .filter(|v| **v == self.id || self.progress.get(v).is_some_and(|p| p.recent_active))
+            .filter(|v| {
+                **v == self.id
+                    || self
+                        .progress
+                        .get(v)
+                        .is_some_and(|p| p.ticks_since_heard < self.cfg.election_tick)
+            })
             .count();
         active >= self.conf.quorum()
     }
@@ -249,7 +260,7 @@ impl Node {
             return;
         }
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
-        let term = self.term + 1;
+        let term = self.term.saturating_add(1);
         for v in self.conf.voters.clone() {
             if v != self.id {
                 self.send_with_term(
@@ -265,7 +276,7 @@ impl Node {
     }
 
     pub(crate) fn become_candidate(&mut self, leadership_transfer: bool) {
-        self.term += 1;
+        self.term = self.term.saturating_add(1);
         self.vote = Some(self.id);
         self.state = State::Candidate;
         self.leader = None;
@@ -317,7 +328,11 @@ impl Node {
     }
 
     pub(crate) fn handle_timeout_now(&mut self, from: NodeId) {
-        if self.state == State::Leader || !self.is_promotable() || self.leader != Some(from) {
+        if self.state == State::Leader
+            || !self.is_promotable()
+            || self.leader != Some(from)
+            || self.term == Term::MAX
+        {
             return;
         }
         tracing::debug!(

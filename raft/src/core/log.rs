@@ -133,6 +133,24 @@ impl RaftLog {
         Some((e.index, e.term))
     }
 
+    /// Asserts the log's invariants (debug builds).
+    pub(crate) fn debug_check(&self) {
+        debug_assert!(
+            self.snapshot_index <= self.applied
+                && self.applied <= self.committed
+                && self.committed <= self.last_index(),
+            "log invariant broken: snapshot {} applied {} commit {} last {}",
+            self.snapshot_index,
+            self.applied,
+            self.committed,
+            self.last_index()
+        );
+        debug_assert!(self
+            .entries
+            .first()
+            .is_none_or(|e| e.index == self.snapshot_index + 1));
+    }
+
     /// Is a log ending at (`last_index`, `last_term`) at least as up to date as ours?
     pub(crate) fn is_up_to_date(&self, last_index: Index, last_term: Term) -> bool {
         (last_term, last_index) >= (self.last_term(), self.last_index())
@@ -162,7 +180,7 @@ impl RaftLog {
         self.snapshot_index = index;
         self.snapshot_term = term;
         // A Ready snapshot replaces the whole stored log, so the tail goes out again with it.
-        self.unstable_from = index + 1;
+        self.unstable_from = index.saturating_add(1);
         self.committed = self.committed.max(index);
         self.applied = self.applied.max(index);
     }
@@ -174,7 +192,7 @@ impl RaftLog {
         self.snapshot_term = term;
         self.committed = index;
         self.applied = index;
-        self.unstable_from = index + 1;
+        self.unstable_from = index.saturating_add(1);
     }
 }
 

@@ -99,6 +99,17 @@ impl Node {
         mut entries: Vec<Entry>,
         leader_commit: Index,
     ) -> Result<(), CoreError> {
+        if prev_log_index
+            .checked_add(entries.len() as Index + 1)
+            .is_none()
+        {
+            return Err(CoreError::MalformedMessage {
+                from,
+                reason: format!(
+                    "AppendEntries after index {prev_log_index} overflows the index space"
+                ),
+            });
+        }
         for (i, e) in entries.iter().enumerate() {
             let expected = prev_log_index + 1 + i as Index;
             if e.index != expected {
@@ -236,7 +247,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         if success {
             let progressed = pr.acknowledge(index.min(last));
             match pr.state {
@@ -258,7 +269,7 @@ impl Node {
         }
         match pr.state {
             ProgressState::Snapshot { .. } => return,
-            ProgressState::Probe { .. } if index + 1 != pr.next_index => return, // stale
+            ProgressState::Probe { .. } if index.checked_add(1) != Some(pr.next_index) => return, // stale
             _ => {}
         }
         let candidate = match hint {
@@ -290,25 +301,25 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         pr.acked_read_round = pr.acked_read_round.max(read_round);
         match pr.state {
             ProgressState::Probe { .. } => {
                 // The follower's length bounds where its log can match ours.
-                if follower_last + 1 < pr.next_index {
+                if follower_last.saturating_add(1) < pr.next_index {
                     let next = follower_last + 1;
                     pr.become_probe(next);
                 }
                 pr.resume_probe();
             }
             ProgressState::Pipeline => {
-                // In-flight entries are never resent on a heartbeat, unless this heartbeat was
-                // sent after the last append and the follower still lacks them (lost).
-                if !pr.inflight.is_empty()
-                    && read_round > pr.sent_round
-                    && follower_last + 1 < pr.next_index
-                {
-                    let next = (follower_last + 1).min(pr.next_index);
+                // The answer to a heartbeat sent after the last append overtook that append's
+                // ack: on a FIFO link the append or its ack was lost. Probe from what the
+                // follower holds: if it lacks entries they are resent, if only the acks were
+                // lost an empty probe gets a fresh ack and frees the window. Otherwise in-flight
+                // entries are never resent on a heartbeat.
+                if !pr.inflight.is_empty() && read_round > pr.sent_round {
+                    let next = follower_last.saturating_add(1).min(pr.next_index);
                     pr.become_probe(next);
                 }
             }
@@ -322,7 +333,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         pr.acknowledge(index.min(last));
         if matches!(pr.state, ProgressState::Snapshot { .. }) {
             pr.become_pipeline();

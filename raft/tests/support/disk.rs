@@ -87,10 +87,12 @@ impl Disk {
                 ));
             }
         }
-        let replaced = self
-            .entries
+        // The stored log is contiguous, so the entries at or after `first` are a suffix.
+        let keep = self.entries.first().map_or(0, |e| {
+            (first.saturating_sub(e.index) as usize).min(self.entries.len())
+        });
+        let replaced = self.entries[keep..]
             .iter()
-            .filter(|old| old.index >= first)
             .filter(|old| {
                 batch
                     .get((old.index - first) as usize)
@@ -98,7 +100,7 @@ impl Disk {
             })
             .map(|old| (old.index, old.term))
             .collect();
-        self.entries.retain(|e| e.index < first);
+        self.entries.truncate(keep);
         self.entries.extend(batch.into_iter().cloned());
         Ok(replaced)
     }

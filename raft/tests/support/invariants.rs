@@ -9,12 +9,12 @@
 //!   there is the same (so applied sequences are prefixes of one another);
 //! - commit never goes backwards (not even across a crash) and applied never goes backwards
 //!   except that a restart resumes from the snapshot;
-//! - no committed entry is lost: a committed entry is never overwritten on any disk, and a quorum of
-//!   disks always holds it (in the log or under a snapshot).
+//! - no committed entry is lost: a committed entry is never overwritten on any disk, and enough
+//!   voters' disks that every quorum has a copy (in the log or under a snapshot).
 
 use std::collections::{BTreeMap, HashMap};
 
-use raft::core::{Entry, Index, NodeId, Role, Status, Term};
+use raft::core::{ConfState, Entry, Index, NodeId, Role, Status, Term};
 
 use super::app::{entry_digest, App};
 use super::disk::Disk;
@@ -43,6 +43,8 @@ pub struct Invariants {
     pub committed: BTreeMap<Index, Committed>,
     applied_chain: HashMap<Index, u64>,
     nodes: HashMap<NodeId, Track>,
+    /// The membership as of the highest applied index any node reported (crashed or not).
+    latest_conf: Option<(Index, ConfState)>,
 }
 
 pub type Check = Result<(), String>;
@@ -215,6 +217,13 @@ impl Invariants {
     /// Checks on a live node's status after a step.
     pub fn check_node(&mut self, status: &Status, app: &App, disk: &Disk) -> Check {
         let id = status.id;
+        if self
+            .latest_conf
+            .as_ref()
+            .is_none_or(|(applied, _)| status.applied > *applied)
+        {
+            self.latest_conf = Some((status.applied, status.conf.clone()));
+        }
         let track = self.nodes.entry(id).or_default();
         if status.commit < track.commit {
             return Err(format!(
@@ -271,25 +280,30 @@ impl Invariants {
         Ok(())
     }
 
-    /// Every committed entry is on at least `quorum` of the given disks.
+    /// Every committed entry is on at least `needed` of the given disks.
     pub fn check_durability<'a>(
         &self,
         disks: impl Iterator<Item = &'a Disk> + Clone,
-        quorum: usize,
+        needed: usize,
     ) -> Check {
         for (index, c) in &self.committed {
             let holders = disks
                 .clone()
                 .filter(|d| d.snapshot_index() >= *index || d.term_at(*index) == Some(c.entry.term))
                 .count();
-            if holders < quorum {
+            if holders < needed {
                 return Err(format!(
-                    "committed entry lost: entry {index} (term {}) is on {holders} disks, quorum is {quorum}",
+                    "committed entry lost: entry {index} (term {}) is on {holders} voters' disks, {needed} needed so every quorum holds it",
                     c.entry.term
                 ));
             }
         }
         Ok(())
+    }
+
+    /// The voters as of the highest applied index seen, if any node reported one.
+    pub fn latest_voters(&self) -> Option<Vec<NodeId>> {
+        self.latest_conf.as_ref().map(|(_, c)| c.voters.clone())
     }
 
     /// Number of distinct terms that had a leader.
