@@ -294,9 +294,9 @@ fn process_targets(rng: &mut ChaCha8Rng, nodes: &[NodeId]) -> Targets {
     shuffled.shuffle(rng);
     let majority = nodes.len() / 2 + 1;
     let count = match rng.random_range(0..10) {
-        0..=2 => return Targets::Leader,
-        3..=5 => 1,
-        6..=7 => majority,
+        0..=1 => return Targets::Leader,
+        2..=4 => 1,
+        5..=6 => majority,
         _ => nodes.len(),
     };
     shuffled.truncate(count.max(1));

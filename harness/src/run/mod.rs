@@ -320,6 +320,7 @@ async fn run_phases(
             "verdict": verdict,
             "exit_code": code,
             "anomaly": judgement.anomaly,
+            "detected_at_s": judgement.detected_at_s,
             "anomalies": judgement.anomalies,
             "checker": {
                 "verdict": judgement.report.verdict,
@@ -354,10 +355,14 @@ async fn run_phases(
         judgement.counts.availability * 100.0,
         faults,
         judgement
-            .unknown_reason
-            .as_ref()
-            .map(|r| format!(", checker: {r}"))
+            .detected_at_s
+            .map(|t| format!(", violation shown {t:.1}s into the history"))
             .unwrap_or_default()
+            + &judgement
+                .unknown_reason
+                .as_ref()
+                .map(|r| format!(", checker: {r}"))
+                .unwrap_or_default()
     );
     Ok((code, verdict, judgement.anomaly.clone(), detail))
 }

@@ -42,6 +42,9 @@ pub struct Judgement {
     /// Each anomaly with the operations that show it.
     pub anomalies: Vec<Json>,
     pub unknown_reason: Option<String>,
+    /// Seconds from the start of the history to the completion of the last operation of the
+    /// earliest anomaly: how long the run took to show the violation.
+    pub detected_at_s: Option<f64>,
     pub counts: HistoryCounts,
     pub report: CheckReport,
 }
@@ -57,6 +60,17 @@ pub fn judge(history: &Path, model: ModelKind, timeout: Duration) -> anyhow::Res
     };
     let report = check_operations(&operations, model, &options);
     let by_id = |id: usize| operations.iter().find(|op| op.id == id);
+    let time_of = |op: &Operation| {
+        let index = op.ret.unwrap_or(op.call);
+        parsed.history.events.get(index).and_then(|e| e.time_ns)
+    };
+    let shown_at = |ops: &[&Operation]| ops.iter().filter_map(|op| time_of(op)).max();
+    let mut detected_ns: Option<u64> = None;
+    let mut note = |ops: &[&Operation]| {
+        if let Some(t) = shown_at(ops) {
+            detected_ns = Some(detected_ns.map_or(t, |d| d.min(t)));
+        }
+    };
     let mut anomalies = Vec::new();
     let mut anomaly = None;
     for found in &report.anomalies {
@@ -68,6 +82,7 @@ pub fn judge(history: &Path, model: ModelKind, timeout: Duration) -> anyhow::Res
             .chain([&found.read])
             .filter_map(|&id| by_id(id))
             .collect();
+        note(&ops);
         anomalies.push(json!({"kind": kind, "description": found.description, "operations": ops}));
     }
     if report.verdict == Verdict::NotLinearizable && anomaly.is_none() {
@@ -79,6 +94,7 @@ pub fn judge(history: &Path, model: ModelKind, timeout: Duration) -> anyhow::Res
                     .and_then(|b| by_id(b.op))
                     .is_some_and(|op| matches!(op.f.as_str(), "read" | "get"));
                 let ops: Vec<&Operation> = cx.blocked.iter().filter_map(|b| by_id(b.op)).collect();
+                note(&ops);
                 let name = if blocked_reads {
                     "stale-read"
                 } else {
@@ -105,6 +121,7 @@ pub fn judge(history: &Path, model: ModelKind, timeout: Duration) -> anyhow::Res
         anomaly,
         anomalies,
         unknown_reason,
+        detected_at_s: detected_ns.map(|ns| ns as f64 / 1e9),
         counts,
         report,
     })
