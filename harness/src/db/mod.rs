@@ -118,8 +118,8 @@ pub trait Db: Send {
     fn client_addrs(&self) -> Vec<SocketAddr>;
     /// A client for the workload or the final reads, talking to every node.
     fn client(&self, profile: ClientProfile) -> Box<dyn DbClient>;
-    /// A client that talks to one node only and does not follow leader hints elsewhere: used to
-    /// find out which node leads. `Ok(true)` when that node served a read itself.
+    /// Asks one node for a linearizable read: `true` when that node served it itself (it is the
+    /// leader). Used to aim faults at the leader.
     fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool>;
 }
 
