@@ -97,6 +97,28 @@ fn seeded_churn_500_seeds() {
     }
 }
 
+#[test]
+fn a_run_is_a_pure_function_of_its_seed() {
+    let plan = |seed| ChurnPlan {
+        seed,
+        voters: 5,
+        ticks: 300,
+        net: NetConfig::long_reordering(),
+        snapshot_every: Some(5),
+        crash: 0.03,
+        isolate: 0.03,
+        configure: |_| {},
+    };
+    let a = churn(plan(77));
+    let b = churn(plan(77));
+    let other = churn(plan(78));
+    assert_eq!(a.fingerprint, b.fingerprint, "same seed, different runs");
+    assert_ne!(
+        a.fingerprint, other.fingerprint,
+        "different seeds, identical runs"
+    );
+}
+
 /// A harsher mix for long local hunts (not run in CI):
 /// `cargo test -p raft --test churn -- --ignored --nocapture`, widened by CHURN_SEEDS.
 #[test]

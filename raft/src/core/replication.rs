@@ -47,7 +47,9 @@ impl Node {
                         self.send(to, MessageBody::InstallSnapshot { snapshot });
                     }
                     None => {
+                        // Unreachable by construction; park the follower rather than spin.
                         tracing::error!(id = self.id, to, prev, "log compacted but no snapshot");
+                        pr.become_snapshot(self.log.snapshot_index());
                     }
                 }
                 return;

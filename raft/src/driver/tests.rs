@@ -337,6 +337,9 @@ fn membership_changes_through_the_leader_are_answered_once_applied() {
 fn planted_bugs_reach_the_core_and_kv_configs() {
     let cfg = config(1, UnsafeBugs::parse(&["vote-any", "no-dedup"]).unwrap(), 0);
     assert!(cfg.node.bugs.vote_any && cfg.kv.bugs.no_dedup);
+    assert!(cfg.node.check_quorum);
+    let cfg = config(1, UnsafeBugs::parse(&["stale-read"]).unwrap(), 0);
+    assert!(!cfg.node.check_quorum);
     let cfg = config(1, UnsafeBugs::default(), 0);
-    assert!(!cfg.node.bugs.vote_any && !cfg.kv.bugs.no_dedup);
+    assert!(!cfg.node.bugs.vote_any && !cfg.kv.bugs.no_dedup && cfg.node.check_quorum);
 }

@@ -25,6 +25,8 @@ pub struct ChurnPlan {
 pub struct Outcome {
     pub seen_committed: usize,
     pub reads_served: usize,
+    /// Fingerprint of the run: hash of the committed log, messages sent, final tick.
+    pub fingerprint: (u64, u64, u64),
 }
 
 pub fn churn(plan: ChurnPlan) -> Outcome {
@@ -168,8 +170,10 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
         );
     }
     c.finish();
+    let log_hash = c.committed_log().iter().fold(0, super::app::chain);
     Outcome {
         seen_committed: seen.len(),
         reads_served: c.reads.iter().filter(|r| r.served).count(),
+        fingerprint: (log_hash, c.net.stats.sent, c.now),
     }
 }

@@ -388,7 +388,8 @@ impl Cluster {
             }
             if let (Some(first), Some(last)) = (rd.entries.first(), rd.entries.last()) {
                 range = (range.0.min(first.index), last.index.max(range.1));
-                match disk.append(&rd.entries) {
+                // Moved, not copied: the disk owns what the Ready handed over.
+                match disk.append(rd.entries) {
                     Ok(r) => replaced = r,
                     Err(e) => self.fail(format!("node {id}: {e}")),
                 }

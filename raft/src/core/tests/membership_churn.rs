@@ -1,6 +1,6 @@
 //! Randomized membership churn on the lossless pump: proposals, partitions, learners added and
 //! promoted, members (leaders too) removed, leadership transfers, crashes with restarts from
-//! what was persisted, snapshots. After every step: at most one
+//! what was persisted, snapshots, 10% message loss on odd seeds. After every step: at most one
 //! leader per term, and every node applies the same entry at each index.
 
 use std::collections::BTreeMap;
@@ -61,6 +61,9 @@ fn run_seed(seed: u64) {
         ..Config::new(id)
     };
     let mut pump = Pump::with(3, cfg);
+    if seed % 2 == 1 {
+        pump.loss = Some((ChaCha8Rng::seed_from_u64(seed ^ 0x1055), 0.1));
+    }
     let genesis = ConfState::with_voters([1, 2, 3]);
     let mut next_id = 4;
     let mut checker = Checker {
@@ -140,6 +143,7 @@ fn run_seed(seed: u64) {
     }
     // Heal and let the cluster settle: a leader must emerge among the voters and commit.
     pump.isolated.clear();
+    pump.loss = None;
     let mut committed = false;
     for _ in 0..300 {
         pump.tick_all(1);
@@ -160,7 +164,12 @@ fn run_seed(seed: u64) {
 
 #[test]
 fn membership_churn_keeps_one_leader_per_term_and_one_log() {
-    for seed in 0..100 {
+    // MEMBERSHIP_CHURN_SEEDS=n widens the sweep for a local hunt.
+    let seeds = std::env::var("MEMBERSHIP_CHURN_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    for seed in 0..seeds {
         run_seed(seed);
     }
 }

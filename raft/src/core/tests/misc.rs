@@ -56,3 +56,29 @@ fn an_idle_follower_has_no_ready() {
     assert!(!rd.needs_sync(), "a pre-vote changes nothing durable");
     assert_eq!(rd.messages.len(), 2);
 }
+
+#[test]
+fn node_and_ready_can_move_between_threads() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<Node>();
+    assert_send::<Ready>();
+    assert_send::<Message>();
+}
+
+#[test]
+fn messages_round_trip_through_postcard() {
+    let m = msg(
+        1,
+        2,
+        3,
+        MessageBody::AppendEntries {
+            prev_log_index: 4,
+            prev_log_term: 2,
+            entries: vec![entry(5, 3)],
+            commit: 4,
+        },
+    );
+    let bytes = postcard::to_allocvec(&m).unwrap();
+    let back: Message = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, m);
+}

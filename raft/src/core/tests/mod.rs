@@ -41,6 +41,8 @@ pub(super) struct Pump {
     pub(super) reads: BTreeMap<NodeId, Vec<ReadState>>,
     /// What each node's Readys told it to persist (for crash and restart).
     pub(super) disks: BTreeMap<NodeId, PersistedState>,
+    /// Optional random message loss: (rng, probability).
+    pub(super) loss: Option<(rand_chacha::ChaCha8Rng, f64)>,
 }
 
 impl Pump {
@@ -60,6 +62,7 @@ impl Pump {
             applied: BTreeMap::new(),
             reads: BTreeMap::new(),
             disks: BTreeMap::new(),
+            loss: None,
         }
     }
 
@@ -101,6 +104,11 @@ impl Pump {
             for m in msgs {
                 if self.isolated.contains(&m.from) || self.isolated.contains(&m.to) {
                     continue;
+                }
+                if let Some((rng, p)) = self.loss.as_mut() {
+                    if rand::Rng::random_bool(rng, *p) {
+                        continue;
+                    }
                 }
                 if let Some(node) = self.nodes.get_mut(&m.to) {
                     self.delivered.push(m.clone());
