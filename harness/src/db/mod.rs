@@ -68,7 +68,7 @@ pub trait DbClient: Send {
 /// Process control failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("node {node}: {what}: {source}")]
+    #[error("node {node}: {what}")]
     Io {
         node: NodeId,
         what: String,
@@ -88,6 +88,20 @@ pub enum DbError {
     Control { node: NodeId, what: String },
     #[error("no node with id {0}")]
     UnknownNode(NodeId),
+}
+
+impl DbError {
+    /// The message with every underlying cause, for logs and results.
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            cause = err.source();
+        }
+        text
+    }
 }
 
 /// How to run one system under test.

@@ -76,7 +76,7 @@ impl Cluster {
                 if db.is_running(node) {
                     let _ = db.resume(node);
                 } else if let Err(err) = db.start(node) {
-                    problems.push(err.to_string());
+                    problems.push(err.describe());
                 }
             }
             problems
@@ -215,7 +215,7 @@ impl NemesisRunner {
                         .iter()
                         .filter_map(|&n| {
                             let result = if kill { db.kill(n) } else { db.pause(n) };
-                            result.err().map(|e| e.to_string())
+                            result.err().map(|e| e.describe())
                         })
                         .collect::<Vec<_>>()
                 });
@@ -243,7 +243,7 @@ impl NemesisRunner {
                     applied
                         .nodes
                         .iter()
-                        .filter_map(|&n| db.start(n).err().map(|e| e.to_string()))
+                        .filter_map(|&n| db.start(n).err().map(|e| e.describe()))
                         .collect::<Vec<_>>()
                 });
                 format!("restarted {:?}{}", applied.nodes, problems(&errors))
@@ -253,7 +253,7 @@ impl NemesisRunner {
                     applied
                         .nodes
                         .iter()
-                        .filter_map(|&n| db.resume(n).err().map(|e| e.to_string()))
+                        .filter_map(|&n| db.resume(n).err().map(|e| e.describe()))
                         .collect::<Vec<_>>()
                 });
                 format!("resumed {:?}{}", applied.nodes, problems(&errors))
