@@ -17,8 +17,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar of `total` seconds on a terminal, plain lines otherwise (or when `quiet`, nothing
-    /// but phases).
+    /// A bar of `total` seconds when stderr is a terminal, plain lines every 5 s otherwise.
     pub fn new(total: Duration) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total.as_secs().max(1));

@@ -147,6 +147,7 @@ impl TestArgs {
 /// Runs `gauntlet test` and returns its exit code.
 pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
     let options = args.options()?;
+    let store = options.store.clone();
     guard::install_panic_hook();
     eprintln!(
         "gauntlet: seed {} (repeat with --seed {})",
@@ -167,9 +168,9 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
                 println!("{}", outcome.summary);
                 anyhow::Ok(outcome.exit_code)
             }
-            _ = interrupt.recv() => Ok(interrupted("SIGINT")),
-            _ = terminate.recv() => Ok(interrupted("SIGTERM")),
-            _ = hangup.recv() => Ok(interrupted("SIGHUP")),
+            _ = interrupt.recv() => Ok(interrupted("SIGINT", &store)),
+            _ = terminate.recv() => Ok(interrupted("SIGTERM", &store)),
+            _ = hangup.recv() => Ok(interrupted("SIGHUP", &store)),
         }
     });
     guard::kill_all();
@@ -177,8 +178,21 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
     code
 }
 
-fn interrupted(signal: &str) -> u8 {
+/// Kills every node, notes the interruption in the run's `results.json`, and returns exit code 3.
+fn interrupted(signal: &str, store: &std::path::Path) -> u8 {
     guard::kill_all();
-    eprintln!("gauntlet: {signal}: every node killed; the run is incomplete (see store/latest)");
+    let results = store.join("latest").join("results.json");
+    if results.parent().is_some_and(|dir| dir.is_dir()) && !results.exists() {
+        let note = serde_json::json!({
+            "verdict": "interrupted",
+            "exit_code": EXIT_HARNESS_FAILED,
+            "signal": signal,
+        });
+        let _ = std::fs::write(&results, format!("{note:#}\n"));
+    }
+    eprintln!(
+        "gauntlet: {signal}: every node killed; the run is incomplete (history so far in {})",
+        store.join("latest").display()
+    );
     EXIT_HARNESS_FAILED
 }

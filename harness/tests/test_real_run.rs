@@ -109,36 +109,52 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
 
 #[test]
 fn a_planted_bug_is_caught() {
-    let store = tempfile::tempdir().unwrap();
-    // ack-before-commit: killing the leader loses writes it acknowledged from its own log.
-    let output = gauntlet_test(
-        store.path(),
-        &[
-            "--time",
-            "12",
-            "--seed",
-            "11",
-            "--nemesis",
-            "partition,kill",
-            "--nemesis-interval",
-            "2",
-            "--unsafe-bug",
-            "ack-before-commit",
-        ],
-    )
-    .output()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results = read_json(&store.path().join("latest/results.json"));
-    assert_eq!(results["verdict"], "invalid");
-    assert!(results["anomaly"].is_string(), "{results}");
-    assert!(!results["anomalies"].as_array().unwrap().is_empty());
+    // ack-before-commit: a killed or isolated leader loses writes it acknowledged from its own
+    // log. Timing is the real world's, so one seed is not certain to show it in 12 s; the test
+    // tries up to three and needs one to exit 1 naming the anomaly.
+    let mut outcomes = Vec::new();
+    for seed in ["11", "13", "14"] {
+        let store = tempfile::tempdir().unwrap();
+        let output = gauntlet_test(
+            store.path(),
+            &[
+                "--time",
+                "12",
+                "--seed",
+                seed,
+                "--nemesis",
+                "partition,kill",
+                "--nemesis-interval",
+                "1.5",
+                "--rate",
+                "300",
+                "--unsafe-bug",
+                "ack-before-commit",
+            ],
+        )
+        .output()
+        .unwrap();
+        let code = output.status.code();
+        outcomes.push((
+            seed,
+            code,
+            String::from_utf8_lossy(&output.stdout).to_string(),
+        ));
+        assert!(
+            matches!(code, Some(0) | Some(1)),
+            "seed {seed}: {code:?}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if code == Some(1) {
+            let results = read_json(&store.path().join("latest/results.json"));
+            assert_eq!(results["verdict"], "invalid");
+            assert_eq!(results["anomaly"], "lost-write", "{results}");
+            assert!(!results["anomalies"].as_array().unwrap().is_empty());
+            assert!(results["detected_at_s"].as_f64().unwrap() > 0.0);
+            return;
+        }
+    }
+    panic!("ack-before-commit went unnoticed in every seed: {outcomes:?}");
 }
 
 /// Pids of processes whose command line mentions `needle`.

@@ -68,7 +68,7 @@ pub trait DbClient: Send {
 /// Process control failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("node {node}: {what}: {source}")]
+    #[error("node {node}: {what}")]
     Io {
         node: NodeId,
         what: String,
@@ -88,6 +88,20 @@ pub enum DbError {
     Control { node: NodeId, what: String },
     #[error("no node with id {0}")]
     UnknownNode(NodeId),
+}
+
+impl DbError {
+    /// The message with every underlying cause, for logs and results.
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            cause = err.source();
+        }
+        text
+    }
 }
 
 /// How to run one system under test.
@@ -118,8 +132,8 @@ pub trait Db: Send {
     fn client_addrs(&self) -> Vec<SocketAddr>;
     /// A client for the workload or the final reads, talking to every node.
     fn client(&self, profile: ClientProfile) -> Box<dyn DbClient>;
-    /// A client that talks to one node only and does not follow leader hints elsewhere: used to
-    /// find out which node leads. `Ok(true)` when that node served a read itself.
+    /// Asks one node for a linearizable read: `true` when that node served it itself (it is the
+    /// leader). Used to aim faults at the leader.
     fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool>;
 }
 

@@ -88,10 +88,7 @@ impl RaftKv {
                 },
             );
         }
-        for plan in plans.values_mut() {
-            // Without a proxy, nodes dial each other directly.
-            plan.routes = BTreeMap::new();
-        }
+        // Until `route_peers` says otherwise, nodes dial each other directly.
         let peer_addrs: Vec<(NodeId, SocketAddr)> =
             plans.iter().map(|(&id, p)| (id, p.peer_addr)).collect();
         for plan in plans.values_mut() {

@@ -6,4 +6,4 @@ pub mod runner;
 pub mod schedule;
 
 pub use runner::{Cluster, NemesisRunner};
-pub use schedule::{Fault, NemesisKind, Schedule, ScheduleOptions, Step};
+pub use schedule::{Fault, Lane, NemesisKind, Schedule, ScheduleOptions, Step};

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::schedule::{isolate, Fault, Link, NodeId, PartitionShape, Schedule, Targets};
+use super::schedule::{
+    isolate, Fault, Lane, Link, NodeId, PartitionShape, Schedule, Step, Targets,
+};
 use crate::db::Db;
 use crate::proxy::{LinkId, LinkState, ProxyHandle};
 use crate::recorder::Recorder;
@@ -74,7 +76,7 @@ impl Cluster {
                 if db.is_running(node) {
                     let _ = db.resume(node);
                 } else if let Err(err) = db.start(node) {
-                    problems.push(err.to_string());
+                    problems.push(err.describe());
                 }
             }
             problems
@@ -87,7 +89,7 @@ pub struct NemesisRunner {
     pub cluster: Cluster,
     pub recorder: Arc<Recorder>,
     /// What is broken right now, for the progress line.
-    pub active: Arc<Mutex<Option<String>>>,
+    pub active: Arc<Mutex<Vec<String>>>,
 }
 
 /// A fault as applied, with what it takes to undo it.
@@ -95,19 +97,28 @@ struct Applied {
     fault: Fault,
     links: Vec<Link>,
     nodes: Vec<NodeId>,
+    detail: String,
 }
 
 impl NemesisRunner {
-    /// Walks the schedule from `started` until its end or `stop`; always reverts the fault in
-    /// progress before returning. Returns how many faults were applied.
+    /// Walks the schedule from `started` until its end or `stop`, each lane on its own; always
+    /// reverts the faults in progress before returning. Returns how many faults were applied.
     pub async fn run(
         &self,
         schedule: &Schedule,
         started: Instant,
         stop: CancellationToken,
     ) -> usize {
+        let lanes = Lane::ALL.map(|lane| schedule.lane(lane));
+        let runs = lanes
+            .iter()
+            .map(|steps| self.run_lane(steps, started, stop.clone()));
+        futures::future::join_all(runs).await.into_iter().sum()
+    }
+
+    async fn run_lane(&self, steps: &[Step], started: Instant, stop: CancellationToken) -> usize {
         let mut applied_count = 0;
-        for step in &schedule.steps {
+        for step in steps {
             let start_at = started + Duration::from_millis(step.start_ms);
             tokio::select! {
                 _ = tokio::time::sleep_until(start_at) => {}
@@ -128,8 +139,14 @@ impl NemesisRunner {
         applied_count
     }
 
-    fn set_active(&self, text: Option<String>) {
-        *self.active.lock().unwrap_or_else(|p| p.into_inner()) = text;
+    fn set_active(&self, add: Option<&str>, remove: Option<&str>) {
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = remove {
+            active.retain(|a| a != old);
+        }
+        if let Some(new) = add {
+            active.push(new.to_string());
+        }
     }
 
     async fn resolve_targets(&self, targets: &Targets) -> (Vec<NodeId>, String) {
@@ -153,6 +170,7 @@ impl NemesisRunner {
             fault: fault.clone(),
             links: Vec::new(),
             nodes: Vec::new(),
+            detail: String::new(),
         };
         let detail = match fault {
             Fault::Partition { shape, cut } => {
@@ -197,7 +215,7 @@ impl NemesisRunner {
                         .iter()
                         .filter_map(|&n| {
                             let result = if kill { db.kill(n) } else { db.pause(n) };
-                            result.err().map(|e| e.to_string())
+                            result.err().map(|e| e.describe())
                         })
                         .collect::<Vec<_>>()
                 });
@@ -206,7 +224,8 @@ impl NemesisRunner {
             }
         };
         tracing::info!(%detail, "nemesis: fault starts");
-        self.set_active(Some(detail.clone()));
+        self.set_active(Some(&detail), None);
+        applied.detail = detail.clone();
         if let Err(err) = self.recorder.nemesis("start", fault, &detail) {
             tracing::error!(%err, "cannot record a nemesis event");
         }
@@ -224,7 +243,7 @@ impl NemesisRunner {
                     applied
                         .nodes
                         .iter()
-                        .filter_map(|&n| db.start(n).err().map(|e| e.to_string()))
+                        .filter_map(|&n| db.start(n).err().map(|e| e.describe()))
                         .collect::<Vec<_>>()
                 });
                 format!("restarted {:?}{}", applied.nodes, problems(&errors))
@@ -234,14 +253,14 @@ impl NemesisRunner {
                     applied
                         .nodes
                         .iter()
-                        .filter_map(|&n| db.resume(n).err().map(|e| e.to_string()))
+                        .filter_map(|&n| db.resume(n).err().map(|e| e.describe()))
                         .collect::<Vec<_>>()
                 });
                 format!("resumed {:?}{}", applied.nodes, problems(&errors))
             }
         };
         tracing::info!(%detail, "nemesis: fault ends");
-        self.set_active(None);
+        self.set_active(None, Some(&applied.detail));
         if let Err(err) = self.recorder.nemesis("end", &applied.fault, &detail) {
             tracing::error!(%err, "cannot record a nemesis event");
         }

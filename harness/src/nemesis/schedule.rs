@@ -3,8 +3,9 @@
 //! The same [`Schedule`] drives the real world (the runner applies it to processes and the fault
 //! proxy), can be saved with a run and replayed, and is meant to be consumed by the simulator
 //! later. It therefore has no IO, no clock and no async: [`Schedule::generate`] is a pure function
-//! of its [`ScheduleOptions`]. Faults never overlap: each step starts after the previous one ended,
-//! with a quiet gap between them, and every fault is healed by the end of the schedule.
+//! of its [`ScheduleOptions`]. Faults of one [`Lane`] never overlap (each starts after the previous
+//! one ended, with a quiet gap between them); a network fault and a process fault may. Every fault
+//! ends before the schedule does.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -217,22 +218,34 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Builds the schedule: a quiet gap, then a fault, then a quiet gap, and so on, each lasting
-    /// `interval_ms` scaled by a random factor in [0.5, 1.5). Same options, same schedule.
+    /// Builds the schedule. Each [`Lane`] with at least one chosen kind gets its own timeline: a
+    /// quiet gap, then a fault, then a quiet gap, and so on, each lasting `interval_ms` scaled by
+    /// a random factor in [0.5, 1.5). Faults of one lane never overlap; faults of different lanes
+    /// may (a leader killed during a partition). Steps are sorted by start. Same options, same
+    /// schedule.
     pub fn generate(options: &ScheduleOptions) -> Schedule {
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x6e65_6d65_7369_7321);
         let mut steps = Vec::new();
         let interval = options.interval_ms.max(1);
         let jittered = |rng: &mut ChaCha8Rng| interval / 2 + rng.random_range(0..interval);
-        if !options.kinds.is_empty() && !options.nodes.is_empty() {
+        for lane in Lane::ALL {
+            let kinds: Vec<NemesisKind> = options
+                .kinds
+                .iter()
+                .copied()
+                .filter(|k| Lane::of(*k) == lane)
+                .collect();
+            if kinds.is_empty() || options.nodes.is_empty() {
+                continue;
+            }
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(options.seed ^ 0x6e65_6d65_7369_7321 ^ lane as u64);
             let mut now = jittered(&mut rng);
             loop {
-                let length = jittered(&mut rng);
-                let end = now + length;
+                let end = now + jittered(&mut rng);
                 if end >= options.duration_ms {
                     break;
                 }
-                let kind = options.kinds[rng.random_range(0..options.kinds.len())];
+                let kind = kinds[rng.random_range(0..kinds.len())];
                 let fault = random_fault(&mut rng, kind, &options.nodes);
                 steps.push(Step {
                     start_ms: now,
@@ -242,9 +255,40 @@ impl Schedule {
                 now = end + jittered(&mut rng);
             }
         }
+        steps.sort_by_key(|step| (step.start_ms, step.end_ms));
         Schedule {
             options: options.clone(),
             steps,
+        }
+    }
+
+    /// The steps of one lane, in order.
+    pub fn lane(&self, lane: Lane) -> Vec<Step> {
+        self.steps
+            .iter()
+            .filter(|step| Lane::of(step.fault.kind()) == lane)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Faults that touch the same things share a lane and never overlap: the network lane
+/// (partitions, delay, loss: link states) and the process lane (kill, pause).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lane {
+    Network = 1,
+    Process = 2,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 2] = [Lane::Network, Lane::Process];
+
+    /// The lane of a kind of fault.
+    pub fn of(kind: NemesisKind) -> Lane {
+        match kind {
+            NemesisKind::Partition | NemesisKind::Delay => Lane::Network,
+            NemesisKind::Kill | NemesisKind::Pause => Lane::Process,
         }
     }
 }

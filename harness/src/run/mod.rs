@@ -240,7 +240,7 @@ async fn run_phases(
         };
         worker_tasks.push(tokio::spawn(worker.run(stop.clone())));
     }
-    let active = Arc::new(Mutex::new(None));
+    let active = Arc::new(Mutex::new(Vec::new()));
     let runner = NemesisRunner {
         cluster: cluster.clone(),
         recorder: Arc::clone(&recorder),
@@ -257,11 +257,12 @@ async fn run_phases(
     let deadline = workload_started + options.time;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(250).min(deadline - Instant::now())).await;
-        let fault = active.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let faults = active.lock().unwrap_or_else(|p| p.into_inner()).join(" + ");
+        let faults = (!faults.is_empty()).then_some(faults);
         progress.update(
             workload_started.elapsed(),
             recorder.counts(),
-            fault.as_deref(),
+            faults.as_deref(),
         );
     }
     stop.cancel();
