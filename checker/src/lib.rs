@@ -3,4 +3,17 @@
 //! correct copy of the model.
 #![forbid(unsafe_code)]
 
+pub mod anomalies;
+pub mod check;
+pub mod edn;
+pub mod error;
+pub mod formats;
 pub mod history;
+pub mod linearizability;
+pub mod model;
+pub mod models;
+pub mod report;
+pub mod wellformed;
+
+pub use check::{check_operations, CheckOptions, ModelKind};
+pub use report::{CheckReport, Verdict};

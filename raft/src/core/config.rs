@@ -12,6 +12,9 @@ pub struct PlantedBugs {
     /// A follower truncates its log after prevLogIndex even when the following entries match
     /// (a stale or reordered AppendEntries then erases acknowledged entries).
     pub truncate_matching: bool,
+    /// Grant votes (and pre-votes) without the up-to-date log check (a stale node can win an
+    /// election and overwrite committed entries).
+    pub vote_any: bool,
 }
 
 /// Everything a node needs to know besides its persisted state.

@@ -85,7 +85,9 @@ impl Node {
         let can_vote = self.vote == Some(from)
             || (self.vote.is_none() && self.leader.is_none())
             || (pre_vote && msg_term > self.term);
-        let granted = can_vote && self.log.is_up_to_date(last_log_index, last_log_term);
+        let up_to_date = self.log.is_up_to_date(last_log_index, last_log_term);
+        // PLANTED BUG `vote_any`: skip the up-to-date check.
+        let granted = can_vote && (up_to_date || self.cfg.bugs.vote_any);
         tracing::trace!(id = self.id, from, pre_vote, granted, "vote request");
         if pre_vote {
             let term = if granted { msg_term } else { self.term };

@@ -161,7 +161,8 @@ impl RaftLog {
         self.entries.drain(..drop);
         self.snapshot_index = index;
         self.snapshot_term = term;
-        self.unstable_from = self.unstable_from.max(index + 1);
+        // A Ready snapshot replaces the whole stored log, so the tail goes out again with it.
+        self.unstable_from = index + 1;
         self.committed = self.committed.max(index);
         self.applied = self.applied.max(index);
     }

@@ -8,9 +8,10 @@
 //! After calling `tick`, `step`, `propose`, `propose_conf_change`, `read_index`,
 //! `transfer_leadership`, `campaign` or `snapshot_taken`, check [`Node::has_ready`]; if true,
 //! take [`Node::ready`] and handle it in exactly this order:
-//! 1. Persist `hard_state` (if `Some`), `entries` (replacing every stored entry at index
-//!    `>= entries[0].index`) and `snapshot` (if `Some`; the stored log keeps only entries after
-//!    `snapshot.index`), then fsync.
+//! 1. Persist `hard_state` (if `Some`), `snapshot` and `entries`, then fsync. If `snapshot` is
+//!    `Some`, it replaces the WHOLE stored log: drop every stored entry, keep the snapshot, then
+//!    store `entries` (which then hold the complete log after `snapshot.index`). Otherwise
+//!    `entries` replace every stored entry at index `>= entries[0].index`.
 //! 2. Only then send `messages`.
 //! 3. Apply: if `snapshot` is `Some` and `snapshot.index` is greater than the application's
 //!    applied index, restore the state machine from it (a snapshot at or below the applied index
@@ -53,8 +54,10 @@ pub use types::{
     Status, Term,
 };
 
-/// Everything the application must do, in this order: (1) persist `hard_state`, `entries`
-/// (replacing any stored entries at index >= `entries[0].index`), `snapshot`; fsync. (2) only then
+/// Everything the application must do, in this order: (1) persist `hard_state`, `snapshot` (if
+/// present it replaces the whole stored log), `entries` (replacing any stored entries at an
+/// index at or after `entries[0].index`; after a snapshot they are the complete log tail);
+/// fsync. (2) only then
 /// send `messages`. (3) apply `committed_entries` in order (restore `snapshot` first if present and
 /// newer than the applied index). (4) serve `read_states` once the applied index >= their index.
 /// Then call [`Node::advance`].

@@ -311,6 +311,38 @@ fn vote_refused_to_a_candidate_with_a_stale_log() {
 }
 
 #[test]
+fn planted_vote_any_bug_grants_votes_to_stale_logs() {
+    let persisted = PersistedState {
+        hard_state: HardState {
+            term: 3,
+            vote: None,
+            commit: 0,
+        },
+        snapshot: None,
+        entries: vec![entry(1, 1), entry(2, 3)],
+    };
+    let mut cfg = config(2);
+    cfg.bugs.vote_any = true;
+    let mut voter = Node::restart(cfg, ConfState::with_voters([1, 2, 3]), persisted).unwrap();
+    voter
+        .step(msg(
+            1,
+            2,
+            4,
+            MessageBody::Vote {
+                last_log_index: 1,
+                last_log_term: 1,
+                leadership_transfer: false,
+            },
+        ))
+        .unwrap();
+    assert_eq!(
+        last_response(&mut voter),
+        MessageBody::VoteResponse { granted: true }
+    );
+}
+
+#[test]
 fn pre_vote_does_not_change_terms() {
     let mut voter = node_with_log(2, 3, 3, &[1, 3]);
     voter
@@ -865,6 +897,12 @@ fn snapshot_compacts_and_a_lagging_follower_gets_it() {
     assert_eq!(pump.node(1).first_index(), 16);
     let rd = pump.node(1).ready();
     assert_eq!(rd.snapshot.as_ref().map(|s| s.index), Some(15));
+    let tail: Vec<Index> = rd.entries.iter().map(|e| e.index).collect();
+    assert_eq!(
+        tail,
+        [16, 17, 18, 19, 20, 21],
+        "the snapshot comes with the whole log tail"
+    );
     assert!(pump.node(1).snapshot_taken(30, vec![]).is_err());
     pump.isolated.clear();
     pump.delivered.clear();

@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::atomic_file::{read_value, write_value};
+use super::dir::sync_dir;
 use super::error::StorageError;
 use super::wal::{Wal, WalOptions, WalStats};
 
@@ -83,6 +84,8 @@ pub struct RaftDisk<E, H, S> {
     hard_state: Option<(H, u64)>,
     /// (index, term) of the durable snapshot.
     snapshot: Option<(u64, u64)>,
+    /// Set when a write failed half-way; every later call is refused.
+    failed: Option<String>,
     _snapshot: PhantomData<fn(S) -> S>,
 }
 
@@ -140,6 +143,9 @@ where
             }
         }
 
+        // A process killed between renaming a snapshot file into place and syncing the directory
+        // leaves a rename that only the page cache knows: make it durable before relying on it.
+        sync_dir(dir)?;
         let snapshot: Option<S> = read_value(&dir.join(SNAPSHOT_FILE))?;
         let snapshot_meta = snapshot.as_ref().map(|s| (s.index(), s.term()));
         let mut disk = RaftDisk {
@@ -148,6 +154,7 @@ where
             log,
             hard_state,
             snapshot: snapshot_meta,
+            failed: None,
             _snapshot: PhantomData,
         };
         if let Some((snap_index, snap_term)) = snapshot_meta {
@@ -203,7 +210,18 @@ where
         entries: &[E],
         snapshot: Option<&S>,
     ) -> Result<(), StorageError> {
+        self.check_usable()?;
         self.check_batch(entries, snapshot)?;
+        let result = self.write_batch(hard_state, entries, snapshot);
+        self.poison_on_error(result)
+    }
+
+    fn write_batch(
+        &mut self,
+        hard_state: Option<&H>,
+        entries: &[E],
+        snapshot: Option<&S>,
+    ) -> Result<(), StorageError> {
         if let Some(snap) = snapshot {
             write_value(&self.dir.join(SNAPSHOT_FILE), snap)?;
             self.snapshot = Some((snap.index(), snap.term()));
@@ -241,9 +259,26 @@ where
         self.wal.sync()
     }
 
+    /// After a failed write part of a batch may be buffered or on disk: refuse further use until
+    /// the directory is reopened (which recovers exactly what is durable).
+    fn poison_on_error<T>(&mut self, result: Result<T, StorageError>) -> Result<T, StorageError> {
+        if let Err(e) = &result {
+            self.failed = Some(e.to_string());
+        }
+        result
+    }
+
+    fn check_usable(&self) -> Result<(), StorageError> {
+        match &self.failed {
+            Some(reason) => Err(StorageError::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Records a snapshot the application took of its own state machine (it does not change the
     /// log; call [`RaftDisk::compact_below`] afterwards to free the entries it covers).
     pub fn save_snapshot(&mut self, snapshot: &S) -> Result<(), StorageError> {
+        self.check_usable()?;
         write_value(&self.dir.join(SNAPSHOT_FILE), snapshot)?;
         self.snapshot = Some((snapshot.index(), snapshot.term()));
         Ok(())
@@ -254,12 +289,18 @@ where
     /// are never discarded. Re-writes the hard state first if its record would be deleted.
     /// Returns how many segments were deleted.
     pub fn compact_below(&mut self, index: u64) -> Result<usize, StorageError> {
+        self.check_usable()?;
         let covered = self.snapshot.map_or(0, |(i, _)| i.saturating_add(1));
         if index > covered {
             return Err(StorageError::InvalidLogWrite(format!(
                 "cannot discard entries below {index}: the durable snapshot only covers entries below {covered}"
             )));
         }
+        let result = self.compact_covered(index);
+        self.poison_on_error(result)
+    }
+
+    fn compact_covered(&mut self, index: u64) -> Result<usize, StorageError> {
         let first_needed = self.log.partition_point(|p| p.index < index);
         let keep_seq = self
             .log

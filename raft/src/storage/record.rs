@@ -87,6 +87,15 @@ pub enum SegmentError {
         /// Where the later valid record starts.
         next_valid_offset: u64,
     },
+    /// A bad record followed by so much data that proving none of it is a valid record would cost
+    /// more than [`TAIL_SCAN_BUDGET_BYTES`]: refused rather than risk dropping good records.
+    #[error("{fault}, and the {scanned_to}-byte search for valid records after it was cut short")]
+    TailNotVerified {
+        /// What is wrong.
+        fault: RecordFault,
+        /// Offset where the search stopped.
+        scanned_to: u64,
+    },
     /// The checksum is right but the payload is not a record of the expected type
     /// (a format or version mismatch, never a torn write).
     #[error("record passes its checksum but does not decode: {reason}")]
@@ -179,11 +188,40 @@ fn parse_frame(bytes: &[u8], offset: usize, max_record_bytes: u32) -> Frame<'_> 
     }
 }
 
-/// The first offset after `offset` where a checksum-valid frame starts, if any.
-fn next_valid_frame(bytes: &[u8], offset: usize, max_record_bytes: u32) -> Option<usize> {
-    let last_start = bytes.len().checked_sub(RECORD_HEADER_BYTES)?;
-    ((offset + 1)..=last_start)
-        .find(|&at| matches!(parse_frame(bytes, at, max_record_bytes), Frame::Good { .. }))
+/// Bytes of checksum work the search for a valid record after a bad one may do before giving up
+/// (a bound on the worst case, e.g. a large garbage tail full of plausible lengths).
+pub const TAIL_SCAN_BUDGET_BYTES: u64 = 1 << 30;
+
+/// What the search for a valid record after a bad one found.
+enum TailScan {
+    /// A checksum-valid frame starts here.
+    Found(usize),
+    /// Nothing valid up to the end: the bad record and all after it are a torn tail.
+    Nothing,
+    /// The budget ran out at this offset before the end was reached.
+    GaveUp(usize),
+}
+
+/// Looks for a checksum-valid frame at any offset after `offset`.
+fn scan_tail(bytes: &[u8], offset: usize, max_record_bytes: u32, mut budget: u64) -> TailScan {
+    let Some(last_start) = bytes.len().checked_sub(RECORD_HEADER_BYTES) else {
+        return TailScan::Nothing;
+    };
+    for at in (offset + 1)..=last_start {
+        match parse_frame(bytes, at, max_record_bytes) {
+            Frame::Good { .. } => return TailScan::Found(at),
+            Frame::Bad(RecordFault::ChecksumMismatch { .. }) => {
+                let len = read_u32_le(bytes, at).unwrap_or(0);
+                let cost = u64::from(len) + 4;
+                if cost > budget {
+                    return TailScan::GaveUp(at);
+                }
+                budget -= cost;
+            }
+            Frame::Bad(_) => {}
+        }
+    }
+    TailScan::Nothing
 }
 
 /// Decodes a payload that must be exactly one `R` (trailing bytes are an error).
@@ -202,11 +240,21 @@ fn decode_payload<R: DeserializeOwned>(payload: &[u8]) -> Result<R, String> {
 ///   before it are returned and `torn_tail` says what was cut.
 /// * Any other bad record is corruption, reported with its offset.
 ///
-/// Pure and total: never panics and never allocates more than the input justifies.
+/// Pure and total: never panics, allocates no more than the input justifies, and bounds the
+/// search after a bad record by [`TAIL_SCAN_BUDGET_BYTES`] of checksum work.
 pub fn recover_segment_bytes<R: DeserializeOwned>(
     bytes: &[u8],
     is_last: bool,
     max_record_bytes: u32,
+) -> Result<RecoveredSegment<R>, SegmentCorruption> {
+    recover_with_budget(bytes, is_last, max_record_bytes, TAIL_SCAN_BUDGET_BYTES)
+}
+
+fn recover_with_budget<R: DeserializeOwned>(
+    bytes: &[u8],
+    is_last: bool,
+    max_record_bytes: u32,
+    scan_budget: u64,
 ) -> Result<RecoveredSegment<R>, SegmentCorruption> {
     let mut records = Vec::new();
     let mut offset = 0usize;
@@ -228,11 +276,20 @@ pub fn recover_segment_bytes<R: DeserializeOwned>(
                 if !is_last {
                     return Err(corruption(SegmentError::BadRecordInSealedSegment { fault }));
                 }
-                if let Some(next) = next_valid_frame(bytes, offset, max_record_bytes) {
-                    return Err(corruption(SegmentError::BadRecordBeforeValidData {
-                        fault,
-                        next_valid_offset: next as u64,
-                    }));
+                match scan_tail(bytes, offset, max_record_bytes, scan_budget) {
+                    TailScan::Found(next) => {
+                        return Err(corruption(SegmentError::BadRecordBeforeValidData {
+                            fault,
+                            next_valid_offset: next as u64,
+                        }))
+                    }
+                    TailScan::GaveUp(at) => {
+                        return Err(corruption(SegmentError::TailNotVerified {
+                            fault,
+                            scanned_to: at as u64,
+                        }))
+                    }
+                    TailScan::Nothing => {}
                 }
                 let tail = &bytes[offset..];
                 return Ok(RecoveredSegment {
@@ -327,6 +384,21 @@ mod tests {
             err.error,
             SegmentError::BadRecordInSealedSegment { .. }
         ));
+    }
+
+    #[test]
+    fn a_tail_too_costly_to_verify_is_refused_not_cut() {
+        let mut bytes = encode_all(&[1]);
+        let bad = bytes.len();
+        // Every 4th offset reads as a 16-byte record with a wrong checksum.
+        for _ in 0..250 {
+            bytes.extend_from_slice(&[16, 0, 0, 0]);
+        }
+        let cheap = recover_with_budget::<u64>(&bytes, true, 1024, 1 << 20).unwrap();
+        assert_eq!(cheap.valid_len, bad as u64);
+        let err = recover_with_budget::<u64>(&bytes, true, 1024, 200).unwrap_err();
+        assert_eq!(err.offset, bad as u64);
+        assert!(matches!(err.error, SegmentError::TailNotVerified { .. }));
     }
 
     #[test]

@@ -181,6 +181,11 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
             .append(true)
             .open(active_path)
             .map_err(|e| StorageError::io("opening for append", active_path, e))?;
+        // The last segment may hold records a killed process wrote but never synced (they survive
+        // in the page cache): make them durable before anyone treats them as persisted.
+        active
+            .sync_data()
+            .map_err(|e| StorageError::io("fdatasync of recovered WAL segment", active_path, e))?;
         let wal = Wal {
             dir: dir.to_path_buf(),
             options,
@@ -266,11 +271,14 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
         while self.segments.len() > 1 && self.segments[1].first_seq <= keep_from_seq {
             let path = &self.segments[0].path;
             fs::remove_file(path).map_err(|e| StorageError::io("deleting segment", path, e))?;
-            sync_dir(&self.dir)?;
             self.segments.remove(0);
             deleted += 1;
+            self.stats.segments_deleted += 1;
+            if let Err(e) = sync_dir(&self.dir) {
+                self.poisoned = Some(format!("fsync of {} failed: {e}", self.dir.display()));
+                return Err(e);
+            }
         }
-        self.stats.segments_deleted += deleted as u64;
         Ok(deleted)
     }
 

@@ -1,0 +1,268 @@
+//! Reading history files: the native JSON Lines format, Jepsen `history.edn`, Porcupine's KV log
+//! and the Jepsen etcd log. [`detect`] guesses the format from the content; [`load_file`] reads a
+//! file into a [`ParsedHistory`] (events, header, the model the file implies). Every failure is a
+//! [`ParseError`] naming the file, the line and what was expected; no input makes a parser panic.
+
+mod edn_op;
+mod etcd_log;
+mod infer;
+mod jepsen;
+pub mod jsonl;
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+pub use infer::infer_model;
+pub use jsonl::Header;
+
+use crate::edn;
+use crate::error::ParseError;
+use crate::history::History;
+
+/// A history file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// gauntlet's native JSON Lines (`docs/history-format.md`).
+    Jsonl,
+    /// Jepsen `history.edn`.
+    Jepsen,
+    /// Porcupine's KV test logs (`{:process 0, :type :invoke, :f :get, :key "1", :value nil}`).
+    PorcupineKv,
+    /// The Jepsen etcd log (`INFO  jepsen.util - 2 :invoke :cas [3 0]`).
+    JepsenEtcdLog,
+}
+
+impl Format {
+    /// Every format, in the order [`detect`] considers them.
+    pub const ALL: [Format; 4] = [
+        Format::Jsonl,
+        Format::Jepsen,
+        Format::PorcupineKv,
+        Format::JepsenEtcdLog,
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Jepsen => "jepsen",
+            Format::PorcupineKv => "porcupine-kv",
+            Format::JepsenEtcdLog => "jepsen-etcd-log",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A format name that is not one of the known ones.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown history format {0:?}: expected jsonl, jepsen, porcupine-kv or jepsen-etcd-log")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFormat(s.to_string()))
+    }
+}
+
+/// A parsed history with what its file says about how to check it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedHistory {
+    pub format: Format,
+    /// The native format's header line, when present.
+    pub header: Option<Header>,
+    pub history: History,
+    /// The model the file implies (header, format, or the functions used), if it implies one.
+    pub default_model: Option<&'static str>,
+}
+
+/// How many lines [`detect`] looks at for an etcd-log operation line.
+const DETECT_LINES: usize = 200;
+
+/// Guesses a file's format from its first meaningful line; `None` when it matches none.
+pub fn detect(bytes: &[u8]) -> Option<Format> {
+    let head = &bytes[..bytes.len().min(256 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(';'));
+    let first = lines.next()?;
+    if let Some(rest) = first.strip_prefix('{') {
+        let rest = rest.trim_start();
+        if rest.starts_with('"') || rest.starts_with('}') {
+            return Some(Format::Jsonl);
+        }
+        if rest.starts_with(':') {
+            let has_key = edn::read_one(first).is_ok_and(|op| op.get_keyword("key").is_some());
+            return Some(if has_key {
+                Format::PorcupineKv
+            } else {
+                Format::Jepsen
+            });
+        }
+    }
+    if first.starts_with('[') || first.starts_with("#jepsen") {
+        return Some(Format::Jepsen);
+    }
+    if text
+        .lines()
+        .take(DETECT_LINES)
+        .any(etcd_log::looks_like_op_line)
+    {
+        return Some(Format::JepsenEtcdLog);
+    }
+    None
+}
+
+/// Parses `bytes` (named `source` in errors) into a history.
+pub fn parse_bytes(
+    bytes: &[u8],
+    format: Option<Format>,
+    source: &str,
+) -> Result<History, ParseError> {
+    load_bytes(bytes, format, source).map(|parsed| parsed.history)
+}
+
+/// Reads and parses the file at `path`.
+pub fn parse_file(path: &Path, format: Option<Format>) -> Result<History, ParseError> {
+    load_file(path, format).map(|parsed| parsed.history)
+}
+
+/// Reads and parses the file at `path`, keeping its header and implied model.
+pub fn load_file(path: &Path, format: Option<Format>) -> Result<ParsedHistory, ParseError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ParseError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    load_bytes(&bytes, format, &file)
+}
+
+/// Parses `bytes` (named `source` in errors), keeping the header and implied model.
+pub fn load_bytes(
+    bytes: &[u8],
+    format: Option<Format>,
+    source: &str,
+) -> Result<ParsedHistory, ParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        let good = &bytes[..err.valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        ParseError::invalid(
+            source,
+            line,
+            None,
+            "expected UTF-8 text, found invalid bytes",
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(ParseError::invalid(
+            source,
+            1,
+            None,
+            "expected a history, found an empty file",
+        ));
+    }
+    let format = match format {
+        Some(format) => format,
+        None => detect(bytes).ok_or_else(|| ParseError::UnknownFormat {
+            file: source.to_string(),
+        })?,
+    };
+    let (header, history) = match format {
+        Format::Jsonl => jsonl::parse(text, source)?,
+        Format::Jepsen => (None, jepsen::parse(text, source)?),
+        Format::PorcupineKv => (None, jepsen::parse_porcupine_kv(text, source)?),
+        Format::JepsenEtcdLog => (None, etcd_log::parse(text, source)?),
+    };
+    let default_model = infer_model(format, header.as_ref(), &history);
+    Ok(ParsedHistory {
+        format,
+        header,
+        history,
+        default_model,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in Format::ALL {
+            assert_eq!(format.name().parse::<Format>(), Ok(format));
+        }
+        assert!("edn".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn detects_each_format() {
+        assert_eq!(
+            detect(b"{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\n"),
+            Some(Format::Jsonl)
+        );
+        assert_eq!(detect(b"\n{\"version\":1}\n"), Some(Format::Jsonl));
+        assert_eq!(
+            detect(b"{:type :invoke, :process 0, :f :read}\n"),
+            Some(Format::Jepsen)
+        );
+        assert_eq!(
+            detect(b"[{:type :invoke, :process 0, :f :read}]"),
+            Some(Format::Jepsen)
+        );
+        assert_eq!(
+            detect(b"#jepsen.history.Op{:type :invoke}"),
+            Some(Format::Jepsen)
+        );
+        assert_eq!(
+            detect(b"{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n"),
+            Some(Format::PorcupineKv)
+        );
+        assert_eq!(
+            detect(b"INFO  jepsen.core - set up\nINFO  jepsen.util - 2\t:invoke\t:cas\t[3 0]\n"),
+            Some(Format::JepsenEtcdLog)
+        );
+        assert_eq!(detect(b"hello world\n"), None);
+        assert_eq!(detect(b""), None);
+    }
+
+    #[test]
+    fn unusable_bytes_give_typed_errors() {
+        let err = load_bytes(b"", None, "empty.txt").unwrap_err();
+        assert!(err.to_string().contains("empty file"), "{err}");
+        let err = load_bytes(b"what is this\n", None, "odd.txt").unwrap_err();
+        assert!(matches!(err, ParseError::UnknownFormat { .. }), "{err}");
+        let err = load_bytes(b"{\"type\":\"ok\"}\n\xff\xfe\n", None, "bin.jsonl").unwrap_err();
+        assert_eq!(err.line(), Some(2));
+        let err = load_file(Path::new("/nonexistent/history.jsonl"), None).unwrap_err();
+        assert!(matches!(err, ParseError::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn default_models_follow_header_and_format() {
+        let parsed = load_bytes(
+            b"{\"model\":\"set\"}\n{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\n",
+            None,
+            "h.jsonl",
+        )
+        .unwrap();
+        assert_eq!(parsed.default_model, Some("set"));
+        let parsed = load_bytes(
+            b"INFO  jepsen.util - 2\t:invoke\t:read\tnil\n",
+            None,
+            "e.log",
+        )
+        .unwrap();
+        assert_eq!(parsed.default_model, Some("cas-register"));
+    }
+}

@@ -1,0 +1,335 @@
+//! The linearizability search: split a history into partitions (P-compositionality), decide the
+//! easy ones with cheap necessary conditions, search the rest in parallel (Wing-Gong-Lowe with a
+//! memo), and merge the outcomes into one deterministic [`CheckReport`].
+//!
+//! Determinism: partitions are ordered by key and searched in rounds of bounded steps; the report
+//! names the lowest-key violation found in the first round that finds any, whatever the number
+//! of threads and the order they happened to finish in.
+
+pub mod counterexample;
+pub mod hash;
+pub mod memo;
+pub mod search;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::check::CheckOptions;
+use crate::history::{Operation, Value};
+use crate::model::{Model, Partition};
+use crate::report::{
+    BlockedOperation, CheckReport, Counterexample, PartitionReport, SearchStats, Verdict,
+};
+pub use search::{Limits, MemoryBudget, Outcome, PreparedOp, Search, SearchResult};
+
+/// What one partition's check produced.
+struct PartitionResult {
+    report: PartitionReport,
+    counterexample: Option<Counterexample>,
+    decided_without_search: bool,
+    memo_entries: usize,
+}
+
+/// Prepares every operation of a partition for `model`, dropping reads whose outcome is unknown.
+fn prepare_partition<M: Model>(
+    model: &M,
+    ops: &[Operation],
+    partition: &Partition,
+) -> Result<Vec<PreparedOp<M::Op>>, crate::model::ModelError> {
+    let mut prepared = Vec::with_capacity(partition.ops.len());
+    for &index in &partition.ops {
+        let Some(op) = ops.get(index) else { continue };
+        let model_op = model.prepare(op)?;
+        if op.ret.is_none() && model.is_read_only(&model_op) {
+            continue;
+        }
+        prepared.push(PreparedOp {
+            id: op.id,
+            index,
+            call: op.call,
+            ret: op.ret,
+            op: model_op,
+        });
+    }
+    Ok(prepared)
+}
+
+/// Steps each unfinished partition may take in the first round; each round doubles it.
+const FIRST_ROUND_STEPS: u64 = 1 << 14;
+
+/// A partition still being searched, or its result.
+enum Slot<'a, M: Model> {
+    Searching(Box<Search<'a, M>>),
+    Done(Box<PartitionResult>),
+}
+
+/// Checks `ops` against any [`Model`].
+///
+/// Partitions are searched in rounds: in each round every unfinished partition takes up to a
+/// fixed number of steps (doubling from round to round), in parallel. After the first round in
+/// which some partition proves a violation, the search stops and reports the violation of the
+/// lowest key among them. Which partitions finish in which round depends only on step counts, so
+/// the report is the same whatever the number of threads and their timing.
+pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) -> CheckReport {
+    let started = Instant::now();
+    let deadline = opts.timeout.map(|t| started + t);
+    let partitions = model.partition(ops);
+    let mut prepared = Vec::with_capacity(partitions.len());
+    for partition in &partitions {
+        match prepare_partition(model, ops, partition) {
+            Ok(p) => prepared.push(p),
+            Err(error) => {
+                return CheckReport {
+                    verdict: Verdict::Unknown {
+                        reason: error.to_string(),
+                    },
+                    partitions: Vec::new(),
+                    anomalies: Vec::new(),
+                    counterexample: None,
+                    stats: SearchStats {
+                        operations: ops.len(),
+                        partitions: partitions.len(),
+                        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+                        ..SearchStats::default()
+                    },
+                };
+            }
+        }
+    }
+
+    let memory = MemoryBudget::new(opts.memory_budget_bytes);
+    let never = || false;
+    let limits = Limits {
+        deadline,
+        memory: &memory,
+        cancelled: &never,
+    };
+    let mut slots: Vec<Slot<'_, M>> = partitions
+        .iter()
+        .zip(&prepared)
+        .map(
+            |(partition, ops)| match quick_violation(model, partition.key.as_ref(), ops) {
+                Some(result) => Slot::Done(Box::new(result)),
+                None => Slot::Searching(Box::new(Search::new(model, ops))),
+            },
+        )
+        .collect();
+    let keys: Vec<Option<&Value>> = partitions.iter().map(|p| p.key.as_ref()).collect();
+    let round = |slots: &mut Vec<Slot<'_, M>>, budget: u64| {
+        let advance = |(index, slot): (usize, &mut Slot<'_, M>)| {
+            if let Slot::Searching(search) = slot {
+                if let Some(outcome) = search.run(budget, &limits) {
+                    let result = finish(
+                        model,
+                        keys[index],
+                        &prepared[index],
+                        search,
+                        outcome,
+                        opts.witness,
+                    );
+                    *slot = Slot::Done(Box::new(result));
+                }
+            }
+        };
+        let searching = slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Searching(_)))
+            .count();
+        if searching <= 1 || opts.threads == 1 {
+            slots.iter_mut().enumerate().for_each(advance);
+        } else {
+            slots
+                .par_iter_mut()
+                .with_max_len(1)
+                .enumerate()
+                .for_each(advance);
+        }
+    };
+    let drive = |slots: &mut Vec<Slot<'_, M>>| {
+        let mut budget = FIRST_ROUND_STEPS;
+        loop {
+            let violation = slots.iter().any(
+                |s| matches!(s, Slot::Done(r) if r.report.verdict == Verdict::NotLinearizable),
+            );
+            let searching = slots.iter().any(|s| matches!(s, Slot::Searching(_)));
+            if violation || !searching {
+                break;
+            }
+            round(slots, budget);
+            budget = budget.saturating_mul(2);
+        }
+    };
+    with_threads(opts.threads, || drive(&mut slots));
+
+    let results = slots
+        .into_iter()
+        .zip(&keys)
+        .zip(&prepared)
+        .map(|((slot, key), ops)| match slot {
+            Slot::Done(result) => *result,
+            Slot::Searching(search) => PartitionResult {
+                report: PartitionReport {
+                    key: key.cloned(),
+                    operations: ops.len(),
+                    verdict: not_checked(),
+                    witness: None,
+                    steps: search.steps(),
+                },
+                counterexample: None,
+                decided_without_search: false,
+                memo_entries: search.memo_entries(),
+            },
+        })
+        .collect();
+    merge(results, ops.len(), started, &memory)
+}
+
+/// Runs `work` on `threads` threads (0 = rayon's global pool, all cores).
+fn with_threads(threads: usize, work: impl FnOnce() + Send) {
+    if threads <= 1 {
+        return work();
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(work),
+        Err(error) => {
+            tracing::warn!(%error, "could not start a thread pool; using the global one");
+            work()
+        }
+    }
+}
+
+/// Decides a partition by a cheap necessary condition, when one applies.
+fn quick_violation<M: Model>(
+    model: &M,
+    key: Option<&Value>,
+    ops: &[PreparedOp<M::Op>],
+) -> Option<PartitionResult> {
+    let (position, reason) = model.impossible_op(ops)?;
+    let culprit = &ops[position];
+    let culprit_ret = culprit.ret.unwrap_or(usize::MAX);
+    let concurrent = ops
+        .iter()
+        .filter(|op| op.id != culprit.id)
+        .filter(|op| op.call < culprit_ret && op.ret.is_none_or(|r| r > culprit.call))
+        .map(|op| op.id)
+        .collect();
+    let counterexample = Counterexample {
+        key: key.cloned(),
+        prefix: Vec::new(),
+        state_after_prefix: model.describe_state(&model.init()),
+        blocked: vec![BlockedOperation {
+            op: culprit.id,
+            reason: reason.clone(),
+        }],
+        concurrent,
+        explanation: format!(
+            "Operation {} can never be linearized, whatever the order of the others: {reason}.",
+            culprit.id
+        ),
+    };
+    Some(PartitionResult {
+        report: PartitionReport {
+            key: key.cloned(),
+            operations: ops.len(),
+            verdict: Verdict::NotLinearizable,
+            witness: None,
+            steps: 0,
+        },
+        counterexample: Some(counterexample),
+        decided_without_search: true,
+        memo_entries: 0,
+    })
+}
+
+/// Turns a finished search into the partition's result.
+fn finish<M: Model>(
+    model: &M,
+    key: Option<&Value>,
+    ops: &[PreparedOp<M::Op>],
+    search: &Search<'_, M>,
+    outcome: Outcome<M::State>,
+    want_witness: bool,
+) -> PartitionResult {
+    let mut report = PartitionReport {
+        key: key.cloned(),
+        operations: ops.len(),
+        verdict: Verdict::Linearizable,
+        witness: None,
+        steps: search.steps(),
+    };
+    let mut counterexample = None;
+    match outcome {
+        Outcome::Linearizable { order } => {
+            if want_witness {
+                report.witness = Some(order.iter().map(|&p| ops[p as usize].id).collect());
+            }
+        }
+        Outcome::NotLinearizable { prefix, state } => {
+            report.verdict = Verdict::NotLinearizable;
+            counterexample = Some(counterexample::build(model, key, ops, &prefix, &state));
+        }
+        Outcome::Unknown { reason } => report.verdict = Verdict::Unknown { reason },
+        Outcome::Cancelled => report.verdict = not_checked(),
+    }
+    PartitionResult {
+        report,
+        counterexample,
+        decided_without_search: false,
+        memo_entries: search.memo_entries(),
+    }
+}
+
+fn not_checked() -> Verdict {
+    Verdict::Unknown {
+        reason: "not checked: the search stopped at the first violation found".to_string(),
+    }
+}
+
+/// Merges partition results (in key order) into one report.
+fn merge(
+    results: Vec<PartitionResult>,
+    operations: usize,
+    started: Instant,
+    memory: &MemoryBudget,
+) -> CheckReport {
+    let mut stats = SearchStats {
+        operations,
+        partitions: results.len(),
+        peak_memory_bytes: memory.peak(),
+        ..SearchStats::default()
+    };
+    let first_violation = results
+        .iter()
+        .position(|r| r.report.verdict == Verdict::NotLinearizable);
+    let mut partitions = Vec::with_capacity(results.len());
+    let mut counterexample = None;
+    let mut unknown_reason = None;
+    for (index, result) in results.into_iter().enumerate() {
+        stats.steps += result.report.steps;
+        stats.memo_entries += result.memo_entries as u64;
+        stats.decided_without_search += usize::from(result.decided_without_search);
+        let report = result.report;
+        if Some(index) == first_violation {
+            counterexample = result.counterexample;
+        } else if let Verdict::Unknown { reason } = &report.verdict {
+            unknown_reason.get_or_insert_with(|| reason.clone());
+        }
+        partitions.push(report);
+    }
+    let verdict = if first_violation.is_some() {
+        Verdict::NotLinearizable
+    } else if let Some(reason) = unknown_reason {
+        Verdict::Unknown { reason }
+    } else {
+        Verdict::Linearizable
+    };
+    stats.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    CheckReport {
+        verdict,
+        partitions,
+        anomalies: Vec::new(),
+        counterexample,
+        stats,
+    }
+}

@@ -1,0 +1,59 @@
+//! The `gauntlet` command line: subcommands and their flags (parsing only; the work is elsewhere).
+
+use std::path::PathBuf;
+
+use checker::formats::Format;
+use checker::ModelKind;
+use clap::{Args, Parser, Subcommand};
+
+/// gauntlet: a Jepsen-style torture harness and linearizability checker.
+#[derive(Debug, Parser)]
+#[command(name = "gauntlet", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a recorded history for linearizability.
+    ///
+    /// Exit code: 0 linearizable, 1 not linearizable, 2 unknown (time or memory bound reached),
+    /// 3 unusable input (unreadable, malformed or ill-formed history, or bad arguments).
+    Check(CheckArgs),
+}
+
+/// Flags of `gauntlet check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The history file.
+    pub file: PathBuf,
+    /// The file's format (default: detected from its content).
+    #[arg(long, value_name = "jsonl|jepsen|porcupine-kv|jepsen-etcd-log", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// The model to check against (default: from the file's header or format, or the functions it uses).
+    #[arg(long, value_name = "register|cas-register|kv|list-append|set", value_parser = parse_model)]
+    pub model: Option<ModelKind>,
+    /// Print the result as one JSON object on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up with "unknown" (exit code 2) after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Give up with "unknown" when the search would need more memory than this many MiB.
+    #[arg(long, value_name = "N")]
+    pub memory_mb: Option<usize>,
+    /// For a linearizable history, also print a witness linearization.
+    #[arg(long)]
+    pub witness: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+        .map_err(|e: checker::formats::UnknownFormat| e.to_string())
+}
+
+fn parse_model(s: &str) -> Result<ModelKind, String> {
+    s.parse()
+        .map_err(|e: checker::check::UnknownModel| e.to_string())
+}
