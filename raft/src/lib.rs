@@ -11,7 +11,4 @@ pub mod driver;
 pub mod kv;
 pub mod net;
 pub mod server;
-pub mod core;
-pub mod kv;
-pub mod net;
 pub mod storage;
