@@ -123,3 +123,39 @@ fn read_index_on_deposed_leader_without_check_quorum() {
     );
     c.finish();
 }
+
+#[test]
+fn read_index_waits_for_a_commit_in_the_new_leaders_term() {
+    let mut c = Cluster::new(Options::new(3, 64));
+    let committed = c.one(b"x", 3, AGREE);
+    let old = c.wait_leader(5 * ELECTION);
+    c.crash(old);
+    // The new leader's appends (its no-op) get nowhere; heartbeats do.
+    c.net.drop_filter = Some(Box::new(|m| {
+        matches!(m.body, raft::core::MessageBody::AppendEntries { .. })
+    }));
+    assert!(
+        c.run_until(10 * ELECTION, |c| c.leader().is_some()),
+        "no new leader"
+    );
+    let new = c.leader().unwrap();
+    c.read_index(new, 7)
+        .expect("the new leader accepts the read");
+    c.run(3 * ELECTION);
+    assert!(
+        c.reads.iter().all(|r| r.node != new),
+        "read served before the new leader committed an entry of its term: {:?}",
+        c.reads
+    );
+    c.net.drop_filter = None;
+    assert!(
+        c.run_until(5 * ELECTION, |c| c.reads.iter().any(|r| r.node == new)),
+        "the read never resolved"
+    );
+    let read = c.reads.iter().find(|r| r.node == new).unwrap();
+    assert!(
+        read.state.index > committed,
+        "read index does not cover the new term's no-op"
+    );
+    c.finish();
+}

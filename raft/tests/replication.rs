@@ -255,3 +255,31 @@ fn fast_backup_over_fifty_divergent_entries() {
     assert!(rejected <= 25, "{rejected} rejected appends in total");
     c.finish();
 }
+
+#[test]
+#[ignore = "core bug: see FINDINGS.md #2"]
+fn lost_acks_with_a_full_window_do_not_stall_a_follower() {
+    let mut opts = Options::new(3, 18);
+    opts.configure = |cfg| cfg.max_inflight_msgs = 2;
+    let mut c = Cluster::new(opts);
+    c.one(b"x", 3, AGREE);
+    let leader = c.wait_leader(5 * ELECTION);
+    let follower = c.alive().into_iter().find(|id| *id != leader).unwrap();
+    // The follower receives every append, but its acks are lost: the window fills up.
+    c.net.cut_one_way(follower, leader);
+    for i in 0..4u8 {
+        let _ = c.propose(leader, vec![b'a', i]);
+        c.tick();
+    }
+    c.net.repair_one_way(follower, leader);
+    let mut last = 0;
+    for i in 0..5u8 {
+        last = c.one(&[b'b', i], 2, AGREE);
+    }
+    assert!(
+        c.run_until(5 * ELECTION, |c| c.apps[&follower].applied >= last),
+        "follower {follower} stalled at {} (leader at {last})",
+        c.apps[&follower].applied
+    );
+    c.finish();
+}

@@ -145,3 +145,37 @@ fn everyone_restarts_from_snapshots() {
     c.one(b"after", 3, AGREE);
     c.finish();
 }
+
+#[test]
+fn lost_install_snapshot_is_sent_again() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    let mut c = cluster(45);
+    c.one(b"first", 3, AGREE);
+    let leader = c.wait_leader(5 * ELECTION);
+    let lagging = follower(&c, leader);
+    c.isolate(lagging);
+    let mut last = 0;
+    for i in 0..5 * EVERY {
+        last = c.one(format!("v{i}").as_bytes(), 2, AGREE);
+    }
+    // The first two InstallSnapshot messages are lost on the way.
+    let lost = Rc::new(Cell::new(0u32));
+    let counter = lost.clone();
+    c.net.drop_filter = Some(Box::new(move |m| {
+        let drop = matches!(m.body, MessageBody::InstallSnapshot { .. }) && counter.get() < 2;
+        if drop {
+            counter.set(counter.get() + 1);
+        }
+        drop
+    }));
+    c.reconnect(lagging);
+    assert!(
+        c.run_until(2 * AGREE, |c| c.apps[&lagging].applied >= last),
+        "follower never got a snapshot after losing {}",
+        lost.get()
+    );
+    assert_eq!(lost.get(), 2, "the snapshots were not lost as planned");
+    assert!(snapshots_sent_to(&c, lagging) >= 3);
+    c.finish();
+}

@@ -34,7 +34,11 @@ impl Node {
                 }
                 // A granted pre-vote carries the term the pre-candidate asked for.
                 B::PreVoteResponse { granted: true } => {}
-                B::AppendEntries { .. } | B::Heartbeat { .. } | B::InstallSnapshot { .. } => {
+                // Only a leader sends these.
+                B::AppendEntries { .. }
+                | B::Heartbeat { .. }
+                | B::InstallSnapshot { .. }
+                | B::TimeoutNow => {
                     self.become_follower(msg.term, Some(msg.from));
                 }
                 _ => self.become_follower(msg.term, None),
@@ -116,7 +120,7 @@ impl Node {
         if self.state != expected_state || !self.conf.is_voter(from) {
             return;
         }
-        if pre_vote && granted && msg_term != self.term + 1 {
+        if pre_vote && granted && Some(msg_term) != self.term.checked_add(1) {
             return;
         }
         self.votes.entry(from).or_insert(granted);
@@ -249,7 +253,7 @@ impl Node {
             return;
         }
         let (last_log_index, last_log_term) = (self.log.last_index(), self.log.last_term());
-        let term = self.term + 1;
+        let term = self.term.saturating_add(1);
         for v in self.conf.voters.clone() {
             if v != self.id {
                 self.send_with_term(
@@ -265,7 +269,7 @@ impl Node {
     }
 
     pub(crate) fn become_candidate(&mut self, leadership_transfer: bool) {
-        self.term += 1;
+        self.term = self.term.saturating_add(1);
         self.vote = Some(self.id);
         self.state = State::Candidate;
         self.leader = None;
@@ -317,7 +321,11 @@ impl Node {
     }
 
     pub(crate) fn handle_timeout_now(&mut self, from: NodeId) {
-        if self.state == State::Leader || !self.is_promotable() || self.leader != Some(from) {
+        if self.state == State::Leader
+            || !self.is_promotable()
+            || self.leader != Some(from)
+            || self.term == Term::MAX
+        {
             return;
         }
         tracing::debug!(

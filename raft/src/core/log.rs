@@ -162,7 +162,7 @@ impl RaftLog {
         self.snapshot_index = index;
         self.snapshot_term = term;
         // A Ready snapshot replaces the whole stored log, so the tail goes out again with it.
-        self.unstable_from = index + 1;
+        self.unstable_from = index.saturating_add(1);
         self.committed = self.committed.max(index);
         self.applied = self.applied.max(index);
     }
@@ -174,7 +174,7 @@ impl RaftLog {
         self.snapshot_term = term;
         self.committed = index;
         self.applied = index;
-        self.unstable_from = index + 1;
+        self.unstable_from = index.saturating_add(1);
     }
 }
 

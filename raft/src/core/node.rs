@@ -87,6 +87,11 @@ impl Node {
             Some(s) => (s.index, s.term, s.conf.clone()),
             None => (0, 0, initial_conf),
         };
+        if snap_index > Index::MAX / 2 {
+            return Err(CoreError::InvalidPersistedState(format!(
+                "snapshot index {snap_index} is out of range"
+            )));
+        }
         let mut conf = base_conf;
         conf.normalize();
         if conf.voters.is_empty() {
@@ -245,7 +250,7 @@ impl Node {
             }
             MessageBody::InstallSnapshot { snapshot } => {
                 if self.accept_leader(from) {
-                    self.handle_install_snapshot(from, snapshot);
+                    return self.handle_install_snapshot(from, snapshot);
                 }
             }
             MessageBody::AppendEntriesResponse {
@@ -329,6 +334,10 @@ impl Node {
     /// Start an election now (pre-vote first when enabled). Ignored by leaders and non-voters.
     pub fn campaign(&mut self) {
         if self.state == State::Leader || !self.is_promotable() {
+            return;
+        }
+        if self.term == Term::MAX {
+            tracing::error!(id = self.id, "term space exhausted: cannot campaign");
             return;
         }
         if self.cfg.pre_vote {
@@ -431,7 +440,38 @@ impl Node {
         &self.cfg
     }
 
-    pub(crate) fn role(&self) -> Role {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The current term (cheaper than `status()`, which clones the conf).
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The leader this node knows of in the current term, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The commit index.
+    pub fn commit_index(&self) -> Index {
+        self.log.committed
+    }
+
+    /// The last index handed out for application.
+    pub fn applied_index(&self) -> Index {
+        self.log.applied
+    }
+
+    /// The membership in effect.
+    pub fn conf(&self) -> &ConfState {
+        &self.conf
+    }
+
+    /// The role this node plays now.
+    pub fn role(&self) -> Role {
         match self.state {
             State::Leader => Role::Leader,
             State::Candidate => Role::Candidate,
@@ -520,6 +560,16 @@ impl Node {
         let result = scratch.get(q - 1).copied().unwrap_or(0);
         self.scratch = scratch;
         result
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("status", &self.status())
+            .field("vote", &self.vote)
+            .field("first_index", &self.log.first_index())
+            .finish_non_exhaustive()
     }
 }
 

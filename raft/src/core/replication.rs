@@ -99,6 +99,17 @@ impl Node {
         mut entries: Vec<Entry>,
         leader_commit: Index,
     ) -> Result<(), CoreError> {
+        if prev_log_index
+            .checked_add(entries.len() as Index + 1)
+            .is_none()
+        {
+            return Err(CoreError::MalformedMessage {
+                from,
+                reason: format!(
+                    "AppendEntries after index {prev_log_index} overflows the index space"
+                ),
+            });
+        }
         for (i, e) in entries.iter().enumerate() {
             let expected = prev_log_index + 1 + i as Index;
             if e.index != expected {
@@ -258,7 +269,7 @@ impl Node {
         }
         match pr.state {
             ProgressState::Snapshot { .. } => return,
-            ProgressState::Probe { .. } if index + 1 != pr.next_index => return, // stale
+            ProgressState::Probe { .. } if index.checked_add(1) != Some(pr.next_index) => return, // stale
             _ => {}
         }
         let candidate = match hint {
@@ -295,7 +306,7 @@ impl Node {
         match pr.state {
             ProgressState::Probe { .. } => {
                 // The follower's length bounds where its log can match ours.
-                if follower_last + 1 < pr.next_index {
+                if follower_last.saturating_add(1) < pr.next_index {
                     let next = follower_last + 1;
                     pr.become_probe(next);
                 }
@@ -306,9 +317,9 @@ impl Node {
                 // sent after the last append and the follower still lacks them (lost).
                 if !pr.inflight.is_empty()
                     && read_round > pr.sent_round
-                    && follower_last + 1 < pr.next_index
+                    && follower_last.saturating_add(1) < pr.next_index
                 {
-                    let next = (follower_last + 1).min(pr.next_index);
+                    let next = follower_last + 1;
                     pr.become_probe(next);
                 }
             }

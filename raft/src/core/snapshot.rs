@@ -60,14 +60,24 @@ impl Node {
     }
 
     /// Follower side of InstallSnapshot.
-    pub(crate) fn handle_install_snapshot(&mut self, from: NodeId, snapshot: Snapshot) {
+    pub(crate) fn handle_install_snapshot(
+        &mut self,
+        from: NodeId,
+        snapshot: Snapshot,
+    ) -> Result<(), CoreError> {
+        if snapshot.index > Index::MAX / 2 {
+            return Err(CoreError::MalformedMessage {
+                from,
+                reason: format!("snapshot index {} is out of range", snapshot.index),
+            });
+        }
         let committed = self.log.committed;
         if snapshot.index <= committed {
             self.send(
                 from,
                 MessageBody::InstallSnapshotResponse { index: committed },
             );
-            return;
+            return Ok(());
         }
         let index = snapshot.index;
         if self.log.term(index) == Some(snapshot.term) {
@@ -84,5 +94,6 @@ impl Node {
             self.snapshot = Some(snapshot);
         }
         self.send(from, MessageBody::InstallSnapshotResponse { index });
+        Ok(())
     }
 }

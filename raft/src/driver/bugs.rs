@@ -19,8 +19,8 @@ pub struct UnsafeBugs {
     /// only now and then, while the node already sends and acknowledges. A SIGKILL of a majority
     /// loses acknowledged writes (and votes).
     pub ack_before_sync: bool,
-    /// `vote-any`: votes are granted without the up-to-date log check (needs the core's
-    /// `PlantedBugs::vote_any`; see NEEDS.md while it is missing).
+    /// `vote-any`: votes are granted without the up-to-date log check (the core's
+    /// `PlantedBugs::vote_any`), so a node with a short log can win and erase committed entries.
     pub vote_any: bool,
 }
 

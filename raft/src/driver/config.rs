@@ -42,7 +42,7 @@ impl DriverConfig {
             bugs,
         };
         cfg.kv.bugs.no_dedup = bugs.no_dedup;
-        // TODO(vote-any): set `cfg.node.bugs.vote_any` once raft::core has it (see NEEDS.md).
+        cfg.node.bugs.vote_any = bugs.vote_any;
         cfg
     }
 }

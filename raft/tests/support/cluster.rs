@@ -9,10 +9,11 @@
 //!
 //! On panic the cluster prints its seed and tick, so any failure reproduces from the seed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use raft::core::{
-    ConfState, Config, Entry, Index, Message, Node, NodeId, NotLeader, ReadState, Role, Status,
+    ConfState, Config, Entry, Index, Message, MessageBody, Node, NodeId, NotLeader, ReadState,
+    Role, Status,
 };
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -95,6 +96,7 @@ pub struct Cluster {
     pub reads: Vec<ReadRecord>,
     read_bounds: HashMap<u64, Index>,
     pending_snapshot: HashMap<NodeId, Index>,
+    crash_before_send: BTreeSet<NodeId>,
     /// Entries applied, summed over nodes.
     pub applied_total: u64,
     /// Normal entries applied by the first node that applied them (one count per index).
@@ -141,6 +143,7 @@ impl Cluster {
             reads: Vec::new(),
             read_bounds: HashMap::new(),
             pending_snapshot: HashMap::new(),
+            crash_before_send: BTreeSet::new(),
             applied_total: 0,
             committed_normal: 0,
             configure: opts.configure,
@@ -352,7 +355,11 @@ impl Cluster {
                 return;
             }
             let rd = node.ready();
-            let term = node.status().term;
+            let term = if self.inv.is_some() {
+                node.status().term
+            } else {
+                0
+            };
             if self.trace {
                 eprintln!(
                     "[t{}] node {id} ready: hs {:?} entries {:?} snap {:?} commit-out {:?} msgs {:?}",
@@ -420,10 +427,36 @@ impl Cluster {
                     self.fail(e);
                 }
             }
+            // A crash armed for this point: the Ready is durable but nothing was sent.
+            if self.crash_before_send.remove(&id) {
+                self.crash(id);
+                return;
+            }
             // (2) send, only now that it is durable.
             for msg in rd.messages {
                 if msg.from != id {
                     self.fail(format!("node {id} sent a message from {}", msg.from));
+                }
+                if let MessageBody::AppendEntries {
+                    prev_log_index,
+                    entries,
+                    ..
+                } = &msg.body
+                {
+                    let budget = self.configs[&id].max_msg_bytes;
+                    let bytes: usize = entries.iter().map(|e| e.data.len()).sum();
+                    if entries.len() > 1 && bytes > budget {
+                        self.fail(format!(
+                            "node {id} sent {bytes} bytes of entries in one append, budget {budget}"
+                        ));
+                    }
+                    if entries
+                        .iter()
+                        .enumerate()
+                        .any(|(i, e)| e.index != prev_log_index + 1 + i as u64)
+                    {
+                        self.fail(format!("node {id} sent an append with misnumbered entries"));
+                    }
                 }
                 if self.record_messages {
                     self.sent.push(msg.clone());
@@ -527,7 +560,8 @@ impl Cluster {
         }
     }
 
-    /// Every committed entry is still held by a quorum of disks.
+    /// Every committed entry is still held by enough voters' disks that every quorum of the
+    /// current voters includes one.
     pub fn check_durability(&self) {
         let Some(inv) = self.inv.as_ref() else {
             return;
@@ -538,9 +572,11 @@ impl Cluster {
             .map(|n| n.status())
             .max_by_key(|s| s.commit)
             .map_or(self.genesis.voters.clone(), |s| s.conf.voters);
+        // Every quorum of the voters must hold a copy: more than n - quorum of them do.
         let quorum = voters.len() / 2 + 1;
+        let needed = voters.len() - quorum + 1;
         let disks = voters.iter().filter_map(|v| self.disks.get(v));
-        if let Err(e) = inv.check_durability(disks, quorum) {
+        if let Err(e) = inv.check_durability(disks, needed) {
             self.fail(e);
         }
     }
@@ -549,6 +585,7 @@ impl Cluster {
 
     /// Lose all volatile state of a node; only its disk survives.
     pub fn crash(&mut self, id: NodeId) {
+        self.crash_before_send.remove(&id);
         if self.nodes.remove(&id).is_some() {
             self.apps.insert(id, App::default());
             self.check_durability();
@@ -582,6 +619,19 @@ impl Cluster {
         self.handle_ready(id);
         self.check_all();
         self.check_durability();
+    }
+
+    /// Crash the node while it handles its next Ready: after persisting, before sending,
+    /// applying or advancing.
+    pub fn crash_before_next_send(&mut self, id: NodeId) {
+        if self.nodes.contains_key(&id) {
+            self.crash_before_send.insert(id);
+        }
+    }
+
+    /// Forget every armed crash.
+    pub fn disarm_crashes(&mut self) {
+        self.crash_before_send.clear();
     }
 
     /// Crash then restart at once.

@@ -9,8 +9,8 @@
 //!   there is the same (so applied sequences are prefixes of one another);
 //! - commit never goes backwards (not even across a crash) and applied never goes backwards
 //!   except that a restart resumes from the snapshot;
-//! - no committed entry is lost: a committed entry is never overwritten on any disk, and a quorum of
-//!   disks always holds it (in the log or under a snapshot).
+//! - no committed entry is lost: a committed entry is never overwritten on any disk, and enough
+//!   voters' disks that every quorum has a copy (in the log or under a snapshot).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -271,20 +271,20 @@ impl Invariants {
         Ok(())
     }
 
-    /// Every committed entry is on at least `quorum` of the given disks.
+    /// Every committed entry is on at least `needed` of the given disks.
     pub fn check_durability<'a>(
         &self,
         disks: impl Iterator<Item = &'a Disk> + Clone,
-        quorum: usize,
+        needed: usize,
     ) -> Check {
         for (index, c) in &self.committed {
             let holders = disks
                 .clone()
                 .filter(|d| d.snapshot_index() >= *index || d.term_at(*index) == Some(c.entry.term))
                 .count();
-            if holders < quorum {
+            if holders < needed {
                 return Err(format!(
-                    "committed entry lost: entry {index} (term {}) is on {holders} disks, quorum is {quorum}",
+                    "committed entry lost: entry {index} (term {}) is on {holders} voters' disks, {needed} needed so every quorum holds it",
                     c.entry.term
                 ));
             }

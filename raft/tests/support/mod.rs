@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod churn;
 pub mod cluster;
 pub mod disk;
+pub mod figure8;
 pub mod invariants;
 pub mod messages;
 pub mod network;

@@ -64,6 +64,9 @@ struct InFlight {
     msg: Message,
 }
 
+/// A predicate that picks messages to lose.
+pub type DropFilter = Box<dyn Fn(&Message) -> bool>;
+
 /// Counters a test can assert on.
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
@@ -79,6 +82,8 @@ pub struct Network {
     /// Directed links (from, to) that lose every message.
     cut: BTreeSet<(NodeId, NodeId)>,
     pub stats: NetStats,
+    /// Messages for which this returns true are lost (scripted scenarios).
+    pub drop_filter: Option<DropFilter>,
 }
 
 impl Network {
@@ -88,6 +93,7 @@ impl Network {
             queue: VecDeque::new(),
             cut: BTreeSet::new(),
             stats: NetStats::default(),
+            drop_filter: None,
         }
     }
 
@@ -121,7 +127,7 @@ impl Network {
     /// Hand a message to the network at time `now`.
     pub fn send(&mut self, msg: Message, now: u64, rng: &mut ChaCha8Rng) {
         self.stats.sent += 1;
-        if self.is_cut(msg.from, msg.to) {
+        if self.is_cut(msg.from, msg.to) || self.drop_filter.as_ref().is_some_and(|f| f(&msg)) {
             self.stats.dropped += 1;
             return;
         }

@@ -1,0 +1,188 @@
+//! Unit tests of the protocol rules, each driving one or a few nodes by hand through a tiny
+//! lossless in-module message pump (scenario tests with a faulty network live in `raft/tests`).
+//! This file holds the pump and the builders; the rules are tested in the files by concern.
+
+mod arbitrary_input;
+mod election;
+mod membership;
+mod misc;
+mod read_index;
+mod reordered_appends;
+mod replication;
+mod snapshot;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+
+pub(super) fn config(id: NodeId) -> Config {
+    Config {
+        seed: 7,
+        ..Config::new(id)
+    }
+}
+
+pub(super) fn entry(index: Index, term: Term) -> Entry {
+    Entry {
+        term,
+        index,
+        kind: EntryKind::Normal,
+        data: vec![index as u8],
+    }
+}
+
+/// A few nodes wired together; messages are delivered until quiet.
+pub(super) struct Pump {
+    pub(super) nodes: BTreeMap<NodeId, Node>,
+    pub(super) isolated: BTreeSet<NodeId>,
+    pub(super) delivered: Vec<Message>,
+    pub(super) applied: BTreeMap<NodeId, Vec<Entry>>,
+    pub(super) reads: BTreeMap<NodeId, Vec<ReadState>>,
+}
+
+impl Pump {
+    pub(super) fn new(n: u64) -> Pump {
+        Pump::with(n, config)
+    }
+
+    pub(super) fn with(n: u64, cfg: impl Fn(NodeId) -> Config) -> Pump {
+        let conf = ConfState::with_voters(1..=n);
+        let nodes = (1..=n)
+            .map(|id| (id, Node::bootstrap(cfg(id), conf.clone()).unwrap()))
+            .collect();
+        Pump {
+            nodes,
+            isolated: BTreeSet::new(),
+            delivered: Vec::new(),
+            applied: BTreeMap::new(),
+            reads: BTreeMap::new(),
+        }
+    }
+
+    pub(super) fn node(&mut self, id: NodeId) -> &mut Node {
+        self.nodes.get_mut(&id).unwrap()
+    }
+
+    /// Collects every Ready and delivers its messages, until no node has anything to do.
+    pub(super) fn run(&mut self) {
+        for _ in 0..10_000 {
+            let mut msgs = Vec::new();
+            for (id, node) in self.nodes.iter_mut() {
+                if node.has_ready() {
+                    let rd = node.ready();
+                    self.applied
+                        .entry(*id)
+                        .or_default()
+                        .extend(rd.committed_entries);
+                    self.reads.entry(*id).or_default().extend(rd.read_states);
+                    msgs.extend(rd.messages);
+                    node.advance();
+                }
+            }
+            if msgs.is_empty() {
+                return;
+            }
+            for m in msgs {
+                if self.isolated.contains(&m.from) || self.isolated.contains(&m.to) {
+                    continue;
+                }
+                if let Some(node) = self.nodes.get_mut(&m.to) {
+                    self.delivered.push(m.clone());
+                    node.step(m).unwrap();
+                }
+            }
+        }
+        panic!("the pump did not quiesce");
+    }
+
+    pub(super) fn tick_all(&mut self, ticks: u32) {
+        for _ in 0..ticks {
+            for node in self.nodes.values_mut() {
+                node.tick();
+            }
+            self.run();
+        }
+    }
+
+    pub(super) fn elect(&mut self, id: NodeId) {
+        self.node(id).campaign();
+        self.run();
+        assert_eq!(self.node(id).status().role, Role::Leader);
+    }
+
+    /// Ticks only `ids` until one of them leads; returns it.
+    pub(super) fn tick_until_leader(&mut self, ids: &[NodeId]) -> NodeId {
+        for _ in 0..500 {
+            for id in ids {
+                self.node(*id).tick();
+            }
+            self.run();
+            if let Some(id) = ids
+                .iter()
+                .find(|id| self.nodes[id].status().role == Role::Leader)
+            {
+                return *id;
+            }
+        }
+        panic!("no leader among {ids:?}");
+    }
+
+    pub(super) fn count(&self, kind: &str) -> usize {
+        self.delivered
+            .iter()
+            .filter(|m| m.body.kind_name() == kind)
+            .count()
+    }
+}
+
+/// A follower whose log holds the given terms at indexes 1.. (already persisted).
+pub(super) fn node_with_log(id: NodeId, voters: u64, term: Term, terms: &[Term]) -> Node {
+    let entries = terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| entry(i as Index + 1, *t))
+        .collect();
+    let persisted = PersistedState {
+        hard_state: HardState {
+            term,
+            vote: None,
+            commit: 0,
+        },
+        snapshot: None,
+        entries,
+    };
+    Node::restart(config(id), ConfState::with_voters(1..=voters), persisted).unwrap()
+}
+
+pub(super) fn msg(from: NodeId, to: NodeId, term: Term, body: MessageBody) -> Message {
+    Message {
+        from,
+        to,
+        term,
+        body,
+    }
+}
+
+pub(super) fn append(
+    from: NodeId,
+    to: NodeId,
+    term: Term,
+    prev: (Index, Term),
+    entries: Vec<Entry>,
+) -> Message {
+    msg(
+        from,
+        to,
+        term,
+        MessageBody::AppendEntries {
+            prev_log_index: prev.0,
+            prev_log_term: prev.1,
+            entries,
+            commit: 0,
+        },
+    )
+}
+
+pub(super) fn last_response(node: &mut Node) -> MessageBody {
+    node.ready().messages.pop().expect("a response").body
+}
