@@ -21,6 +21,10 @@ pub enum Command {
     /// Exit code: 0 linearizable, 1 not linearizable, 2 unknown (time or memory bound reached),
     /// 3 unusable input (unreadable, malformed or ill-formed history, or bad arguments).
     Check(CheckArgs),
+    /// Deterministic simulation: one seed, a sweep of seeds, shrink or replay a failing run.
+    ///
+    /// Exit code: 0 valid, 1 violation, 2 unknown, 3 harness failure.
+    Sim(crate::sim_cmd::SimArgs),
 }
 
 /// Flags of `gauntlet check`.

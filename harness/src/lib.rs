@@ -4,3 +4,5 @@
 pub mod check_cmd;
 pub mod cli;
 pub mod proxy;
+pub mod sim;
+pub mod sim_cmd;
