@@ -62,6 +62,18 @@ pub struct SimArgs {
     /// Seconds the checker may spend per run before answering "unknown".
     #[arg(long, default_value_t = 30.0)]
     pub check_timeout: f64,
+    /// Byte budget of one AppendEntries (default: the server's 1 MiB).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_msg_bytes: usize,
+    /// Chance that a peer message is lost (default 0.01).
+    #[arg(long, default_value_t = 0.01)]
+    pub loss: f64,
+    /// Chance that a peer message is held up to 300 ms, so later ones overtake it (default 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    pub slow: f64,
+    /// Chance that a peer message is delivered twice (default 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    pub duplicate: f64,
     /// Sweep: stop after the first chunk of seeds that holds a failure.
     #[arg(long)]
     pub until_first: bool,
@@ -115,6 +127,10 @@ impl SimArgs {
         spec.nemesis = self.nemesis.0.clone();
         spec.fault_interval_ms = (self.nemesis_interval * 1000.0) as u64;
         spec.bugs = self.unsafe_bugs.clone();
+        spec.max_msg_bytes = self.max_msg_bytes;
+        spec.network.loss_chance = self.loss;
+        spec.network.slow_chance = self.slow;
+        spec.network.duplicate_chance = self.duplicate;
         Ok(spec)
     }
 
@@ -140,6 +156,13 @@ impl SimArgs {
             self.nemesis_interval,
             self.concurrency
         );
+        if self.max_msg_bytes != 1 << 20 {
+            cmd.push_str(&format!(" --max-msg-bytes {}", self.max_msg_bytes));
+        }
+        cmd.push_str(&format!(
+            " --loss {} --slow {} --duplicate {}",
+            self.loss, self.slow, self.duplicate
+        ));
         for bug in &self.unsafe_bugs {
             cmd.push_str(&format!(" --unsafe-bug {bug}"));
         }
@@ -264,11 +287,16 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
         wall,
         result.sim_time_us as f64 / 1e6 / wall.max(1e-9)
     );
-    if let Some(first) = result.failures.first() {
+    let violations = result
+        .failures
+        .iter()
+        .filter(|f| f.verdict.exit_code() == 1);
+    if let Some(first) = violations.clone().next() {
         println!(
-            "first failing seed: {} ({} seeds run to find it)",
+            "first violating seed: {} ({} seeds run to find it; {} violations)",
             first.spec.seed,
-            first.spec.seed - seeds.start + 1
+            first.spec.seed - seeds.start + 1,
+            violations.count()
         );
     }
     // A harness failure outranks a violation, which outranks an unknown.

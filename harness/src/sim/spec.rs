@@ -106,6 +106,14 @@ pub struct SimSpec {
     /// Tick length in milliseconds and election timeout in ticks (the server's defaults).
     pub tick_ms: u64,
     pub election_ticks: u32,
+    /// The core's flow control: byte budget of one AppendEntries (the server's default is
+    /// 1 MiB; a small budget splits catch-up into many messages, which reordering can exploit).
+    #[serde(default = "default_max_msg_bytes")]
+    pub max_msg_bytes: usize,
+}
+
+fn default_max_msg_bytes() -> usize {
+    1 << 20
 }
 
 impl SimSpec {
@@ -126,6 +134,7 @@ impl SimSpec {
             max_ops: None,
             tick_ms: 50,
             election_ticks: 10,
+            max_msg_bytes: default_max_msg_bytes(),
         }
     }
 

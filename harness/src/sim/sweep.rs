@@ -21,7 +21,8 @@ pub struct SweepResult {
 }
 
 /// Runs `template` with every seed in `seeds`; `on_done` is called after each run (progress).
-/// With `until_first`, stops after the chunk holding the first failure.
+/// With `until_first`, stops after the chunk holding the first violation (an `unknown` from the
+/// checker is kept as a failure but does not stop the sweep).
 pub fn sweep(
     template: &SimSpec,
     seeds: Range<u64>,
@@ -50,7 +51,7 @@ pub fn sweep(
         let mut failed = false;
         for outcome in outcomes {
             if outcome.verdict.kind().is_some() {
-                failed = true;
+                failed |= outcome.verdict.exit_code() == 1;
                 result.failures.push(outcome);
             }
         }

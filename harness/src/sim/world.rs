@@ -278,6 +278,7 @@ impl World {
         let mut core = Config::new(node.id);
         core.election_tick = self.spec.election_ticks;
         core.heartbeat_tick = 1;
+        core.max_msg_bytes = self.spec.max_msg_bytes.max(1);
         core.seed = self.spec.seed ^ (u64::from(node.incarnation) << 40);
         let mut cfg = DriverConfig::new(
             core,
