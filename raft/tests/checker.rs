@@ -32,7 +32,7 @@ fn status(id: u64, role: Role, term: u64, commit: u64) -> Status {
 
 fn disk(entries: &[Entry], term: u64, commit: u64) -> Disk {
     let mut d = Disk::default();
-    d.append(entries).unwrap();
+    d.append(entries.to_vec()).unwrap();
     d.hard_state = HardState {
         term,
         vote: None,

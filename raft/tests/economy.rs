@@ -61,6 +61,7 @@ fn three_node_election_takes_at_most_30_messages() {
 
 #[test]
 fn idle_second_takes_at_most_60_messages() {
+    let mut worst = 0;
     for seed in 1..=5 {
         let mut c = cluster(seed);
         let leader = settle(&mut c);
@@ -76,10 +77,12 @@ fn idle_second_takes_at_most_60_messages() {
         );
         // The leader must still assert itself: at least one heartbeat to each follower.
         assert!(n >= 2, "seed {seed}: the leader went silent");
+        worst = worst.max(n);
         assert_eq!(c.stable_leader(), Some(leader));
         assert_eq!(c.status(leader).unwrap().term, term);
         c.finish();
     }
+    eprintln!("idle second (10 ticks, 3 nodes): at most {worst} messages over 5 seeds");
 }
 
 fn ten_proposals_of_5000_bytes(all_at_once: bool) {

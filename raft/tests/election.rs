@@ -169,3 +169,26 @@ fn leader_in_minority_steps_down_within_election_timeout() {
     assert!(stepped_down, "isolated leader kept leading");
     c.finish();
 }
+
+#[test]
+fn rejoining_node_does_not_disrupt_the_leader() {
+    let mut c = Cluster::new(Options::new(5, 6));
+    let leader = c.wait_leader(5 * ELECTION);
+    let term = c.status(leader).unwrap().term;
+    let loner = c.alive().into_iter().find(|id| *id != leader).unwrap();
+    c.isolate(loner);
+    // Long enough for many election timeouts of the loner.
+    c.run(20 * ELECTION);
+    c.reconnect(loner);
+    c.run(5 * ELECTION);
+    // Pre-vote: the loner never won a pre-vote, so it never bumped its term, and the leader
+    // keeps its term and its followers.
+    assert_eq!(
+        c.stable_leader(),
+        Some(leader),
+        "the rejoining node disrupted the leader"
+    );
+    assert_eq!(c.status(leader).unwrap().term, term);
+    assert_eq!(c.status(loner).unwrap().leader, Some(leader));
+    c.finish();
+}

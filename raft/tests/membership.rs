@@ -224,7 +224,7 @@ fn membership_churn(seed: u64) -> usize {
         }
         c.tick();
         // Faults: crash or cut off one node at a time, and bring it back soon.
-        if c.random_bool(0.02) {
+        if c.random_bool(0.02) && c.alive().len() > 1 {
             let alive = c.alive();
             let id = alive[c.random_range(0..alive.len() as u64) as usize];
             c.crash(id);
@@ -308,5 +308,41 @@ fn leadership_transfer_to_unreachable_target_times_out() {
     assert_eq!(c.leader(), Some(leader));
     assert_eq!(c.status(leader).unwrap().term, term);
     c.one(b"after", 2, AGREE);
+    c.finish();
+}
+
+#[test]
+fn a_learner_does_not_count_towards_commit_or_elections() {
+    let mut opts = Options::new(3, 56);
+    opts.learners = 1;
+    let mut c = Cluster::new(opts);
+    let last = c.one(b"x", 4, AGREE);
+    assert_eq!(c.status(4).unwrap().role, Role::Learner);
+    assert!(
+        c.apps[&4].applied >= last,
+        "the bootstrap learner is not replicated to"
+    );
+    let leader = c.wait_leader(5 * ELECTION);
+    // Leader + learner are not a majority of the three voters.
+    let voters: Vec<_> = [1, 2, 3].into_iter().filter(|id| *id != leader).collect();
+    for v in &voters {
+        c.isolate(*v);
+    }
+    let index = c.propose(leader, b"no".to_vec()).expect("leader accepts");
+    c.run(3 * ELECTION);
+    assert!(
+        c.committed_entry(index).is_none(),
+        "committed with a learner's ack"
+    );
+    // And the learner never campaigns, whatever happens to the voters.
+    c.isolate(leader);
+    c.run(5 * ELECTION);
+    assert!(
+        c.leaders().iter().all(|(id, _)| *id != 4),
+        "the learner leads"
+    );
+    assert_eq!(c.status(4).unwrap().role, Role::Learner);
+    c.heal();
+    c.one(b"healed", 4, AGREE);
     c.finish();
 }

@@ -257,7 +257,6 @@ fn fast_backup_over_fifty_divergent_entries() {
 }
 
 #[test]
-#[ignore = "core bug: see FINDINGS.md #2"]
 fn lost_acks_with_a_full_window_do_not_stall_a_follower() {
     let mut opts = Options::new(3, 18);
     opts.configure = |cfg| cfg.max_inflight_msgs = 2;

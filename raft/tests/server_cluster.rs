@@ -51,6 +51,7 @@ async fn leader_crash_new_leader_keeps_acknowledged_writes_and_restarted_node_ca
     let mut probe = cluster.client();
     probe.put("after-crash", "1").await.unwrap();
     let recovery = killed_at.elapsed();
+    eprintln!("a new leader served {recovery:?} after the leader was SIGKILLed");
     let bound = Duration::from_millis(2 * ELECTION_MS) + Duration::from_secs(2);
     assert!(
         recovery < bound,
@@ -129,4 +130,33 @@ async fn sigterm_stops_a_node_cleanly_and_it_restarts() {
     client.put("b", "2").await.unwrap();
     cluster.restart(2);
     assert_eq!(client.get("a").await.unwrap().as_deref(), Some("1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ack_before_sync_bug_loses_acknowledged_writes_when_the_cluster_is_killed() {
+    let args = ["--unsafe-bug", "ack-before-sync", "--lazy-sync-ms", "5000"];
+    let mut cluster = ProcCluster::start_with(3, 1000, &args);
+    cluster.wait_for_leader(Duration::from_secs(5)).await;
+    let mut client = cluster.client();
+    for i in 0..20 {
+        client.put(&format!("k{i}"), "acknowledged").await.unwrap();
+    }
+    for id in 1..=3 {
+        cluster.kill(id);
+    }
+    for id in 1..=3 {
+        cluster.restart(id);
+    }
+    cluster.wait_for_leader(Duration::from_secs(5)).await;
+    let mut client = cluster.client();
+    let mut missing = 0;
+    for i in 0..20 {
+        if client.get(&format!("k{i}")).await.unwrap().is_none() {
+            missing += 1;
+        }
+    }
+    assert!(
+        missing > 0,
+        "the planted bug should have lost acknowledged writes"
+    );
 }

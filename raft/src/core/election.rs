@@ -191,15 +191,16 @@ impl Node {
         }
         if self.election_elapsed >= election_tick {
             self.election_elapsed = 0;
-            if self.cfg.check_quorum && !self.quorum_active() {
-                tracing::debug!(id = self.id, term = self.term, "lost contact with a quorum");
-                let term = self.term;
-                self.become_follower(term, None);
-                return;
-            }
-            for p in self.progress.values_mut() {
-                p.recent_active = false;
-            }
+        }
+        for p in self.progress.values_mut() {
+            p.ticks_since_heard = p.ticks_since_heard.saturating_add(1);
+        }
+        if self.cfg.check_quorum && !self.quorum_active() {
+            // No quorum answered during the last election timeout.
+            tracing::debug!(id = self.id, term = self.term, "lost contact with a quorum");
+            let term = self.term;
+            self.become_follower(term, None);
+            return;
         }
         for p in self.progress.values_mut() {
             if let ProgressState::Snapshot { ticks, .. } = &mut p.state {
@@ -222,7 +223,13 @@ impl Node {
             .conf
             .voters
             .iter()
-            .filter(|v| **v == self.id || self.progress.get(v).is_some_and(|p| p.recent_active))
+            .filter(|v| {
+                **v == self.id
+                    || self
+                        .progress
+                        .get(v)
+                        .is_some_and(|p| p.ticks_since_heard < self.cfg.election_tick)
+            })
             .count();
         active >= self.conf.quorum()
     }

@@ -113,11 +113,9 @@ impl RaftLog {
         let Some(term) = self.term(index) else {
             return index;
         };
-        let mut i = index;
-        while i > self.first_index() && self.term(i - 1) == Some(term) {
-            i -= 1;
-        }
-        i
+        // Terms never decrease along a log: binary search for the start of the run.
+        let pos = self.entries.partition_point(|e| e.term < term);
+        (self.snapshot_index + 1 + pos as Index).min(index)
     }
 
     /// The last index whose term is `<= term`, with its term (terms never decrease in a log).
@@ -131,6 +129,24 @@ impl RaftLog {
         }
         let e = &self.entries[pos - 1];
         Some((e.index, e.term))
+    }
+
+    /// Asserts the log's invariants (debug builds).
+    pub(crate) fn debug_check(&self) {
+        debug_assert!(
+            self.snapshot_index <= self.applied
+                && self.applied <= self.committed
+                && self.committed <= self.last_index(),
+            "log invariant broken: snapshot {} applied {} commit {} last {}",
+            self.snapshot_index,
+            self.applied,
+            self.committed,
+            self.last_index()
+        );
+        debug_assert!(self
+            .entries
+            .first()
+            .is_none_or(|e| e.index == self.snapshot_index + 1));
     }
 
     /// Is a log ending at (`last_index`, `last_term`) at least as up to date as ours?
@@ -221,6 +237,19 @@ mod tests {
         assert_eq!(log.first_index_of_term_at(4), 2);
         assert_eq!(log.first_index_of_term_at(5), 5);
         assert_eq!(log.first_index_of_term_at(1), 1);
+        let mut compacted = log_with_terms(&[1, 2, 2, 2, 3]);
+        compacted.committed = 2;
+        compacted.compact(2, 2);
+        assert_eq!(
+            compacted.first_index_of_term_at(4),
+            3,
+            "never below the first held"
+        );
+        assert_eq!(
+            compacted.first_index_of_term_at(2),
+            2,
+            "the snapshot index itself"
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!
 //! Files by concern: `log` (entries since the last snapshot), `progress` (per-follower flow
 //! control), `election`, `replication` (append, commit), `read_index`, `snapshot`,
-//! `membership`, `node` (public API and the Ready cycle).
+//! `membership`, `node` (state and public API), `restart` (construction), `ready` (the Ready
+//! cycle).
 
 mod config;
 mod election;
@@ -38,7 +39,9 @@ mod message;
 mod node;
 mod progress;
 mod read_index;
+mod ready;
 mod replication;
+mod restart;
 mod snapshot;
 mod types;
 
@@ -69,6 +72,23 @@ pub struct Ready {
     pub messages: Vec<Message>,
     pub committed_entries: Vec<Entry>,
     pub read_states: Vec<ReadState>,
+}
+
+impl Ready {
+    /// Nothing to persist, send, apply or serve.
+    pub fn is_empty(&self) -> bool {
+        self.hard_state.is_none()
+            && self.entries.is_empty()
+            && self.snapshot.is_none()
+            && self.messages.is_empty()
+            && self.committed_entries.is_empty()
+            && self.read_states.is_empty()
+    }
+
+    /// Something must be made durable (and fsynced) before the messages go out.
+    pub fn needs_sync(&self) -> bool {
+        self.hard_state.is_some() || !self.entries.is_empty() || self.snapshot.is_some()
+    }
 }
 
 /// What survived a crash: what earlier Readys told the application to persist.

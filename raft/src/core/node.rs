@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::Config;
@@ -15,7 +15,6 @@ use super::read_index::ReadIndexState;
 use super::types::{
     ConfChange, ConfState, Entry, EntryKind, HardState, Index, NodeId, Role, Snapshot, Status, Term,
 };
-use super::{PersistedState, Ready};
 
 /// The internal role (learners are followers that are not voters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,136 +66,28 @@ pub struct Node {
 }
 
 impl Node {
-    /// A brand-new member of a brand-new cluster with the given voters (and learners).
-    ///
-    /// A node that joins an existing cluster later bootstraps with the cluster's *initial*
-    /// conf (it is not a member until the leader's log or snapshot says so).
-    pub fn bootstrap(config: Config, conf: ConfState) -> Result<Node, CoreError> {
-        Node::restart(config, conf, PersistedState::default())
-    }
-
-    /// Restart from persisted state (conf comes from the snapshot plus the committed
-    /// conf-change entries in the log, or `initial_conf` when there is no snapshot).
-    pub fn restart(
-        config: Config,
-        initial_conf: ConfState,
-        persisted: PersistedState,
-    ) -> Result<Node, CoreError> {
-        config.validate()?;
-        let (snap_index, snap_term, base_conf) = match &persisted.snapshot {
-            Some(s) => (s.index, s.term, s.conf.clone()),
-            None => (0, 0, initial_conf),
-        };
-        if snap_index > Index::MAX / 2 {
-            return Err(CoreError::InvalidPersistedState(format!(
-                "snapshot index {snap_index} is out of range"
-            )));
-        }
-        let mut conf = base_conf;
-        conf.normalize();
-        if conf.voters.is_empty() {
-            return Err(CoreError::InvalidConfState(
-                "the configuration needs at least one voter".into(),
-            ));
-        }
-        if let Some(both) = conf.voters.iter().find(|v| conf.is_learner(**v)) {
-            return Err(CoreError::InvalidConfState(format!(
-                "node {both} is listed both as voter and as learner"
-            )));
-        }
-        let mut log = RaftLog::new(snap_index, snap_term);
-        for entry in persisted.entries {
-            if entry.index <= snap_index {
-                continue;
-            }
-            if entry.index != log.last_index() + 1 {
-                return Err(CoreError::InvalidPersistedState(format!(
-                    "log entries must be contiguous after the snapshot: expected index {}, found {}",
-                    log.last_index() + 1,
-                    entry.index
-                )));
-            }
-            if entry.term < log.last_term() {
-                return Err(CoreError::InvalidPersistedState(format!(
-                    "entry {} has term {} below the previous entry's term {}",
-                    entry.index,
-                    entry.term,
-                    log.last_term()
-                )));
-            }
-            log.push(entry);
-        }
-        log.mark_stable();
-        let hs = persisted.hard_state;
-        if hs.commit > log.last_index() {
-            return Err(CoreError::InvalidPersistedState(format!(
-                "commit index {} is beyond the last persisted entry {}",
-                hs.commit,
-                log.last_index()
-            )));
-        }
-        if hs.term < log.last_term() {
-            return Err(CoreError::InvalidPersistedState(format!(
-                "term {} is below the term {} of the last persisted entry",
-                hs.term,
-                log.last_term()
-            )));
-        }
-        log.committed = hs.commit.max(snap_index);
-        let seed = rng_seed(config.seed, config.id);
-        let mut node = Node {
-            id: config.id,
-            term: hs.term,
-            vote: hs.vote,
-            leader: None,
-            state: State::Follower,
-            conf: conf.clone(),
-            conf_index: snap_index,
-            conf_history: vec![(snap_index, conf)],
-            pending_conf_index: 0,
-            snapshot: persisted.snapshot,
-            pending_snapshot: None,
-            progress: BTreeMap::new(),
-            votes: BTreeMap::new(),
-            election_elapsed: 0,
-            heartbeat_elapsed: 0,
-            randomized_timeout: config.election_tick,
-            rng: ChaCha8Rng::from_seed(seed),
-            msgs: Vec::new(),
-            prev_hard_state: HardState::default(),
-            reads: ReadIndexState::default(),
-            transfer: None,
-            scratch: Vec::new(),
-            log,
-            cfg: config,
-        };
-        // Committed membership changes are in effect already; they are handed out again with
-        // the other committed entries but not applied twice.
-        let committed: Vec<Entry> = node
-            .log
-            .slice(snap_index + 1, node.log.committed)
-            .iter()
-            .filter(|e| e.kind == EntryKind::ConfChange)
-            .cloned()
-            .collect();
-        for entry in &committed {
-            node.apply_conf_entry(entry);
-        }
-        node.prev_hard_state = node.hard_state();
-        node.reset_election_timer();
-        Ok(node)
-    }
-
     /// Advance logical time by one tick.
     pub fn tick(&mut self) {
         match self.state {
             State::Leader => self.tick_leader(),
             _ => self.tick_election(),
         }
+        self.log.debug_check();
     }
 
     /// Process one message from a peer. Messages from unknown or stale peers are ignored.
     pub fn step(&mut self, msg: Message) -> Result<(), CoreError> {
+        let before = (self.term, self.log.committed);
+        let result = self.step_inner(msg);
+        debug_assert!(
+            self.term >= before.0 && self.log.committed >= before.1,
+            "term or commit went backwards"
+        );
+        self.log.debug_check();
+        result
+    }
+
+    fn step_inner(&mut self, msg: Message) -> Result<(), CoreError> {
         if msg.to != self.id {
             return Err(CoreError::WrongRecipient {
                 to: msg.to,
@@ -347,51 +238,6 @@ impl Node {
         }
     }
 
-    /// Is there anything for the application to do?
-    pub fn has_ready(&self) -> bool {
-        self.hard_state() != self.prev_hard_state
-            || !self.log.unstable().is_empty()
-            || self.pending_snapshot.is_some()
-            || !self.msgs.is_empty()
-            || self.log.committed > self.log.applied
-            || self.reads.has_output()
-            || (self.state == State::Leader && (self.wants_to_send() || self.reads.needs_round()))
-    }
-
-    /// Everything the application must do now (see the module documentation for the order).
-    pub fn ready(&mut self) -> Ready {
-        let committed_entries = self.log.to_apply().to_vec();
-        if let Some(last) = committed_entries.last() {
-            self.log.applied = last.index;
-        }
-        for entry in &committed_entries {
-            if entry.kind == EntryKind::ConfChange {
-                self.apply_conf_entry(entry);
-            }
-        }
-        if self.state == State::Leader {
-            self.flush_read_round();
-            self.flush_appends();
-        }
-        let hs = self.hard_state();
-        let hard_state = (hs != self.prev_hard_state).then_some(hs);
-        self.prev_hard_state = hs;
-        let entries = self.log.unstable().to_vec();
-        self.log.mark_stable();
-        Ready {
-            hard_state,
-            entries,
-            snapshot: self.pending_snapshot.take(),
-            messages: std::mem::take(&mut self.msgs),
-            committed_entries,
-            read_states: self.reads.take_output(),
-        }
-    }
-
-    /// The last Ready has been fully handled. (All bookkeeping already happened in `ready`;
-    /// this exists so drivers keep the etcd-style rhythm and for future use.)
-    pub fn advance(&mut self) {}
-
     /// The application took a snapshot of its state machine at `index` (<= applied): the core
     /// records it (for InstallSnapshot and for the next Ready, to be persisted) and compacts its
     /// log up to it.
@@ -532,18 +378,6 @@ impl Node {
         index
     }
 
-    /// Does the leader have an AppendEntries or InstallSnapshot to send?
-    fn wants_to_send(&self) -> bool {
-        let last = self.log.last_index();
-        let max = self.cfg.max_inflight_msgs;
-        self.progress.values().any(|p| {
-            p.can_send(max)
-                && (p.next_index <= last
-                    || p.needs_empty_probe()
-                    || self.log.term(p.next_index - 1).is_none())
-        })
-    }
-
     /// Quorum-th largest of `value(voter)` over the voters (self reports `own`).
     pub(crate) fn quorum_value(&mut self, own: u64, value: impl Fn(&Progress) -> u64) -> u64 {
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -571,12 +405,4 @@ impl std::fmt::Debug for Node {
             .field("first_index", &self.log.first_index())
             .finish_non_exhaustive()
     }
-}
-
-fn rng_seed(seed: u64, id: NodeId) -> [u8; 32] {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    bytes[8..16].copy_from_slice(&id.to_le_bytes());
-    bytes[16..24].copy_from_slice(b"gauntlet");
-    bytes
 }

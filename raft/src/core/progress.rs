@@ -24,8 +24,8 @@ pub(crate) struct Progress {
     pub(crate) state: ProgressState,
     /// Last index of each in-flight AppendEntries (pipeline only), oldest first.
     pub(crate) inflight: VecDeque<Index>,
-    /// Heard from since the last check-quorum round.
-    pub(crate) recent_active: bool,
+    /// Leader ticks since this peer last answered (check-quorum).
+    pub(crate) ticks_since_heard: u32,
     /// Highest read-index round this peer acknowledged.
     pub(crate) acked_read_round: u64,
     /// The heartbeat round current when the last AppendEntries went out: a heartbeat of a
@@ -40,7 +40,7 @@ impl Progress {
             next_index,
             state: ProgressState::Probe { paused: false },
             inflight: VecDeque::new(),
-            recent_active: false,
+            ticks_since_heard: 0,
             acked_read_round: 0,
             sent_round: 0,
         }

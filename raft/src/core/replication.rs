@@ -47,7 +47,9 @@ impl Node {
                         self.send(to, MessageBody::InstallSnapshot { snapshot });
                     }
                     None => {
+                        // Unreachable by construction; park the follower rather than spin.
                         tracing::error!(id = self.id, to, prev, "log compacted but no snapshot");
+                        pr.become_snapshot(self.log.snapshot_index());
                     }
                 }
                 return;
@@ -247,7 +249,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         if success {
             let progressed = pr.acknowledge(index.min(last));
             match pr.state {
@@ -301,7 +303,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         pr.acked_read_round = pr.acked_read_round.max(read_round);
         match pr.state {
             ProgressState::Probe { .. } => {
@@ -313,13 +315,13 @@ impl Node {
                 pr.resume_probe();
             }
             ProgressState::Pipeline => {
-                // In-flight entries are never resent on a heartbeat, unless this heartbeat was
-                // sent after the last append and the follower still lacks them (lost).
-                if !pr.inflight.is_empty()
-                    && read_round > pr.sent_round
-                    && follower_last.saturating_add(1) < pr.next_index
-                {
-                    let next = follower_last + 1;
+                // The answer to a heartbeat sent after the last append overtook that append's
+                // ack: on a FIFO link the append or its ack was lost. Probe from what the
+                // follower holds: if it lacks entries they are resent, if only the acks were
+                // lost an empty probe gets a fresh ack and frees the window. Otherwise in-flight
+                // entries are never resent on a heartbeat.
+                if !pr.inflight.is_empty() && read_round > pr.sent_round {
+                    let next = follower_last.saturating_add(1).min(pr.next_index);
                     pr.become_probe(next);
                 }
             }
@@ -333,7 +335,7 @@ impl Node {
         let Some(pr) = self.progress.get_mut(&from) else {
             return;
         };
-        pr.recent_active = true;
+        pr.ticks_since_heard = 0;
         pr.acknowledge(index.min(last));
         if matches!(pr.state, ProgressState::Snapshot { .. }) {
             pr.become_pipeline();

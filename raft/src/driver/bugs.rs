@@ -7,7 +7,9 @@ use thiserror::Error;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UnsafeBugs {
     /// `stale-read`: the leader answers `get` from its local state without a read index, so a
-    /// deposed leader cut off by a partition serves stale values.
+    /// deposed leader cut off by a partition serves stale values. It also runs without
+    /// check-quorum (a leader that trusts its leadership), so it stays leader, and stale, for as
+    /// long as the partition lasts.
     pub stale_read: bool,
     /// `no-dedup`: client sessions are ignored (`KvConfig.bugs.no_dedup`), so a retried write is
     /// applied twice. Provoked by anything that makes clients retry (partitions, leader kills).

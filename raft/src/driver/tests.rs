@@ -310,3 +310,36 @@ fn lagging_replica_catches_up_through_a_snapshot() {
         Some(ref s) if s.index >= 3
     ));
 }
+
+#[test]
+fn membership_changes_through_the_leader_are_answered_once_applied() {
+    use crate::kv::AdminRequest;
+    let mut c = TestCluster::new(UnsafeBugs::default(), 0);
+    let leader = c.elect();
+    let follower = (1..=3).find(|i| *i != leader).unwrap();
+    let add = ClientRequest::Admin(AdminRequest::AddLearner {
+        id: 4,
+        peer_addr: "127.0.0.1:7004".into(),
+        client_addr: "127.0.0.1:8004".into(),
+    });
+    assert!(matches!(
+        c.request(follower, 1, add.clone()),
+        Some(ClientResponse::NotLeader { .. })
+    ));
+    assert_eq!(c.request(leader, 2, add), Some(ClientResponse::AdminOk));
+    assert_eq!(c.drivers[&leader].status().conf.learners, vec![4]);
+    let remove = ClientRequest::Admin(AdminRequest::Remove { id: 4 });
+    assert_eq!(c.request(leader, 3, remove), Some(ClientResponse::AdminOk));
+    assert!(c.drivers[&leader].status().conf.learners.is_empty());
+}
+
+#[test]
+fn planted_bugs_reach_the_core_and_kv_configs() {
+    let cfg = config(1, UnsafeBugs::parse(&["vote-any", "no-dedup"]).unwrap(), 0);
+    assert!(cfg.node.bugs.vote_any && cfg.kv.bugs.no_dedup);
+    assert!(cfg.node.check_quorum);
+    let cfg = config(1, UnsafeBugs::parse(&["stale-read"]).unwrap(), 0);
+    assert!(!cfg.node.check_quorum);
+    let cfg = config(1, UnsafeBugs::default(), 0);
+    assert!(!cfg.node.bugs.vote_any && !cfg.kv.bugs.no_dedup && cfg.node.check_quorum);
+}

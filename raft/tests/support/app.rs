@@ -14,37 +14,45 @@ pub struct App {
     pub last_snapshot: Index,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
 
-fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(FNV_PRIME);
+/// Mix one 64-bit word into the hash (multiply-xorshift, 8 bytes at a time).
+fn mix(hash: u64, word: u64) -> u64 {
+    let h = (hash ^ word).wrapping_mul(MUL);
+    h ^ (h >> 29)
+}
+
+fn hash_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        hash = mix(hash, u64::from_le_bytes(w));
     }
-    hash
+    let rest = chunks.remainder();
+    let mut w = [0u8; 8];
+    w[..rest.len()].copy_from_slice(rest);
+    mix(hash, u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56))
 }
 
 /// A hash of one entry's identity and content (index, term, kind, data).
 pub fn entry_digest(entry: &Entry) -> u64 {
-    let kind: u8 = match entry.kind {
+    let kind: u64 = match entry.kind {
         EntryKind::Normal => 0,
         EntryKind::Noop => 1,
         EntryKind::ConfChange => 2,
     };
-    let mut h = fnv(FNV_OFFSET, &entry.index.to_le_bytes());
-    h = fnv(h, &entry.term.to_le_bytes());
-    h = fnv(h, &[kind]);
-    h = fnv(h, &(entry.data.len() as u64).to_le_bytes());
-    fnv(h, &entry.data)
+    let mut h = mix(SEED, entry.index);
+    h = mix(h, entry.term);
+    h = mix(h, kind);
+    h = mix(h, entry.data.len() as u64);
+    hash_bytes(h, &entry.data)
 }
 
 /// The running hash after applying `entry` on top of `hash`.
 pub fn chain(hash: u64, entry: &Entry) -> u64 {
-    fnv(
-        hash ^ entry_digest(entry).rotate_left(17),
-        &hash.to_le_bytes(),
-    )
+    mix(mix(hash, entry_digest(entry)), hash.rotate_left(17))
 }
 
 impl App {

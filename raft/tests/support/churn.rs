@@ -25,6 +25,8 @@ pub struct ChurnPlan {
 pub struct Outcome {
     pub seen_committed: usize,
     pub reads_served: usize,
+    /// Fingerprint of the run: hash of the committed log, messages sent, final tick.
+    pub fingerprint: (u64, u64, u64),
 }
 
 pub fn churn(plan: ChurnPlan) -> Outcome {
@@ -63,6 +65,21 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
                 let target: NodeId = alive[c.random_range(0..alive.len() as u64) as usize];
                 next_read += 1;
                 let _ = c.read_index(target, next_read);
+            }
+        }
+        // Now and then the leader hands over to a random node, or a random node campaigns.
+        if c.random_bool(0.01) {
+            if let Some(leader) = c.leader() {
+                let pick = c.random_range(0..c.ids.len() as u64) as usize;
+                let target = c.ids[pick];
+                let _ = c.with_node(leader, |n| n.transfer_leadership(target));
+            }
+        }
+        if c.random_bool(0.01) {
+            let alive = c.alive();
+            if !alive.is_empty() {
+                let id = alive[c.random_range(0..alive.len() as u64) as usize];
+                c.campaign(id);
             }
         }
         c.tick();
@@ -153,8 +170,10 @@ pub fn churn(plan: ChurnPlan) -> Outcome {
         );
     }
     c.finish();
+    let log_hash = c.committed_log().iter().fold(0, super::app::chain);
     Outcome {
         seen_committed: seen.len(),
         reads_served: c.reads.iter().filter(|r| r.served).count(),
+        fingerprint: (log_hash, c.net.stats.sent, c.now),
     }
 }

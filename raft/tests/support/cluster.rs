@@ -388,7 +388,8 @@ impl Cluster {
             }
             if let (Some(first), Some(last)) = (rd.entries.first(), rd.entries.last()) {
                 range = (range.0.min(first.index), last.index.max(range.1));
-                match disk.append(&rd.entries) {
+                // Moved, not copied: the disk owns what the Ready handed over.
+                match disk.append(rd.entries) {
                     Ok(r) => replaced = r,
                     Err(e) => self.fail(format!("node {id}: {e}")),
                 }
@@ -561,17 +562,15 @@ impl Cluster {
     }
 
     /// Every committed entry is still held by enough voters' disks that every quorum of the
-    /// current voters includes one.
+    /// latest applied membership includes one.
     pub fn check_durability(&self) {
         let Some(inv) = self.inv.as_ref() else {
             return;
         };
-        let voters = self
-            .nodes
-            .values()
-            .map(|n| n.status())
-            .max_by_key(|s| s.commit)
-            .map_or(self.genesis.voters.clone(), |s| s.conf.voters);
+        // The latest membership any node applied, even if that node has crashed since.
+        let voters = inv
+            .latest_voters()
+            .unwrap_or_else(|| self.genesis.voters.clone());
         // Every quorum of the voters must hold a copy: more than n - quorum of them do.
         let quorum = voters.len() / 2 + 1;
         let needed = voters.len() - quorum + 1;

@@ -53,7 +53,7 @@ impl Disk {
     /// Persist a batch of entries with truncation semantics. Entries at or below the snapshot
     /// index are ignored. Returns the (index, term) of every stored entry that was replaced by a
     /// different one, or an error for a batch that is not contiguous or leaves a gap.
-    pub fn append(&mut self, batch: &[Entry]) -> Result<Vec<(Index, Term)>, String> {
+    pub fn append(&mut self, mut batch: Vec<Entry>) -> Result<Vec<(Index, Term)>, String> {
         for pair in batch.windows(2) {
             if pair[1].index != pair[0].index + 1 {
                 return Err(format!(
@@ -69,7 +69,8 @@ impl Disk {
             }
         }
         let snap = self.snapshot_index();
-        let batch: Vec<&Entry> = batch.iter().filter(|e| e.index > snap).collect();
+        let skip = batch.iter().take_while(|e| e.index <= snap).count();
+        batch.drain(..skip);
         let Some(first) = batch.first().map(|e| e.index) else {
             return Ok(Vec::new());
         };
@@ -87,19 +88,21 @@ impl Disk {
                 ));
             }
         }
-        let replaced = self
-            .entries
+        // The stored log is contiguous, so the entries at or after `first` are a suffix.
+        let keep = self.entries.first().map_or(0, |e| {
+            (first.saturating_sub(e.index) as usize).min(self.entries.len())
+        });
+        let replaced = self.entries[keep..]
             .iter()
-            .filter(|old| old.index >= first)
             .filter(|old| {
                 batch
                     .get((old.index - first) as usize)
-                    .is_none_or(|new| *new != *old)
+                    .is_none_or(|new| new != *old)
             })
             .map(|old| (old.index, old.term))
             .collect();
-        self.entries.retain(|e| e.index < first);
-        self.entries.extend(batch.into_iter().cloned());
+        self.entries.truncate(keep);
+        self.entries.extend(batch);
         Ok(replaced)
     }
 

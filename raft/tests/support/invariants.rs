@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use raft::core::{Entry, Index, NodeId, Role, Status, Term};
+use raft::core::{ConfState, Entry, Index, NodeId, Role, Status, Term};
 
 use super::app::{entry_digest, App};
 use super::disk::Disk;
@@ -43,6 +43,8 @@ pub struct Invariants {
     pub committed: BTreeMap<Index, Committed>,
     applied_chain: HashMap<Index, u64>,
     nodes: HashMap<NodeId, Track>,
+    /// The membership as of the highest applied index any node reported (crashed or not).
+    latest_conf: Option<(Index, ConfState)>,
 }
 
 pub type Check = Result<(), String>;
@@ -215,6 +217,13 @@ impl Invariants {
     /// Checks on a live node's status after a step.
     pub fn check_node(&mut self, status: &Status, app: &App, disk: &Disk) -> Check {
         let id = status.id;
+        if self
+            .latest_conf
+            .as_ref()
+            .is_none_or(|(applied, _)| status.applied > *applied)
+        {
+            self.latest_conf = Some((status.applied, status.conf.clone()));
+        }
         let track = self.nodes.entry(id).or_default();
         if status.commit < track.commit {
             return Err(format!(
@@ -290,6 +299,11 @@ impl Invariants {
             }
         }
         Ok(())
+    }
+
+    /// The voters as of the highest applied index seen, if any node reported one.
+    pub fn latest_voters(&self) -> Option<Vec<NodeId>> {
+        self.latest_conf.as_ref().map(|(_, c)| c.voters.clone())
     }
 
     /// Number of distinct terms that had a leader.

@@ -61,13 +61,18 @@ pub struct ProcCluster {
 impl ProcCluster {
     /// Starts `n` nodes and waits until each printed its `ready` line.
     pub fn start(n: usize, snapshot_every: u64) -> ProcCluster {
+        ProcCluster::start_with(n, snapshot_every, &[])
+    }
+
+    /// Starts `n` nodes with extra `serve` arguments (e.g. `--unsafe-bug`).
+    pub fn start_with(n: usize, snapshot_every: u64, extra_args: &[&str]) -> ProcCluster {
         let ports = free_ports(2 * n);
         let mut cluster = ProcCluster {
             dir: tempfile::tempdir().expect("tempdir"),
             peer_ports: ports[..n].to_vec(),
             client_ports: ports[n..].to_vec(),
             snapshot_every,
-            extra_args: Vec::new(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
             nodes: (0..n).map(|_| None).collect(),
         };
         for id in 1..=n as u64 {

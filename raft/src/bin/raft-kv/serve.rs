@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// Seed of the node's randomness.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// With --unsafe-bug ack-before-sync: how long written batches stay in memory only.
+    #[arg(long, default_value_t = 1000)]
+    lazy_sync_ms: u64,
     /// Turn on a planted bug (repeatable): stale-read, no-dedup, ack-before-commit,
     /// ack-before-sync, vote-any.
     #[arg(long = "unsafe-bug")]
@@ -135,6 +138,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
     cfg.snapshot_every = args.snapshot_every;
     cfg.seed = args.seed;
     cfg.bugs = bugs;
+    cfg.lazy_sync_interval = Duration::from_millis(args.lazy_sync_ms);
     Ok(cfg)
 }
 

@@ -40,3 +40,45 @@ fn bad_config_is_a_typed_error() {
         Err(CoreError::InvalidConfState(_))
     ));
 }
+
+#[test]
+fn an_idle_follower_has_no_ready() {
+    let mut node = Node::bootstrap(config(1), ConfState::with_voters([1, 2, 3])).unwrap();
+    assert!(!node.has_ready());
+    let rd = node.ready();
+    assert!(rd.is_empty() && !rd.needs_sync());
+    node.tick();
+    assert!(!node.has_ready(), "one tick is not an election");
+    node.campaign();
+    assert!(node.has_ready());
+    let rd = node.ready();
+    assert!(!rd.is_empty());
+    assert!(!rd.needs_sync(), "a pre-vote changes nothing durable");
+    assert_eq!(rd.messages.len(), 2);
+}
+
+#[test]
+fn node_and_ready_can_move_between_threads() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<Node>();
+    assert_send::<Ready>();
+    assert_send::<Message>();
+}
+
+#[test]
+fn messages_round_trip_through_postcard() {
+    let m = msg(
+        1,
+        2,
+        3,
+        MessageBody::AppendEntries {
+            prev_log_index: 4,
+            prev_log_term: 2,
+            entries: vec![entry(5, 3)],
+            commit: 4,
+        },
+    );
+    let bytes = postcard::to_allocvec(&m).unwrap();
+    let back: Message = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, m);
+}

@@ -5,6 +5,7 @@
 mod arbitrary_input;
 mod election;
 mod membership;
+mod membership_churn;
 mod misc;
 mod read_index;
 mod reordered_appends;
@@ -38,6 +39,10 @@ pub(super) struct Pump {
     pub(super) delivered: Vec<Message>,
     pub(super) applied: BTreeMap<NodeId, Vec<Entry>>,
     pub(super) reads: BTreeMap<NodeId, Vec<ReadState>>,
+    /// What each node's Readys told it to persist (for crash and restart).
+    pub(super) disks: BTreeMap<NodeId, PersistedState>,
+    /// Optional random message loss: (rng, probability).
+    pub(super) loss: Option<(rand_chacha::ChaCha8Rng, f64)>,
 }
 
 impl Pump {
@@ -56,6 +61,8 @@ impl Pump {
             delivered: Vec::new(),
             applied: BTreeMap::new(),
             reads: BTreeMap::new(),
+            disks: BTreeMap::new(),
+            loss: None,
         }
     }
 
@@ -70,6 +77,18 @@ impl Pump {
             for (id, node) in self.nodes.iter_mut() {
                 if node.has_ready() {
                     let rd = node.ready();
+                    let disk = self.disks.entry(*id).or_default();
+                    if let Some(hs) = rd.hard_state {
+                        disk.hard_state = hs;
+                    }
+                    if let Some(snap) = &rd.snapshot {
+                        disk.entries.clear();
+                        disk.snapshot = Some(snap.clone());
+                    }
+                    if let Some(first) = rd.entries.first().map(|e| e.index) {
+                        disk.entries.retain(|e| e.index < first);
+                        disk.entries.extend(rd.entries.iter().cloned());
+                    }
                     self.applied
                         .entry(*id)
                         .or_default()
@@ -85,6 +104,11 @@ impl Pump {
             for m in msgs {
                 if self.isolated.contains(&m.from) || self.isolated.contains(&m.to) {
                     continue;
+                }
+                if let Some((rng, p)) = self.loss.as_mut() {
+                    if rand::Rng::random_bool(rng, *p) {
+                        continue;
+                    }
                 }
                 if let Some(node) = self.nodes.get_mut(&m.to) {
                     self.delivered.push(m.clone());
