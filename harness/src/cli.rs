@@ -21,6 +21,11 @@ pub enum Command {
     /// Exit code: 0 linearizable, 1 not linearizable, 2 unknown (time or memory bound reached),
     /// 3 unusable input (unreadable, malformed or ill-formed history, or bad arguments).
     Check(CheckArgs),
+    /// Run a cluster under faults, record a history, and check it.
+    ///
+    /// Exit code: 0 valid, 1 violation found, 2 unknown (checker gave up, or no liveness),
+    /// 3 the harness itself failed.
+    Test(crate::test_cmd::TestArgs),
     /// Deterministic simulation: one seed, a sweep of seeds, shrink or replay a failing run.
     ///
     /// Exit code: 0 valid, 1 violation, 2 unknown, 3 harness failure.

@@ -1,8 +1,16 @@
 //! The gauntlet harness: everything the `gauntlet` command does, as a library so tests can drive it.
 #![forbid(unsafe_code)]
 
+pub mod artifacts;
 pub mod check_cmd;
 pub mod cli;
+pub mod db;
+pub mod nemesis;
+pub mod progress;
 pub mod proxy;
+pub mod recorder;
+pub mod run;
 pub mod sim;
 pub mod sim_cmd;
+pub mod test_cmd;
+pub mod workload;

@@ -1,0 +1,107 @@
+//! The run directory `store/<test>/<time>/` and what goes in it: `test.json`, `schedule.json`,
+//! `history.jsonl`, `results.json`, `node-<id>.log`; plus the `store/latest` symlink.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde::Serialize;
+
+/// A run's directory.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `store/<test>/<UTC time>/` (a numeric suffix if two runs start in the same
+    /// millisecond) and points `store/latest` at it.
+    pub fn create(store: &Path, test: &str) -> anyhow::Result<RunDir> {
+        let stamp = utc_stamp(SystemTime::now());
+        let parent = store.join(test);
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("creating the store directory {}", parent.display()))?;
+        let mut path = parent.join(&stamp);
+        let mut suffix = 1;
+        while let Err(err) = std::fs::create_dir(&path) {
+            if err.kind() != std::io::ErrorKind::AlreadyExists || suffix > 100 {
+                return Err(err).with_context(|| format!("creating {}", path.display()));
+            }
+            path = parent.join(format!("{stamp}-{suffix}"));
+            suffix += 1;
+        }
+        let relative = Path::new(test).join(path.file_name().unwrap_or_default());
+        let latest = store.join("latest");
+        let _ = std::fs::remove_file(&latest);
+        if let Err(err) = std::os::unix::fs::symlink(&relative, &latest) {
+            tracing::warn!(%err, "cannot point {} at the run", latest.display());
+        }
+        Ok(RunDir { path })
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes `value` as pretty JSON to `name` in the run directory.
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value).context("serializing")?;
+        let path = self.file(name);
+        std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// `YYYYMMDDTHHMMSS.mmmZ` for a time, in UTC.
+pub fn utc_stamp(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The git commit of the working directory, if git knows it.
+pub fn git_commit() -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn stamps_are_utc_calendar_times() {
+        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101T000000.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_000_000_123);
+        assert_eq!(utc_stamp(t), "20261118T110640.123Z");
+    }
+}

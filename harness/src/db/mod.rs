@@ -1,0 +1,133 @@
+//! The system under test, behind a trait: how to set up, start, kill, pause, resume and wipe a
+//! node, where its log is, and how to make a client.
+//!
+//! [`raft_kv::RaftKv`] is the first implementation. A second system implements [`Db`] and
+//! [`DbClient`] and the rest of the harness (nemesis, workload, recorder, run) works unchanged.
+//! Process control is synchronous (a start waits for the node to say it is ready); callers in
+//! async code use `tokio::task::block_in_place`.
+
+pub mod guard;
+pub mod ports;
+pub mod raft_kv;
+pub mod raft_kv_client;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use futures::future::BoxFuture;
+
+pub use crate::nemesis::schedule::NodeId;
+
+/// A key-value request, independent of any one system's wire protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvRequest {
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    Append {
+        key: String,
+        value: String,
+    },
+    /// `expected: None` means "the key is absent".
+    Cas {
+        key: String,
+        expected: Option<String>,
+        new: String,
+    },
+}
+
+/// A successful reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvReply {
+    /// A read's value (`None`: absent).
+    Value(Option<String>),
+    /// A put or append took effect.
+    Written,
+    /// A cas ran: `true` swapped, `false` compared and did not match.
+    Cas(bool),
+}
+
+/// A failed request, and whether it surely did not take effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientFailure {
+    /// `true`: the request surely did not take effect (history `fail`); `false`: it may have
+    /// (history `info`).
+    pub definite: bool,
+    pub reason: String,
+}
+
+/// A client of the system under test: one operation at a time.
+pub trait DbClient: Send {
+    fn call(&mut self, request: KvRequest) -> BoxFuture<'_, Result<KvReply, ClientFailure>>;
+}
+
+/// Process control failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("node {node}: {what}: {source}")]
+    Io {
+        node: NodeId,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "node {node} did not become ready within {waited_ms} ms ({detail}); see its log {log}"
+    )]
+    NotReady {
+        node: NodeId,
+        waited_ms: u64,
+        detail: String,
+        log: PathBuf,
+    },
+    #[error("node {node}: {what}")]
+    Control { node: NodeId, what: String },
+    #[error("no node with id {0}")]
+    UnknownNode(NodeId),
+}
+
+/// How to run one system under test.
+pub trait Db: Send {
+    /// A short name, such as `raft-kv`.
+    fn name(&self) -> &'static str;
+    /// The node ids, in order.
+    fn nodes(&self) -> Vec<NodeId>;
+    /// Starts a node (first start or restart after a kill) and waits until it serves.
+    fn start(&mut self, node: NodeId) -> Result<(), DbError>;
+    /// SIGKILL: the node stops at once, without any chance to flush.
+    fn kill(&mut self, node: NodeId) -> Result<(), DbError>;
+    /// SIGSTOP.
+    fn pause(&mut self, node: NodeId) -> Result<(), DbError>;
+    /// SIGCONT.
+    fn resume(&mut self, node: NodeId) -> Result<(), DbError>;
+    /// Deletes the node's data (it must be stopped).
+    fn wipe(&mut self, node: NodeId) -> Result<(), DbError>;
+    /// True when the node's process is running (possibly paused).
+    fn is_running(&mut self, node: NodeId) -> bool;
+    /// The process id of a running node.
+    fn pid(&self, node: NodeId) -> Option<u32>;
+    /// Stops every node for good (gracefully if possible, then SIGKILL).
+    fn teardown(&mut self);
+    /// The node's log file.
+    fn log_path(&self, node: NodeId) -> PathBuf;
+    /// Client addresses of all nodes.
+    fn client_addrs(&self) -> Vec<SocketAddr>;
+    /// A client for the workload or the final reads, talking to every node.
+    fn client(&self, profile: ClientProfile) -> Box<dyn DbClient>;
+    /// Asks one node for a linearizable read: `true` when that node served it itself (it is the
+    /// leader). Used to aim faults at the leader.
+    fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool>;
+}
+
+/// How patient a client is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientProfile {
+    /// Workload clients: bounded time per operation, so a fault shows as fail/info quickly.
+    Workload,
+    /// Final reads and recovery probes: more patient.
+    Patient,
+}

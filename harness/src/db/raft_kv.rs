@@ -1,0 +1,386 @@
+//! [`RaftKv`]: the raft-kv node as a [`Db`]. Each node is a real `raft-kv serve` process in its own
+//! process group, with stdout read for the `ready <id> <addr>` line and stderr appended to
+//! `node-<id>.log` in the run directory. Ports are chosen free once and kept across restarts.
+//!
+//! Peer routing: [`RaftKv::plan`] picks the real peer and client addresses; the caller puts its
+//! fault proxy in front of the peer addresses and tells [`RaftKv::route_peers`] which address node
+//! `i` must dial to reach node `j` (the proxy listener for link `i -> j`).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::raft_kv_client::{probe_is_leader, RaftKvClient};
+use super::{guard, ports, ClientProfile, Db, DbClient, DbError, NodeId};
+
+/// How to run a raft-kv cluster.
+#[derive(Clone, Debug)]
+pub struct RaftKvOptions {
+    /// The `raft-kv` executable.
+    pub binary: PathBuf,
+    pub nodes: usize,
+    /// Where node data directories and logs go.
+    pub dir: PathBuf,
+    pub cluster_id: u64,
+    pub election_ms: u64,
+    pub heartbeat_ms: u64,
+    pub snapshot_every: u64,
+    /// Planted bugs to switch on (`--unsafe-bug`).
+    pub unsafe_bugs: Vec<String>,
+    pub seed: u64,
+    /// How long a start may take before the node counts as failed.
+    pub ready_timeout: Duration,
+}
+
+struct NodePlan {
+    peer_addr: SocketAddr,
+    client_addr: SocketAddr,
+    /// What this node dials for each other node.
+    routes: BTreeMap<NodeId, SocketAddr>,
+    data_dir: PathBuf,
+    log: PathBuf,
+    starts: u32,
+}
+
+struct Running {
+    child: Child,
+}
+
+/// A raft-kv cluster of real processes.
+pub struct RaftKv {
+    options: RaftKvOptions,
+    plans: BTreeMap<NodeId, NodePlan>,
+    running: BTreeMap<NodeId, Running>,
+}
+
+impl RaftKv {
+    /// Chooses free ports and paths for every node; starts nothing.
+    pub fn plan(options: RaftKvOptions) -> Result<RaftKv, DbError> {
+        let addrs =
+            ports::free_loopback_addrs(options.nodes * 2).map_err(|source| DbError::Io {
+                node: 0,
+                what: "choosing free ports".into(),
+                source,
+            })?;
+        let mut plans = BTreeMap::new();
+        for index in 0..options.nodes {
+            let id = index as NodeId + 1;
+            plans.insert(
+                id,
+                NodePlan {
+                    peer_addr: addrs[2 * index],
+                    client_addr: addrs[2 * index + 1],
+                    routes: BTreeMap::new(),
+                    data_dir: options.dir.join(format!("data-{id}")),
+                    log: options.dir.join(format!("node-{id}.log")),
+                    starts: 0,
+                },
+            );
+        }
+        // Until `route_peers` says otherwise, nodes dial each other directly.
+        let peer_addrs: Vec<(NodeId, SocketAddr)> =
+            plans.iter().map(|(&id, p)| (id, p.peer_addr)).collect();
+        for plan in plans.values_mut() {
+            plan.routes = peer_addrs.iter().copied().collect();
+        }
+        Ok(RaftKv {
+            options,
+            plans,
+            running: BTreeMap::new(),
+        })
+    }
+
+    /// The real Raft address of every node (the targets of the proxy's links).
+    pub fn peer_addrs(&self) -> BTreeMap<NodeId, SocketAddr> {
+        self.plans
+            .iter()
+            .map(|(&id, p)| (id, p.peer_addr))
+            .collect()
+    }
+
+    /// Sets the address node `from` dials to reach node `to`, for every pair.
+    pub fn route_peers(&mut self, route: impl Fn(NodeId, NodeId) -> SocketAddr) {
+        for (&from, plan) in self.plans.iter_mut() {
+            for (&to, addr) in plan.routes.iter_mut() {
+                if to != from {
+                    *addr = route(from, to);
+                }
+            }
+        }
+    }
+
+    fn plan_of(&self, node: NodeId) -> Result<&NodePlan, DbError> {
+        self.plans.get(&node).ok_or(DbError::UnknownNode(node))
+    }
+
+    fn command(&self, node: NodeId, plan: &NodePlan) -> Command {
+        let list = |addrs: &mut dyn Iterator<Item = (NodeId, SocketAddr)>| {
+            addrs
+                .map(|(id, addr)| format!("{id}={addr}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let peers = list(
+            &mut plan
+                .routes
+                .iter()
+                .map(|(&id, &addr)| (id, if id == node { plan.peer_addr } else { addr })),
+        );
+        let client_peers = list(&mut self.plans.iter().map(|(&id, p)| (id, p.client_addr)));
+        let mut command = Command::new(&self.options.binary);
+        command
+            .arg("serve")
+            .args(["--id", &node.to_string()])
+            .args(["--peers", &peers])
+            .args(["--client-peers", &client_peers])
+            .args(["--listen", &plan.peer_addr.to_string()])
+            .args(["--client-listen", &plan.client_addr.to_string()])
+            .arg("--data-dir")
+            .arg(&plan.data_dir)
+            .args(["--cluster-id", &self.options.cluster_id.to_string()])
+            .args(["--election-ms", &self.options.election_ms.to_string()])
+            .args(["--heartbeat-ms", &self.options.heartbeat_ms.to_string()])
+            .args(["--snapshot-every", &self.options.snapshot_every.to_string()])
+            .args([
+                "--seed",
+                &(self.options.seed ^ node ^ u64::from(plan.starts) << 32).to_string(),
+            ]);
+        for bug in &self.options.unsafe_bugs {
+            command.args(["--unsafe-bug", bug]);
+        }
+        command.process_group(0);
+        command
+    }
+
+    fn open_log(&self, node: NodeId, plan: &NodePlan) -> Result<File, DbError> {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&plan.log)
+            .map_err(|source| DbError::Io {
+                node,
+                what: format!("opening the log {}", plan.log.display()),
+                source,
+            })
+    }
+
+    fn reap(&mut self, node: NodeId) {
+        if let Some(mut running) = self.running.remove(&node) {
+            let _ = running.child.wait();
+            guard::unregister(running.child.id());
+        }
+    }
+
+    /// True while the node's process runs; reaps it once it exited (warning if `unexpected`).
+    fn poll_running(&mut self, node: NodeId, unexpected: bool) -> bool {
+        let exited = match self.running.get_mut(&node) {
+            None => return false,
+            Some(running) => !matches!(running.child.try_wait(), Ok(None)),
+        };
+        if exited {
+            if unexpected {
+                tracing::warn!(node, "node process exited on its own");
+            }
+            self.reap(node);
+        }
+        !exited
+    }
+
+    fn signal(&self, node: NodeId, signal: Signal) -> Result<(), DbError> {
+        let running = self.running.get(&node).ok_or_else(|| DbError::Control {
+            node,
+            what: format!("cannot send {signal}: the node is not running"),
+        })?;
+        let pid = i32::try_from(running.child.id()).map_err(|_| DbError::Control {
+            node,
+            what: "pid out of range".into(),
+        })?;
+        kill(Pid::from_raw(pid), signal).map_err(|errno| DbError::Control {
+            node,
+            what: format!("sending {signal}: {errno}"),
+        })
+    }
+}
+
+impl Db for RaftKv {
+    fn name(&self) -> &'static str {
+        "raft-kv"
+    }
+
+    fn nodes(&self) -> Vec<NodeId> {
+        self.plans.keys().copied().collect()
+    }
+
+    fn start(&mut self, node: NodeId) -> Result<(), DbError> {
+        if self.is_running(node) {
+            return Ok(());
+        }
+        let plan = self.plan_of(node)?;
+        std::fs::create_dir_all(&plan.data_dir).map_err(|source| DbError::Io {
+            node,
+            what: format!("creating {}", plan.data_dir.display()),
+            source,
+        })?;
+        let mut log = self.open_log(node, plan)?;
+        let _ = writeln!(
+            log,
+            "=== gauntlet: starting node {node} (start #{}) ===",
+            plan.starts + 1
+        );
+        let log_path = plan.log.clone();
+        let mut command = self.command(node, plan);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        let mut child = command.spawn().map_err(|source| DbError::Io {
+            node,
+            what: format!("starting {}", self.options.binary.display()),
+            source,
+        })?;
+        guard::register(child.id());
+        tracing::info!(node, pid = child.id(), "node started");
+        if let Some(plan) = self.plans.get_mut(&node) {
+            plan.starts += 1;
+        }
+        let (ready_tx, ready_rx) = mpsc::channel::<String>();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if line.starts_with("ready ") {
+                        let _ = ready_tx.send(line);
+                    }
+                }
+            });
+        }
+        self.running.insert(node, Running { child });
+        let started = Instant::now();
+        loop {
+            match ready_rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(_line) => return Ok(()),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {}
+            }
+            if !self.is_running(node) {
+                return Err(DbError::NotReady {
+                    node,
+                    waited_ms: started.elapsed().as_millis() as u64,
+                    detail: "the process exited".into(),
+                    log: log_path,
+                });
+            }
+            if started.elapsed() > self.options.ready_timeout {
+                let _ = self.kill(node);
+                return Err(DbError::NotReady {
+                    node,
+                    waited_ms: started.elapsed().as_millis() as u64,
+                    detail: "no `ready` line on stdout".into(),
+                    log: log_path,
+                });
+            }
+        }
+    }
+
+    fn kill(&mut self, node: NodeId) -> Result<(), DbError> {
+        if let Some(running) = self.running.get(&node) {
+            guard::kill_group(running.child.id());
+        }
+        self.reap(node);
+        Ok(())
+    }
+
+    fn pause(&mut self, node: NodeId) -> Result<(), DbError> {
+        self.signal(node, Signal::SIGSTOP)
+    }
+
+    fn resume(&mut self, node: NodeId) -> Result<(), DbError> {
+        self.signal(node, Signal::SIGCONT)
+    }
+
+    fn wipe(&mut self, node: NodeId) -> Result<(), DbError> {
+        if self.is_running(node) {
+            return Err(DbError::Control {
+                node,
+                what: "cannot wipe a running node".into(),
+            });
+        }
+        let dir = self.plan_of(node)?.data_dir.clone();
+        match std::fs::remove_dir_all(&dir) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(DbError::Io {
+                node,
+                what: format!("removing {}", dir.display()),
+                source: err,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn is_running(&mut self, node: NodeId) -> bool {
+        self.poll_running(node, true)
+    }
+
+    fn pid(&self, node: NodeId) -> Option<u32> {
+        self.running.get(&node).map(|r| r.child.id())
+    }
+
+    fn teardown(&mut self) {
+        let nodes: Vec<NodeId> = self.running.keys().copied().collect();
+        for &node in &nodes {
+            let _ = self.signal(node, Signal::SIGCONT);
+            let _ = self.signal(node, Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && nodes.iter().any(|&n| self.poll_running(n, false)) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for node in nodes {
+            let _ = self.kill(node);
+        }
+    }
+
+    fn log_path(&self, node: NodeId) -> PathBuf {
+        self.plans
+            .get(&node)
+            .map(|p| p.log.clone())
+            .unwrap_or_else(|| self.options.dir.join(format!("node-{node}.log")))
+    }
+
+    fn client_addrs(&self) -> Vec<SocketAddr> {
+        self.plans.values().map(|p| p.client_addr).collect()
+    }
+
+    fn client(&self, profile: ClientProfile) -> Box<dyn DbClient> {
+        Box::new(RaftKvClient::new(self.client_addrs(), profile))
+    }
+
+    fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool> {
+        match self.plans.get(&node) {
+            Some(plan) => probe_is_leader(plan.client_addr).boxed(),
+            None => futures::future::ready(false).boxed(),
+        }
+    }
+}
+
+impl Drop for RaftKv {
+    fn drop(&mut self) {
+        for running in self.running.values() {
+            guard::kill_group(running.child.id());
+        }
+        let nodes: Vec<NodeId> = self.running.keys().copied().collect();
+        for node in nodes {
+            self.reap(node);
+        }
+    }
+}

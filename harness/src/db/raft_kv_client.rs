@@ -1,0 +1,84 @@
+//! The raft-kv client as a [`DbClient`]: `raft::client::Client` with the harness's timeouts, and
+//! its definite/indefinite errors mapped to [`ClientFailure`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use raft::client::{Client, ClientConfig, ClientError};
+use raft::kv::{Op, OpResult};
+
+use super::{ClientFailure, ClientProfile, DbClient, KvReply, KvRequest};
+
+/// A raft-kv client session.
+pub struct RaftKvClient {
+    client: Client,
+}
+
+impl RaftKvClient {
+    pub fn new(cluster: Vec<SocketAddr>, profile: ClientProfile) -> RaftKvClient {
+        let mut config = ClientConfig::new(cluster);
+        match profile {
+            ClientProfile::Workload => {
+                config.op_timeout = Duration::from_millis(2000);
+                config.attempt_timeout = Duration::from_millis(400);
+            }
+            ClientProfile::Patient => {
+                config.op_timeout = Duration::from_secs(5);
+                config.attempt_timeout = Duration::from_secs(1);
+            }
+        }
+        RaftKvClient {
+            client: Client::new(config),
+        }
+    }
+}
+
+fn to_op(request: KvRequest) -> Op {
+    match request {
+        KvRequest::Get { key } => Op::Get { key },
+        KvRequest::Put { key, value } => Op::Put { key, value },
+        KvRequest::Append { key, value } => Op::Append { key, value },
+        KvRequest::Cas { key, expected, new } => Op::Cas { key, expected, new },
+    }
+}
+
+/// Maps a client library result to the harness's terms.
+pub fn classify(result: Result<OpResult, ClientError>) -> Result<KvReply, ClientFailure> {
+    match result {
+        Ok(OpResult::Value(value)) => Ok(KvReply::Value(value)),
+        Ok(OpResult::Written) => Ok(KvReply::Written),
+        Ok(OpResult::CasOk) => Ok(KvReply::Cas(true)),
+        Ok(OpResult::CasMismatch { .. }) => Ok(KvReply::Cas(false)),
+        Ok(other @ OpResult::Deleted { .. }) => Err(ClientFailure {
+            definite: false,
+            reason: format!("unexpected result {other:?}"),
+        }),
+        Err(err) => Err(ClientFailure {
+            definite: err.is_definite(),
+            reason: err.to_string(),
+        }),
+    }
+}
+
+impl DbClient for RaftKvClient {
+    fn call(&mut self, request: KvRequest) -> BoxFuture<'_, Result<KvReply, ClientFailure>> {
+        async move { classify(self.client.execute(to_op(request)).await) }.boxed()
+    }
+}
+
+/// True when the node at `addr` serves a linearizable read itself (it is the leader).
+pub async fn probe_is_leader(addr: SocketAddr) -> bool {
+    let mut config = ClientConfig::new(vec![addr]);
+    config.op_timeout = Duration::from_millis(600);
+    config.attempt_timeout = Duration::from_millis(300);
+    let mut client = Client::new(config);
+    let served = client
+        .execute(Op::Get {
+            key: "__gauntlet_probe".into(),
+        })
+        .await
+        .is_ok();
+    served && client.known_leader().is_none_or(|leader| leader == addr)
+}

@@ -1,0 +1,9 @@
+//! The nemesis: faults as a seeded [`schedule::Schedule`] of data, and the [`runner`] that applies
+//! a schedule to a live cluster (processes through the [`Db`](crate::db::Db), links through the
+//! fault proxy), logging each fault's start and end into the history.
+
+pub mod runner;
+pub mod schedule;
+
+pub use runner::{Cluster, NemesisRunner};
+pub use schedule::{Fault, Lane, NemesisKind, Schedule, ScheduleOptions, Step};

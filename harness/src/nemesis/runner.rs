@@ -1,0 +1,276 @@
+//! Applies a [`Schedule`] to a live cluster: at each step's start the fault is applied and a
+//! `<fault>-start` nemesis event recorded; at its end it is reverted (links passed, nodes
+//! restarted or resumed) and a `<fault>-end` event recorded. Targets named "the leader" are
+//! resolved when the fault starts. [`Cluster::heal_everything`] undoes any fault at all.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::schedule::{
+    isolate, Fault, Lane, Link, NodeId, PartitionShape, Schedule, Step, Targets,
+};
+use crate::db::Db;
+use crate::proxy::{LinkId, LinkState, ProxyHandle};
+use crate::recorder::Recorder;
+
+/// The live cluster a nemesis acts on.
+#[derive(Clone)]
+pub struct Cluster {
+    pub db: Arc<Mutex<Box<dyn Db>>>,
+    pub proxy: Arc<ProxyHandle>,
+}
+
+impl Cluster {
+    pub fn db(&self) -> MutexGuard<'_, Box<dyn Db>> {
+        self.db
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The node that serves reads as leader now, if exactly one is found (asks every node).
+    pub async fn find_leader(&self) -> Option<NodeId> {
+        let probes: Vec<(NodeId, _)> = {
+            let db = self.db();
+            db.nodes()
+                .into_iter()
+                .map(|n| (n, db.is_leader(n)))
+                .collect()
+        };
+        let mut leaders = Vec::new();
+        let results = futures::future::join_all(
+            probes
+                .into_iter()
+                .map(|(n, probe)| async move { (n, probe.await) }),
+        )
+        .await;
+        for (node, is_leader) in results {
+            if is_leader {
+                leaders.push(node);
+            }
+        }
+        (leaders.len() == 1).then(|| leaders[0])
+    }
+
+    fn set_links(&self, links: &[Link], state: LinkState) {
+        for &(from, to) in links {
+            if let Err(err) = self.proxy.set(LinkId::new(from, to), state) {
+                tracing::warn!(%err, "cannot set a link");
+            }
+        }
+    }
+
+    fn with_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> T) -> T {
+        tokio::task::block_in_place(|| f(self.db().as_mut()))
+    }
+
+    /// Passes every link, resumes every paused node and starts every stopped one. Returns the
+    /// problems it met (a node that does not start again), if any.
+    pub fn heal_everything(&self) -> Vec<String> {
+        self.proxy.heal_all();
+        self.with_db(|db| {
+            let mut problems = Vec::new();
+            for node in db.nodes() {
+                if db.is_running(node) {
+                    let _ = db.resume(node);
+                } else if let Err(err) = db.start(node) {
+                    problems.push(err.to_string());
+                }
+            }
+            problems
+        })
+    }
+}
+
+/// Runs a schedule against a cluster.
+pub struct NemesisRunner {
+    pub cluster: Cluster,
+    pub recorder: Arc<Recorder>,
+    /// What is broken right now, for the progress line.
+    pub active: Arc<Mutex<Vec<String>>>,
+}
+
+/// A fault as applied, with what it takes to undo it.
+struct Applied {
+    fault: Fault,
+    links: Vec<Link>,
+    nodes: Vec<NodeId>,
+    detail: String,
+}
+
+impl NemesisRunner {
+    /// Walks the schedule from `started` until its end or `stop`, each lane on its own; always
+    /// reverts the faults in progress before returning. Returns how many faults were applied.
+    pub async fn run(
+        &self,
+        schedule: &Schedule,
+        started: Instant,
+        stop: CancellationToken,
+    ) -> usize {
+        let lanes = Lane::ALL.map(|lane| schedule.lane(lane));
+        let runs = lanes
+            .iter()
+            .map(|steps| self.run_lane(steps, started, stop.clone()));
+        futures::future::join_all(runs).await.into_iter().sum()
+    }
+
+    async fn run_lane(&self, steps: &[Step], started: Instant, stop: CancellationToken) -> usize {
+        let mut applied_count = 0;
+        for step in steps {
+            let start_at = started + Duration::from_millis(step.start_ms);
+            tokio::select! {
+                _ = tokio::time::sleep_until(start_at) => {}
+                _ = stop.cancelled() => break,
+            }
+            let applied = self.apply(&step.fault).await;
+            applied_count += 1;
+            let end_at = started + Duration::from_millis(step.end_ms);
+            tokio::select! {
+                _ = tokio::time::sleep_until(end_at) => {}
+                _ = stop.cancelled() => {}
+            }
+            self.revert(applied);
+            if stop.is_cancelled() {
+                break;
+            }
+        }
+        applied_count
+    }
+
+    fn set_active(&self, add: Option<&str>, remove: Option<&str>) {
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = remove {
+            active.retain(|a| a != old);
+        }
+        if let Some(new) = add {
+            active.push(new.to_string());
+        }
+    }
+
+    async fn resolve_targets(&self, targets: &Targets) -> (Vec<NodeId>, String) {
+        match targets {
+            Targets::Nodes(nodes) => (nodes.clone(), format!("nodes {nodes:?}")),
+            Targets::Leader => match self.cluster.find_leader().await {
+                Some(leader) => (vec![leader], format!("leader {leader}")),
+                None => {
+                    let first = self.cluster.db().nodes().first().copied().unwrap_or(1);
+                    (
+                        vec![first],
+                        format!("no single leader found; node {first} instead"),
+                    )
+                }
+            },
+        }
+    }
+
+    async fn apply(&self, fault: &Fault) -> Applied {
+        let mut applied = Applied {
+            fault: fault.clone(),
+            links: Vec::new(),
+            nodes: Vec::new(),
+            detail: String::new(),
+        };
+        let detail = match fault {
+            Fault::Partition { shape, cut } => {
+                let (links, detail) = if *shape == PartitionShape::IsolateLeader {
+                    let (nodes, detail) = self.resolve_targets(&Targets::Leader).await;
+                    let all = self.cluster.db().nodes();
+                    (isolate(nodes[0], &all), format!("isolate {detail}"))
+                } else {
+                    (cut.clone(), format!("{fault}"))
+                };
+                self.cluster
+                    .set_links(&links, LinkState::Blackhole { drop: false });
+                applied.links = links;
+                detail
+            }
+            Fault::Delay {
+                links,
+                fixed_ms,
+                jitter_ms,
+            } => {
+                self.cluster.set_links(
+                    links,
+                    LinkState::Delay {
+                        fixed: Duration::from_millis(*fixed_ms),
+                        jitter: Duration::from_millis(*jitter_ms),
+                    },
+                );
+                applied.links = links.clone();
+                format!("{fault}")
+            }
+            Fault::Loss { links } => {
+                self.cluster
+                    .set_links(links, LinkState::Blackhole { drop: true });
+                applied.links = links.clone();
+                format!("{fault}")
+            }
+            Fault::Kill { targets } | Fault::Pause { targets } => {
+                let (nodes, detail) = self.resolve_targets(targets).await;
+                let kill = matches!(fault, Fault::Kill { .. });
+                let errors = self.cluster.with_db(|db| {
+                    nodes
+                        .iter()
+                        .filter_map(|&n| {
+                            let result = if kill { db.kill(n) } else { db.pause(n) };
+                            result.err().map(|e| e.to_string())
+                        })
+                        .collect::<Vec<_>>()
+                });
+                applied.nodes = nodes;
+                format!("{} {detail}{}", fault.name(), problems(&errors))
+            }
+        };
+        tracing::info!(%detail, "nemesis: fault starts");
+        self.set_active(Some(&detail), None);
+        applied.detail = detail.clone();
+        if let Err(err) = self.recorder.nemesis("start", fault, &detail) {
+            tracing::error!(%err, "cannot record a nemesis event");
+        }
+        applied
+    }
+
+    fn revert(&self, applied: Applied) {
+        let detail = match &applied.fault {
+            Fault::Partition { .. } | Fault::Delay { .. } | Fault::Loss { .. } => {
+                self.cluster.set_links(&applied.links, LinkState::Pass);
+                format!("healed {} links", applied.links.len())
+            }
+            Fault::Kill { .. } => {
+                let errors = self.cluster.with_db(|db| {
+                    applied
+                        .nodes
+                        .iter()
+                        .filter_map(|&n| db.start(n).err().map(|e| e.to_string()))
+                        .collect::<Vec<_>>()
+                });
+                format!("restarted {:?}{}", applied.nodes, problems(&errors))
+            }
+            Fault::Pause { .. } => {
+                let errors = self.cluster.with_db(|db| {
+                    applied
+                        .nodes
+                        .iter()
+                        .filter_map(|&n| db.resume(n).err().map(|e| e.to_string()))
+                        .collect::<Vec<_>>()
+                });
+                format!("resumed {:?}{}", applied.nodes, problems(&errors))
+            }
+        };
+        tracing::info!(%detail, "nemesis: fault ends");
+        self.set_active(None, Some(&applied.detail));
+        if let Err(err) = self.recorder.nemesis("end", &applied.fault, &detail) {
+            tracing::error!(%err, "cannot record a nemesis event");
+        }
+    }
+}
+
+fn problems(errors: &[String]) -> String {
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!(" (problems: {})", errors.join("; "))
+    }
+}

@@ -1,0 +1,65 @@
+//! Everything one run needs to know, resolved from the command line: saved as `test.json`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::nemesis::NemesisKind;
+use crate::workload::WorkloadOptions;
+
+/// The options of one `gauntlet test` run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunOptions {
+    pub nodes: usize,
+    #[serde(with = "secs")]
+    pub time: Duration,
+    pub workload: WorkloadOptions,
+    pub nemesis: Vec<NemesisKind>,
+    #[serde(with = "secs")]
+    pub nemesis_interval: Duration,
+    pub seed: u64,
+    pub store: PathBuf,
+    pub node_bin: PathBuf,
+    pub unsafe_bugs: Vec<String>,
+    /// Total operations per second over all workers (0 = as fast as they can).
+    pub rate: f64,
+    /// How long the cluster has to serve again after everything is healed.
+    #[serde(with = "secs")]
+    pub recovery_timeout: Duration,
+    /// The checker gives up (verdict unknown) after this long.
+    #[serde(with = "secs")]
+    pub check_timeout: Duration,
+    pub election_ms: u64,
+    pub heartbeat_ms: u64,
+    pub snapshot_every: u64,
+}
+
+impl RunOptions {
+    /// The test's name in the store: `<workload>-<nemeses joined by +>`.
+    pub fn test_name(&self) -> String {
+        let nemesis = if self.nemesis.is_empty() {
+            "none".to_string()
+        } else {
+            self.nemesis
+                .iter()
+                .map(|n| n.name())
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        let bugs = if self.unsafe_bugs.is_empty() {
+            String::new()
+        } else {
+            format!("-bug-{}", self.unsafe_bugs.join("+"))
+        };
+        format!("{}-{nemesis}{bugs}", self.workload.kind.name())
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}

@@ -1,0 +1,184 @@
+//! `gauntlet test`: its flags, and running one test with signal handling so that Ctrl-C or
+//! SIGTERM of gauntlet kills every node before it exits.
+//!
+//! Exit codes: 0 valid, 1 violation found, 2 unknown (checker gave up, or no liveness), 3 the
+//! harness itself failed (or was interrupted).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::db::guard;
+use crate::nemesis::schedule::{parse_nemesis_list, NemesisKind};
+use crate::run::verdict::EXIT_HARNESS_FAILED;
+use crate::run::{self, RunOptions};
+use crate::workload::{WorkloadKind, WorkloadOptions};
+
+/// Flags of `gauntlet test`.
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Number of raft-kv nodes.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Seconds of workload and faults.
+    #[arg(long, default_value_t = 30.0)]
+    pub time: f64,
+    /// register, kv or append.
+    #[arg(long, default_value = "append", value_parser = parse_workload)]
+    pub workload: WorkloadKind,
+    /// Faults to use: comma-separated partition, kill, pause, delay (or none, or all).
+    #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
+    pub nemesis: NemesisList,
+    /// Mean seconds a fault lasts, and between faults.
+    #[arg(long, default_value_t = 3.0)]
+    pub nemesis_interval: f64,
+    /// Concurrent logical clients.
+    #[arg(long, default_value_t = 5)]
+    pub concurrency: usize,
+    /// Total operations per second over all clients (0: as fast as they go).
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// Keys in use at once (kv and append workloads).
+    #[arg(long, default_value_t = 5)]
+    pub keys: usize,
+    /// A client moves to fresh keys after this many of its operations (0: never).
+    #[arg(long, default_value_t = 100)]
+    pub key_churn: usize,
+    /// Seed of everything random (default: random, printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where run directories go.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// The raft-kv executable (default: next to gauntlet, else on PATH).
+    #[arg(long)]
+    pub node_bin: Option<PathBuf>,
+    /// Planted bug to switch on in the nodes (repeatable): stale-read, no-dedup,
+    /// ack-before-commit, ack-before-sync, vote-any.
+    #[arg(long = "unsafe-bug", value_name = "NAME")]
+    pub unsafe_bugs: Vec<String>,
+    /// Seconds the cluster has to serve again after healing before it counts as a liveness failure.
+    #[arg(long, default_value_t = 20.0)]
+    pub recovery_timeout: f64,
+    /// Seconds the checker may take before the verdict is unknown.
+    #[arg(long, default_value_t = 60.0)]
+    pub check_timeout: f64,
+    /// Election timeout of the nodes, ms.
+    #[arg(long, default_value_t = 500)]
+    pub election_ms: u64,
+    /// Heartbeat interval of the nodes, ms.
+    #[arg(long, default_value_t = 50)]
+    pub heartbeat_ms: u64,
+    /// Nodes snapshot every this many applied entries.
+    #[arg(long, default_value_t = 1000)]
+    pub snapshot_every: u64,
+}
+
+/// Parsed `--nemesis`.
+#[derive(Debug, Clone)]
+pub struct NemesisList(pub Vec<NemesisKind>);
+
+fn parse_nemesis(s: &str) -> Result<NemesisList, String> {
+    parse_nemesis_list(s)
+        .map(NemesisList)
+        .map_err(|e| e.to_string())
+}
+
+fn parse_workload(s: &str) -> Result<WorkloadKind, String> {
+    s.parse()
+        .map_err(|e: crate::workload::UnknownWorkload| e.to_string())
+}
+
+fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
+    if !value.is_finite() || value <= 0.0 {
+        bail!("{flag} must be a positive number of seconds, found {value}");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// Where the raft-kv binary is: the flag, else next to the running gauntlet, else `raft-kv` on PATH.
+pub fn default_node_bin() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("raft-kv")))
+        .filter(|candidate| candidate.is_file())
+        .unwrap_or_else(|| PathBuf::from("raft-kv"))
+}
+
+impl TestArgs {
+    /// Resolves the flags into run options (choosing the seed if none was given).
+    pub fn options(&self) -> anyhow::Result<RunOptions> {
+        if self.nodes == 0 || self.concurrency == 0 {
+            bail!("--nodes and --concurrency must be at least 1");
+        }
+        if !self.rate.is_finite() || self.rate < 0.0 {
+            bail!("--rate must be a non-negative number, found {}", self.rate);
+        }
+        let seed = self.seed.unwrap_or_else(rand::random::<u64>) % (1 << 53);
+        Ok(RunOptions {
+            nodes: self.nodes,
+            time: seconds("--time", self.time)?,
+            workload: WorkloadOptions {
+                kind: self.workload,
+                seed,
+                concurrency: self.concurrency,
+                keys: self.keys.max(1),
+                key_churn_ops: self.key_churn,
+            },
+            nemesis: self.nemesis.0.clone(),
+            nemesis_interval: seconds("--nemesis-interval", self.nemesis_interval)?,
+            seed,
+            store: self.store.clone(),
+            node_bin: self.node_bin.clone().unwrap_or_else(default_node_bin),
+            unsafe_bugs: self.unsafe_bugs.clone(),
+            rate: self.rate,
+            recovery_timeout: seconds("--recovery-timeout", self.recovery_timeout)?,
+            check_timeout: seconds("--check-timeout", self.check_timeout)?,
+            election_ms: self.election_ms,
+            heartbeat_ms: self.heartbeat_ms,
+            snapshot_every: self.snapshot_every,
+        })
+    }
+}
+
+/// Runs `gauntlet test` and returns its exit code.
+pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
+    let options = args.options()?;
+    guard::install_panic_hook();
+    eprintln!(
+        "gauntlet: seed {} (repeat with --seed {})",
+        options.seed, options.seed
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let code = runtime.block_on(async {
+        let mut interrupt = signal(SignalKind::interrupt()).context("watching SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("watching SIGTERM")?;
+        let mut hangup = signal(SignalKind::hangup()).context("watching SIGHUP")?;
+        tokio::select! {
+            outcome = run::run(options) => {
+                let outcome = outcome?;
+                println!("{}", outcome.summary);
+                anyhow::Ok(outcome.exit_code)
+            }
+            _ = interrupt.recv() => Ok(interrupted("SIGINT")),
+            _ = terminate.recv() => Ok(interrupted("SIGTERM")),
+            _ = hangup.recv() => Ok(interrupted("SIGHUP")),
+        }
+    });
+    guard::kill_all();
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+fn interrupted(signal: &str) -> u8 {
+    guard::kill_all();
+    eprintln!("gauntlet: {signal}: every node killed; the run is incomplete (see store/latest)");
+    EXIT_HARNESS_FAILED
+}

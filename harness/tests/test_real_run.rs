@@ -1,0 +1,234 @@
+//! Real runs of `gauntlet test` against real raft-kv processes: a short correct run passes with
+//! its artifacts in place, a planted bug is caught (exit 1), and interrupting gauntlet with SIGINT
+//! or SIGTERM leaves no node process behind.
+//!
+//! The raft-kv binary lives in another package, so it is found next to this package's gauntlet
+//! binary (same target directory) and built with `cargo build -p raft --bin raft-kv` if missing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+const GAUNTLET: &str = env!("CARGO_BIN_EXE_gauntlet");
+
+fn node_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = Path::new(GAUNTLET).parent().unwrap().to_path_buf();
+        let bin = dir.join("raft-kv");
+        if !bin.is_file() {
+            // <target>/debug/gauntlet -> build raft-kv into the same target directory.
+            let target = dir.parent().unwrap();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", "raft", "--bin", "raft-kv"])
+                .env("CARGO_TARGET_DIR", target)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("running cargo build for raft-kv");
+            assert!(status.success(), "cargo build -p raft --bin raft-kv failed");
+        }
+        assert!(bin.is_file(), "no raft-kv at {}", bin.display());
+        bin
+    })
+}
+
+fn gauntlet_test(store: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(GAUNTLET);
+    command
+        .arg("test")
+        .arg("--store")
+        .arg(store)
+        .arg("--node-bin")
+        .arg(node_bin())
+        .args(args)
+        .stdin(Stdio::null());
+    command
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn a_short_correct_run_passes_and_leaves_its_story() {
+    let store = tempfile::tempdir().unwrap();
+    let output = gauntlet_test(
+        store.path(),
+        &[
+            "--time",
+            "8",
+            "--seed",
+            "21",
+            "--nemesis",
+            "partition,kill",
+            "--nemesis-interval",
+            "2",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stdout.contains("valid (exit 0) seed 21"), "{stdout}");
+    let run = store.path().join("latest");
+    for file in [
+        "history.jsonl",
+        "results.json",
+        "test.json",
+        "schedule.json",
+        "node-1.log",
+        "node-3.log",
+    ] {
+        assert!(run.join(file).is_file(), "missing {file}");
+    }
+    let results = read_json(&run.join("results.json"));
+    assert_eq!(results["verdict"], "valid");
+    assert!(results["counts"]["ok"].as_u64().unwrap() > 50, "{results}");
+    assert_eq!(results["liveness"]["recovered"], true);
+    let test = read_json(&run.join("test.json"));
+    assert_eq!(test["seed"], 21);
+    // The nemesis acted and said so in the history.
+    let history = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"process\":\"nemesis\""),
+        "no nemesis events"
+    );
+}
+
+#[test]
+fn a_planted_bug_is_caught() {
+    let store = tempfile::tempdir().unwrap();
+    // ack-before-commit: killing the leader loses writes it acknowledged from its own log.
+    let output = gauntlet_test(
+        store.path(),
+        &[
+            "--time",
+            "12",
+            "--seed",
+            "11",
+            "--nemesis",
+            "partition,kill",
+            "--nemesis-interval",
+            "2",
+            "--unsafe-bug",
+            "ack-before-commit",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results = read_json(&store.path().join("latest/results.json"));
+    assert_eq!(results["verdict"], "invalid");
+    assert!(results["anomaly"].is_string(), "{results}");
+    assert!(!results["anomalies"].as_array().unwrap().is_empty());
+}
+
+/// Pids of processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("raft-kv") && cmdline.contains(needle) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// True if the process exists and is not a zombie.
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => false,
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn interrupt_leaves_no_survivor(signal: Signal) {
+    let store = tempfile::tempdir().unwrap();
+    let needle = store.path().to_string_lossy().to_string();
+    let mut child = gauntlet_test(
+        store.path(),
+        &[
+            "--time",
+            "60",
+            "--nemesis",
+            "pause,kill",
+            "--nemesis-interval",
+            "1",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // Wait until the nodes are up and the workload has begun.
+    let started = Instant::now();
+    let history = store.path().join("latest/history.jsonl");
+    let mut nodes = Vec::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        nodes = processes_mentioning(&needle);
+        if nodes.len() >= 3 && history.is_file() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(nodes.len() >= 3, "the nodes never started: {nodes:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    let nodes_now = processes_mentioning(&needle);
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "an interrupted run is not a verdict"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let survivors: Vec<i32> = nodes
+        .iter()
+        .chain(&nodes_now)
+        .copied()
+        .filter(|&pid| alive(pid))
+        .collect();
+    assert!(
+        survivors.is_empty(),
+        "raft-kv survived {signal}: {survivors:?}"
+    );
+    assert!(processes_mentioning(&needle).into_iter().all(|p| !alive(p)));
+}
+
+#[test]
+fn sigint_leaves_no_node_behind() {
+    interrupt_leaves_no_survivor(Signal::SIGINT);
+}
+
+#[test]
+fn sigterm_leaves_no_node_behind() {
+    interrupt_leaves_no_survivor(Signal::SIGTERM);
+}

@@ -1,0 +1,150 @@
+//! The nemesis schedule is data fixed by its seed: same options, same faults; faults stay inside
+//! the run and never overlap; partition shapes cut what their names promise.
+
+use harness::nemesis::schedule::{
+    isolate, links_between_groups, parse_nemesis_list, partition_links, Fault, Lane, NemesisKind,
+    PartitionShape, Schedule, ScheduleOptions,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn options(seed: u64, kinds: &[NemesisKind]) -> ScheduleOptions {
+    ScheduleOptions {
+        seed,
+        nodes: vec![1, 2, 3, 4, 5],
+        kinds: kinds.to_vec(),
+        duration_ms: 60_000,
+        interval_ms: 2_000,
+    }
+}
+
+#[test]
+fn same_seed_same_schedule_and_other_seeds_differ() {
+    let a = Schedule::generate(&options(7, &NemesisKind::ALL));
+    let b = Schedule::generate(&options(7, &NemesisKind::ALL));
+    assert_eq!(a, b);
+    assert!(
+        a.steps.len() >= 5,
+        "a 60 s run with 2 s faults has many: {}",
+        a.steps.len()
+    );
+    let differing = (8..18)
+        .filter(|&seed| Schedule::generate(&options(seed, &NemesisKind::ALL)).steps != a.steps)
+        .count();
+    assert_eq!(differing, 10);
+}
+
+#[test]
+fn a_schedule_survives_a_json_round_trip() {
+    let schedule = Schedule::generate(&options(3, &NemesisKind::ALL));
+    let text = serde_json::to_string(&schedule).unwrap();
+    let back: Schedule = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, schedule);
+}
+
+#[test]
+fn faults_are_inside_the_run_and_never_overlap_within_a_lane() {
+    let mut overlaps_across_lanes = 0;
+    for seed in 0..50 {
+        let schedule = Schedule::generate(&options(seed, &NemesisKind::ALL));
+        assert!(schedule
+            .steps
+            .windows(2)
+            .all(|w| w[0].start_ms <= w[1].start_ms));
+        for lane in Lane::ALL {
+            let mut previous_end = 0;
+            for step in schedule.lane(lane) {
+                assert!(step.start_ms > previous_end);
+                assert!(step.start_ms < step.end_ms);
+                assert!(step.end_ms < 60_000);
+                assert_eq!(Lane::of(step.fault.kind()), lane);
+                previous_end = step.end_ms;
+            }
+        }
+        let network = schedule.lane(Lane::Network);
+        let process = schedule.lane(Lane::Process);
+        overlaps_across_lanes += network
+            .iter()
+            .filter(|n| {
+                process
+                    .iter()
+                    .any(|p| p.start_ms < n.end_ms && n.start_ms < p.end_ms)
+            })
+            .count();
+    }
+    assert!(
+        overlaps_across_lanes > 0,
+        "a kill during a partition must be possible"
+    );
+}
+
+#[test]
+fn only_the_chosen_kinds_appear() {
+    for seed in 0..20 {
+        let schedule = Schedule::generate(&options(seed, &[NemesisKind::Kill]));
+        assert!(schedule
+            .steps
+            .iter()
+            .all(|s| matches!(s.fault, Fault::Kill { .. })));
+    }
+    assert!(Schedule::generate(&options(1, &[])).steps.is_empty());
+}
+
+#[test]
+fn nemesis_lists_parse_and_reject_unknown_names() {
+    assert_eq!(
+        parse_nemesis_list("kill,partition,kill").unwrap(),
+        vec![NemesisKind::Partition, NemesisKind::Kill]
+    );
+    assert_eq!(
+        parse_nemesis_list("all").unwrap(),
+        NemesisKind::ALL.to_vec()
+    );
+    assert!(parse_nemesis_list("none").unwrap().is_empty());
+    let err = parse_nemesis_list("partition,clock").unwrap_err();
+    assert!(err.to_string().contains("clock"));
+}
+
+/// Which nodes each node can still reach directly.
+fn reach(cut: &[(u64, u64)], nodes: &[u64]) -> Vec<(u64, usize)> {
+    nodes
+        .iter()
+        .map(|&a| {
+            let seen = nodes
+                .iter()
+                .filter(|&&b| b != a && !cut.contains(&(a, b)))
+                .count();
+            (a, seen + 1)
+        })
+        .collect()
+}
+
+#[test]
+fn partition_shapes_cut_what_they_promise() {
+    let nodes = [1, 2, 3, 4, 5];
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let majority = 3;
+    for _ in 0..20 {
+        // Majority/minority: exactly 3 nodes see 3, 2 nodes see 2.
+        let cut = partition_links(&mut rng, PartitionShape::MajorityMinority, &nodes);
+        let mut sizes: Vec<usize> = reach(&cut, &nodes).into_iter().map(|(_, s)| s).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, vec![2, 2, 3, 3, 3]);
+        // Bridge: two majorities sharing one node, the only one that sees everyone.
+        let cut = partition_links(&mut rng, PartitionShape::Bridge, &nodes);
+        let sizes = reach(&cut, &nodes);
+        assert_eq!(sizes.iter().filter(|(_, s)| *s == 5).count(), 1);
+        assert!(sizes.iter().all(|(_, s)| *s >= majority), "{sizes:?}");
+        assert_eq!(cut.len(), 8, "2 x 2 nodes, both directions");
+        // Majorities ring: everyone sees a majority, nobody sees everyone.
+        let cut = partition_links(&mut rng, PartitionShape::MajoritiesRing, &nodes);
+        assert!(reach(&cut, &nodes).iter().all(|(_, s)| *s == majority));
+        // Every cut is symmetric.
+        assert!(cut.iter().all(|&(a, b)| cut.contains(&(b, a))));
+    }
+    assert_eq!(isolate(2, &[1, 2, 3]), vec![(1, 2), (2, 1), (2, 3), (3, 2)]);
+    assert_eq!(
+        links_between_groups(&[vec![1], vec![2, 3]]),
+        isolate(1, &[1, 2, 3])
+    );
+}
