@@ -17,7 +17,7 @@ use super::events::{Event, EventQueue};
 use super::history::{EventType, HistoryWriter};
 use super::invariants::{InvariantViolation, Invariants, LogMirror};
 use super::network::Network;
-use super::schedule::{links_between, Fault, Link, Step, Targets};
+use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
 use super::spec::SimSpec;
 use super::workload::OpGenerator;
 
@@ -524,11 +524,8 @@ impl World {
     fn fault_start(&mut self, step: usize) -> Result<(), Stop> {
         let fault = self.steps[step].fault.clone();
         let applied = match &fault {
-            Fault::Partition {
-                isolate_leader,
-                cut,
-            } => {
-                let cut = if *isolate_leader {
+            Fault::Partition { shape, cut } => {
+                let cut = if *shape == PartitionShape::IsolateLeader {
                     let leader = self.resolve(&Targets::Leader)[0] as u64 + 1;
                     let rest: Vec<u64> = (1..=self.spec.nodes).filter(|&i| i != leader).collect();
                     links_between(&[leader], &rest)
