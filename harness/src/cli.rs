@@ -26,6 +26,10 @@ pub enum Command {
     /// Exit code: 0 valid, 1 violation found, 2 unknown (checker gave up, or no liveness),
     /// 3 the harness itself failed.
     Test(crate::test_cmd::TestArgs),
+    /// Deterministic simulation: one seed, a sweep of seeds, shrink or replay a failing run.
+    ///
+    /// Exit code: 0 valid, 1 violation, 2 unknown, 3 harness failure.
+    Sim(crate::sim_cmd::SimArgs),
 }
 
 /// Flags of `gauntlet check`.

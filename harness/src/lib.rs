@@ -11,5 +11,7 @@ pub mod progress;
 pub mod proxy;
 pub mod recorder;
 pub mod run;
+pub mod sim;
+pub mod sim_cmd;
 pub mod test_cmd;
 pub mod workload;

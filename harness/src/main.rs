@@ -33,6 +33,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check_cmd::run(&args),
         Command::Test(args) => harness::test_cmd::run(&args),
+        Command::Sim(args) => harness::sim_cmd::run_cmd(&args),
     };
     match code {
         Ok(code) => ExitCode::from(code),

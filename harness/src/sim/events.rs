@@ -1,0 +1,127 @@
+//! The simulator's event queue: events ordered by simulated time (microseconds), ties broken by
+//! the order they were scheduled, so the run never depends on anything but the seed.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use raft::core::Message;
+use raft::driver::Token;
+use raft::kv::{ClientRequest, ClientResponse};
+
+/// Something that happens at one instant.
+#[derive(Debug)]
+pub enum Event {
+    /// A node's tick timer (ignored when from an earlier incarnation).
+    Tick {
+        node: usize,
+        incarnation: u32,
+    },
+    /// A peer message arrives at `msg.to`.
+    Deliver {
+        msg: Message,
+    },
+    /// A node's fsync of `batch` finished: send and answer what waited for it.
+    Synced {
+        node: usize,
+        incarnation: u32,
+        batch: Option<u64>,
+        send: Vec<Message>,
+        replies: Vec<(Token, ClientResponse)>,
+    },
+    /// `ack-before-sync`: the periodic lazy sync of a node.
+    LazySync {
+        node: usize,
+        incarnation: u32,
+    },
+    /// A client request arrives at a node.
+    ClientArrive {
+        node: usize,
+        client: usize,
+        attempt: u64,
+        request: ClientRequest,
+    },
+    /// A node's answer arrives at a client.
+    ClientReply {
+        client: usize,
+        attempt: u64,
+        response: ClientResponse,
+    },
+    ClientTimeout {
+        client: usize,
+        attempt: u64,
+    },
+    ClientRetry {
+        client: usize,
+        attempt: u64,
+    },
+    /// A client starts its next operation.
+    ClientStart {
+        client: usize,
+    },
+    FaultStart {
+        step: usize,
+    },
+    FaultEnd {
+        step: usize,
+    },
+}
+
+impl Event {
+    /// The node an event happens on, if any (held while that node is paused).
+    pub fn node(&self) -> Option<usize> {
+        match self {
+            Event::Tick { node, .. }
+            | Event::Synced { node, .. }
+            | Event::LazySync { node, .. }
+            | Event::ClientArrive { node, .. } => Some(*node),
+            Event::Deliver { msg } => usize::try_from(msg.to)
+                .ok()
+                .and_then(|to| to.checked_sub(1)),
+            _ => None,
+        }
+    }
+}
+
+struct Scheduled {
+    time: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Pending events.
+#[derive(Default)]
+pub struct EventQueue {
+    heap: BinaryHeap<Scheduled>,
+    next_seq: u64,
+}
+
+impl EventQueue {
+    pub fn push(&mut self, time: u64, event: Event) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Scheduled { time, seq, event });
+    }
+
+    /// The earliest event and its time.
+    pub fn pop(&mut self) -> Option<(u64, Event)> {
+        self.heap.pop().map(|s| (s.time, s.event))
+    }
+}

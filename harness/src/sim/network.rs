@@ -1,0 +1,125 @@
+//! The simulated network between nodes: per-message delay, loss, duplication and reordering
+//! (slow messages overtaken by later ones), plus the schedule's cut, lossy and delayed links.
+//! Clients reach nodes over links with the ordinary delay and loss but no partitions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::schedule::Link;
+use super::spec::NetworkSpec;
+
+/// The state of every link.
+#[derive(Debug)]
+pub struct Network {
+    spec: NetworkSpec,
+    /// Cut links, counted (overlapping cuts of one link need as many heals).
+    cut: BTreeMap<Link, u32>,
+    lossy: BTreeSet<Link>,
+    slow: BTreeMap<Link, (u64, u64)>,
+    pub sent: u64,
+    pub dropped: u64,
+    pub duplicated: u64,
+}
+
+impl Network {
+    pub fn new(spec: NetworkSpec) -> Network {
+        Network {
+            spec,
+            cut: BTreeMap::new(),
+            lossy: BTreeSet::new(),
+            slow: BTreeMap::new(),
+            sent: 0,
+            dropped: 0,
+            duplicated: 0,
+        }
+    }
+
+    /// True when `from -> to` is cut now.
+    pub fn is_cut(&self, link: Link) -> bool {
+        self.cut.contains_key(&link)
+    }
+
+    pub fn cut_links(&mut self, links: &[Link]) {
+        for link in links {
+            *self.cut.entry(*link).or_insert(0) += 1;
+        }
+    }
+
+    pub fn heal_links(&mut self, links: &[Link]) {
+        for link in links {
+            if let Some(count) = self.cut.get_mut(link) {
+                *count -= 1;
+                if *count == 0 {
+                    self.cut.remove(link);
+                }
+            }
+        }
+    }
+
+    pub fn set_lossy(&mut self, links: &[Link], on: bool) {
+        for link in links {
+            if on {
+                self.lossy.insert(*link);
+            } else {
+                self.lossy.remove(link);
+            }
+        }
+    }
+
+    pub fn set_delay(&mut self, links: &[Link], delay: Option<(u64, u64)>) {
+        for link in links {
+            match delay {
+                Some(d) => {
+                    self.slow.insert(*link, d);
+                }
+                None => {
+                    self.slow.remove(link);
+                }
+            }
+        }
+    }
+
+    /// The delays (microseconds) of the copies of one peer message that get through: none when
+    /// lost or cut, two when duplicated.
+    pub fn peer_delays(&mut self, rng: &mut ChaCha8Rng, link: Link) -> Vec<u64> {
+        self.sent += 1;
+        if self.is_cut(link) || self.lossy.contains(&link) || rng.random_bool(self.spec.loss_chance)
+        {
+            self.dropped += 1;
+            return Vec::new();
+        }
+        let extra = self.slow.get(&link).map_or(0, |&(fixed_ms, jitter_ms)| {
+            (fixed_ms + rng.random_range(0..=jitter_ms)) * 1_000
+        });
+        let mut delays = vec![self.one_delay(rng) + extra];
+        if rng.random_bool(self.spec.duplicate_chance) {
+            self.duplicated += 1;
+            delays.push(self.one_delay(rng) + extra);
+        }
+        delays
+    }
+
+    /// The delay of a client request or reply; `None` when lost.
+    pub fn client_delay(&mut self, rng: &mut ChaCha8Rng) -> Option<u64> {
+        if rng.random_bool(self.spec.loss_chance / 2.0) {
+            return None;
+        }
+        Some(rng.random_range(self.spec.min_delay_us..=self.spec.max_delay_us))
+    }
+
+    fn one_delay(&self, rng: &mut ChaCha8Rng) -> u64 {
+        let base = rng.random_range(self.spec.min_delay_us..=self.spec.max_delay_us);
+        if rng.random_bool(self.spec.slow_chance) {
+            base + rng.random_range(0..=self.spec.slow_delay_us)
+        } else {
+            base
+        }
+    }
+
+    /// How long one fsync takes.
+    pub fn sync_time(&self, rng: &mut ChaCha8Rng) -> u64 {
+        rng.random_range(self.spec.min_sync_us..=self.spec.max_sync_us)
+    }
+}

@@ -1,0 +1,198 @@
+//! Everything that defines one simulated run ([`SimSpec`]): seed, cluster size, time, workload,
+//! faults, network model and planted bugs. A run is a pure function of its spec and the build, so
+//! a spec saved to a file (`--shrink` output) replays the run exactly.
+
+use raft::core::PlantedBugs;
+use raft::driver::UnsafeBugs;
+use serde::{Deserialize, Serialize};
+
+use super::schedule::{self, NemesisKind, Step};
+
+/// The workloads the simulator runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SimWorkload {
+    /// One key: read, write, cas of small integers; checked as a cas-register.
+    Register,
+    /// Several keys holding lists of unique integers: append one, read all; checked as list-append.
+    Append,
+}
+
+impl SimWorkload {
+    pub fn name(self) -> &'static str {
+        match self {
+            SimWorkload::Register => "register",
+            SimWorkload::Append => "append",
+        }
+    }
+
+    pub fn model(self) -> checker::ModelKind {
+        match self {
+            SimWorkload::Register => checker::ModelKind::CasRegister,
+            SimWorkload::Append => checker::ModelKind::ListAppend,
+        }
+    }
+}
+
+impl std::str::FromStr for SimWorkload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "register" => Ok(SimWorkload::Register),
+            "append" => Ok(SimWorkload::Append),
+            other => Err(format!(
+                "unknown workload {other:?}: expected register or append"
+            )),
+        }
+    }
+}
+
+/// The per-message behaviour of the simulated network (on top of the schedule's faults).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// Delay of an ordinary message, uniform in `[min_delay_us, max_delay_us]`.
+    pub min_delay_us: u64,
+    pub max_delay_us: u64,
+    /// Chance that a message is held much longer (up to `slow_delay_us`): reorders messages.
+    pub slow_chance: f64,
+    pub slow_delay_us: u64,
+    /// Chance that a message is lost.
+    pub loss_chance: f64,
+    /// Chance that a message is delivered twice.
+    pub duplicate_chance: f64,
+    /// Time one simulated fsync takes, uniform in `[min_sync_us, max_sync_us]`.
+    pub min_sync_us: u64,
+    pub max_sync_us: u64,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            min_delay_us: 200,
+            max_delay_us: 3_000,
+            slow_chance: 0.02,
+            slow_delay_us: 300_000,
+            loss_chance: 0.01,
+            duplicate_chance: 0.02,
+            min_sync_us: 100,
+            max_sync_us: 2_000,
+        }
+    }
+}
+
+/// One simulated run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimSpec {
+    pub seed: u64,
+    pub nodes: u64,
+    pub clients: usize,
+    /// Length of the workload phase in simulated milliseconds (faults end before it does); a
+    /// read-only phase of `final_reads_ms` follows.
+    pub time_ms: u64,
+    pub final_reads_ms: u64,
+    pub workload: SimWorkload,
+    pub nemesis: Vec<NemesisKind>,
+    /// Mean length of a fault and of the quiet gap after it.
+    pub fault_interval_ms: u64,
+    /// Planted bug names (`--unsafe-bug`).
+    pub bugs: Vec<String>,
+    pub network: NetworkSpec,
+    /// An explicit schedule (a shrunk run); `None` generates one from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Vec<Step>>,
+    /// Stop starting new operations after this many (a shrunk run); `None` = no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ops: Option<u64>,
+    /// Tick length in milliseconds and election timeout in ticks (the server's defaults).
+    pub tick_ms: u64,
+    pub election_ticks: u32,
+    /// The core's flow control: byte budget of one AppendEntries (the server's default is
+    /// 1 MiB; a small budget splits catch-up into many messages, which reordering can exploit).
+    #[serde(default = "default_max_msg_bytes")]
+    pub max_msg_bytes: usize,
+}
+
+fn default_max_msg_bytes() -> usize {
+    1 << 20
+}
+
+impl SimSpec {
+    /// 5 nodes, 10 clients, 10 s, append workload, every fault, server timing.
+    pub fn new(seed: u64) -> SimSpec {
+        SimSpec {
+            seed,
+            nodes: 5,
+            clients: 10,
+            time_ms: 10_000,
+            final_reads_ms: 2_000,
+            workload: SimWorkload::Append,
+            nemesis: NemesisKind::ALL.to_vec(),
+            fault_interval_ms: 1_000,
+            bugs: Vec::new(),
+            network: NetworkSpec::default(),
+            schedule: None,
+            max_ops: None,
+            tick_ms: 50,
+            election_ticks: 10,
+            max_msg_bytes: default_max_msg_bytes(),
+        }
+    }
+
+    /// The node ids, 1..=nodes.
+    pub fn node_ids(&self) -> Vec<u64> {
+        (1..=self.nodes).collect()
+    }
+
+    /// The fault steps: the explicit ones, or those generated from the seed.
+    pub fn steps(&self) -> Vec<Step> {
+        match &self.schedule {
+            Some(steps) => steps.clone(),
+            None => schedule::generate(
+                self.seed,
+                &self.node_ids(),
+                &self.nemesis,
+                self.time_ms,
+                self.fault_interval_ms,
+            ),
+        }
+    }
+
+    /// The planted bugs, split into the driver's and the core's switches.
+    pub fn parsed_bugs(&self) -> Result<(UnsafeBugs, PlantedBugs), String> {
+        parse_bugs(&self.bugs)
+    }
+}
+
+/// Every `--unsafe-bug` name the simulator knows: the driver's plus the core's.
+pub fn bug_names() -> Vec<&'static str> {
+    let mut names = UnsafeBugs::NAMES.to_vec();
+    names.extend(["commit-old-term", "truncate-matching"]);
+    names
+}
+
+/// Splits bug names into driver and core switches; an unknown name is an error naming the known.
+pub fn parse_bugs(names: &[String]) -> Result<(UnsafeBugs, PlantedBugs), String> {
+    let mut driver = UnsafeBugs::default();
+    let mut core = PlantedBugs::default();
+    for name in names
+        .iter()
+        .flat_map(|n| n.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        match name {
+            "commit-old-term" => core.commit_old_term = true,
+            "truncate-matching" => core.truncate_matching = true,
+            other => driver.enable(other).map_err(|_| {
+                format!(
+                    "unknown --unsafe-bug {other:?}; expected one of: {}",
+                    bug_names().join(", ")
+                )
+            })?,
+        }
+    }
+    if driver.vote_any {
+        core.vote_any = true;
+    }
+    Ok((driver, core))
+}

@@ -1,0 +1,65 @@
+//! Many seeds at once on all cores (rayon), in chunks so that `--until-first` can stop at the
+//! lowest failing seed without the thread schedule changing which seed that is.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::run::{run, RunOptions, SimOutcome};
+use super::spec::SimSpec;
+
+/// What a sweep found.
+#[derive(Debug, Default)]
+pub struct SweepResult {
+    /// Seeds run.
+    pub runs: u64,
+    /// Failing runs in seed order (history and schedule included).
+    pub failures: Vec<SimOutcome>,
+    /// Simulated microseconds over all runs.
+    pub sim_time_us: u64,
+}
+
+/// Runs `template` with every seed in `seeds`; `on_done` is called after each run (progress).
+/// With `until_first`, stops after the chunk holding the first violation (an `unknown` from the
+/// checker is kept as a failure but does not stop the sweep).
+pub fn sweep(
+    template: &SimSpec,
+    seeds: Range<u64>,
+    opts: RunOptions,
+    until_first: bool,
+    on_done: &(dyn Fn(&SimOutcome) + Sync),
+) -> SweepResult {
+    let chunk = (rayon::current_num_threads() as u64 * 4).max(1);
+    let mut result = SweepResult::default();
+    let sim_time = AtomicU64::new(0);
+    let mut start = seeds.start;
+    while start < seeds.end {
+        let end = (start + chunk).min(seeds.end);
+        let outcomes: Vec<SimOutcome> = (start..end)
+            .into_par_iter()
+            .map(|seed| {
+                let mut spec = template.clone();
+                spec.seed = seed;
+                let outcome = run(&spec, opts);
+                sim_time.fetch_add(outcome.stats.sim_time_us, Ordering::Relaxed);
+                on_done(&outcome);
+                outcome
+            })
+            .collect();
+        result.runs += end - start;
+        let mut failed = false;
+        for outcome in outcomes {
+            if outcome.verdict.kind().is_some() {
+                failed |= outcome.verdict.exit_code() == 1;
+                result.failures.push(outcome);
+            }
+        }
+        if failed && until_first {
+            break;
+        }
+        start = end;
+    }
+    result.sim_time_us = sim_time.load(Ordering::Relaxed);
+    result
+}

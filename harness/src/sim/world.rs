@@ -1,0 +1,639 @@
+//! The simulated world: nodes (the real `raft::driver::Driver`), their disks, the network, the
+//! clients and the fault schedule, advanced one event at a time in simulated time. Each node
+//! input is followed by draining the driver's batches with the server's order: persist (a
+//! simulated fsync), then send, then reply. Raft invariants are checked after every batch.
+
+use std::collections::BTreeMap;
+
+use raft::core::{ConfState, Config, PersistedState, PlantedBugs, Role};
+use raft::driver::{Driver, DriverBatch, DriverConfig, SnapshotToPersist, Token, UnsafeBugs};
+use raft::kv::ClientResponse;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::client::{Next, Outcome, SimClient, ATTEMPT_TIMEOUT_US};
+use super::disk::SimDisk;
+use super::events::{Event, EventQueue};
+use super::history::{EventType, HistoryWriter};
+use super::invariants::{InvariantViolation, Invariants, LogMirror};
+use super::network::Network;
+use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
+use super::spec::SimSpec;
+use super::workload::OpGenerator;
+
+/// Why a run stopped early.
+#[derive(Debug)]
+pub enum Stop {
+    Invariant(InvariantViolation),
+    BadReply(String),
+    Harness(String),
+}
+
+struct SimNode {
+    id: u64,
+    driver: Option<Driver>,
+    incarnation: u32,
+    paused: bool,
+    held: Vec<Event>,
+    disk: SimDisk,
+    mirror: LogMirror,
+}
+
+/// What a fault did when it started, to undo it when it ends.
+enum Applied {
+    Cut(Vec<Link>),
+    Killed(Vec<usize>),
+    Paused(Vec<usize>),
+    Delayed(Vec<Link>),
+    Lossy(Vec<Link>),
+}
+
+/// Counters of one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorldStats {
+    pub events: u64,
+    pub messages: u64,
+    pub sim_time_us: u64,
+}
+
+/// One simulated cluster with its clients.
+pub struct World {
+    spec: SimSpec,
+    now: u64,
+    rng: ChaCha8Rng,
+    queue: EventQueue,
+    nodes: Vec<SimNode>,
+    network: Network,
+    clients: Vec<SimClient>,
+    generators: Vec<OpGenerator>,
+    steps: Vec<Step>,
+    applied: Vec<Option<Applied>>,
+    invariants: Invariants,
+    tokens: BTreeMap<Token, (usize, u64)>,
+    next_token: Token,
+    next_process: u64,
+    ops_started: u64,
+    active_clients: usize,
+    driver_bugs: UnsafeBugs,
+    core_bugs: PlantedBugs,
+    pub history: HistoryWriter,
+    pub stats: WorldStats,
+}
+
+impl World {
+    /// Builds the world of `spec` with the fault `steps`; `history` already holds its header.
+    pub fn new(spec: SimSpec, steps: Vec<Step>, history: HistoryWriter) -> Result<World, Stop> {
+        let (driver_bugs, core_bugs) = spec.parsed_bugs().map_err(Stop::Harness)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let n = spec.nodes;
+        let clients = (0..spec.clients as u64)
+            .map(|i| SimClient::new(i, n, i % n + 1))
+            .collect();
+        let generators = (0..spec.clients as u64)
+            .map(|i| OpGenerator::new(spec.workload, spec.seed, i))
+            .collect();
+        let mut world = World {
+            now: 0,
+            queue: EventQueue::default(),
+            nodes: Vec::new(),
+            network: Network::new(spec.network.clone()),
+            clients,
+            generators,
+            applied: steps.iter().map(|_| None).collect(),
+            steps,
+            invariants: Invariants::default(),
+            tokens: BTreeMap::new(),
+            next_token: 1,
+            next_process: spec.clients as u64,
+            ops_started: 0,
+            active_clients: 0,
+            driver_bugs,
+            core_bugs,
+            history,
+            stats: WorldStats::default(),
+            rng: ChaCha8Rng::seed_from_u64(rng.random()),
+            spec,
+        };
+        for id in 1..=n {
+            world.nodes.push(SimNode {
+                id,
+                driver: None,
+                incarnation: 0,
+                paused: false,
+                held: Vec::new(),
+                disk: SimDisk::default(),
+                mirror: LogMirror::default(),
+            });
+            world.start_node((id - 1) as usize)?;
+        }
+        for (i, step) in world.steps.iter().enumerate() {
+            world
+                .queue
+                .push(step.start_ms * 1_000, Event::FaultStart { step: i });
+            world
+                .queue
+                .push(step.end_ms * 1_000, Event::FaultEnd { step: i });
+        }
+        for client in 0..world.clients.len() {
+            let at = world.rng.random_range(0..100_000);
+            world.queue.push(at, Event::ClientStart { client });
+            world.active_clients += 1;
+        }
+        Ok(world)
+    }
+
+    /// Runs to the end; `Err` when an invariant broke or the harness failed.
+    pub fn run(&mut self) -> Result<(), Stop> {
+        let quiet_end = (self.spec.time_ms + self.spec.final_reads_ms) * 1_000;
+        let hard_end = quiet_end + super::client::OP_TIMEOUT_US + ATTEMPT_TIMEOUT_US;
+        let mut result = Ok(());
+        while let Some((time, event)) = self.queue.pop() {
+            if time > hard_end || (time >= quiet_end && self.active_clients == 0) {
+                break;
+            }
+            self.now = time;
+            self.stats.events += 1;
+            result = self.handle(event);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.stats.sim_time_us = self.now;
+        self.stats.messages = self.network.sent;
+        result
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), Stop> {
+        if let Some(n) = event.node() {
+            if n >= self.nodes.len() {
+                return Ok(());
+            }
+            if self.nodes[n].paused {
+                if let Event::Tick { node, incarnation } = event {
+                    // A frozen node's clock does not advance.
+                    self.schedule_tick(node, incarnation);
+                } else {
+                    self.nodes[n].held.push(event);
+                }
+                return Ok(());
+            }
+        }
+        match event {
+            Event::Tick { node, incarnation } => {
+                if self.nodes[node].incarnation != incarnation {
+                    return Ok(());
+                }
+                if let Some(driver) = self.nodes[node].driver.as_mut() {
+                    driver.on_tick();
+                    self.schedule_tick(node, incarnation);
+                    self.pump(node)?;
+                }
+            }
+            Event::Deliver { msg } => {
+                let to = (msg.to - 1) as usize;
+                if self.network.is_cut((msg.from, msg.to)) {
+                    return Ok(());
+                }
+                if let Some(driver) = self.nodes[to].driver.as_mut() {
+                    driver.on_message(msg);
+                    self.pump(to)?;
+                }
+            }
+            Event::Synced {
+                node,
+                incarnation,
+                batch,
+                send,
+                replies,
+            } => {
+                if self.nodes[node].incarnation != incarnation {
+                    return Ok(());
+                }
+                if let Some(number) = batch {
+                    self.nodes[node].disk.sync_through(number);
+                }
+                self.dispatch(node, send, replies);
+            }
+            Event::LazySync { node, incarnation } => {
+                if self.nodes[node].incarnation == incarnation {
+                    self.nodes[node].disk.sync_all();
+                    self.queue
+                        .push(self.now + 1_000_000, Event::LazySync { node, incarnation });
+                }
+            }
+            Event::ClientArrive {
+                node,
+                client,
+                attempt,
+                request,
+            } => {
+                if let Some(driver) = self.nodes[node].driver.as_mut() {
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    self.tokens.insert(token, (client, attempt));
+                    driver.on_client_request(token, request);
+                    self.pump(node)?;
+                }
+            }
+            Event::ClientReply {
+                client,
+                attempt,
+                response,
+            } => {
+                if self.clients[client].attempt == attempt {
+                    let next = self.clients[client].on_response(self.now, response);
+                    self.follow(client, next)?;
+                }
+            }
+            Event::ClientTimeout { client, attempt } => {
+                if self.clients[client].attempt == attempt {
+                    let next = self.clients[client].on_timeout(self.now);
+                    self.follow(client, next)?;
+                }
+            }
+            Event::ClientRetry { client, attempt } => {
+                if self.clients[client].attempt == attempt {
+                    let next = self.clients[client].retry(self.now);
+                    self.follow(client, next)?;
+                }
+            }
+            Event::ClientStart { client } => self.start_op(client)?,
+            Event::FaultStart { step } => self.fault_start(step)?,
+            Event::FaultEnd { step } => self.fault_end(step)?,
+        }
+        Ok(())
+    }
+
+    fn schedule_tick(&mut self, node: usize, incarnation: u32) {
+        self.queue.push(
+            self.now + self.spec.tick_ms * 1_000,
+            Event::Tick { node, incarnation },
+        );
+    }
+
+    /// Builds a node's driver from its disk and starts its timers.
+    fn start_node(&mut self, n: usize) -> Result<(), Stop> {
+        let node = &mut self.nodes[n];
+        let persisted: PersistedState = node.disk.durable().clone();
+        let mut core = Config::new(node.id);
+        core.election_tick = self.spec.election_ticks;
+        core.heartbeat_tick = 1;
+        core.max_msg_bytes = self.spec.max_msg_bytes.max(1);
+        core.seed = self.spec.seed ^ (u64::from(node.incarnation) << 40);
+        let mut cfg = DriverConfig::new(
+            core,
+            ConfState::with_voters(1..=self.spec.nodes),
+            self.driver_bugs,
+        );
+        cfg.node.bugs = self.core_bugs;
+        node.mirror = LogMirror::from_entries(&persisted.entries, persisted.hard_state.commit);
+        let driver = Driver::new(cfg, persisted)
+            .map_err(|err| Stop::Harness(format!("node {} does not restart: {err}", node.id)))?;
+        node.driver = Some(driver);
+        let incarnation = node.incarnation;
+        let phase = self.rng.random_range(0..self.spec.tick_ms * 1_000);
+        self.queue.push(
+            self.now + phase,
+            Event::Tick {
+                node: n,
+                incarnation,
+            },
+        );
+        if self.driver_bugs.ack_before_sync {
+            self.queue.push(
+                self.now + 1_000_000,
+                Event::LazySync {
+                    node: n,
+                    incarnation,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Drains a node's driver batch by batch.
+    fn pump(&mut self, n: usize) -> Result<(), Stop> {
+        loop {
+            let node = &mut self.nodes[n];
+            let Some(driver) = node.driver.as_mut() else {
+                return Ok(());
+            };
+            if !driver.has_work() {
+                return Ok(());
+            }
+            let batch = driver
+                .next_batch()
+                .map_err(|err| Stop::Harness(format!("node {}: {err}", node.id)))?;
+            let status = driver.status();
+            match &batch.persist.snapshot {
+                Some(SnapshotToPersist::Installed(s)) => node.mirror.snapshot(s.index, true),
+                Some(SnapshotToPersist::Taken(s)) => node.mirror.snapshot(s.index, false),
+                None => {}
+            }
+            node.mirror.write(&batch.persist.entries);
+            self.invariants
+                .check(&status, &mut node.mirror)
+                .map_err(Stop::Invariant)?;
+            self.carry_out(n, batch);
+        }
+    }
+
+    /// Persist, then send and reply: now if nothing is to be synced and nothing waits ahead,
+    /// else when the simulated fsync completes (`ack-before-sync`: right away, synced later).
+    fn carry_out(&mut self, n: usize, batch: DriverBatch) {
+        let DriverBatch {
+            persist,
+            then_send,
+            replies,
+        } = batch;
+        let has_persist = !persist.is_empty();
+        if self.driver_bugs.ack_before_sync {
+            if has_persist {
+                self.nodes[n].disk.write(persist);
+            }
+            self.dispatch(n, then_send, replies);
+            return;
+        }
+        let busy_until = self.nodes[n].disk.busy_until;
+        if !has_persist && busy_until <= self.now {
+            self.dispatch(n, then_send, replies);
+            return;
+        }
+        let number = has_persist.then(|| self.nodes[n].disk.write(persist));
+        let sync = if has_persist {
+            self.network.sync_time(&mut self.rng)
+        } else {
+            0
+        };
+        let done = busy_until.max(self.now) + sync;
+        self.nodes[n].disk.busy_until = done;
+        let incarnation = self.nodes[n].incarnation;
+        self.queue.push(
+            done,
+            Event::Synced {
+                node: n,
+                incarnation,
+                batch: number,
+                send: then_send,
+                replies,
+            },
+        );
+    }
+
+    fn dispatch(
+        &mut self,
+        _n: usize,
+        send: Vec<raft::core::Message>,
+        replies: Vec<(Token, ClientResponse)>,
+    ) {
+        for msg in send {
+            let delays = self.network.peer_delays(&mut self.rng, (msg.from, msg.to));
+            let valid = (1..=self.spec.nodes).contains(&msg.to);
+            if !valid {
+                continue;
+            }
+            if let Some((&last, rest)) = delays.split_last() {
+                for &delay in rest {
+                    self.queue
+                        .push(self.now + delay, Event::Deliver { msg: msg.clone() });
+                }
+                self.queue.push(self.now + last, Event::Deliver { msg });
+            }
+        }
+        for (token, response) in replies {
+            let Some((client, attempt)) = self.tokens.remove(&token) else {
+                continue;
+            };
+            if let Some(delay) = self.network.client_delay(&mut self.rng) {
+                self.queue.push(
+                    self.now + delay,
+                    Event::ClientReply {
+                        client,
+                        attempt,
+                        response,
+                    },
+                );
+            }
+        }
+    }
+
+    fn start_op(&mut self, client: usize) -> Result<(), Stop> {
+        let workload_end = self.spec.time_ms * 1_000;
+        let quiet_end = workload_end + self.spec.final_reads_ms * 1_000;
+        let out_of_ops = self.spec.max_ops.is_some_and(|max| self.ops_started >= max);
+        if self.now >= quiet_end || out_of_ops {
+            self.active_clients -= 1;
+            return Ok(());
+        }
+        self.ops_started += 1;
+        let op = self.generators[client].next_op(self.now >= workload_end);
+        let process = self.clients[client].process;
+        self.history.client(
+            EventType::Invoke,
+            process,
+            op.f(),
+            op.history_key(),
+            op.invoke_value(),
+            self.now,
+        );
+        let next = self.clients[client].begin(self.now, op);
+        self.follow(client, next)
+    }
+
+    fn follow(&mut self, client: usize, next: Next) -> Result<(), Stop> {
+        match next {
+            Next::Send {
+                node,
+                attempt,
+                request,
+            } => {
+                if let Some(delay) = self.network.client_delay(&mut self.rng) {
+                    self.queue.push(
+                        self.now + delay,
+                        Event::ClientArrive {
+                            node: (node - 1) as usize,
+                            client,
+                            attempt,
+                            request,
+                        },
+                    );
+                }
+                self.queue.push(
+                    self.now + ATTEMPT_TIMEOUT_US,
+                    Event::ClientTimeout { client, attempt },
+                );
+            }
+            Next::Retry { after_us, attempt } => {
+                self.queue
+                    .push(self.now + after_us, Event::ClientRetry { client, attempt });
+            }
+            Next::Done(outcome) => {
+                let Some(flight) = self.clients[client].current.take() else {
+                    return Ok(());
+                };
+                let op = flight.op;
+                let process = self.clients[client].process;
+                let (kind, value) = match outcome {
+                    Outcome::Ok(value) => (EventType::Ok, value),
+                    Outcome::Fail(_) => (EventType::Fail, op.invoke_value()),
+                    Outcome::Info(_) => (EventType::Info, op.invoke_value()),
+                    Outcome::BadReply(reason) => return Err(Stop::BadReply(reason)),
+                };
+                self.history
+                    .client(kind, process, op.f(), op.history_key(), value, self.now);
+                if kind == EventType::Info {
+                    self.clients[client].process = self.next_process;
+                    self.next_process += 1;
+                }
+                let think = self.rng.random_range(5_000..50_000);
+                self.queue
+                    .push(self.now + think, Event::ClientStart { client });
+            }
+        }
+        Ok(())
+    }
+
+    /// The node that leads in the highest term now, if any.
+    fn current_leader(&self) -> Option<usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, node)| node.driver.as_ref().map(|d| (i, d.status())))
+            .filter(|(_, s)| s.role == Role::Leader)
+            .max_by_key(|(_, s)| s.term)
+            .map(|(i, _)| i)
+    }
+
+    fn resolve(&mut self, targets: &Targets) -> Vec<usize> {
+        match targets {
+            Targets::Nodes(ids) => ids
+                .iter()
+                .filter(|&&id| (1..=self.spec.nodes).contains(&id))
+                .map(|&id| (id - 1) as usize)
+                .collect(),
+            Targets::Leader => {
+                let leader = match self.current_leader() {
+                    Some(l) => l,
+                    None => self.rng.random_range(0..self.nodes.len()),
+                };
+                vec![leader]
+            }
+        }
+    }
+
+    fn fault_start(&mut self, step: usize) -> Result<(), Stop> {
+        let fault = self.steps[step].fault.clone();
+        let applied = match &fault {
+            Fault::Partition { shape, cut } => {
+                let cut = if *shape == PartitionShape::IsolateLeader {
+                    let leader = self.resolve(&Targets::Leader)[0] as u64 + 1;
+                    let rest: Vec<u64> = (1..=self.spec.nodes).filter(|&i| i != leader).collect();
+                    links_between(&[leader], &rest)
+                } else {
+                    cut.clone()
+                };
+                self.network.cut_links(&cut);
+                Applied::Cut(cut)
+            }
+            Fault::Kill { targets } => {
+                let nodes = self.resolve(targets);
+                for &n in &nodes {
+                    self.kill(n);
+                }
+                Applied::Killed(nodes)
+            }
+            Fault::Pause { targets } => {
+                let nodes = self.resolve(targets);
+                for &n in &nodes {
+                    self.nodes[n].paused = true;
+                }
+                Applied::Paused(nodes)
+            }
+            Fault::Delay {
+                links,
+                fixed_ms,
+                jitter_ms,
+            } => {
+                self.network.set_delay(links, Some((*fixed_ms, *jitter_ms)));
+                Applied::Delayed(links.clone())
+            }
+            Fault::Loss { links } => {
+                self.network.set_lossy(links, true);
+                Applied::Lossy(links.clone())
+            }
+        };
+        let description = describe(&fault, &applied);
+        self.history.nemesis("start", description, self.now);
+        self.applied[step] = Some(applied);
+        Ok(())
+    }
+
+    fn fault_end(&mut self, step: usize) -> Result<(), Stop> {
+        let Some(applied) = self.applied[step].take() else {
+            return Ok(());
+        };
+        match &applied {
+            Applied::Cut(links) => self.network.heal_links(links),
+            Applied::Killed(nodes) => {
+                for &n in nodes {
+                    if self.nodes[n].driver.is_none() {
+                        self.start_node(n)?;
+                    }
+                }
+            }
+            Applied::Paused(nodes) => {
+                for &n in nodes {
+                    self.nodes[n].paused = false;
+                    for event in std::mem::take(&mut self.nodes[n].held) {
+                        self.queue.push(self.now, event);
+                    }
+                }
+            }
+            Applied::Delayed(links) => self.network.set_delay(links, None),
+            Applied::Lossy(links) => self.network.set_lossy(links, false),
+        }
+        let description = describe(&self.steps[step].fault, &applied);
+        self.history.nemesis("stop", description, self.now);
+        Ok(())
+    }
+
+    /// A crash: the process and its unsynced writes are gone (a random prefix may survive).
+    fn kill(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        node.driver = None;
+        node.incarnation += 1;
+        node.paused = false;
+        node.held.clear();
+        let survivors = self.rng.random_range(0..=node.disk.unsynced_len());
+        node.disk.crash(survivors);
+    }
+}
+
+fn describe(fault: &Fault, applied: &Applied) -> String {
+    let nodes = |ns: &[usize]| {
+        ns.iter()
+            .map(|n| (n + 1).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let links = |ls: &[Link]| {
+        ls.iter()
+            .map(|(a, b)| format!("{a}->{b}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match applied {
+        Applied::Cut(l) => format!("partition cut [{}]", links(l)),
+        Applied::Killed(n) => format!("kill [{}]", nodes(n)),
+        Applied::Paused(n) => format!("pause [{}]", nodes(n)),
+        Applied::Delayed(l) => match fault {
+            Fault::Delay {
+                fixed_ms,
+                jitter_ms,
+                ..
+            } => format!("delay {fixed_ms}+{jitter_ms}ms [{}]", links(l)),
+            _ => format!("delay [{}]", links(l)),
+        },
+        Applied::Lossy(l) => format!("loss [{}]", links(l)),
+    }
+}

@@ -1,0 +1,353 @@
+//! `gauntlet sim`: one simulated run (`--seed N`), a sweep on all cores (`--seeds A..B`), shrinking
+//! a failure (`--shrink`) and replaying a saved run (`--replay FILE`). Exit codes as `gauntlet
+//! test`: 0 valid, 1 violation, 2 unknown, 3 harness failure.
+
+use std::fs;
+use std::io::IsTerminal;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::sim::schedule::{parse_nemesis_list, NemesisKind};
+use crate::sim::shrink::shrink;
+use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload};
+use crate::sim::sweep::sweep;
+use crate::sim::{run, RunOptions, SimOutcome, SimVerdict};
+
+/// Flags of `gauntlet sim`.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Run this one seed.
+    #[arg(long, conflicts_with_all = ["seeds", "replay"])]
+    pub seed: Option<u64>,
+    /// Run every seed in `A..B` (B excluded) on all cores.
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
+    pub seeds: Option<Range<u64>>,
+    /// Run a saved spec again (the file `--shrink` writes).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// Shrink a failing run to a minimal one and write it to `--out`.
+    #[arg(long)]
+    pub shrink: bool,
+    /// Where `--shrink` writes the minimal run (default: `<store>/sim/seed-N-shrunk.json`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value_t = 5)]
+    pub nodes: u64,
+    /// Simulated seconds of workload (a read-only phase of 2 s follows).
+    #[arg(long, default_value_t = 10.0)]
+    pub time: f64,
+    #[arg(long, default_value = "append", value_parser = parse_workload)]
+    pub workload: SimWorkload,
+    /// Faults: partition, kill, pause, delay, all or none.
+    #[arg(long, default_value = "all", value_parser = parse_nemesis)]
+    pub nemesis: NemesisList,
+    /// Mean seconds of a fault and of the quiet gap after it.
+    #[arg(long, default_value_t = 1.0)]
+    pub nemesis_interval: f64,
+    /// Number of clients.
+    #[arg(long, alias = "clients", default_value_t = 10)]
+    pub concurrency: usize,
+    /// Planted bug to switch on (repeatable): stale-read, no-dedup, ack-before-commit,
+    /// ack-before-sync, vote-any, commit-old-term, truncate-matching.
+    #[arg(long = "unsafe-bug", value_name = "NAME")]
+    pub unsafe_bugs: Vec<String>,
+    /// Directory for histories and schedules of failing (or single) runs.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Seconds the checker may spend per run before answering "unknown".
+    #[arg(long, default_value_t = 30.0)]
+    pub check_timeout: f64,
+    /// Byte budget of one AppendEntries (default: the server's 1 MiB).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_msg_bytes: usize,
+    /// Chance that a peer message is lost (default 0.01).
+    #[arg(long, default_value_t = 0.01)]
+    pub loss: f64,
+    /// Chance that a peer message is held up to 300 ms, so later ones overtake it (default 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    pub slow: f64,
+    /// Chance that a peer message is delivered twice (default 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    pub duplicate: f64,
+    /// Sweep: stop after the first chunk of seeds that holds a failure.
+    #[arg(long)]
+    pub until_first: bool,
+    /// Sweep: worker threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+/// A parsed `--nemesis` list.
+#[derive(Debug, Clone)]
+pub struct NemesisList(pub Vec<NemesisKind>);
+
+fn parse_nemesis(s: &str) -> Result<NemesisList, String> {
+    parse_nemesis_list(s)
+        .map(NemesisList)
+        .map_err(|e| e.to_string())
+}
+
+fn parse_workload(s: &str) -> Result<SimWorkload, String> {
+    s.parse()
+}
+
+fn parse_range(s: &str) -> Result<Range<u64>, String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("expected a seed range like 0..1000, found {s:?}"))?;
+    let a: u64 = a
+        .parse()
+        .map_err(|_| format!("expected a number before '..', found {a:?}"))?;
+    let b: u64 = b
+        .parse()
+        .map_err(|_| format!("expected a number after '..', found {b:?}"))?;
+    if a >= b {
+        return Err(format!("expected A < B in A..B, found {s}"));
+    }
+    Ok(a..b)
+}
+
+impl SimArgs {
+    /// The spec of seed `seed` under these flags.
+    pub fn spec(&self, seed: u64) -> anyhow::Result<SimSpec> {
+        parse_bugs(&self.unsafe_bugs).map_err(anyhow::Error::msg)?;
+        if !(self.time > 0.0 && self.nemesis_interval > 0.0) {
+            bail!("expected --time and --nemesis-interval above 0");
+        }
+        let mut spec = SimSpec::new(seed);
+        spec.nodes = self.nodes;
+        spec.clients = self.concurrency;
+        spec.time_ms = (self.time * 1000.0) as u64;
+        spec.workload = self.workload;
+        spec.nemesis = self.nemesis.0.clone();
+        spec.fault_interval_ms = (self.nemesis_interval * 1000.0) as u64;
+        spec.bugs = self.unsafe_bugs.clone();
+        spec.max_msg_bytes = self.max_msg_bytes;
+        spec.network.loss_chance = self.loss;
+        spec.network.slow_chance = self.slow;
+        spec.network.duplicate_chance = self.duplicate;
+        Ok(spec)
+    }
+
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            check_timeout: Duration::from_secs_f64(self.check_timeout.max(0.001)),
+        }
+    }
+
+    /// The command line that reproduces seed `seed`.
+    pub fn reproduce_command(&self, seed: u64) -> String {
+        let nemesis: Vec<&str> = self.nemesis.0.iter().map(|k| k.name()).collect();
+        let nemesis = if nemesis.is_empty() {
+            "none".to_string()
+        } else {
+            nemesis.join(",")
+        };
+        let mut cmd = format!(
+            "gauntlet sim --seed {seed} --nodes {} --time {} --workload {} --nemesis {nemesis} --nemesis-interval {} --concurrency {}",
+            self.nodes,
+            self.time,
+            self.workload.name(),
+            self.nemesis_interval,
+            self.concurrency
+        );
+        if self.max_msg_bytes != 1 << 20 {
+            cmd.push_str(&format!(" --max-msg-bytes {}", self.max_msg_bytes));
+        }
+        cmd.push_str(&format!(
+            " --loss {} --slow {} --duplicate {}",
+            self.loss, self.slow, self.duplicate
+        ));
+        for bug in &self.unsafe_bugs {
+            cmd.push_str(&format!(" --unsafe-bug {bug}"));
+        }
+        cmd
+    }
+}
+
+/// Runs `gauntlet sim`; returns the exit code.
+pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
+    if let Some(file) = &args.replay {
+        let text =
+            fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let spec: SimSpec = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a saved simulator run", file.display()))?;
+        let outcome = run(&spec, args.run_options());
+        report_one(&outcome);
+        save(&args.store, &outcome)?;
+        return Ok(outcome.verdict.exit_code());
+    }
+    if let Some(seeds) = &args.seeds {
+        return run_sweep(args, seeds.clone());
+    }
+    let Some(seed) = args.seed else {
+        bail!("expected --seed N, --seeds A..B or --replay FILE");
+    };
+    let spec = args.spec(seed)?;
+    let outcome = run(&spec, args.run_options());
+    report_one(&outcome);
+    let dir = save(&args.store, &outcome)?;
+    println!("history and schedule: {}", dir.display());
+    if args.shrink && outcome.verdict.kind().is_some() {
+        let shrunk = shrink(&outcome, args.run_options(), 300);
+        let out = args.out.clone().unwrap_or_else(|| {
+            args.store
+                .join("sim")
+                .join(format!("seed-{seed}-shrunk.json"))
+        });
+        write_spec(&out, &shrunk.outcome.spec)?;
+        let history = out.with_extension("history.jsonl");
+        fs::write(&history, &shrunk.outcome.history)
+            .with_context(|| format!("writing {}", history.display()))?;
+        let s = &shrunk.outcome;
+        println!(
+            "shrunk in {} runs to {} fault(s), {} client(s), {} op(s), {} ms: {}",
+            shrunk.attempts,
+            s.steps.len(),
+            s.spec.clients,
+            s.ops.0,
+            s.spec.time_ms,
+            s.verdict.summary()
+        );
+        for step in &s.steps {
+            println!(
+                "  {:>6}..{:<6} ms  {}",
+                step.start_ms,
+                step.end_ms,
+                serde_json::to_string(&step.fault).unwrap_or_default()
+            );
+        }
+        println!(
+            "minimal run: {}  (history: {})",
+            out.display(),
+            history.display()
+        );
+        println!("replay: gauntlet sim --replay {}", out.display());
+    }
+    Ok(outcome.verdict.exit_code())
+}
+
+fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
+    let template = args.spec(seeds.start)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .context("starting the sweep's thread pool")?;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(seeds.end - seeds.start)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg} [{elapsed} / ~{eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let failed = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
+    let result = pool.install(|| {
+        sweep(
+            &template,
+            seeds.clone(),
+            args.run_options(),
+            args.until_first,
+            &|outcome: &SimOutcome| {
+                if outcome.verdict.kind().is_some() {
+                    let n = failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    bar.set_message(format!("{n} failed"));
+                }
+                bar.inc(1);
+            },
+        )
+    });
+    bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let mut codes = Vec::new();
+    for outcome in &result.failures {
+        let dir = save(&args.store, outcome)?;
+        println!(
+            "seed {} FAILED ({}): {}\n  saved: {}",
+            outcome.spec.seed,
+            outcome.verdict.summary(),
+            args.reproduce_command(outcome.spec.seed),
+            dir.display()
+        );
+        codes.push(outcome.verdict.exit_code());
+    }
+    println!(
+        "{} seeds ({}..{}), {} failed, in {:.1} s wall; {:.0} simulated s per wall s",
+        result.runs,
+        seeds.start,
+        seeds.start + result.runs,
+        result.failures.len(),
+        wall,
+        result.sim_time_us as f64 / 1e6 / wall.max(1e-9)
+    );
+    let violations = result
+        .failures
+        .iter()
+        .filter(|f| f.verdict.exit_code() == 1);
+    if let Some(first) = violations.clone().next() {
+        println!(
+            "first violating seed: {} ({} seeds run to find it; {} violations)",
+            first.spec.seed,
+            first.spec.seed - seeds.start + 1,
+            violations.count()
+        );
+    }
+    // A harness failure outranks a violation, which outranks an unknown.
+    Ok([3, 1, 2]
+        .into_iter()
+        .find(|c| codes.contains(c))
+        .unwrap_or(0))
+}
+
+fn report_one(outcome: &SimOutcome) {
+    let (invoked, ok, fail, info) = outcome.ops;
+    println!(
+        "seed {}: {} ({} faults, {} ops: {ok} ok, {fail} fail, {info} info; {} messages, {:.1} simulated s)",
+        outcome.spec.seed,
+        outcome.verdict.summary(),
+        outcome.steps.len(),
+        invoked,
+        outcome.stats.messages,
+        outcome.stats.sim_time_us as f64 / 1e6
+    );
+    match &outcome.verdict {
+        SimVerdict::Violation { detail, .. } => {
+            let lines: Vec<&str> = detail.lines().take(40).collect();
+            println!("{}", lines.join("\n"));
+        }
+        SimVerdict::HarnessFailure(reason) | SimVerdict::Unknown(reason) => println!("{reason}"),
+        SimVerdict::Valid => {}
+    }
+}
+
+/// Saves a run's history, schedule and spec under `<store>/sim/seed-N/`.
+fn save(store: &Path, outcome: &SimOutcome) -> anyhow::Result<PathBuf> {
+    let dir = store
+        .join("sim")
+        .join(format!("seed-{}", outcome.spec.seed));
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::write(dir.join("history.jsonl"), &outcome.history)
+        .with_context(|| format!("writing {}", dir.display()))?;
+    let schedule = serde_json::to_string_pretty(&outcome.steps)?;
+    fs::write(dir.join("schedule.json"), schedule)?;
+    let mut spec = outcome.spec.clone();
+    spec.schedule = Some(outcome.steps.clone());
+    write_spec(&dir.join("spec.json"), &spec)?;
+    fs::write(dir.join("verdict.txt"), outcome.verdict.summary() + "\n")?;
+    Ok(dir)
+}
+
+fn write_spec(path: &Path, spec: &SimSpec) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    fs::write(path, serde_json::to_string_pretty(spec)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
