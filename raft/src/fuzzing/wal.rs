@@ -370,24 +370,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn torn_write_through_an_embedded_frame_is_refused_as_documented() {
+    fn torn_write_through_an_embedded_frame_is_cut_as_a_torn_tail() {
         let input = embedded_frame_torn_write();
-        // The target accepts this outcome (it is the documented limit)...
+        // The target accepts this outcome...
         wal_recover(&input);
-        // ...and the outcome really is a refusal, so the accepting branch is the one covered.
+        // ...and the frame embedded in the torn record's payload no longer counts as data after
+        // it: the torn record is cut, the record before it is kept.
         let (hard_state, rest) = postcard::take_from_bytes::<WalRecord>(&input).unwrap();
         let (entry, _) = postcard::take_from_bytes::<WalRecord>(rest).unwrap();
         let mut segment = Vec::new();
         encode_record_into(&mut segment, &hard_state, 1 << 20).unwrap();
         let boundary = segment.len();
         encode_record_into(&mut segment, &entry, 1 << 20).unwrap();
-        segment.truncate(segment.len() - 2);
-        let err = recover_segment_bytes::<WalRecord>(&segment, true, 1 << 20).unwrap_err();
-        assert_eq!(err.offset as usize, boundary);
+        let full_len = segment.len();
+        segment.truncate(full_len - 2);
+        // The embedded frame really is there and valid on its own.
+        let embedded = crate::storage::tail_scan::scan_for_valid_frame(
+            &segment,
+            boundary + 1,
+            1 << 20,
+            u64::MAX,
+        );
         assert!(matches!(
-            err.error,
-            SegmentError::BadRecordBeforeValidData { .. }
+            embedded.outcome,
+            crate::storage::tail_scan::TailScanOutcome::Found(at) if at < full_len
         ));
+        let rec = recover_segment_bytes::<WalRecord>(&segment, true, 1 << 20).unwrap();
+        assert_eq!(rec.records, vec![hard_state]);
+        assert_eq!(rec.valid_len as usize, boundary);
+        assert!(rec.torn_tail.is_some());
     }
 
     #[test]

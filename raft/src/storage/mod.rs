@@ -8,6 +8,7 @@ pub mod dir;
 pub mod error;
 pub mod raft_log;
 pub mod record;
+pub mod tail_scan;
 pub mod wal;
 
 pub use atomic_file::{read_value, write_atomic, write_value};

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::StorageError;
+use super::tail_scan::{judge_tail, TailScanReport, TailVerdict};
 
 /// Bytes of the frame header: length then checksum.
 pub const RECORD_HEADER_BYTES: usize = 8;
@@ -87,8 +88,8 @@ pub enum SegmentError {
         /// Where the later valid record starts.
         next_valid_offset: u64,
     },
-    /// A bad record followed by so much data that proving none of it is a valid record would cost
-    /// more than [`TAIL_SCAN_BUDGET_BYTES`]: refused rather than risk dropping good records.
+    /// A bad record followed by data that the search for valid records could not finish within
+    /// its work budget ([`super::tail_scan::tail_scan_budget`]): refused rather than risk dropping good records.
     #[error("{fault}, and the {scanned_to}-byte search for valid records after it was cut short")]
     TailNotVerified {
         /// What is wrong.
@@ -188,42 +189,6 @@ fn parse_frame(bytes: &[u8], offset: usize, max_record_bytes: u32) -> Frame<'_> 
     }
 }
 
-/// Bytes of checksum work the search for a valid record after a bad one may do before giving up
-/// (a bound on the worst case, e.g. a large garbage tail full of plausible lengths).
-pub const TAIL_SCAN_BUDGET_BYTES: u64 = 1 << 30;
-
-/// What the search for a valid record after a bad one found.
-enum TailScan {
-    /// A checksum-valid frame starts here.
-    Found(usize),
-    /// Nothing valid up to the end: the bad record and all after it are a torn tail.
-    Nothing,
-    /// The budget ran out at this offset before the end was reached.
-    GaveUp(usize),
-}
-
-/// Looks for a checksum-valid frame at any offset after `offset`.
-fn scan_tail(bytes: &[u8], offset: usize, max_record_bytes: u32, mut budget: u64) -> TailScan {
-    let Some(last_start) = bytes.len().checked_sub(RECORD_HEADER_BYTES) else {
-        return TailScan::Nothing;
-    };
-    for at in (offset + 1)..=last_start {
-        match parse_frame(bytes, at, max_record_bytes) {
-            Frame::Good { .. } => return TailScan::Found(at),
-            Frame::Bad(RecordFault::ChecksumMismatch { .. }) => {
-                let len = read_u32_le(bytes, at).unwrap_or(0);
-                let cost = u64::from(len) + 4;
-                if cost > budget {
-                    return TailScan::GaveUp(at);
-                }
-                budget -= cost;
-            }
-            Frame::Bad(_) => {}
-        }
-    }
-    TailScan::Nothing
-}
-
 /// Decodes a payload that must be exactly one `R` (trailing bytes are an error).
 fn decode_payload<R: DeserializeOwned>(payload: &[u8]) -> Result<R, String> {
     match postcard::take_from_bytes::<R>(payload) {
@@ -240,21 +205,39 @@ fn decode_payload<R: DeserializeOwned>(payload: &[u8]) -> Result<R, String> {
 ///   before it are returned and `torn_tail` says what was cut.
 /// * Any other bad record is corruption, reported with its offset.
 ///
-/// Pure and total: never panics, allocates no more than the input justifies, and bounds the
-/// search after a bad record by [`TAIL_SCAN_BUDGET_BYTES`] of checksum work.
+/// Pure and total: never panics, allocates no more than the input justifies, and the search after
+/// a bad record does work linear in the bytes after it (see [`super::tail_scan`]), bounded by
+/// [`super::tail_scan::tail_scan_budget`].
 pub fn recover_segment_bytes<R: DeserializeOwned>(
     bytes: &[u8],
     is_last: bool,
     max_record_bytes: u32,
 ) -> Result<RecoveredSegment<R>, SegmentCorruption> {
-    recover_with_budget(bytes, is_last, max_record_bytes, TAIL_SCAN_BUDGET_BYTES)
+    recover_segment_bytes_with_work(bytes, is_last, max_record_bytes, None).0
+}
+
+/// [`recover_segment_bytes`], also returning the work done by the search after a bad record (all
+/// zero if there was none), and with an optional override of that search's work budget.
+pub fn recover_segment_bytes_with_work<R: DeserializeOwned>(
+    bytes: &[u8],
+    is_last: bool,
+    max_record_bytes: u32,
+    scan_budget: Option<u64>,
+) -> (
+    Result<RecoveredSegment<R>, SegmentCorruption>,
+    TailScanReport,
+) {
+    let mut work = TailScanReport::default();
+    let result = recover_with_budget(bytes, is_last, max_record_bytes, scan_budget, &mut work);
+    (result, work)
 }
 
 fn recover_with_budget<R: DeserializeOwned>(
     bytes: &[u8],
     is_last: bool,
     max_record_bytes: u32,
-    scan_budget: u64,
+    scan_budget: Option<u64>,
+    scan_work: &mut TailScanReport,
 ) -> Result<RecoveredSegment<R>, SegmentCorruption> {
     let mut records = Vec::new();
     let mut offset = 0usize;
@@ -276,20 +259,30 @@ fn recover_with_budget<R: DeserializeOwned>(
                 if !is_last {
                     return Err(corruption(SegmentError::BadRecordInSealedSegment { fault }));
                 }
-                match scan_tail(bytes, offset, max_record_bytes, scan_budget) {
-                    TailScan::Found(next) => {
+                let (verdict, work) =
+                    judge_tail(bytes, offset, &fault, max_record_bytes, scan_budget);
+                *scan_work = work;
+                tracing::debug!(
+                    offset,
+                    offsets = work.offsets_examined,
+                    candidates = work.checksum_candidates,
+                    checksummed_bytes = work.checksummed_bytes,
+                    "searched for valid records after a bad one"
+                );
+                match verdict {
+                    TailVerdict::ValidDataAt(next) => {
                         return Err(corruption(SegmentError::BadRecordBeforeValidData {
                             fault,
                             next_valid_offset: next as u64,
                         }))
                     }
-                    TailScan::GaveUp(at) => {
+                    TailVerdict::NotVerified(at) => {
                         return Err(corruption(SegmentError::TailNotVerified {
                             fault,
                             scanned_to: at as u64,
                         }))
                     }
-                    TailScan::Nothing => {}
+                    TailVerdict::Torn => {}
                 }
                 let tail = &bytes[offset..];
                 return Ok(RecoveredSegment {
@@ -394,9 +387,13 @@ mod tests {
         for _ in 0..250 {
             bytes.extend_from_slice(&[16, 0, 0, 0]);
         }
-        let cheap = recover_with_budget::<u64>(&bytes, true, 1024, 1 << 20).unwrap();
+        let cheap = recover_segment_bytes_with_work::<u64>(&bytes, true, 1024, None)
+            .0
+            .unwrap();
         assert_eq!(cheap.valid_len, bad as u64);
-        let err = recover_with_budget::<u64>(&bytes, true, 1024, 200).unwrap_err();
+        let err = recover_segment_bytes_with_work::<u64>(&bytes, true, 1024, Some(200))
+            .0
+            .unwrap_err();
         assert_eq!(err.offset, bad as u64);
         assert!(matches!(err.error, SegmentError::TailNotVerified { .. }));
     }
