@@ -414,4 +414,83 @@ mod tests {
         assert_eq!(err.offset, 0);
         assert!(matches!(err.error, SegmentError::Undecodable { .. }));
     }
+
+    fn pseudo_random_bytes(len: usize, mut state: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn four_mib_garbage_tail_is_cut_with_linear_search_work() {
+        let mut bytes = encode_all(&[1, 2, 3]);
+        let good = bytes.len();
+        let garbage = 4usize << 20;
+        bytes.extend(pseudo_random_bytes(garbage, 0xC0FFEE));
+        let (result, work) = recover_segment_bytes_with_work::<u64>(&bytes, true, 16 << 20, None);
+        let rec = result.unwrap();
+        assert_eq!(rec.records, vec![1, 2, 3]);
+        assert_eq!(rec.valid_len, good as u64);
+        assert!(work.offsets_examined <= garbage as u64, "{work:?}");
+        assert!(work.checksum_candidates > 0, "{work:?}");
+        // The quadratic-per-offset search checksummed gigabytes here.
+        assert!(
+            work.checksummed_bytes <= 3 * garbage as u64,
+            "search work not linear: {work:?}"
+        );
+    }
+
+    #[test]
+    fn bad_record_then_good_record_after_its_announced_end_is_corruption() {
+        let mut bytes = encode_all(&[1, 2, 3]);
+        let first_end = encode_all(&[1]).len();
+        bytes[first_end + 4] ^= 0xFF; // checksum of the second record
+        let err = recover_segment_bytes::<u64>(&bytes, true, 1024).unwrap_err();
+        assert_eq!(err.offset, first_end as u64);
+        assert!(matches!(
+            err.error,
+            SegmentError::BadRecordBeforeValidData { .. }
+        ));
+    }
+
+    #[test]
+    fn a_length_grown_past_the_end_still_reveals_the_records_after_it() {
+        let mut bytes = encode_all(&[1, 2, 3, 4]);
+        let first_end = encode_all(&[1]).len();
+        bytes[first_end + 2] = 0x01; // length of record 2 becomes 65536 + its own
+        let err = recover_segment_bytes::<u64>(&bytes, true, 1 << 20).unwrap_err();
+        assert_eq!(err.offset, first_end as u64);
+        assert!(matches!(
+            err.error,
+            SegmentError::BadRecordBeforeValidData { next_valid_offset, .. }
+                if next_valid_offset > first_end as u64
+        ));
+    }
+
+    #[test]
+    fn a_frame_embedded_in_a_torn_payload_does_not_count() {
+        let mut bytes = Vec::new();
+        encode_record_into(&mut bytes, &vec![1u8, 2], 1024).unwrap();
+        let good = bytes.len();
+        // A byte-string record whose payload holds a complete valid frame and more bytes.
+        let mut value = encode_all(&[99]);
+        value.extend_from_slice(&[0xAB; 40]);
+        encode_record_into(&mut bytes, &value, 1024).unwrap();
+        // Torn in two ways: cut short, and complete but with a damaged last byte.
+        let mut cut = bytes.clone();
+        cut.truncate(bytes.len() - 3);
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        for damaged in [cut, flipped] {
+            let rec = recover_segment_bytes::<Vec<u8>>(&damaged, true, 1024).unwrap();
+            assert_eq!(rec.records, vec![vec![1u8, 2]]);
+            assert_eq!(rec.valid_len, good as u64);
+            assert!(rec.torn_tail.is_some());
+        }
+    }
 }
