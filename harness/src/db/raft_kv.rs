@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,8 @@ pub struct RaftKv {
     options: RaftKvOptions,
     plans: BTreeMap<NodeId, NodePlan>,
     running: BTreeMap<NodeId, Running>,
+    /// How many clients were made: each workload client's home node is the next one in turn.
+    clients_made: AtomicUsize,
 }
 
 impl RaftKv {
@@ -98,6 +101,7 @@ impl RaftKv {
             options,
             plans,
             running: BTreeMap::new(),
+            clients_made: AtomicUsize::new(0),
         })
     }
 
@@ -362,7 +366,8 @@ impl Db for RaftKv {
     }
 
     fn client(&self, profile: ClientProfile) -> Box<dyn DbClient> {
-        Box::new(RaftKvClient::new(self.client_addrs(), profile))
+        let home = self.clients_made.fetch_add(1, Ordering::Relaxed);
+        Box::new(RaftKvClient::new(self.client_addrs(), profile, home))
     }
 
     fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool> {

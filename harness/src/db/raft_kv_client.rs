@@ -14,11 +14,20 @@ use super::{ClientFailure, ClientProfile, DbClient, KvReply, KvRequest};
 /// A raft-kv client session.
 pub struct RaftKvClient {
     client: Client,
+    /// For workload clients: the index of the node every operation starts at.
+    home: Option<usize>,
 }
 
 impl RaftKvClient {
-    pub fn new(cluster: Vec<SocketAddr>, profile: ClientProfile) -> RaftKvClient {
+    /// A client of `cluster`. A workload client starts every operation at `cluster[home]`
+    /// (following leader hints from there), so each worker keeps asking its own node, as in
+    /// Jepsen; a patient client follows the leader it learned.
+    pub fn new(cluster: Vec<SocketAddr>, profile: ClientProfile, home: usize) -> RaftKvClient {
         let mut config = ClientConfig::new(cluster);
+        let home = match profile {
+            ClientProfile::Workload => Some(home),
+            ClientProfile::Patient => None,
+        };
         match profile {
             ClientProfile::Workload => {
                 config.op_timeout = Duration::from_millis(2000);
@@ -31,6 +40,7 @@ impl RaftKvClient {
         }
         RaftKvClient {
             client: Client::new(config),
+            home,
         }
     }
 }
@@ -64,6 +74,9 @@ pub fn classify(result: Result<OpResult, ClientError>) -> Result<KvReply, Client
 
 impl DbClient for RaftKvClient {
     fn call(&mut self, request: KvRequest) -> BoxFuture<'_, Result<KvReply, ClientFailure>> {
+        if let Some(home) = self.home {
+            self.client.start_at(home);
+        }
         async move { classify(self.client.execute(to_op(request)).await) }.boxed()
     }
 }

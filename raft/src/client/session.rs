@@ -275,6 +275,15 @@ impl Client {
         format!("last answer: {response:?}")
     }
 
+    /// Forgets the learned leader and sends the next attempt to `cluster[index]` first; hints
+    /// from there are followed as usual. A test harness uses it to bind each worker to a home
+    /// node, as Jepsen binds its clients to nodes, so that a node which wrongly believes it leads
+    /// keeps being asked.
+    pub fn start_at(&mut self, index: usize) {
+        self.leader = None;
+        self.next_node = index % self.cfg.cluster.len().max(1);
+    }
+
     /// Forgets the learned leader and moves to the next configured node.
     fn rotate(&mut self) {
         self.leader = None;
