@@ -95,6 +95,15 @@ fn impossible_register_op(ops: &[PreparedOp<RegisterOp>]) -> Option<(usize, Stri
     first_unproducible(ops, &Value::Nil, register_value_use, describe_value)
 }
 
+/// Heap bytes a register state holds, for the search's memory budget.
+fn value_heap_bytes(state: &Value) -> usize {
+    match state {
+        Value::Str(s) => s.len(),
+        Value::List(items) => items.len() * std::mem::size_of::<Value>(),
+        _ => 0,
+    }
+}
+
 /// A read/write register, initially `nil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Register;
@@ -115,11 +124,7 @@ impl Model for Register {
         step_register(state, op)
     }
     fn state_heap_bytes(&self, state: &Value) -> usize {
-        match state {
-            Value::Str(s) => s.len(),
-            Value::List(items) => items.len() * std::mem::size_of::<Value>(),
-            _ => 0,
-        }
+        value_heap_bytes(state)
     }
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))
@@ -152,11 +157,7 @@ impl Model for CasRegister {
         step_register(state, op)
     }
     fn state_heap_bytes(&self, state: &Value) -> usize {
-        match state {
-            Value::Str(s) => s.len(),
-            Value::List(items) => items.len() * std::mem::size_of::<Value>(),
-            _ => 0,
-        }
+        value_heap_bytes(state)
     }
     fn is_read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))
