@@ -1,6 +1,7 @@
-//! [`Client`]: one client session (client id + next sequence) over one connection at a time,
+//! [`Client`]: one client session (client id + next sequence) with one reusable connection per node,
 //! with leader discovery and same-sequence retries until the operation's deadline.
 
+use std::collections::{btree_map::Entry, BTreeMap};
 use std::{net::SocketAddr, time::Duration};
 
 use tokio::time::Instant;
@@ -50,7 +51,9 @@ pub struct Client {
     leader: Option<SocketAddr>,
     /// Round-robin position in `cfg.cluster`.
     next_node: usize,
-    conn: Option<(SocketAddr, Conn)>,
+    /// Open connections by node address, reused across operations (a client that starts each
+    /// operation at its home node and then follows a hint keeps both open).
+    conns: BTreeMap<SocketAddr, Conn>,
 }
 
 /// What one attempt produced.
@@ -73,7 +76,7 @@ impl Client {
             next_request_id: 1,
             leader: None,
             next_node: 0,
-            conn: None,
+            conns: BTreeMap::new(),
         }
     }
 
@@ -308,15 +311,16 @@ impl Client {
             .attempt_timeout
             .min(deadline.saturating_duration_since(Instant::now()))
             .max(Duration::from_millis(1));
-        if self.conn.as_ref().is_none_or(|(a, _)| *a != addr) {
-            self.conn = None;
+        if let Entry::Vacant(slot) = self.conns.entry(addr) {
             let opts = ClientOptions {
                 connect_timeout: timeout,
                 io_timeout: timeout,
                 ..ClientOptions::with_timeout(timeout)
             };
             match Conn::connect_with(addr, opts).await {
-                Ok(conn) => self.conn = Some((addr, conn)),
+                Ok(conn) => {
+                    slot.insert(conn);
+                }
                 Err(err) => {
                     return Attempt::Failed {
                         maybe_sent: false,
@@ -325,7 +329,7 @@ impl Client {
                 }
             }
         }
-        let Some((_, conn)) = self.conn.as_mut() else {
+        let Some(conn) = self.conns.get_mut(&addr) else {
             return Attempt::Failed {
                 maybe_sent: false,
                 reason: "no connection".into(),
@@ -338,7 +342,7 @@ impl Client {
             request,
         };
         if let Err(err) = conn.send(&frame).await {
-            self.conn = None;
+            self.conns.remove(&addr);
             return Attempt::Failed {
                 maybe_sent: err.delivery() == Delivery::MaybeSent,
                 reason: err.to_string(),
@@ -351,7 +355,7 @@ impl Client {
                 }
                 Ok(_) => continue,
                 Err(err) => {
-                    self.conn = None;
+                    self.conns.remove(&addr);
                     return Attempt::Failed {
                         maybe_sent: true,
                         reason: err.to_string(),
