@@ -446,6 +446,7 @@ impl World {
                 node,
                 attempt,
                 request,
+                timeout_us,
             } => {
                 if let Some(delay) = self.network.client_delay(&mut self.rng) {
                     self.queue.push(
@@ -459,7 +460,7 @@ impl World {
                     );
                 }
                 self.queue.push(
-                    self.now + ATTEMPT_TIMEOUT_US,
+                    self.now + timeout_us,
                     Event::ClientTimeout { client, attempt },
                 );
             }
