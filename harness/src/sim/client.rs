@@ -1,34 +1,24 @@
 //! One simulated client: the real client's decision logic ([`raft::client::ClientSession`]:
 //! leader discovery from `NotLeader` hints, one sequence number for every retry of a write,
 //! attempt and operation deadlines, a fresh session after `SessionExpired`, definite vs
-//! indefinite failures) driven over simulated messages and simulated time. This file only
-//! translates: node ids for targets, microseconds for clock readings, attempt numbers so that
-//! late replies and stale timers are ignored, and the result into the history's outcome.
+//! indefinite failures) driven over simulated messages and simulated time. The result becomes a
+//! history completion the way `gauntlet test` makes it: `raft_kv_client::classify`, then
+//! `recorder::Completion::classify` with the workload's [`OpSpec`]. This file only translates:
+//! node ids for targets, microseconds for clock readings, and attempt numbers so that late
+//! replies and stale timers are ignored.
 
 use std::time::Duration;
 
 use raft::client::{Action, ClientError, ClientSession, RetryPolicy, Success, Target};
 use raft::kv::{ClientRequest, ClientResponse};
-use serde_json::Value as Json;
 
-use super::workload::SimOp;
+use crate::db::raft_kv_client::{classify, to_op};
+use crate::recorder::Completion;
+use crate::workload::OpSpec;
 
 /// The real client's defaults: operation deadline and per-attempt timeout.
 pub const OP_TIMEOUT_US: u64 = RetryPolicy::DEFAULT.op_timeout.as_micros() as u64;
 pub const ATTEMPT_TIMEOUT_US: u64 = RetryPolicy::DEFAULT.attempt_timeout.as_micros() as u64;
-
-/// How an operation ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// Took effect with this history value.
-    Ok(Json),
-    /// Surely did not take effect.
-    Fail(String),
-    /// May or may not have taken effect.
-    Info(String),
-    /// The reply does not fit the operation: the system under test is wrong.
-    BadReply(String),
-}
 
 /// What the world must do next for this client.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,14 +32,14 @@ pub enum Next {
     },
     /// Call [`SimClient::retry`] after this long.
     Retry { after_us: u64, attempt: u64 },
-    /// The operation is over.
-    Done(Outcome),
+    /// The operation is over; [`Completion::is_bad_reply`] marks a reply that does not fit it.
+    Done(Completion),
 }
 
 /// The operation in progress.
 #[derive(Clone, Debug)]
 pub struct InFlight {
-    pub op: SimOp,
+    pub op: OpSpec,
 }
 
 /// A client and its session.
@@ -90,8 +80,8 @@ impl SimClient {
     }
 
     /// Starts an operation.
-    pub fn begin(&mut self, now: u64, op: SimOp) -> Next {
-        let action = self.session.begin(op.request(), at(now));
+    pub fn begin(&mut self, now: u64, op: OpSpec) -> Next {
+        let action = self.session.begin(to_op(op.request()), at(now));
         self.current = Some(InFlight { op });
         self.follow(action)
     }
@@ -145,22 +135,18 @@ impl SimClient {
         }
     }
 
-    fn outcome(&self, result: Result<Success, ClientError>) -> Outcome {
+    fn outcome(&self, result: Result<Success, ClientError>) -> Completion {
         let Some(flight) = &self.current else {
-            return Outcome::Fail("no operation".into());
+            return Completion::Fail("no operation in progress".into());
         };
-        match result {
-            Ok(Success::Kv(result)) if flight.op.is_cas_mismatch(&result) => {
-                Outcome::Fail("cas compared and did not match".into())
-            }
-            Ok(Success::Kv(result)) => match flight.op.ok_value(&result) {
-                Ok(value) => Outcome::Ok(value),
-                Err(reason) => Outcome::BadReply(reason),
-            },
-            Ok(Success::Admin) => Outcome::BadReply("a membership answer to a KV operation".into()),
-            Err(err) if err.is_definite() => Outcome::Fail(err.to_string()),
-            Err(err) => Outcome::Info(err.to_string()),
-        }
+        let result = match result {
+            Ok(Success::Kv(result)) => Ok(result),
+            Ok(Success::Admin) => Err(ClientError::Indefinite {
+                reason: "a membership answer to a KV operation".into(),
+            }),
+            Err(err) => Err(err),
+        };
+        Completion::classify(&flight.op, &classify(result))
     }
 }
 
@@ -169,8 +155,8 @@ mod tests {
     use super::*;
     use raft::kv::{OpResult, FIRST_SEQ};
 
-    fn write_op() -> SimOp {
-        SimOp::Append {
+    fn write_op() -> OpSpec {
+        OpSpec::ListAppend {
             key: "k0".into(),
             element: 1,
         }
@@ -203,7 +189,7 @@ mod tests {
             c.on_response(40_000, ClientResponse::Busy),
             Next::Retry { .. }
         ));
-        let Next::Done(Outcome::Fail(reason)) = c.retry(OP_TIMEOUT_US) else {
+        let Next::Done(Completion::Fail(reason)) = c.retry(OP_TIMEOUT_US) else {
             panic!("a write refused until its deadline is a definite failure")
         };
         assert!(reason.contains("Busy"), "{reason}");
@@ -235,7 +221,7 @@ mod tests {
         assert!(matches!(c.on_timeout(2_020_000), Next::Retry { .. }));
         assert!(matches!(
             c.retry(OP_TIMEOUT_US),
-            Next::Done(Outcome::Info(_))
+            Next::Done(Completion::Info(_))
         ));
     }
 
@@ -249,10 +235,31 @@ mod tests {
         };
         assert_eq!(seq_of(&request), FIRST_SEQ);
         let done = c.on_response(1_030_000, ClientResponse::Ok(OpResult::Written));
-        assert_eq!(done, Next::Done(Outcome::Ok(serde_json::json!(1))));
+        assert_eq!(done, Next::Done(Completion::Ok(serde_json::json!(1))));
         let Next::Send { request, .. } = c.begin(2_000_000, write_op()) else {
             panic!()
         };
         assert_eq!(seq_of(&request), FIRST_SEQ + 1);
+    }
+
+    #[test]
+    fn answers_become_completions_as_in_a_real_run() {
+        let mut c = SimClient::new(0, 3, 1);
+        let cas = OpSpec::RegisterCas {
+            expected: 1,
+            new: 2,
+        };
+        c.begin(0, cas);
+        let mismatch = OpResult::CasMismatch { current: None };
+        assert_eq!(
+            c.on_response(10, ClientResponse::Ok(mismatch)),
+            Next::Done(Completion::Ok(serde_json::json!(false)))
+        );
+        c.begin(100, OpSpec::ListRead { key: "k0".into() });
+        let garbled = OpResult::Value(Some("1,x,".into()));
+        let Next::Done(done) = c.on_response(110, ClientResponse::Ok(garbled)) else {
+            panic!()
+        };
+        assert!(done.is_bad_reply(), "{done:?}");
     }
 }

@@ -11,7 +11,7 @@ use raft::kv::ClientResponse;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::client::{Next, Outcome, SimClient, ATTEMPT_TIMEOUT_US};
+use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
 use super::events::{Event, EventQueue};
 use super::history::{EventType, HistoryWriter};
@@ -20,6 +20,7 @@ use super::network::Network;
 use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
 use super::spec::SimSpec;
 use super::workload::OpGenerator;
+use crate::recorder::Completion;
 
 /// Why a run stopped early.
 #[derive(Debug)]
@@ -90,7 +91,7 @@ impl World {
             .map(|i| SimClient::new(i, n, i % n + 1))
             .collect();
         let generators = (0..spec.clients as u64)
-            .map(|i| OpGenerator::new(spec.workload, spec.seed, i))
+            .map(|i| OpGenerator::new(&spec, i))
             .collect();
         let mut world = World {
             now: 0,
@@ -468,17 +469,20 @@ impl World {
                 self.queue
                     .push(self.now + after_us, Event::ClientRetry { client, attempt });
             }
-            Next::Done(outcome) => {
+            Next::Done(completion) => {
                 let Some(flight) = self.clients[client].current.take() else {
                     return Ok(());
                 };
                 let op = flight.op;
                 let process = self.clients[client].process;
-                let (kind, value) = match outcome {
-                    Outcome::Ok(value) => (EventType::Ok, value),
-                    Outcome::Fail(_) => (EventType::Fail, op.invoke_value()),
-                    Outcome::Info(_) => (EventType::Info, op.invoke_value()),
-                    Outcome::BadReply(reason) => return Err(Stop::BadReply(reason)),
+                if completion.is_bad_reply() {
+                    let reason = completion.error().unwrap_or("bad reply");
+                    return Err(Stop::BadReply(reason.to_string()));
+                }
+                let (kind, value) = match completion {
+                    Completion::Ok(value) => (EventType::Ok, value),
+                    Completion::Fail(_) => (EventType::Fail, op.invoke_value()),
+                    Completion::Info(_) => (EventType::Info, op.invoke_value()),
                 };
                 self.history
                     .client(kind, process, op.f(), op.history_key(), value, self.now);

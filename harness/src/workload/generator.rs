@@ -3,6 +3,7 @@
 //! Worker `w` of a run with seed `s` draws from its own ChaCha8 stream seeded with `(s, w)`, so
 //! its sequence of operations is fixed by the seed. Elements appended by the `append` workload are
 //! `n * concurrency + w + 1` for the worker's `n`-th append: unique across the run by construction.
+//! The real run and the simulator draw from these same generators.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -44,6 +45,20 @@ impl WorkerGenerator {
         };
         let index = window * keys + self.rng.random_range(0..keys);
         format!("k{index}")
+    }
+
+    /// The next operation of a read-only phase (say, the quiet end of a run): a read of a key
+    /// this worker would use now. Counts as issued, like [`WorkerGenerator::next_op`].
+    pub fn next_read(&mut self) -> OpSpec {
+        let op = match self.options.kind {
+            WorkloadKind::Register => OpSpec::RegisterRead,
+            kind => {
+                let key = self.key();
+                final_read(kind, &key)
+            }
+        };
+        self.issued += 1;
+        op
     }
 
     /// The next operation.
