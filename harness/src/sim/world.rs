@@ -14,13 +14,12 @@ use rand_chacha::ChaCha8Rng;
 use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
 use super::events::{Event, EventQueue};
-use super::history::{EventType, HistoryWriter};
+use super::history::SimHistory;
 use super::invariants::{InvariantViolation, Invariants, LogMirror};
 use super::network::Network;
 use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
 use super::spec::SimSpec;
 use super::workload::OpGenerator;
-use crate::recorder::Completion;
 
 /// Why a run stopped early.
 #[derive(Debug)]
@@ -77,13 +76,13 @@ pub struct World {
     active_clients: usize,
     driver_bugs: UnsafeBugs,
     core_bugs: PlantedBugs,
-    pub history: HistoryWriter,
+    pub history: SimHistory,
     pub stats: WorldStats,
 }
 
 impl World {
     /// Builds the world of `spec` with the fault `steps`; `history` already holds its header.
-    pub fn new(spec: SimSpec, steps: Vec<Step>, history: HistoryWriter) -> Result<World, Stop> {
+    pub fn new(spec: SimSpec, steps: Vec<Step>, history: SimHistory) -> Result<World, Stop> {
         let (driver_bugs, core_bugs) = spec.parsed_bugs().map_err(Stop::Harness)?;
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let n = spec.nodes;
@@ -429,14 +428,9 @@ impl World {
         self.ops_started += 1;
         let op = self.generators[client].next_op(self.now >= workload_end);
         let process = self.clients[client].process;
-        self.history.client(
-            EventType::Invoke,
-            process,
-            op.f(),
-            op.history_key(),
-            op.invoke_value(),
-            self.now,
-        );
+        self.history
+            .invoke(process, &op, self.now)
+            .map_err(Stop::Harness)?;
         let next = self.clients[client].begin(self.now, op);
         self.follow(client, next)
     }
@@ -475,18 +469,14 @@ impl World {
                 };
                 let op = flight.op;
                 let process = self.clients[client].process;
+                self.history
+                    .complete(process, &op, &completion, self.now)
+                    .map_err(Stop::Harness)?;
                 if completion.is_bad_reply() {
                     let reason = completion.error().unwrap_or("bad reply");
                     return Err(Stop::BadReply(reason.to_string()));
                 }
-                let (kind, value) = match completion {
-                    Completion::Ok(value) => (EventType::Ok, value),
-                    Completion::Fail(_) => (EventType::Fail, op.invoke_value()),
-                    Completion::Info(_) => (EventType::Info, op.invoke_value()),
-                };
-                self.history
-                    .client(kind, process, op.f(), op.history_key(), value, self.now);
-                if kind == EventType::Info {
+                if completion.is_indefinite() {
                     self.clients[client].process = self.next_process;
                     self.next_process += 1;
                 }
@@ -568,7 +558,9 @@ impl World {
             }
         };
         let description = describe(&fault, &applied);
-        self.history.nemesis("start", description, self.now);
+        self.history
+            .nemesis("start", &fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         self.applied[step] = Some(applied);
         Ok(())
     }
@@ -598,7 +590,9 @@ impl World {
             Applied::Lossy(links) => self.network.set_lossy(links, false),
         }
         let description = describe(&self.steps[step].fault, &applied);
-        self.history.nemesis("stop", description, self.now);
+        self.history
+            .nemesis("end", &self.steps[step].fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         Ok(())
     }
 
