@@ -49,6 +49,8 @@ pub struct SimClient {
     pub process: u64,
     session: ClientSession<u64>,
     nodes: u64,
+    /// List index of the node every operation starts at.
+    home: usize,
     /// Number of the latest attempt; replies and timers of older attempts are ignored.
     pub attempt: u64,
     pub current: Option<InFlight>,
@@ -59,8 +61,10 @@ fn at(now_us: u64) -> Duration {
 }
 
 impl SimClient {
-    /// Client `index` of a cluster of `nodes` nodes (ids 1..=nodes), first trying node
-    /// `first_target`. Its session ids are `(index + 1) << 32` plus a count, so they are unique
+    /// Client `index` of a cluster of `nodes` nodes (ids 1..=nodes), bound to node
+    /// `first_target`: every operation starts there and follows hints from there, as the
+    /// harness's workload clients do (`db::raft_kv_client`), so a node that wrongly believes it
+    /// leads keeps being asked. Its session ids are `(index + 1) << 32` plus a count, so they are unique
     /// and the same in every run.
     pub fn new(index: u64, nodes: u64, first_target: u64) -> SimClient {
         let mut sessions = 0;
@@ -69,11 +73,13 @@ impl SimClient {
             ((index + 1) << 32) + sessions
         };
         let mut session = ClientSession::new(RetryPolicy::DEFAULT, nodes as usize, ids);
-        session.start_at(first_target.saturating_sub(1) as usize);
+        let home = first_target.saturating_sub(1) as usize;
+        session.start_at(home);
         SimClient {
             process: index,
             session,
             nodes,
+            home,
             attempt: 0,
             current: None,
         }
@@ -81,6 +87,7 @@ impl SimClient {
 
     /// Starts an operation.
     pub fn begin(&mut self, now: u64, op: OpSpec) -> Next {
+        self.session.start_at(self.home);
         let action = self.session.begin(to_op(op.request()), at(now));
         self.current = Some(InFlight { op });
         self.follow(action)
@@ -261,5 +268,25 @@ mod tests {
             panic!()
         };
         assert!(done.is_bad_reply(), "{done:?}");
+    }
+
+    #[test]
+    fn every_operation_starts_at_the_home_node() {
+        let mut c = SimClient::new(0, 3, 2);
+        c.begin(0, write_op());
+        let hint = ClientResponse::NotLeader {
+            leader_hint: Some(3),
+            leader_client_addr: None,
+        };
+        c.on_response(10, hint);
+        let Next::Send { node, .. } = c.retry(30_000) else {
+            panic!()
+        };
+        assert_eq!(node, 3, "within an operation the hint is followed");
+        c.on_response(40_000, ClientResponse::Ok(OpResult::Written));
+        let Next::Send { node, .. } = c.begin(50_000, write_op()) else {
+            panic!()
+        };
+        assert_eq!(node, 2, "the next operation starts at home again");
     }
 }

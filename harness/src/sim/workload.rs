@@ -11,6 +11,8 @@ use super::spec::{SimSpec, SimWorkload};
 /// on to fresh keys (so no key's history grows past what the checker handles quickly).
 pub const KEYS: usize = 4;
 pub const KEY_CHURN_OPS: usize = 60;
+/// Share of reads in the `append` workload, in percent.
+pub const LIST_READ_PERCENT: u32 = 40;
 
 impl From<SimWorkload> for WorkloadKind {
     fn from(workload: SimWorkload) -> WorkloadKind {
@@ -42,7 +44,8 @@ impl OpGenerator {
     /// The generator of client `client` of `spec`'s run.
     pub fn new(spec: &SimSpec, client: u64) -> OpGenerator {
         OpGenerator {
-            worker: WorkerGenerator::new(&options(spec), client as usize),
+            worker: WorkerGenerator::new(&options(spec), client as usize)
+                .with_list_read_percent(LIST_READ_PERCENT),
         }
     }
 
@@ -64,7 +67,8 @@ mod tests {
     fn clients_draw_the_harness_operations_and_only_reads_at_the_end() {
         let spec = SimSpec::new(7);
         let mut sim = OpGenerator::new(&spec, 3);
-        let mut harness = WorkerGenerator::new(&options(&spec), 3);
+        let mut harness =
+            WorkerGenerator::new(&options(&spec), 3).with_list_read_percent(LIST_READ_PERCENT);
         for _ in 0..100 {
             assert_eq!(sim.next_op(false), harness.next_op());
         }
