@@ -163,6 +163,11 @@ impl<W: Write> HistoryLog<W> {
         &self.out
     }
 
+    /// Where the lines go, to take what was written (the simulator's buffer).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -70,4 +70,9 @@ impl SimHistory {
     pub fn into_bytes(self) -> Vec<u8> {
         self.log.into_inner()
     }
+
+    /// Takes the JSONL bytes written so far, leaving the buffer empty (the end of a run).
+    pub fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(self.log.get_mut())
+    }
 }

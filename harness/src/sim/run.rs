@@ -124,7 +124,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
     outcome.stats = world.stats;
     let counts = world.history.counts();
     outcome.ops = (counts.invoked, counts.ok, counts.fail, counts.info);
-    outcome.history = world.history.into_bytes();
+    outcome.history = world.history.take_bytes();
     outcome.verdict = match result {
         Err(stop) => stop_verdict(stop),
         Ok(()) => check_history(&outcome.history, spec, opts),
