@@ -11,10 +11,10 @@ use raft::kv::ClientResponse;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::client::{Next, Outcome, SimClient, ATTEMPT_TIMEOUT_US};
+use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
 use super::events::{Event, EventQueue};
-use super::history::{EventType, HistoryWriter};
+use super::history::SimHistory;
 use super::invariants::{InvariantViolation, Invariants, LogMirror};
 use super::network::Network;
 use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
@@ -76,13 +76,13 @@ pub struct World {
     active_clients: usize,
     driver_bugs: UnsafeBugs,
     core_bugs: PlantedBugs,
-    pub history: HistoryWriter,
+    pub history: SimHistory,
     pub stats: WorldStats,
 }
 
 impl World {
     /// Builds the world of `spec` with the fault `steps`; `history` already holds its header.
-    pub fn new(spec: SimSpec, steps: Vec<Step>, history: HistoryWriter) -> Result<World, Stop> {
+    pub fn new(spec: SimSpec, steps: Vec<Step>, history: SimHistory) -> Result<World, Stop> {
         let (driver_bugs, core_bugs) = spec.parsed_bugs().map_err(Stop::Harness)?;
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let n = spec.nodes;
@@ -90,7 +90,7 @@ impl World {
             .map(|i| SimClient::new(i, n, i % n + 1))
             .collect();
         let generators = (0..spec.clients as u64)
-            .map(|i| OpGenerator::new(spec.workload, spec.seed, i))
+            .map(|i| OpGenerator::new(&spec, i))
             .collect();
         let mut world = World {
             now: 0,
@@ -428,14 +428,9 @@ impl World {
         self.ops_started += 1;
         let op = self.generators[client].next_op(self.now >= workload_end);
         let process = self.clients[client].process;
-        self.history.client(
-            EventType::Invoke,
-            process,
-            op.f(),
-            op.history_key(),
-            op.invoke_value(),
-            self.now,
-        );
+        self.history
+            .invoke(process, &op, self.now)
+            .map_err(Stop::Harness)?;
         let next = self.clients[client].begin(self.now, op);
         self.follow(client, next)
     }
@@ -446,6 +441,7 @@ impl World {
                 node,
                 attempt,
                 request,
+                timeout_us,
             } => {
                 if let Some(delay) = self.network.client_delay(&mut self.rng) {
                     self.queue.push(
@@ -459,7 +455,7 @@ impl World {
                     );
                 }
                 self.queue.push(
-                    self.now + ATTEMPT_TIMEOUT_US,
+                    self.now + timeout_us,
                     Event::ClientTimeout { client, attempt },
                 );
             }
@@ -467,21 +463,20 @@ impl World {
                 self.queue
                     .push(self.now + after_us, Event::ClientRetry { client, attempt });
             }
-            Next::Done(outcome) => {
+            Next::Done(completion) => {
                 let Some(flight) = self.clients[client].current.take() else {
                     return Ok(());
                 };
                 let op = flight.op;
                 let process = self.clients[client].process;
-                let (kind, value) = match outcome {
-                    Outcome::Ok(value) => (EventType::Ok, value),
-                    Outcome::Fail(_) => (EventType::Fail, op.invoke_value()),
-                    Outcome::Info(_) => (EventType::Info, op.invoke_value()),
-                    Outcome::BadReply(reason) => return Err(Stop::BadReply(reason)),
-                };
                 self.history
-                    .client(kind, process, op.f(), op.history_key(), value, self.now);
-                if kind == EventType::Info {
+                    .complete(process, &op, &completion, self.now)
+                    .map_err(Stop::Harness)?;
+                if completion.is_bad_reply() {
+                    let reason = completion.error().unwrap_or("bad reply");
+                    return Err(Stop::BadReply(reason.to_string()));
+                }
+                if completion.is_indefinite() {
                     self.clients[client].process = self.next_process;
                     self.next_process += 1;
                 }
@@ -563,7 +558,9 @@ impl World {
             }
         };
         let description = describe(&fault, &applied);
-        self.history.nemesis("start", description, self.now);
+        self.history
+            .nemesis("start", &fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         self.applied[step] = Some(applied);
         Ok(())
     }
@@ -593,7 +590,9 @@ impl World {
             Applied::Lossy(links) => self.network.set_lossy(links, false),
         }
         let description = describe(&self.steps[step].fault, &applied);
-        self.history.nemesis("stop", description, self.now);
+        self.history
+            .nemesis("end", &self.steps[step].fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         Ok(())
     }
 
