@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use raft::core::PersistedState;
+use raft::core::{Entry, PersistedState};
 use raft::driver::{PersistBatch, SnapshotToPersist};
 
 /// One node's durable state and its writes in flight.
@@ -36,7 +36,7 @@ impl SimDisk {
                 break;
             }
             if let Some((_, batch)) = self.unsynced.pop_front() {
-                apply_batch(&mut self.durable, &batch);
+                apply_batch(&mut self.durable, batch);
             }
         }
     }
@@ -44,7 +44,7 @@ impl SimDisk {
     /// Makes everything written durable.
     pub fn sync_all(&mut self) {
         while let Some((_, batch)) = self.unsynced.pop_front() {
-            apply_batch(&mut self.durable, &batch);
+            apply_batch(&mut self.durable, batch);
         }
     }
 
@@ -57,7 +57,7 @@ impl SimDisk {
     pub fn crash(&mut self, survivors: usize) {
         for _ in 0..survivors {
             if let Some((_, batch)) = self.unsynced.pop_front() {
-                apply_batch(&mut self.durable, &batch);
+                apply_batch(&mut self.durable, batch);
             }
         }
         self.unsynced.clear();
@@ -72,31 +72,47 @@ impl SimDisk {
 
 /// Applies one batch to a stored state the way the storage layer does: snapshot first, then
 /// entries (replacing every stored entry from the first new index on), then the hard state.
-pub fn apply_batch(state: &mut PersistedState, batch: &PersistBatch) {
-    match &batch.snapshot {
+/// Stored entries are contiguous, so a truncation is found by index, not by scanning the log.
+pub fn apply_batch(state: &mut PersistedState, batch: PersistBatch) {
+    match batch.snapshot {
         Some(SnapshotToPersist::Installed(snapshot)) => {
             state.entries.clear();
-            state.snapshot = Some(snapshot.clone());
+            state.snapshot = Some(snapshot);
         }
         Some(SnapshotToPersist::Taken(snapshot)) => {
-            state.entries.retain(|e| e.index > snapshot.index);
-            state.snapshot = Some(snapshot.clone());
+            let covered = entries_below(&state.entries, snapshot.index + 1);
+            state.entries.drain(..covered);
+            state.snapshot = Some(snapshot);
         }
         None => {}
     }
     if let Some(first) = batch.entries.first() {
-        state.entries.retain(|e| e.index < first.index);
-        state.entries.extend(batch.entries.iter().cloned());
+        let keep = entries_below(&state.entries, first.index);
+        state.entries.truncate(keep);
+        state.entries.extend(batch.entries);
     }
-    if let Some(hard_state) = &batch.hard_state {
-        state.hard_state = *hard_state;
+    if let Some(hard_state) = batch.hard_state {
+        state.hard_state = hard_state;
+    }
+}
+
+/// How many of the stored `entries` (in index order) have an index below `index`: by arithmetic
+/// when they are contiguous (always, as the storage layer refuses gaps), else by binary search.
+fn entries_below(entries: &[Entry], index: u64) -> usize {
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+        return 0;
+    };
+    if last.index.checked_sub(first.index) == Some(entries.len() as u64 - 1) {
+        (index.saturating_sub(first.index) as usize).min(entries.len())
+    } else {
+        entries.partition_point(|e| e.index < index)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft::core::{Entry, EntryKind, HardState};
+    use raft::core::{EntryKind, HardState};
 
     fn entry(index: u64, term: u64) -> Entry {
         Entry {
