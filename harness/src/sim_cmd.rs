@@ -177,8 +177,10 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
             fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let spec: SimSpec = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a saved simulator run", file.display()))?;
+        let started = Instant::now();
         let outcome = run(&spec, args.run_options());
         report_one(&outcome);
+        print_speed(outcome.stats.sim_time_us, started.elapsed());
         save(&args.store, &outcome)?;
         return Ok(outcome.verdict.exit_code());
     }
@@ -189,8 +191,10 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
         bail!("expected --seed N, --seeds A..B or --replay FILE");
     };
     let spec = args.spec(seed)?;
+    let started = Instant::now();
     let outcome = run(&spec, args.run_options());
     report_one(&outcome);
+    print_speed(outcome.stats.sim_time_us, started.elapsed());
     let dir = save(&args.store, &outcome)?;
     println!("history and schedule: {}", dir.display());
     if args.shrink && outcome.verdict.kind().is_some() {
@@ -304,6 +308,16 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
         .into_iter()
         .find(|c| codes.contains(c))
         .unwrap_or(0))
+}
+
+/// The speed figure: simulated time over the wall time of the runs and their checks.
+fn print_speed(sim_time_us: u64, wall: Duration) {
+    let simulated = sim_time_us as f64 / 1e6;
+    let wall = wall.as_secs_f64();
+    println!(
+        "simulated {simulated:.1} s in {wall:.2} s wall ({:.0} x)",
+        simulated / wall.max(1e-9)
+    );
 }
 
 fn report_one(outcome: &SimOutcome) {

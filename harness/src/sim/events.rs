@@ -82,10 +82,12 @@ impl Event {
     }
 }
 
+/// A heap key: when, in which order, and where the event waits in the slab. Kept small so the
+/// heap moves 24 bytes per sift step instead of whole events.
 struct Scheduled {
     time: u64,
     seq: u64,
-    event: Event,
+    slot: u32,
 }
 
 impl PartialEq for Scheduled {
@@ -106,10 +108,12 @@ impl Ord for Scheduled {
     }
 }
 
-/// Pending events.
+/// Pending events: the keys in a heap, the events in a slab whose free slots are reused.
 #[derive(Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Scheduled>,
+    slab: Vec<Option<Event>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
@@ -117,11 +121,52 @@ impl EventQueue {
     pub fn push(&mut self, time: u64, event: Event) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Scheduled { time, seq, event });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slab.push(Some(event));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Scheduled { time, seq, slot });
     }
 
     /// The earliest event and its time.
     pub fn pop(&mut self) -> Option<(u64, Event)> {
-        self.heap.pop().map(|s| (s.time, s.event))
+        while let Some(key) = self.heap.pop() {
+            self.free.push(key.slot);
+            if let Some(event) = self.slab[key.slot as usize].take() {
+                return Some((key.time, event));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_come_out_by_time_then_by_scheduling_order() {
+        let mut queue = EventQueue::default();
+        queue.push(30, Event::ClientStart { client: 0 });
+        queue.push(10, Event::ClientStart { client: 1 });
+        queue.push(30, Event::ClientStart { client: 2 });
+        let (t, _) = queue.pop().unwrap();
+        assert_eq!(t, 10);
+        // A slot freed by the pop is reused without disturbing the order.
+        queue.push(20, Event::ClientStart { client: 3 });
+        queue.push(30, Event::ClientStart { client: 4 });
+        let order: Vec<(u64, usize)> = std::iter::from_fn(|| queue.pop())
+            .map(|(t, e)| match e {
+                Event::ClientStart { client } => (t, client),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(order, vec![(20, 3), (30, 0), (30, 2), (30, 4)]);
     }
 }

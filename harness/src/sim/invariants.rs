@@ -130,14 +130,21 @@ impl Invariants {
     }
 }
 
-/// A stable 64-bit fingerprint of entry bytes (FNV-1a; no process-random hashing).
+/// A stable 64-bit fingerprint of entry bytes (FNV-1a over 8-byte words, then the length; no
+/// process-random hashing). Only compared for equality, never written out.
 fn fingerprint(data: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in data {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    let mut words = data.chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        hash = (hash ^ u64::from_le_bytes(bytes)).wrapping_mul(PRIME);
     }
-    hash
+    for &byte in words.remainder() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+    }
+    (hash ^ data.len() as u64).wrapping_mul(PRIME)
 }
 
 #[cfg(test)]

@@ -603,7 +603,7 @@ impl World {
         node.incarnation += 1;
         node.paused = false;
         node.held.clear();
-        let survivors = self.rng.random_range(0..=node.disk.unsynced_len());
+        let survivors = self.rng.random_range(0..=node.disk.unsynced_writes());
         node.disk.crash(survivors);
     }
 }
