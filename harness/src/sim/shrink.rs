@@ -1,5 +1,5 @@
-//! Shrinking a failing run: greedily drop fault steps, shorten time, use fewer clients and fewer
-//! operations, keeping each change only if the run still fails with the same kind of violation.
+//! Shrinking a failing run: greedily drop fault steps, switch leader churn off or spare its
+//! strikes, shorten time, use fewer clients and fewer operations, keeping each change only if the run still fails with the same kind of violation.
 //! The result is a [`SimSpec`] with an explicit schedule that `gauntlet sim --replay` runs again.
 
 use super::run::{run, RunOptions, SimOutcome};
@@ -51,6 +51,27 @@ pub fn shrink(failing: &SimOutcome, opts: RunOptions, budget: u32) -> Shrunk {
             fewer.remove(i);
             candidate.schedule = Some(fewer);
             progress |= try_spec(candidate, &mut best, &mut attempts);
+        }
+        // Less leader churn: none at all, else spare its strikes one at a time, last first.
+        if best.spec.churn.is_some() {
+            let mut candidate = best.spec.clone();
+            candidate.churn = None;
+            if try_spec(candidate, &mut best, &mut attempts) {
+                progress = true;
+            } else {
+                for opportunity in best.strikes.clone().into_iter().rev() {
+                    let mut candidate = best.spec.clone();
+                    let Some(churn) = candidate.churn.as_mut() else {
+                        break;
+                    };
+                    if !best.strikes.contains(&opportunity) {
+                        continue;
+                    }
+                    churn.spared.push(opportunity);
+                    churn.spared.sort_unstable();
+                    progress |= try_spec(candidate, &mut best, &mut attempts);
+                }
+            }
         }
         // Shorter time: cut the time after the last fault, or halve it.
         let last_end = best
