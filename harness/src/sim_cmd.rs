@@ -79,7 +79,8 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 256)]
     pub max_inflight_msgs: usize,
     /// Leader churn: strike each new leader with this chance 0.1-20 ms after its election and after
-    /// its first commit (crash it, or cut it off, for 0.2-2 s).
+    /// its first commit, or else after a tenure of up to 2 s (crash it, or cut it off, for
+    /// 0.2-2 s).
     #[arg(long, value_name = "CHANCE")]
     pub leader_churn: Option<f64>,
     /// With `--leader-churn`: the chance that a strike cuts the leader off (messages in flight
@@ -158,6 +159,7 @@ impl SimArgs {
             let churn = ChurnSpec {
                 chance,
                 commit_chance: chance,
+                tenure_chance: chance,
                 isolate_chance: self.churn_isolate,
                 ..ChurnSpec::default()
             };

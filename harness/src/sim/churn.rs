@@ -1,6 +1,7 @@
 //! Leader churn: a protocol-aware adversary that strikes a leader a short random time after a
-//! protocol moment (its election; its first commit in its term), crashing it (restart from disk
-//! later) or cutting it off from every peer (messages still in flight to or from it are lost).
+//! protocol moment (its election; its first commit in its term), or at the end of a random
+//! tenure if it survived those, crashing it (restart from disk later) or cutting it off from
+//! every peer (messages still in flight to or from it are lost).
 //!
 //! Random faults at random times rarely land in the few milliseconds after an election, when a
 //! new leader holds entries that only a minority has and is catching followers up, or right
@@ -23,6 +24,12 @@ pub struct ChurnSpec {
     /// Chance that a leader is struck after its first commit in its term.
     #[serde(default)]
     pub commit_chance: f64,
+    /// Chance that a leader not struck right after its election is struck at the end of a
+    /// tenure uniform in `[1, max_tenure_ms]` ms (in the middle of its normal work).
+    #[serde(default)]
+    pub tenure_chance: f64,
+    #[serde(default = "default_max_tenure_ms")]
+    pub max_tenure_ms: u64,
     /// Time from the moment to the strike, log-uniform in `[min_delay_us, max_delay_us]`.
     pub min_delay_us: u64,
     pub max_delay_us: u64,
@@ -39,12 +46,19 @@ pub struct ChurnSpec {
     pub spared: Vec<u32>,
 }
 
+fn default_max_tenure_ms() -> u64 {
+    2_000
+}
+
 impl Default for ChurnSpec {
-    /// Every other leader, struck 0.1-20 ms after its election or its first commit, for 0.2-2 s.
+    /// Every other leader, struck 0.1-20 ms after its election or its first commit, or after a
+    /// tenure of up to 2 s, for 0.2-2 s.
     fn default() -> Self {
         ChurnSpec {
             chance: 0.5,
             commit_chance: 0.5,
+            tenure_chance: 0.5,
+            max_tenure_ms: default_max_tenure_ms(),
             min_delay_us: 100,
             max_delay_us: 20_000,
             min_down_ms: 200,
@@ -59,7 +73,12 @@ impl Default for ChurnSpec {
 impl ChurnSpec {
     /// Checks the knobs; the error names what was expected.
     pub fn validate(&self) -> Result<(), String> {
-        let chances = [self.chance, self.commit_chance, self.isolate_chance];
+        let chances = [
+            self.chance,
+            self.commit_chance,
+            self.tenure_chance,
+            self.isolate_chance,
+        ];
         if chances.iter().any(|c| !(0.0..=1.0).contains(c)) {
             return Err("leader churn chances must be between 0 and 1".into());
         }
@@ -67,6 +86,7 @@ impl ChurnSpec {
             || self.min_delay_us > self.max_delay_us
             || self.min_down_ms == 0
             || self.min_down_ms > self.max_down_ms
+            || self.max_tenure_ms == 0
         {
             return Err("leader churn needs 0 < min <= max for delays and down times".into());
         }
@@ -88,6 +108,8 @@ pub enum StrikeKind {
 pub enum Moment {
     Elected,
     FirstCommit,
+    /// The end of a leader's tenure (it survived its election).
+    Tenure,
 }
 
 impl Moment {
@@ -95,6 +117,7 @@ impl Moment {
         match self {
             Moment::Elected => "elected",
             Moment::FirstCommit => "first-commit",
+            Moment::Tenure => "tenure",
         }
     }
 }
@@ -148,7 +171,7 @@ impl Churn {
         commit: u64,
         end_us: u64,
     ) -> Option<Strike> {
-        let (moment, chance) = if term > self.last_term {
+        let (mut moment, chance) = if term > self.last_term {
             self.last_term = term;
             self.commit_at_election = Some(commit);
             (Moment::Elected, self.spec.chance)
@@ -166,7 +189,15 @@ impl Churn {
         let delay = (lo * (hi / lo).powf(self.rng.random::<f64>())) as u64;
         let down_ms = self.rng.random_range(s.min_down_ms..=s.max_down_ms);
         let isolate = self.rng.random_bool(s.isolate_chance);
-        let at_us = now_us + delay.max(1);
+        let tenure_roll = self.rng.random_bool(s.tenure_chance);
+        let tenure_us = self.rng.random_range(1..=s.max_tenure_ms) * 1_000;
+        let mut at_us = now_us + delay.max(1);
+        let mut roll = roll;
+        if moment == Moment::Elected && !roll && tenure_roll {
+            moment = Moment::Tenure;
+            at_us = now_us + tenure_us;
+            roll = true;
+        }
         let until_us = (at_us + down_ms * 1_000).min(end_us);
         let allowed = roll
             && (self.struck.len() as u32) < s.max_strikes
@@ -238,6 +269,21 @@ mod tests {
         assert_eq!(spared.on_leader(1_000, 2, 5, 7, END), None);
         assert_eq!(spared.on_leader(2_500, 2, 5, 8, END), Some(commit));
         assert_eq!(spared.on_leader(3_000, 3, 6, 9, END), Some(second));
+        // A leader that survives its election may be struck at the end of its tenure.
+        let mut tenure = Churn::new(
+            ChurnSpec {
+                chance: 0.0,
+                commit_chance: 0.0,
+                tenure_chance: 1.0,
+                max_tenure_ms: 500,
+                ..ChurnSpec::default()
+            },
+            4,
+        );
+        let end = tenure.on_leader(1_000, 4, 2, 0, END).expect("strikes");
+        assert_eq!(end.moment, Moment::Tenure);
+        assert!(end.at_us > 1_000 && end.at_us <= 501_000);
+        assert_eq!(tenure.on_leader(2_000, 4, 2, 1, END), None);
         // Nothing starts after the workload phase.
         assert_eq!(spared.on_leader(END - 1, 1, 7, 9, END), None);
     }
