@@ -3,8 +3,9 @@
 //! docs/simulation.md; CI keeps this small).
 
 use harness::sim::churn::ChurnSpec;
+use harness::sim::shrink::shrink;
 use harness::sim::sweep::sweep;
-use harness::sim::{RunOptions, SimSpec};
+use harness::sim::{run, RunOptions, SimSpec};
 
 fn template(bugs: &[&str]) -> SimSpec {
     let mut spec = SimSpec::new(0);
@@ -95,6 +96,16 @@ fn commit_old_term_is_caught_by_leader_churn() {
         found.spec.seed
     );
     assert!(!found.strikes.is_empty(), "leader churn struck");
+    // The failure shrinks to a run that still breaks the same way and replays byte for byte.
+    let shrunk = shrink(found, RunOptions::default(), 150);
+    let small = &shrunk.outcome;
+    assert_eq!(small.verdict.kind(), Some("committed-mismatch"));
+    assert!(small.steps.is_empty(), "no scheduled faults in this mode");
+    assert!(small.strikes.len() <= found.strikes.len());
+    assert!(small.spec.clients <= found.spec.clients);
+    assert!(small.spec.time_ms <= found.spec.time_ms);
+    let replayed = run(&small.spec, RunOptions::default());
+    assert_eq!(replayed.history, small.history);
 }
 
 #[test]
