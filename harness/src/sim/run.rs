@@ -67,6 +67,8 @@ pub struct SimOutcome {
     pub history: Vec<u8>,
     pub stats: WorldStats,
     pub ops: (u64, u64, u64, u64),
+    /// The opportunities leader churn struck (what `--shrink` may spare).
+    pub strikes: Vec<u32>,
 }
 
 /// Knobs of the check after a run.
@@ -101,6 +103,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
         history: Vec::new(),
         stats: WorldStats::default(),
         ops: (0, 0, 0, 0),
+        strikes: Vec::new(),
     };
     if let Err(reason) = validate(spec) {
         outcome.verdict = SimVerdict::HarnessFailure(reason);
@@ -122,6 +125,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
     };
     let result = world.run();
     outcome.stats = world.stats;
+    outcome.strikes = world.churn_strikes();
     let counts = world.history.counts();
     outcome.ops = (counts.invoked, counts.ok, counts.fail, counts.info);
     outcome.history = world.history.take_bytes();
@@ -183,6 +187,9 @@ fn validate(spec: &SimSpec) -> Result<(), String> {
     }
     if spec.nodes == 0 || spec.nodes > 15 {
         return Err(format!("expected 1 to 15 nodes, found {}", spec.nodes));
+    }
+    if let Some(churn) = &spec.churn {
+        churn.validate()?;
     }
     if spec.tick_ms == 0 || spec.election_ticks < 2 {
         return Err("expected tick_ms >= 1 and election_ticks >= 2".into());

@@ -11,6 +11,7 @@ use raft::kv::ClientResponse;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::churn::{Churn, Strike, StrikeKind};
 use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
 use super::events::{Event, EventQueue};
@@ -76,6 +77,9 @@ pub struct World {
     active_clients: usize,
     driver_bugs: UnsafeBugs,
     core_bugs: PlantedBugs,
+    /// Leader churn (`spec.churn`); its strikes are fault steps appended after the schedule's.
+    churn: Option<Churn>,
+    static_steps: usize,
     pub history: SimHistory,
     pub stats: WorldStats,
 }
@@ -100,6 +104,8 @@ impl World {
             clients,
             generators,
             applied: steps.iter().map(|_| None).collect(),
+            churn: spec.churn.clone().map(|c| Churn::new(c, spec.seed)),
+            static_steps: steps.len(),
             steps,
             invariants: Invariants::default(),
             tokens: BTreeMap::new(),
@@ -279,6 +285,7 @@ impl World {
         core.election_tick = self.spec.election_ticks;
         core.heartbeat_tick = 1;
         core.max_msg_bytes = self.spec.max_msg_bytes.max(1);
+        core.max_inflight_msgs = self.spec.max_inflight_msgs.max(1);
         core.seed = self.spec.seed ^ (u64::from(node.incarnation) << 40);
         let mut cfg = DriverConfig::new(
             core,
@@ -335,7 +342,55 @@ impl World {
                 .check(&status, &mut node.mirror)
                 .map_err(Stop::Invariant)?;
             self.carry_out(n, batch);
+            if status.role == Role::Leader {
+                self.watch_leader(status.id, status.term, status.commit);
+            }
         }
+    }
+
+    /// Leader churn: maybe strike a leader of a new term a moment from now.
+    fn watch_leader(&mut self, id: u64, term: u64, commit: u64) {
+        let end_us = self.spec.time_ms * 1_000;
+        let Some(strike) = self
+            .churn
+            .as_mut()
+            .and_then(|c| c.on_leader(self.now, id, term, commit, end_us))
+        else {
+            return;
+        };
+        let Strike {
+            node,
+            kind,
+            at_us,
+            until_us,
+            ..
+        } = strike;
+        let fault = match kind {
+            StrikeKind::Crash => Fault::Kill {
+                targets: Targets::Nodes(vec![node]),
+            },
+            StrikeKind::Isolate => {
+                let rest: Vec<u64> = (1..=self.spec.nodes).filter(|&i| i != node).collect();
+                Fault::Partition {
+                    shape: PartitionShape::IsolateOne,
+                    cut: links_between(&[node], &rest),
+                }
+            }
+        };
+        let step = self.steps.len();
+        self.steps.push(Step {
+            start_ms: at_us / 1_000,
+            end_ms: until_us.div_ceil(1_000),
+            fault,
+        });
+        self.applied.push(None);
+        self.queue.push(at_us, Event::FaultStart { step });
+        self.queue.push(until_us, Event::FaultEnd { step });
+    }
+
+    /// The elections leader churn struck, in order.
+    pub fn churn_strikes(&self) -> Vec<u32> {
+        self.churn.as_ref().map_or(Vec::new(), |c| c.struck.clone())
     }
 
     /// Persist, then send and reply: now if nothing is to be synced and nothing waits ahead,
@@ -557,7 +612,7 @@ impl World {
                 Applied::Lossy(links.clone())
             }
         };
-        let description = describe(&fault, &applied);
+        let description = self.describe_step(step, &applied);
         self.history
             .nemesis("start", &fault, &description, self.now)
             .map_err(Stop::Harness)?;
@@ -589,11 +644,21 @@ impl World {
             Applied::Delayed(links) => self.network.set_delay(links, None),
             Applied::Lossy(links) => self.network.set_lossy(links, false),
         }
-        let description = describe(&self.steps[step].fault, &applied);
+        let description = self.describe_step(step, &applied);
         self.history
             .nemesis("end", &self.steps[step].fault, &description, self.now)
             .map_err(Stop::Harness)?;
         Ok(())
+    }
+
+    /// A fault's description for the history; leader churn's strikes say so.
+    fn describe_step(&self, step: usize, applied: &Applied) -> String {
+        let text = describe(&self.steps[step].fault, applied);
+        if step >= self.static_steps {
+            format!("leader-churn {text}")
+        } else {
+            text
+        }
     }
 
     /// A crash: the process and its unsynced writes are gone (a random prefix may survive).
