@@ -5,6 +5,7 @@
 pub mod client;
 pub mod disk;
 pub mod events;
+pub mod fuzzing;
 pub mod history;
 pub mod invariants;
 pub mod network;
