@@ -8,7 +8,7 @@
 //! `Targets` (partitions of every shape or any set of directed links, kills, pauses, link delay
 //! and loss, possibly overlapping) and the run seed, which drives every per-message decision,
 //! crash survivor choice and client operation. The run is the ordinary simulator ([`super::run`])
-//! in memory, kept tiny (1-5 nodes, 1-4 clients, at most 1 simulated second of workload) so
+//! in memory, kept tiny (1-5 nodes, 1-4 clients, at most 0.8 simulated seconds of workload) so
 //! that one execution costs about a millisecond.
 //!
 //! Any input maps to a valid run (missing bytes read as zeros), so the target panics only when
@@ -31,11 +31,11 @@ use crate::nemesis::schedule::partition_links;
 /// The most fault steps one run holds.
 pub const MAX_STEPS: usize = 6;
 /// The longest workload phase, in simulated milliseconds.
-pub const MAX_TIME_MS: u64 = 1_000;
+pub const MAX_TIME_MS: u64 = 800;
 /// The checker's budget per run (a run's history holds at most [`MAX_OPS`] operations).
 pub const CHECK_BUDGET: Duration = Duration::from_millis(500);
 /// The most operations the clients start in one run.
-pub const MAX_OPS: u64 = 48;
+pub const MAX_OPS: u64 = 40;
 
 const SHAPES: [PartitionShape; 6] = [
     PartitionShape::IsolateOne,
