@@ -80,7 +80,9 @@ impl LogMirror {
 #[derive(Debug, Default)]
 pub struct Invariants {
     leaders: BTreeMap<Term, NodeId>,
-    committed: BTreeMap<Index, (Term, u64, NodeId)>,
+    /// By committed index (`committed[i]` is index `i`): the first (term, fingerprint, node)
+    /// seen committed there. Committed indexes are dense, so a vector beats a map.
+    committed: Vec<Option<(Term, u64, NodeId)>>,
 }
 
 impl Invariants {
@@ -107,10 +109,11 @@ impl Invariants {
                 let Some((term, print)) = mirror.get(index) else {
                     continue;
                 };
-                let first = *self
-                    .committed
-                    .entry(index)
-                    .or_insert((term, print, status.id));
+                let slot = index as usize;
+                if self.committed.len() <= slot {
+                    self.committed.resize(slot + 1, None);
+                }
+                let first = *self.committed[slot].get_or_insert((term, print, status.id));
                 if (first.0, first.1) != (term, print) {
                     return Err(InvariantViolation {
                         name: "committed-mismatch",
