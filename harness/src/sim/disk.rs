@@ -124,6 +124,16 @@ impl SimDisk {
         self.busy_until = 0;
     }
 
+    /// The last log index that is durable (an entry, else the snapshot's), 0 when none: what
+    /// the node could still claim after a crash right now.
+    pub fn durable_last_index(&self) -> u64 {
+        match (self.durable.entries.last(), &self.durable.snapshot) {
+            (Some(entry), _) => entry.index,
+            (None, Some(snapshot)) => snapshot.index,
+            (None, None) => 0,
+        }
+    }
+
     /// What a restarting node reads back.
     pub fn durable(&self) -> &PersistedState {
         &self.durable
