@@ -34,9 +34,10 @@ pub enum NemesisKind {
     Delay,
     /// Composed: leave one node behind, then take the leader away. Isolate a random node with a
     /// dropping partition (a [`Fault::Loss`] on all of its links, so nothing sent to it meanwhile
-    /// arrives after healing) while the majority commits; kill the leader; heal the partition
-    /// while the leader is down, so the node left behind and the survivors must elect a leader
-    /// among themselves; restart the old leader later. Provokes votes granted to stale logs.
+    /// arrives after healing) while the majority commits; kill the leader (or every other node);
+    /// heal the partition while they are down, so the node left behind and the others must elect
+    /// a leader among themselves; restart them later (see [`composed_windows`]). Provokes votes
+    /// granted to stale logs.
     LagKill,
 }
 
@@ -73,7 +74,7 @@ impl NemesisKind {
     }
 }
 
-/// A nemesis name that is not one of [`NemesisKind::ALL`].
+/// A nemesis name that is not one of [`NemesisKind::every`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, lag-kill (or none, or all)")]
 pub struct UnknownNemesis(pub String);
