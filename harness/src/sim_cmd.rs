@@ -238,8 +238,10 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
         bail!("expected --seed N, --seeds A..B or --replay FILE");
     };
     let seed = spec.seed;
+    let started = Instant::now();
     let outcome = run(&spec, args.run_options());
     report_one(&outcome);
+    print_speed(outcome.stats.sim_time_us, started.elapsed());
     let dir = save(&args.store, &outcome)?;
     println!("history and schedule: {}", dir.display());
     if args.shrink && outcome.verdict.kind().is_some() {
@@ -363,6 +365,16 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
         .into_iter()
         .find(|c| codes.contains(c))
         .unwrap_or(0))
+}
+
+/// The speed figure: simulated time over the wall time of the runs and their checks.
+fn print_speed(sim_time_us: u64, wall: Duration) {
+    let simulated = sim_time_us as f64 / 1e6;
+    let wall = wall.as_secs_f64();
+    println!(
+        "simulated {simulated:.1} s in {wall:.2} s wall ({:.0} x)",
+        simulated / wall.max(1e-9)
+    );
 }
 
 /// The nemesis lines of a history as `time ms  start|stop  what`.

@@ -6,6 +6,7 @@ pub mod churn;
 pub mod client;
 pub mod disk;
 pub mod events;
+pub mod fuzzing;
 pub mod history;
 pub mod invariants;
 pub mod network;

@@ -8,7 +8,7 @@ use checker::formats::jsonl::{Header, FORMAT_VERSION};
 use checker::formats::{self, Format};
 use checker::{check_operations, CheckOptions, Verdict};
 
-use super::history::HistoryWriter;
+use super::history::SimHistory;
 use super::schedule::Step;
 use super::spec::SimSpec;
 use super::world::{Stop, World, WorldStats};
@@ -109,7 +109,14 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
         outcome.verdict = SimVerdict::HarnessFailure(reason);
         return outcome;
     }
-    let mut world = match World::new(spec.clone(), steps, HistoryWriter::new(&header)) {
+    let history = match SimHistory::new(&header) {
+        Ok(history) => history,
+        Err(reason) => {
+            outcome.verdict = SimVerdict::HarnessFailure(reason);
+            return outcome;
+        }
+    };
+    let mut world = match World::new(spec.clone(), steps, history) {
         Ok(world) => world,
         Err(stop) => {
             outcome.verdict = stop_verdict(stop);
@@ -119,9 +126,9 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
     let result = world.run();
     outcome.stats = world.stats;
     outcome.strikes = world.churn_strikes();
-    let h = &world.history;
-    outcome.ops = (h.invoked, h.ok, h.fail, h.info);
-    outcome.history = std::mem::take(&mut world.history).into_bytes();
+    let counts = world.history.counts();
+    outcome.ops = (counts.invoked, counts.ok, counts.fail, counts.info);
+    outcome.history = world.history.take_bytes();
     outcome.verdict = match result {
         Err(stop) => stop_verdict(stop),
         Ok(()) => check_history(&outcome.history, spec, opts),

@@ -12,10 +12,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::churn::{Churn, Strike, StrikeKind};
-use super::client::{Next, Outcome, SimClient, ATTEMPT_TIMEOUT_US};
+use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
 use super::events::{Event, EventQueue};
-use super::history::{EventType, HistoryWriter};
+use super::history::SimHistory;
 use super::invariants::{InvariantViolation, Invariants, LogMirror};
 use super::network::Network;
 use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
@@ -82,13 +82,13 @@ pub struct World {
     static_steps: usize,
     /// For each strike step: the moment and term it followed, for the history.
     strike_notes: Vec<String>,
-    pub history: HistoryWriter,
+    pub history: SimHistory,
     pub stats: WorldStats,
 }
 
 impl World {
     /// Builds the world of `spec` with the fault `steps`; `history` already holds its header.
-    pub fn new(spec: SimSpec, steps: Vec<Step>, history: HistoryWriter) -> Result<World, Stop> {
+    pub fn new(spec: SimSpec, steps: Vec<Step>, history: SimHistory) -> Result<World, Stop> {
         let (driver_bugs, core_bugs) = spec.parsed_bugs().map_err(Stop::Harness)?;
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let n = spec.nodes;
@@ -96,7 +96,7 @@ impl World {
             .map(|i| SimClient::new(i, n, i % n + 1))
             .collect();
         let generators = (0..spec.clients as u64)
-            .map(|i| OpGenerator::new(spec.workload, spec.seed, i))
+            .map(|i| OpGenerator::new(&spec, i))
             .collect();
         let mut world = World {
             now: 0,
@@ -334,7 +334,12 @@ impl World {
             let batch = driver
                 .next_batch()
                 .map_err(|err| Stop::Harness(format!("node {}: {err}", node.id)))?;
-            let status = driver.status();
+            let mut status = driver.status();
+            let commit = status.commit;
+            // A commit counts once the entries it covers are durable here: a lone voter commits
+            // what it appends before the fsync, and a crash first loses both unseen (replies and
+            // messages wait for the sync), which is no violation. Later batches check the rest.
+            status.commit = commit.min(node.disk.durable_last_index());
             match &batch.persist.snapshot {
                 Some(SnapshotToPersist::Installed(s)) => node.mirror.snapshot(s.index, true),
                 Some(SnapshotToPersist::Taken(s)) => node.mirror.snapshot(s.index, false),
@@ -346,7 +351,7 @@ impl World {
                 .map_err(Stop::Invariant)?;
             self.carry_out(n, batch);
             if status.role == Role::Leader {
-                self.watch_leader(status.id, status.term, status.commit);
+                self.watch_leader(status.id, status.term, commit);
             }
         }
     }
@@ -490,14 +495,9 @@ impl World {
         self.ops_started += 1;
         let op = self.generators[client].next_op(self.now >= workload_end);
         let process = self.clients[client].process;
-        self.history.client(
-            EventType::Invoke,
-            process,
-            op.f(),
-            op.history_key(),
-            op.invoke_value(),
-            self.now,
-        );
+        self.history
+            .invoke(process, &op, self.now)
+            .map_err(Stop::Harness)?;
         let next = self.clients[client].begin(self.now, op);
         self.follow(client, next)
     }
@@ -508,6 +508,7 @@ impl World {
                 node,
                 attempt,
                 request,
+                timeout_us,
             } => {
                 if let Some(delay) = self.network.client_delay(&mut self.rng) {
                     self.queue.push(
@@ -521,7 +522,7 @@ impl World {
                     );
                 }
                 self.queue.push(
-                    self.now + ATTEMPT_TIMEOUT_US,
+                    self.now + timeout_us,
                     Event::ClientTimeout { client, attempt },
                 );
             }
@@ -529,21 +530,20 @@ impl World {
                 self.queue
                     .push(self.now + after_us, Event::ClientRetry { client, attempt });
             }
-            Next::Done(outcome) => {
+            Next::Done(completion) => {
                 let Some(flight) = self.clients[client].current.take() else {
                     return Ok(());
                 };
                 let op = flight.op;
                 let process = self.clients[client].process;
-                let (kind, value) = match outcome {
-                    Outcome::Ok(value) => (EventType::Ok, value),
-                    Outcome::Fail(_) => (EventType::Fail, op.invoke_value()),
-                    Outcome::Info(_) => (EventType::Info, op.invoke_value()),
-                    Outcome::BadReply(reason) => return Err(Stop::BadReply(reason)),
-                };
                 self.history
-                    .client(kind, process, op.f(), op.history_key(), value, self.now);
-                if kind == EventType::Info {
+                    .complete(process, &op, &completion, self.now)
+                    .map_err(Stop::Harness)?;
+                if completion.is_bad_reply() {
+                    let reason = completion.error().unwrap_or("bad reply");
+                    return Err(Stop::BadReply(reason.to_string()));
+                }
+                if completion.is_indefinite() {
                     self.clients[client].process = self.next_process;
                     self.next_process += 1;
                 }
@@ -625,7 +625,9 @@ impl World {
             }
         };
         let description = self.describe_step(step, &applied);
-        self.history.nemesis("start", description, self.now);
+        self.history
+            .nemesis("start", &fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         self.applied[step] = Some(applied);
         Ok(())
     }
@@ -655,7 +657,9 @@ impl World {
             Applied::Lossy(links) => self.network.set_lossy(links, false),
         }
         let description = self.describe_step(step, &applied);
-        self.history.nemesis("stop", description, self.now);
+        self.history
+            .nemesis("end", &self.steps[step].fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         Ok(())
     }
 
@@ -679,7 +683,7 @@ impl World {
         node.incarnation += 1;
         node.paused = false;
         node.held.clear();
-        let survivors = self.rng.random_range(0..=node.disk.unsynced_len());
+        let survivors = self.rng.random_range(0..=node.disk.unsynced_writes());
         node.disk.crash(survivors);
     }
 }
