@@ -40,15 +40,15 @@ pub fn draw(spec: &mut SimSpec) {
     }
     // Leader churn in two seeds of three.
     let churn = ChurnSpec {
-        chance: pick(&mut rng, &[0.25, 0.5, 1.0, 1.0]),
-        commit_chance: pick(&mut rng, &[0.0, 0.25, 0.5, 1.0]),
+        chance: pick(&mut rng, &[0.5, 1.0, 1.0]),
+        commit_chance: pick(&mut rng, &[0.0, 0.5, 1.0, 1.0]),
         tenure_chance: pick(&mut rng, &[0.0, 0.5, 1.0]),
         max_tenure_ms: pick(&mut rng, &[500, 2_000, 5_000]),
         min_delay_us: 100,
-        max_delay_us: pick(&mut rng, &[2_000, 2_000, 20_000, 200_000]),
+        max_delay_us: pick(&mut rng, &[2_000, 2_000, 2_000, 20_000, 200_000]),
         min_down_ms: 100,
-        max_down_ms: pick(&mut rng, &[500, 2_000]),
-        isolate_chance: pick(&mut rng, &[0.0, 0.5, 1.0, 1.0]),
+        max_down_ms: pick(&mut rng, &[500, 2_000, 2_000]),
+        isolate_chance: pick(&mut rng, &[0.0, 1.0, 1.0, 1.0]),
         max_strikes: 20,
         spared: Vec::new(),
     };
