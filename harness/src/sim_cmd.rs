@@ -31,7 +31,8 @@ pub struct SimArgs {
     /// Run a saved spec again (the file `--shrink` writes).
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
-    /// Shrink a failing run to a minimal one and write it to `--out`.
+    /// Shrink a failing run (`--seed N` or `--replay FILE`) to a minimal one and write it to
+    /// `--out`.
     #[arg(long)]
     pub shrink: bool,
     /// Where `--shrink` writes the minimal run (default: `<store>/sim/seed-N-shrunk.json`).
@@ -218,27 +219,25 @@ impl SimArgs {
     }
 }
 
+/// How many runs `--shrink` may spend on one failure.
+const SHRINK_BUDGET: u32 = 500;
+
 /// Runs `gauntlet sim`; returns the exit code.
 pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
-    if let Some(file) = &args.replay {
-        let text =
-            fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        let spec: SimSpec = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a saved simulator run", file.display()))?;
-        let started = Instant::now();
-        let outcome = run(&spec, args.run_options());
-        report_one(&outcome);
-        print_speed(outcome.stats.sim_time_us, started.elapsed());
-        save(&args.store, &outcome)?;
-        return Ok(outcome.verdict.exit_code());
-    }
     if let Some(seeds) = &args.seeds {
         return run_sweep(args, seeds.clone());
     }
-    let Some(seed) = args.seed else {
+    let spec = if let Some(file) = &args.replay {
+        let text =
+            fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a saved simulator run", file.display()))?
+    } else if let Some(seed) = args.seed {
+        args.spec(seed)?
+    } else {
         bail!("expected --seed N, --seeds A..B or --replay FILE");
     };
-    let spec = args.spec(seed)?;
+    let seed = spec.seed;
     let started = Instant::now();
     let outcome = run(&spec, args.run_options());
     report_one(&outcome);
@@ -246,7 +245,7 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
     let dir = save(&args.store, &outcome)?;
     println!("history and schedule: {}", dir.display());
     if args.shrink && outcome.verdict.kind().is_some() {
-        let shrunk = shrink(&outcome, args.run_options(), 300);
+        let shrunk = shrink(&outcome, args.run_options(), SHRINK_BUDGET);
         let out = args.out.clone().unwrap_or_else(|| {
             args.store
                 .join("sim")

@@ -77,17 +77,17 @@ impl Shrinker {
 
     /// A run stopped by an invariant ends when it broke: the workload phase can end there and
     /// faults that start later can go, without changing anything before that moment.
-    fn stop_at_the_violation(&mut self) {
+    fn stop_at_the_violation(&mut self) -> bool {
         let stopped_ms = self.best.stats.sim_time_us.div_ceil(1_000) + 1;
         if stopped_ms >= self.best.spec.time_ms {
-            return;
+            return false;
         }
         let mut candidate = self.best.spec.clone();
         candidate.time_ms = stopped_ms;
         if let Some(steps) = candidate.schedule.as_mut() {
             steps.retain(|step| step.start_ms < stopped_ms);
         }
-        self.try_spec(candidate);
+        self.try_spec(candidate)
     }
 
     /// Leader churn off, else spare its strikes (chunks of them).
@@ -144,7 +144,9 @@ pub fn shrink(failing: &SimOutcome, opts: RunOptions, budget: u32) -> Shrunk {
             |spec, _, fewer| spec.schedule = Some(fewer),
         );
         progress |= s.less_churn();
-        // Shorter time: cut the time after the last fault, or halve it.
+        // Shorter time: end where the violation happened, else cut the time after the last
+        // fault, or halve it.
+        progress |= s.stop_at_the_violation();
         let last_end = s
             .best
             .spec

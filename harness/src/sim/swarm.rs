@@ -24,7 +24,7 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, choices: &[T]) -> T {
 pub fn draw(spec: &mut SimSpec) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7377_6172_6d00_0000);
     // Flow control: down to one entry per message and one message in flight.
-    spec.max_msg_bytes = pick(&mut rng, &[1, 1, 256, 4_096, 1 << 20, 1 << 20]);
+    spec.max_msg_bytes = pick(&mut rng, &[1, 1, 1, 256, 1 << 20, 1 << 20]);
     spec.max_inflight_msgs = pick(&mut rng, &[1, 2, 16, 256]);
     // Network.
     spec.network.loss_chance = pick(&mut rng, &[0.0, 0.01, 0.03, 0.1]);
@@ -40,15 +40,15 @@ pub fn draw(spec: &mut SimSpec) {
     }
     // Leader churn in two seeds of three.
     let churn = ChurnSpec {
-        chance: pick(&mut rng, &[0.25, 0.5, 1.0, 1.0]),
-        commit_chance: pick(&mut rng, &[0.0, 0.25, 0.5, 1.0]),
+        chance: pick(&mut rng, &[0.5, 1.0, 1.0]),
+        commit_chance: pick(&mut rng, &[0.0, 0.5, 1.0, 1.0]),
         tenure_chance: pick(&mut rng, &[0.0, 0.5, 1.0]),
         max_tenure_ms: pick(&mut rng, &[500, 2_000, 5_000]),
         min_delay_us: 100,
-        max_delay_us: pick(&mut rng, &[2_000, 20_000, 200_000]),
+        max_delay_us: pick(&mut rng, &[2_000, 2_000, 2_000, 20_000, 200_000]),
         min_down_ms: 100,
-        max_down_ms: pick(&mut rng, &[500, 2_000]),
-        isolate_chance: pick(&mut rng, &[0.0, 0.5, 1.0, 1.0]),
+        max_down_ms: pick(&mut rng, &[500, 2_000, 2_000]),
+        isolate_chance: pick(&mut rng, &[0.0, 1.0, 1.0, 1.0]),
         max_strikes: 20,
         spared: Vec::new(),
     };

@@ -80,6 +80,8 @@ pub struct World {
     /// Leader churn (`spec.churn`); its strikes are fault steps appended after the schedule's.
     churn: Option<Churn>,
     static_steps: usize,
+    /// For each strike step: the moment and term it followed, for the history.
+    strike_notes: Vec<String>,
     pub history: SimHistory,
     pub stats: WorldStats,
 }
@@ -106,6 +108,7 @@ impl World {
             applied: steps.iter().map(|_| None).collect(),
             churn: spec.churn.clone().map(|c| Churn::new(c, spec.seed)),
             static_steps: steps.len(),
+            strike_notes: Vec::new(),
             steps,
             invariants: Invariants::default(),
             tokens: BTreeMap::new(),
@@ -368,8 +371,12 @@ impl World {
             kind,
             at_us,
             until_us,
+            moment,
+            term,
             ..
         } = strike;
+        self.strike_notes
+            .push(format!("{} in term {term}", moment.name()));
         let fault = match kind {
             StrikeKind::Crash => Fault::Kill {
                 targets: Targets::Nodes(vec![node]),
@@ -659,8 +666,11 @@ impl World {
     /// A fault's description for the history; leader churn's strikes say so.
     fn describe_step(&self, step: usize, applied: &Applied) -> String {
         let text = describe(&self.steps[step].fault, applied);
-        if step >= self.static_steps {
-            format!("leader-churn {text}")
+        if let Some(note) = step
+            .checked_sub(self.static_steps)
+            .and_then(|i| self.strike_notes.get(i))
+        {
+            format!("leader-churn ({note}) {text}")
         } else {
             text
         }
