@@ -102,6 +102,21 @@ fn corpus_covers_faults_and_sizes() {
     );
 }
 
+/// A fuzz input replays: the same bytes give the same history and verdict (what makes a crash
+/// file a regression test), also for the explicit, overlapping schedules only the fuzzer builds.
+#[test]
+fn corpus_runs_are_deterministic() {
+    for (name, bytes) in corpus() {
+        let spec = spec_from_bytes(&bytes);
+        let first = harness::sim::run(&spec, harness::sim::RunOptions::default());
+        let second = harness::sim::run(&spec, harness::sim::RunOptions::default());
+        assert!(!first.history.is_empty(), "{name}: empty history");
+        assert_eq!(first.history, second.history, "{name}: histories differ");
+        assert_eq!(first.verdict, second.verdict, "{name}: verdicts differ");
+        assert_eq!(first.stats, second.stats, "{name}: stats differ");
+    }
+}
+
 /// Pseudo-random fuzz inputs (xorshift), as a stand-in for what the fuzzer feeds.
 fn pseudo_random_inputs(count: u64, len: usize) -> Vec<Vec<u8>> {
     (0..count)
