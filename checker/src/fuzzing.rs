@@ -10,6 +10,7 @@
 //!   must agree with a brute-force reference.
 
 mod bruteforce;
+pub mod corpus;
 mod generate;
 mod parse;
 pub mod seeds;

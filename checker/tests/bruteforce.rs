@@ -1,75 +1,19 @@
-//! Proof by brute force: a reference checker that tries every order (and every subset of the
-//! operations with unknown outcome) of tiny histories, and property tests that demand the real
-//! search agrees with it for every model, gives witnesses that replay, counterexample prefixes
+//! Proof by brute force: property tests that demand the real search agree, on tiny generated
+//! histories, with the library's reference checker (every order of the operations, every subset
+//! of those with unknown outcome), for every model; that it gives witnesses that replay, counterexample prefixes
 //! that replay, and the same report whatever the number of threads.
 
-use std::collections::BTreeMap;
-
+use checker::fuzzing::brute_force_linearizable;
 use checker::history::{Operation, Value};
 use checker::model::Model;
 use checker::models::{CasRegister, Kv, ListAppend, Register, Set};
 use checker::{check_operations, CheckOptions, ModelKind, Verdict};
 use proptest::prelude::*;
 
-/// True when some order of `ops` (all completed ones, any subset of the unknown ones) respects
-/// real time and is accepted by the model step by step. No memo, no pruning.
-fn brute_force_one<M: Model>(model: &M, ops: &[Operation]) -> bool {
-    let prepared: Vec<M::Op> = ops.iter().map(|op| model.prepare(op).unwrap()).collect();
-    let mut placed = vec![false; ops.len()];
-    fn go<M: Model>(
-        model: &M,
-        ops: &[Operation],
-        prepared: &[M::Op],
-        placed: &mut Vec<bool>,
-        state: &M::State,
-    ) -> bool {
-        let all_completed_placed = ops
-            .iter()
-            .zip(placed.iter())
-            .all(|(op, &p)| p || op.ret.is_none());
-        if all_completed_placed {
-            return true;
-        }
-        for i in 0..ops.len() {
-            if placed[i] {
-                continue;
-            }
-            // `i` may go next only if no unplaced operation returned before `i` was invoked.
-            let blocked = (0..ops.len())
-                .any(|j| !placed[j] && j != i && ops[j].ret.is_some_and(|r| r < ops[i].call));
-            if blocked {
-                continue;
-            }
-            if let Some(next) = model.step(state, &prepared[i]) {
-                placed[i] = true;
-                if go(model, ops, prepared, placed, &next) {
-                    return true;
-                }
-                placed[i] = false;
-            }
-        }
-        false
-    }
-    go(model, ops, &prepared, &mut placed, &model.init())
-}
-
-/// Brute force per key (keys never interact in the built-in models).
-fn brute_force<M: Model>(model: &M, ops: &[Operation]) -> bool {
-    let mut by_key: BTreeMap<Option<Value>, Vec<Operation>> = BTreeMap::new();
-    for op in ops {
-        by_key.entry(op.key.clone()).or_default().push(op.clone());
-    }
-    by_key.values().all(|group| brute_force_one(model, group))
-}
-
+/// The library's reference checker (`checker::fuzzing::brute_force_linearizable`): every order
+/// of each key's operations that respects real time, stepped through the model, no pruning.
 fn brute_force_kind(kind: ModelKind, ops: &[Operation]) -> bool {
-    match kind {
-        ModelKind::Register => brute_force(&Register, ops),
-        ModelKind::CasRegister => brute_force(&CasRegister, ops),
-        ModelKind::Kv => brute_force(&Kv, ops),
-        ModelKind::ListAppend => brute_force(&ListAppend, ops),
-        ModelKind::Set => brute_force(&Set, ops),
-    }
+    brute_force_linearizable(kind, ops).expect("generated operations fit their model")
 }
 
 /// Replays `order` (operation ids) through the model: each step accepted, real time respected.
@@ -387,12 +331,12 @@ fn brute_force_judges_a_stale_read() {
         op(0, "write", Value::Int(1), Some(Value::Int(1)), 0, Some(1)),
         op(1, "read", Value::Nil, Some(Value::Nil), 2, Some(3)),
     ];
-    assert!(!brute_force(&Register, &stale));
+    assert!(!brute_force_kind(ModelKind::Register, &stale));
     let fresh = vec![
         op(0, "write", Value::Int(1), Some(Value::Int(1)), 0, Some(1)),
         op(1, "read", Value::Nil, Some(Value::Int(1)), 2, Some(3)),
     ];
-    assert!(brute_force(&Register, &fresh));
+    assert!(brute_force_kind(ModelKind::Register, &fresh));
 }
 
 /// The generators must produce both verdicts and unknown outcomes, or the agreement above means little.

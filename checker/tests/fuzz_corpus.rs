@@ -1,7 +1,7 @@
 //! Runs the fuzz target bodies of `checker::fuzzing` over the checked-in corpus in
 //! `fuzz/corpus/<target>/`, so `cargo test` exercises every target (and every crash file turned
-//! into a regression input) without cargo-fuzz. Files listed in `fuzz/known-crashes.tsv` are
-//! known to fail; they are run separately and must still fail until their bug is fixed.
+//! into a regression input) without cargo-fuzz, through the shared replayer
+//! `checker::fuzzing::corpus` (files listed in `fuzz/known-crashes.tsv` must still fail).
 //!
 //! `cargo test -p checker --test fuzz_corpus -- --ignored write_seed_corpus` (re)writes the seeds.
 
@@ -13,49 +13,10 @@ fn repo_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `(file name, reason)` of the known-crashing inputs of `target`.
-fn known_crashes(target: &str) -> Vec<(String, String)> {
-    let list = fs::read_to_string(repo_dir().join("fuzz/known-crashes.tsv")).unwrap_or_default();
-    list.lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .filter_map(|line| {
-            let mut fields = line.splitn(3, '\t');
-            let (t, file, reason) = (fields.next()?, fields.next()?, fields.next()?);
-            (t == target).then(|| (file.to_string(), reason.to_string()))
-        })
-        .collect()
-}
-
-/// Runs `body` over every corpus file of `target`; returns how many files ran.
+/// Replays `target`'s corpus (see `checker::fuzzing::corpus`); returns how many inputs passed.
 fn run_corpus(target: &str, body: fn(&[u8])) -> usize {
-    let dir = repo_dir().join("fuzz/corpus").join(target);
-    let skipped = known_crashes(target);
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read corpus {}: {e}", dir.display()))
-        .map(|entry| entry.expect("corpus entry").path())
-        .collect();
-    files.sort();
-    let mut ran = 0;
-    for file in files {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let bytes = fs::read(&file).unwrap();
-        let outcome = panic::catch_unwind(|| body(&bytes));
-        if let Some((_, reason)) = skipped.iter().find(|(f, _)| *f == name) {
-            assert!(
-                outcome.is_err(),
-                "{target}/{name} is listed in fuzz/known-crashes.tsv ({reason}) but passes now: \
-                 remove it from the list"
-            );
-            continue;
-        }
-        assert!(
-            outcome.is_ok(),
-            "fuzz input fuzz/corpus/{target}/{name} fails (rerun: cargo fuzz run {target} {})",
-            file.display()
-        );
-        ran += 1;
-    }
-    ran
+    checker::fuzzing::corpus::replay_corpus(&repo_dir().join("fuzz"), target, body)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

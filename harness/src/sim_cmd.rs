@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::sim::churn::ChurnSpec;
 use crate::sim::schedule::{parse_nemesis_list, NemesisKind};
 use crate::sim::shrink::shrink;
 use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload};
@@ -74,6 +75,23 @@ pub struct SimArgs {
     /// Chance that a peer message is delivered twice (default 0.02).
     #[arg(long, default_value_t = 0.02)]
     pub duplicate: f64,
+    /// The core's window of in-flight AppendEntries per follower (default: the server's 256).
+    #[arg(long, default_value_t = 256)]
+    pub max_inflight_msgs: usize,
+    /// Leader churn: strike each new leader with this chance 0.1-20 ms after its election and after
+    /// its first commit, or else after a tenure of up to 2 s (crash it, or cut it off, for
+    /// 0.2-2 s).
+    #[arg(long, value_name = "CHANCE")]
+    pub leader_churn: Option<f64>,
+    /// With `--leader-churn`: the chance that a strike cuts the leader off (messages in flight
+    /// to and from it are lost) rather than crashing it.
+    #[arg(long, default_value_t = 0.25, value_name = "CHANCE")]
+    pub churn_isolate: f64,
+    /// Swarm testing: every seed draws its own knobs from the seed (message size and in-flight
+    /// window, loss/duplicate/slow chances, fault kinds and interval, clients, leader churn);
+    /// overrides those flags, and spec.json records the values drawn.
+    #[arg(long)]
+    pub swarm: bool,
     /// Sweep: stop after the first chunk of seeds that holds a failure.
     #[arg(long)]
     pub until_first: bool,
@@ -113,8 +131,13 @@ fn parse_range(s: &str) -> Result<Range<u64>, String> {
 }
 
 impl SimArgs {
-    /// The spec of seed `seed` under these flags.
+    /// The spec of seed `seed` under these flags (with `--swarm`, its knobs drawn from the seed).
     pub fn spec(&self, seed: u64) -> anyhow::Result<SimSpec> {
+        Ok(self.template(seed)?.for_seed(seed))
+    }
+
+    /// The flags as a spec before any per-seed draw (what a sweep starts from).
+    pub fn template(&self, seed: u64) -> anyhow::Result<SimSpec> {
         parse_bugs(&self.unsafe_bugs).map_err(anyhow::Error::msg)?;
         if !(self.time > 0.0 && self.nemesis_interval > 0.0) {
             bail!("expected --time and --nemesis-interval above 0");
@@ -131,6 +154,19 @@ impl SimArgs {
         spec.network.loss_chance = self.loss;
         spec.network.slow_chance = self.slow;
         spec.network.duplicate_chance = self.duplicate;
+        spec.max_inflight_msgs = self.max_inflight_msgs;
+        if let Some(chance) = self.leader_churn {
+            let churn = ChurnSpec {
+                chance,
+                commit_chance: chance,
+                tenure_chance: chance,
+                isolate_chance: self.churn_isolate,
+                ..ChurnSpec::default()
+            };
+            churn.validate().map_err(anyhow::Error::msg)?;
+            spec.churn = Some(churn);
+        }
+        spec.swarm = self.swarm;
         Ok(spec)
     }
 
@@ -159,6 +195,18 @@ impl SimArgs {
         if self.max_msg_bytes != 1 << 20 {
             cmd.push_str(&format!(" --max-msg-bytes {}", self.max_msg_bytes));
         }
+        if self.max_inflight_msgs != 256 {
+            cmd.push_str(&format!(" --max-inflight-msgs {}", self.max_inflight_msgs));
+        }
+        if let Some(chance) = self.leader_churn {
+            cmd.push_str(&format!(
+                " --leader-churn {chance} --churn-isolate {}",
+                self.churn_isolate
+            ));
+        }
+        if self.swarm {
+            cmd.push_str(" --swarm");
+        }
         cmd.push_str(&format!(
             " --loss {} --slow {} --duplicate {}",
             self.loss, self.slow, self.duplicate
@@ -177,8 +225,10 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
             fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let spec: SimSpec = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a saved simulator run", file.display()))?;
+        let started = Instant::now();
         let outcome = run(&spec, args.run_options());
         report_one(&outcome);
+        print_speed(outcome.stats.sim_time_us, started.elapsed());
         save(&args.store, &outcome)?;
         return Ok(outcome.verdict.exit_code());
     }
@@ -189,8 +239,10 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
         bail!("expected --seed N, --seeds A..B or --replay FILE");
     };
     let spec = args.spec(seed)?;
+    let started = Instant::now();
     let outcome = run(&spec, args.run_options());
     report_one(&outcome);
+    print_speed(outcome.stats.sim_time_us, started.elapsed());
     let dir = save(&args.store, &outcome)?;
     println!("history and schedule: {}", dir.display());
     if args.shrink && outcome.verdict.kind().is_some() {
@@ -222,6 +274,16 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
                 serde_json::to_string(&step.fault).unwrap_or_default()
             );
         }
+        if !s.strikes.is_empty() {
+            println!(
+                "leader churn: {} strike(s) (opportunities {:?}); every fault as it happened:",
+                s.strikes.len(),
+                s.strikes
+            );
+            for line in fault_timeline(&s.history) {
+                println!("  {line}");
+            }
+        }
         println!(
             "minimal run: {}  (history: {})",
             out.display(),
@@ -233,7 +295,7 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
 }
 
 fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
-    let template = args.spec(seeds.start)?;
+    let template = args.template(seeds.start)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
@@ -304,6 +366,33 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
         .into_iter()
         .find(|c| codes.contains(c))
         .unwrap_or(0))
+}
+
+/// The speed figure: simulated time over the wall time of the runs and their checks.
+fn print_speed(sim_time_us: u64, wall: Duration) {
+    let simulated = sim_time_us as f64 / 1e6;
+    let wall = wall.as_secs_f64();
+    println!(
+        "simulated {simulated:.1} s in {wall:.2} s wall ({:.0} x)",
+        simulated / wall.max(1e-9)
+    );
+}
+
+/// The nemesis lines of a history as `time ms  start|stop  what`.
+fn fault_timeline(history: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(history)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["process"] == "nemesis")
+        .map(|event| {
+            format!(
+                "{:>10.3} ms  {:<5}  {}",
+                event["time_ns"].as_f64().unwrap_or(0.0) / 1e6,
+                event["f"].as_str().unwrap_or(""),
+                event["value"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 fn report_one(outcome: &SimOutcome) {

@@ -29,7 +29,8 @@ pub struct TestArgs {
     /// register, kv or append.
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: WorkloadKind,
-    /// Faults to use: comma-separated partition, kill, pause, delay (or none, or all).
+    /// Faults to use: comma-separated partition, kill, pause, delay, lag-kill (or none, or all:
+    /// the four single kinds; `all,lag-kill` for everything).
     #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds a fault lasts, and between faults.

@@ -1,14 +1,12 @@
 //! Runs the `sim_schedule` fuzz target body (`harness::sim::fuzzing::sim_schedule`) over the
 //! checked-in corpus in `fuzz/corpus/sim_schedule/`, so `cargo test` exercises the target (and
-//! every crash file turned into a regression input) without cargo-fuzz. Files listed in
-//! `fuzz/known-crashes.tsv` are known to fail; they run separately and must still fail until
-//! their bug is fixed.
+//! every crash file turned into a regression input) without cargo-fuzz, through the shared
+//! replayer `checker::fuzzing::corpus` (files listed in `fuzz/known-crashes.tsv` must still fail).
 //!
 //! `cargo test -p harness --test fuzz_corpus_sim -- --ignored write_seed_corpus` (re)writes the
 //! `seed-*` files.
 
 use std::fs;
-use std::panic;
 use std::path::{Path, PathBuf};
 
 use harness::sim::fuzzing::{sim_schedule, spec_from_bytes, verdict};
@@ -22,19 +20,6 @@ fn repo_dir() -> PathBuf {
 
 fn corpus_dir() -> PathBuf {
     repo_dir().join("fuzz/corpus").join(TARGET)
-}
-
-/// `(file name, reason)` of the known-crashing inputs of this target.
-fn known_crashes() -> Vec<(String, String)> {
-    let list = fs::read_to_string(repo_dir().join("fuzz/known-crashes.tsv")).unwrap_or_default();
-    list.lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .filter_map(|line| {
-            let mut fields = line.splitn(3, '\t');
-            let (t, file, reason) = (fields.next()?, fields.next()?, fields.next()?);
-            (t == TARGET).then(|| (file.to_string(), reason.to_string()))
-        })
-        .collect()
 }
 
 /// Every corpus file, sorted by name, with its bytes.
@@ -56,26 +41,9 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn sim_schedule_corpus_passes() {
-    let skipped = known_crashes();
-    let mut ran = 0;
-    for (name, bytes) in corpus() {
-        let outcome = panic::catch_unwind(|| sim_schedule(&bytes));
-        if let Some((_, reason)) = skipped.iter().find(|(f, _)| *f == name) {
-            assert!(
-                outcome.is_err(),
-                "{TARGET}/{name} is listed in fuzz/known-crashes.tsv ({reason}) but passes now: \
-                 if its bug is fixed, remove it from the list; if not, the simulator draws its \
-                 random numbers differently now and the file needs a new reproducer (FOUND.md)"
-            );
-            continue;
-        }
-        assert!(
-            outcome.is_ok(),
-            "fuzz input fuzz/corpus/{TARGET}/{name} fails (rerun: cd fuzz && cargo fuzz run -s none \
-             {TARGET} corpus/{TARGET}/{name})"
-        );
-        ran += 1;
-    }
+    let ran =
+        checker::fuzzing::corpus::replay_corpus(&repo_dir().join("fuzz"), TARGET, sim_schedule)
+            .unwrap_or_else(|e| panic!("{e}"));
     assert!(ran >= 8, "only {ran} {TARGET} corpus files");
 }
 

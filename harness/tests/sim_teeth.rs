@@ -1,8 +1,11 @@
 //! The simulator has teeth: a correct build passes a small sweep, and planted bugs are caught
-//! within a few seeds (the long sweeps are in docs/simulation.md; CI keeps this small).
+//! within a few seeds, commit-old-term (Raft's Figure 8) by leader churn (the long sweeps are in
+//! docs/simulation.md; CI keeps this small).
 
+use harness::sim::churn::ChurnSpec;
+use harness::sim::shrink::shrink;
 use harness::sim::sweep::sweep;
-use harness::sim::{RunOptions, SimSpec};
+use harness::sim::{run, RunOptions, SimSpec};
 
 fn template(bugs: &[&str]) -> SimSpec {
     let mut spec = SimSpec::new(0);
@@ -54,4 +57,71 @@ fn no_dedup_is_caught() {
 fn ack_before_commit_is_caught() {
     let found = first_failure(&["ack-before-commit"], 20);
     assert!(found.is_some(), "ack-before-commit not caught in 20 seeds");
+}
+
+/// Leader churn, every leader struck (cut off) right after its election, its first commit or a
+/// short tenure, and one entry per AppendEntries with one in flight: Figure 8 shapes.
+fn figure8_hunt(bugs: &[&str]) -> SimSpec {
+    let mut spec = template(bugs);
+    spec.nemesis = Vec::new();
+    spec.max_msg_bytes = 1;
+    spec.max_inflight_msgs = 1;
+    spec.churn = Some(ChurnSpec {
+        chance: 1.0,
+        commit_chance: 1.0,
+        tenure_chance: 1.0,
+        isolate_chance: 1.0,
+        ..ChurnSpec::default()
+    });
+    spec
+}
+
+#[test]
+fn commit_old_term_is_caught_by_leader_churn() {
+    let result = sweep(
+        &figure8_hunt(&["commit-old-term"]),
+        0..100,
+        RunOptions::default(),
+        true,
+        &|_| {},
+    );
+    let violation = result.failures.iter().find(|f| f.verdict.exit_code() == 1);
+    let Some(found) = violation else {
+        panic!("commit-old-term not caught in {} seeds", result.runs);
+    };
+    assert_eq!(
+        found.verdict.kind(),
+        Some("committed-mismatch"),
+        "seed {}",
+        found.spec.seed
+    );
+    assert!(!found.strikes.is_empty(), "leader churn struck");
+    // The failure shrinks to a run that still breaks the same way and replays byte for byte.
+    let shrunk = shrink(found, RunOptions::default(), 150);
+    let small = &shrunk.outcome;
+    assert_eq!(small.verdict.kind(), Some("committed-mismatch"));
+    assert!(small.steps.is_empty(), "no scheduled faults in this mode");
+    assert!(small.strikes.len() <= found.strikes.len());
+    assert!(small.spec.clients <= found.spec.clients);
+    assert!(small.spec.time_ms <= found.spec.time_ms);
+    let replayed = run(&small.spec, RunOptions::default());
+    assert_eq!(replayed.history, small.history);
+}
+
+#[test]
+fn leader_churn_keeps_the_correct_build_clean() {
+    let result = sweep(
+        &figure8_hunt(&[]),
+        0..50,
+        RunOptions::default(),
+        false,
+        &|_| {},
+    );
+    let violations: Vec<String> = result
+        .failures
+        .iter()
+        .filter(|f| f.verdict.exit_code() != 2)
+        .map(|f| format!("seed {}: {}", f.spec.seed, f.verdict.summary()))
+        .collect();
+    assert!(violations.is_empty(), "{violations:?}");
 }

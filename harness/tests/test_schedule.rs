@@ -1,9 +1,10 @@
 //! The nemesis schedule is data fixed by its seed: same options, same faults; faults stay inside
-//! the run and never overlap; partition shapes cut what their names promise.
+//! the run and never overlap; partition shapes cut what their names promise; `lag-kill` leaves a
+//! node behind, kills the leader, heals while the leader is down, then restarts it.
 
 use harness::nemesis::schedule::{
-    isolate, links_between_groups, parse_nemesis_list, partition_links, Fault, Lane, NemesisKind,
-    PartitionShape, Schedule, ScheduleOptions,
+    composed_windows, isolate, links_between_groups, parse_nemesis_list, partition_links, Fault,
+    Lane, NemesisKind, PartitionShape, Schedule, ScheduleOptions, Step, Targets,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -100,6 +101,12 @@ fn nemesis_lists_parse_and_reject_unknown_names() {
         parse_nemesis_list("all").unwrap(),
         NemesisKind::ALL.to_vec()
     );
+    let every: Vec<NemesisKind> = NemesisKind::every().collect();
+    assert_eq!(parse_nemesis_list("lag-kill,all").unwrap(), every);
+    assert_eq!(
+        parse_nemesis_list("lag-kill").unwrap(),
+        vec![NemesisKind::LagKill]
+    );
     assert!(parse_nemesis_list("none").unwrap().is_empty());
     let err = parse_nemesis_list("partition,clock").unwrap_err();
     assert!(err.to_string().contains("clock"));
@@ -146,5 +153,128 @@ fn partition_shapes_cut_what_they_promise() {
     assert_eq!(
         links_between_groups(&[vec![1], vec![2, 3]]),
         isolate(1, &[1, 2, 3])
+    );
+}
+
+/// The lag-kill steps of a schedule, as (isolation, kill) pairs.
+fn lag_kill_pairs(steps: &[Step]) -> Vec<(Step, Step)> {
+    let losses: Vec<&Step> = steps
+        .iter()
+        .filter(|s| matches!(s.fault, Fault::Loss { .. }))
+        .collect();
+    let kills: Vec<&Step> = steps
+        .iter()
+        .filter(|s| matches!(s.fault, Fault::Kill { .. }))
+        .collect();
+    assert_eq!(losses.len(), kills.len(), "{steps:#?}");
+    losses
+        .into_iter()
+        .cloned()
+        .zip(kills.into_iter().cloned())
+        .collect()
+}
+
+#[test]
+fn lag_kill_isolates_then_kills_the_leader_then_heals_while_it_is_still_down() {
+    let nodes = [1, 2, 3, 4, 5];
+    let (mut leader_kills, mut others_kills) = (0, 0);
+    for seed in 0..30 {
+        let opts = options(seed, &[NemesisKind::LagKill]);
+        let schedule = Schedule::generate(&opts);
+        let pairs = lag_kill_pairs(&schedule.steps);
+        assert_eq!(pairs.len() * 2, schedule.steps.len());
+        assert!(
+            pairs.len() >= 5,
+            "60 s at 2 s intervals holds several: {}",
+            pairs.len()
+        );
+        let mut previous_restart = 0;
+        for (isolation, kill) in &pairs {
+            let Fault::Loss { links } = &isolation.fault else {
+                unreachable!()
+            };
+            let behind = nodes
+                .iter()
+                .copied()
+                .find(|&n| links.iter().all(|&(a, b)| a == n || b == n))
+                .expect("one node in every cut link");
+            assert_eq!(*links, isolate(behind, &nodes), "one node cut off");
+            // isolate < kill < heal < restart, with time for the majority to commit first.
+            assert!(isolation.start_ms > previous_restart);
+            assert!(kill.start_ms >= isolation.start_ms + 2_000);
+            match &kill.fault {
+                Fault::Kill {
+                    targets: Targets::Leader,
+                } => {
+                    leader_kills += 1;
+                    assert!(kill.start_ms + 1_500 <= isolation.end_ms);
+                    assert!(isolation.end_ms <= kill.start_ms + 2_000);
+                    assert!(kill.end_ms >= isolation.end_ms + 2_000);
+                }
+                Fault::Kill {
+                    targets: Targets::Nodes(killed),
+                } => {
+                    others_kills += 1;
+                    let others: Vec<u64> = nodes.iter().copied().filter(|&n| n != behind).collect();
+                    assert_eq!(*killed, others, "every node but the one left behind");
+                    assert!(kill.start_ms + 200 <= isolation.end_ms);
+                    assert!(isolation.end_ms <= kill.start_ms + 400);
+                    assert!(kill.end_ms >= isolation.end_ms + 200);
+                    assert!(kill.end_ms <= isolation.end_ms + 500);
+                }
+                other => panic!("not a kill: {other:?}"),
+            }
+            assert!(kill.end_ms < 60_000);
+            previous_restart = kill.end_ms;
+        }
+        assert_eq!(schedule, Schedule::generate(&opts), "same seed, same plan");
+    }
+    assert!(
+        leader_kills > 30 && others_kills > 30,
+        "{leader_kills} {others_kills}"
+    );
+}
+
+#[test]
+fn lag_kill_shares_the_run_with_single_faults_without_overlapping_them() {
+    let every = parse_nemesis_list("all,lag-kill").unwrap();
+    let mut single_steps = 0;
+    let mut composed = 0;
+    for seed in 0..30 {
+        let opts = options(seed, &every);
+        let schedule = Schedule::generate(&opts);
+        let windows = composed_windows(&opts);
+        composed += windows.len();
+        let singles_only = Schedule::generate(&options(seed, &NemesisKind::ALL));
+        for step in &schedule.steps {
+            let in_window = windows.iter().any(|w| w.steps.contains(step));
+            if in_window {
+                continue;
+            }
+            single_steps += 1;
+            // Adding lag-kill only leaves single faults out; it never draws different ones.
+            assert!(singles_only.steps.contains(step), "{step:?}");
+            assert!(windows
+                .iter()
+                .all(|w| step.end_ms < w.start_ms || w.end_ms < step.start_ms));
+        }
+        for lane in Lane::ALL {
+            let mut previous_end = 0;
+            for step in schedule.lane(lane) {
+                assert!(step.start_ms > previous_end, "{lane:?} overlaps");
+                assert!(step.end_ms < 60_000);
+                previous_end = step.end_ms;
+            }
+        }
+        let text = serde_json::to_string(&schedule).unwrap();
+        assert_eq!(serde_json::from_str::<Schedule>(&text).unwrap(), schedule);
+    }
+    assert!(
+        composed >= 30,
+        "about two lag-kills a minute with all kinds: {composed}"
+    );
+    assert!(
+        single_steps >= 30 * 5,
+        "single faults keep most of the run: {single_steps}"
     );
 }

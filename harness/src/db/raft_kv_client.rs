@@ -45,7 +45,8 @@ impl RaftKvClient {
     }
 }
 
-fn to_op(request: KvRequest) -> Op {
+/// The raft-kv operation for a harness request (the simulator sends these too).
+pub fn to_op(request: KvRequest) -> Op {
     match request {
         KvRequest::Get { key } => Op::Get { key },
         KvRequest::Put { key, value } => Op::Put { key, value },

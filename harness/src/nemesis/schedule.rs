@@ -1,11 +1,12 @@
 //! Faults as data: a seeded, serializable schedule of what to break, when, and for how long.
 //!
 //! The same [`Schedule`] drives the real world (the runner applies it to processes and the fault
-//! proxy), can be saved with a run and replayed, and is meant to be consumed by the simulator
-//! later. It therefore has no IO, no clock and no async: [`Schedule::generate`] is a pure function
-//! of its [`ScheduleOptions`]. Faults of one [`Lane`] never overlap (each starts after the previous
-//! one ended, with a quiet gap between them); a network fault and a process fault may. Every fault
-//! ends before the schedule does.
+//! proxy), can be saved with a run and replayed, and is consumed by the simulator. It therefore
+//! has no IO, no clock and no async: [`Schedule::generate`] is a pure function of its
+//! [`ScheduleOptions`]. Faults of one [`Lane`] never overlap (each starts after the previous one
+//! ended, with a quiet gap between them); a network fault and a process fault may. A composed kind
+//! (`lag-kill`) is a fixed, timed sequence of single faults across both lanes; no other fault
+//! overlaps it. Every fault ends before the schedule does.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -31,9 +32,17 @@ pub enum NemesisKind {
     Pause,
     /// Slow or lossy links (delay with jitter, or silently dropped bytes).
     Delay,
+    /// Composed: leave one node behind, then take the leader away. Isolate a random node with a
+    /// dropping partition (a [`Fault::Loss`] on all of its links, so nothing sent to it meanwhile
+    /// arrives after healing) while the majority commits; kill the leader (or every other node);
+    /// heal the partition while they are down, so the node left behind and the others must elect
+    /// a leader among themselves; restart them later (see [`composed_windows`]). Provokes votes
+    /// granted to stale logs.
+    LagKill,
 }
 
 impl NemesisKind {
+    /// The single-fault kinds (the simulator's default set).
     pub const ALL: [NemesisKind; 4] = [
         NemesisKind::Partition,
         NemesisKind::Kill,
@@ -41,37 +50,53 @@ impl NemesisKind {
         NemesisKind::Delay,
     ];
 
+    /// The composed kinds: timed sequences of single faults.
+    pub const COMPOSED: [NemesisKind; 1] = [NemesisKind::LagKill];
+
+    /// Every kind, single and composed (`--nemesis all,lag-kill`).
+    pub fn every() -> impl Iterator<Item = NemesisKind> {
+        NemesisKind::ALL.into_iter().chain(NemesisKind::COMPOSED)
+    }
+
+    /// True for a kind made of several single faults.
+    pub fn is_composed(self) -> bool {
+        NemesisKind::COMPOSED.contains(&self)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             NemesisKind::Partition => "partition",
             NemesisKind::Kill => "kill",
             NemesisKind::Pause => "pause",
             NemesisKind::Delay => "delay",
+            NemesisKind::LagKill => "lag-kill",
         }
     }
 }
 
-/// A nemesis name that is not one of [`NemesisKind::ALL`].
+/// A nemesis name that is not one of [`NemesisKind::every`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay (or none, or all)")]
+#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, lag-kill (or none, or all)")]
 pub struct UnknownNemesis(pub String);
 
 impl FromStr for NemesisKind {
     type Err = UnknownNemesis;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        NemesisKind::ALL
-            .into_iter()
+        NemesisKind::every()
             .find(|kind| kind.name() == s)
             .ok_or_else(|| UnknownNemesis(s.to_string()))
     }
 }
 
-/// Parses `partition,kill` (also `none` and `all`) into a sorted set without repeats.
+/// Parses `partition,kill` (also `none`, and `all`: every single kind) into a sorted set without
+/// repeats.
 pub fn parse_nemesis_list(list: &str) -> Result<Vec<NemesisKind>, UnknownNemesis> {
     let mut kinds = BTreeSet::new();
     for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part {
             "none" => {}
+            // The single kinds only: seeds documented with `all` keep their schedules; a
+            // composed kind is named explicitly (`all,lag-kill`).
             "all" => kinds.extend(NemesisKind::ALL),
             other => {
                 kinds.insert(other.parse::<NemesisKind>()?);
@@ -218,21 +243,23 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// Builds the schedule. Each [`Lane`] with at least one chosen kind gets its own timeline: a
-    /// quiet gap, then a fault, then a quiet gap, and so on, each lasting `interval_ms` scaled by
-    /// a random factor in [0.5, 1.5). Faults of one lane never overlap; faults of different lanes
-    /// may (a leader killed during a partition). Steps are sorted by start. Same options, same
-    /// schedule.
+    /// Builds the schedule. Each [`Lane`] with at least one chosen single kind gets its own
+    /// timeline: a quiet gap, then a fault, then a quiet gap, and so on, each lasting
+    /// `interval_ms` scaled by a random factor in [0.5, 1.5). Faults of one lane never overlap;
+    /// faults of different lanes may (a leader killed during a partition). Composed kinds get a
+    /// timeline of their own (see [`composed_windows`]); a single fault that would overlap a
+    /// composed one is left out. Steps are sorted by start. Same options, same schedule.
     pub fn generate(options: &ScheduleOptions) -> Schedule {
-        let mut steps = Vec::new();
         let interval = options.interval_ms.max(1);
         let jittered = |rng: &mut ChaCha8Rng| interval / 2 + rng.random_range(0..interval);
+        let windows = composed_windows(options);
+        let mut steps: Vec<Step> = windows.iter().flat_map(|w| w.steps.clone()).collect();
         for lane in Lane::ALL {
             let kinds: Vec<NemesisKind> = options
                 .kinds
                 .iter()
                 .copied()
-                .filter(|k| Lane::of(*k) == lane)
+                .filter(|k| !k.is_composed() && Lane::of(*k) == lane)
                 .collect();
             if kinds.is_empty() || options.nodes.is_empty() {
                 continue;
@@ -247,11 +274,14 @@ impl Schedule {
                 }
                 let kind = kinds[rng.random_range(0..kinds.len())];
                 let fault = random_fault(&mut rng, kind, &options.nodes);
-                steps.push(Step {
-                    start_ms: now,
-                    end_ms: end,
-                    fault,
-                });
+                let clashes = windows.iter().any(|w| now <= w.end_ms && w.start_ms <= end);
+                if !clashes {
+                    steps.push(Step {
+                        start_ms: now,
+                        end_ms: end,
+                        fault,
+                    });
+                }
                 now = end + jittered(&mut rng);
             }
         }
@@ -284,12 +314,122 @@ pub enum Lane {
 impl Lane {
     pub const ALL: [Lane; 2] = [Lane::Network, Lane::Process];
 
-    /// The lane of a kind of fault.
+    /// The lane of a kind of fault. A composed kind spans both lanes; it is listed under the lane
+    /// of its first fault (`lag-kill` starts with a dropping partition: network).
     pub fn of(kind: NemesisKind) -> Lane {
         match kind {
-            NemesisKind::Partition | NemesisKind::Delay => Lane::Network,
+            NemesisKind::Partition | NemesisKind::Delay | NemesisKind::LagKill => Lane::Network,
             NemesisKind::Kill | NemesisKind::Pause => Lane::Process,
         }
+    }
+}
+
+/// The time a composed fault holds, from its first fault's start to its last fault's end
+/// (inclusive), and the single faults it is made of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComposedWindow {
+    pub kind: NemesisKind,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub steps: Vec<Step>,
+}
+
+/// The composed faults of a schedule, on a timeline of their own (seeded apart from the lanes, so
+/// adding a composed kind never changes which single faults are drawn, only which are left out).
+/// The quiet gap before each is `interval_ms` scaled by [0.5, 1.5), times one plus the number of
+/// single kinds chosen, so that those keep room between composed faults.
+///
+/// `lag-kill`, with `I = interval_ms`: isolate a random node by dropping every byte on its links
+/// for `[I, 2I)` (the majority commits without it, and nothing sent to it meanwhile arrives
+/// later); then take the leader away, one of two ways (even odds):
+/// - kill the leader only (resolved when the kill starts: never the isolated node, which cannot
+///   serve reads); `max(I/2, 0.8 s) + [I/4, I/2]` later heal the isolation while the leader is
+///   down (finding the leader takes the runner up to 0.6 s; by then the kill has been applied and
+///   the survivors' leader lease has run out, so they listen to the node left behind);
+///   restart the old leader `[I, 2I)` after the heal, once the node left behind and the other
+///   survivors have had time to elect a leader among themselves;
+/// - kill every node but the isolated one (the leader among them); `[I/10, I/5]` later heal the
+///   isolation while they are down; restart them all `[I/10, I/4]` after the heal: the node left
+///   behind, whose election timer kept running, asks for votes before the restarted ones do.
+pub fn composed_windows(options: &ScheduleOptions) -> Vec<ComposedWindow> {
+    let mut windows = Vec::new();
+    let composed: Vec<NemesisKind> = options
+        .kinds
+        .iter()
+        .copied()
+        .filter(|k| k.is_composed())
+        .collect();
+    if composed.is_empty() || options.nodes.len() < 2 {
+        return windows;
+    }
+    let singles = options.kinds.iter().filter(|k| !k.is_composed()).count() as u64;
+    let interval = options.interval_ms.max(10);
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x6e65_6d65_7369_7321 ^ 0x10);
+    let gap = |rng: &mut ChaCha8Rng| (interval / 2 + rng.random_range(0..interval)) * (1 + singles);
+    let mut now = gap(&mut rng);
+    loop {
+        let kind = composed[rng.random_range(0..composed.len())];
+        let window = match kind {
+            NemesisKind::LagKill => lag_kill(&mut rng, now, interval, &options.nodes),
+            // Single kinds never reach here (filtered above).
+            _ => break,
+        };
+        if window.end_ms >= options.duration_ms {
+            break;
+        }
+        now = window.end_ms + gap(&mut rng);
+        windows.push(window);
+    }
+    windows
+}
+
+/// Least time between a `lag-kill`'s kill and its heal: the runner needs up to 0.6 s to find the
+/// leader it kills.
+const KILL_RESOLVE_MS: u64 = 800;
+
+/// One `lag-kill` starting at `start_ms` (see [`composed_windows`]).
+fn lag_kill(
+    rng: &mut ChaCha8Rng,
+    start_ms: u64,
+    interval: u64,
+    nodes: &[NodeId],
+) -> ComposedWindow {
+    let behind = nodes[rng.random_range(0..nodes.len())];
+    let kill_at = start_ms + interval + rng.random_range(0..interval);
+    let (targets, heal_at, restart_at) = if rng.random_bool(0.5) {
+        // Finding the leader takes the runner up to 0.6 s (a node that cannot reach a quorum
+        // answers a probe read only by timing out); the heal comes well after the kill, once the
+        // survivors' leader lease has run out, so that they hear the node left behind.
+        let heal_at = kill_at
+            + (interval / 2).max(KILL_RESOLVE_MS)
+            + interval / 4
+            + rng.random_range(0..=interval / 4);
+        let restart_at = heal_at + interval + rng.random_range(0..interval);
+        (Targets::Leader, heal_at, restart_at)
+    } else {
+        let others = nodes.iter().copied().filter(|&n| n != behind).collect();
+        let heal_at = kill_at + rng.random_range(interval / 10..=interval / 5);
+        let restart_at = heal_at + rng.random_range(interval / 10..=interval / 4);
+        (Targets::Nodes(others), heal_at, restart_at)
+    };
+    ComposedWindow {
+        kind: NemesisKind::LagKill,
+        start_ms,
+        end_ms: restart_at,
+        steps: vec![
+            Step {
+                start_ms,
+                end_ms: heal_at,
+                fault: Fault::Loss {
+                    links: isolate(behind, nodes),
+                },
+            },
+            Step {
+                start_ms: kill_at,
+                end_ms: restart_at,
+                fault: Fault::Kill { targets },
+            },
+        ],
     }
 }
 
@@ -316,6 +456,10 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
         },
         NemesisKind::Pause => Fault::Pause {
             targets: process_targets(rng, nodes),
+        },
+        // Never drawn here (composed kinds come from `composed_windows`); its decisive fault.
+        NemesisKind::LagKill => Fault::Kill {
+            targets: Targets::Leader,
         },
         NemesisKind::Delay => {
             let links = random_links(rng, nodes);

@@ -39,6 +39,14 @@ impl Completion {
         }
     }
 
+    /// The reason of a `fail` or `info` (`None` for `ok`).
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Completion::Ok(_) => None,
+            Completion::Fail(reason) | Completion::Info(reason) => Some(reason),
+        }
+    }
+
     /// True when the logical client must continue under a new process id.
     pub fn is_indefinite(&self) -> bool {
         matches!(self, Completion::Info(_))

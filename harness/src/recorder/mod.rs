@@ -3,12 +3,15 @@
 //! the last line.
 //!
 //! Order is the contract: a worker calls [`Recorder::invoke`] (written and flushed) before its
-//! request leaves, and [`Recorder::complete`] after the reply. Times come from one monotonic clock
-//! started with the recorder. [`completion::Completion`] decides `ok` / `fail` / `info`.
+//! request leaves, and [`Recorder::complete`] after the reply. [`completion::Completion`] decides
+//! `ok` / `fail` / `info`; [`log::HistoryLog`] encodes the lines. The recorder adds only where
+//! time comes from (one monotonic wall clock started with the recorder, read under the same lock
+//! that orders the lines) and sharing between workers; the simulator feeds the same
+//! [`log::HistoryLog`] with simulated time.
 
 pub mod completion;
+pub mod log;
 
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -17,23 +20,14 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use checker::formats::jsonl::Header;
-use serde_json::{json, Map, Value as Json};
 
 pub use completion::Completion;
+pub use log::HistoryLog;
 
 use crate::nemesis::schedule::Fault;
 use crate::workload::OpSpec;
 
-/// Counters of completions so far (for progress and results).
-#[derive(Debug, Default)]
-pub struct Counts {
-    pub invoked: AtomicU64,
-    pub ok: AtomicU64,
-    pub fail: AtomicU64,
-    pub info: AtomicU64,
-}
-
-/// A snapshot of [`Counts`].
+/// Counts of events so far (for progress and results).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CountsSnapshot {
     pub invoked: u64,
@@ -42,17 +36,10 @@ pub struct CountsSnapshot {
     pub info: u64,
 }
 
-struct Sink {
-    out: Box<dyn Write + Send>,
-    next_index: u64,
-}
-
 /// Appends events to a history file.
 pub struct Recorder {
-    sink: Mutex<Sink>,
+    log: Mutex<HistoryLog<Box<dyn Write + Send>>>,
     started: Instant,
-    counts: Counts,
-    keys: Mutex<BTreeSet<String>>,
     next_process: AtomicU64,
 }
 
@@ -74,20 +61,15 @@ impl Recorder {
         header: &Header,
         first_free_process: u64,
     ) -> std::io::Result<Recorder> {
-        let recorder = Recorder {
-            sink: Mutex::new(Sink { out, next_index: 0 }),
+        Ok(Recorder {
+            log: Mutex::new(HistoryLog::new(out, header)?),
             started: Instant::now(),
-            counts: Counts::default(),
-            keys: Mutex::new(BTreeSet::new()),
             next_process: AtomicU64::new(first_free_process),
-        };
-        let header = serde_json::to_value(header).map_err(std::io::Error::other)?;
-        recorder.write_line(&header, false)?;
-        Ok(recorder)
+        })
     }
 
-    fn sink(&self) -> MutexGuard<'_, Sink> {
-        self.sink
+    fn log(&self) -> MutexGuard<'_, HistoryLog<Box<dyn Write + Send>>> {
+        self.log
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -102,38 +84,10 @@ impl Recorder {
         self.next_process.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn write_line(&self, object: &Json, indexed: bool) -> std::io::Result<()> {
-        let mut sink = self.sink();
-        let mut object = object.clone();
-        if indexed {
-            if let Json::Object(map) = &mut object {
-                let mut ordered = Map::new();
-                ordered.insert("index".into(), json!(sink.next_index));
-                ordered.extend(std::mem::take(map));
-                ordered.insert("time_ns".into(), json!(self.now_ns()));
-                *map = ordered;
-            }
-            sink.next_index += 1;
-        }
-        let line = serde_json::to_string(&object).map_err(std::io::Error::other)?;
-        sink.out.write_all(line.as_bytes())?;
-        sink.out.write_all(b"\n")?;
-        sink.out.flush()
-    }
-
     /// Records that `process` is about to send `op`. Call before the request leaves.
     pub fn invoke(&self, process: u64, op: &OpSpec) -> std::io::Result<()> {
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(op.store_key().to_string());
-        self.counts.invoked.fetch_add(1, Ordering::Relaxed);
-        let mut event = json!({"type": "invoke", "process": process, "f": op.f()});
-        if let Some(key) = op.history_key() {
-            event["key"] = json!(key);
-        }
-        event["value"] = op.invoke_value();
-        self.write_line(&event, true)
+        let mut log = self.log();
+        log.invoke(process, op, self.now_ns())
     }
 
     /// Records how `op` of `process` ended. Call after the reply (or the give-up).
@@ -143,55 +97,23 @@ impl Recorder {
         op: &OpSpec,
         completion: &Completion,
     ) -> std::io::Result<()> {
-        let counter = match completion {
-            Completion::Ok(_) => &self.counts.ok,
-            Completion::Fail(_) => &self.counts.fail,
-            Completion::Info(_) => &self.counts.info,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let mut event = json!({"type": completion.kind(), "process": process, "f": op.f()});
-        if let Some(key) = op.history_key() {
-            event["key"] = json!(key);
-        }
-        event["value"] = match completion {
-            Completion::Ok(value) => value.clone(),
-            _ => op.invoke_value(),
-        };
-        if let Completion::Fail(reason) | Completion::Info(reason) = completion {
-            event["error"] = json!(reason);
-        }
-        self.write_line(&event, true)
+        let mut log = self.log();
+        log.complete(process, op, completion, self.now_ns())
     }
 
     /// Records the start or end (`phase`) of a fault as a nemesis event.
     pub fn nemesis(&self, phase: &str, fault: &Fault, detail: &str) -> std::io::Result<()> {
-        let event = json!({
-            "type": "info",
-            "process": "nemesis",
-            "f": format!("{}-{phase}", fault.name()),
-            "value": detail,
-            "fault": fault,
-        });
-        self.write_line(&event, true)
+        let mut log = self.log();
+        log.nemesis(phase, fault, detail, self.now_ns())
     }
 
     /// Counters so far.
     pub fn counts(&self) -> CountsSnapshot {
-        CountsSnapshot {
-            invoked: self.counts.invoked.load(Ordering::Relaxed),
-            ok: self.counts.ok.load(Ordering::Relaxed),
-            fail: self.counts.fail.load(Ordering::Relaxed),
-            info: self.counts.info.load(Ordering::Relaxed),
-        }
+        self.log().counts()
     }
 
     /// Every store key an operation was invoked on.
     pub fn keys(&self) -> Vec<String> {
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        self.log().keys().iter().cloned().collect()
     }
 }

@@ -1,57 +1,45 @@
-//! One simulated client: the retry logic of `raft::client::Client` (leader discovery from
-//! `NotLeader` hints, one sequence number for every retry of a write, attempt and operation
-//! timeouts, a fresh session after `SessionExpired`) as a state machine over simulated time, and
-//! the contract that turns its end into `ok`, `fail` (surely not applied) or `info` (unknown).
-//!
-//! The real client is async over sockets, so this mirrors its rules rather than calling it; the
-//! timeouts are the real client's defaults.
+//! One simulated client: the real client's decision logic ([`raft::client::ClientSession`]:
+//! leader discovery from `NotLeader` hints, one sequence number for every retry of a write,
+//! attempt and operation deadlines, a fresh session after `SessionExpired`, definite vs
+//! indefinite failures) driven over simulated messages and simulated time. The result becomes a
+//! history completion the way `gauntlet test` makes it: `raft_kv_client::classify`, then
+//! `recorder::Completion::classify` with the workload's [`OpSpec`]. This file only translates:
+//! node ids for targets, microseconds for clock readings, and attempt numbers so that late
+//! replies and stale timers are ignored.
 
-use raft::kv::{ClientRequest, ClientResponse, OpResult, FIRST_SEQ};
-use serde_json::Value as Json;
+use std::time::Duration;
 
-use super::workload::SimOp;
+use raft::client::{Action, ClientError, ClientSession, RetryPolicy, Success, Target};
+use raft::kv::{ClientRequest, ClientResponse};
 
-/// The real client's defaults: operation deadline, per-attempt timeout, pause between retries.
-pub const OP_TIMEOUT_US: u64 = 5_000_000;
-pub const ATTEMPT_TIMEOUT_US: u64 = 1_000_000;
-pub const RETRY_PAUSE_US: u64 = 20_000;
+use crate::db::raft_kv_client::{classify, to_op};
+use crate::recorder::Completion;
+use crate::workload::OpSpec;
 
-/// How an operation ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// Took effect with this history value.
-    Ok(Json),
-    /// Surely did not take effect.
-    Fail(String),
-    /// May or may not have taken effect.
-    Info(String),
-    /// The reply does not fit the operation: the system under test is wrong.
-    BadReply(String),
-}
+/// The real client's defaults: operation deadline and per-attempt timeout.
+pub const OP_TIMEOUT_US: u64 = RetryPolicy::DEFAULT.op_timeout.as_micros() as u64;
+pub const ATTEMPT_TIMEOUT_US: u64 = RetryPolicy::DEFAULT.attempt_timeout.as_micros() as u64;
 
 /// What the world must do next for this client.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Next {
-    /// Send `request` to node `node` as attempt `attempt` (and arm its timeout).
+    /// Send `request` to node `node` as attempt `attempt`, and time it out after `timeout_us`.
     Send {
         node: u64,
         attempt: u64,
         request: ClientRequest,
+        timeout_us: u64,
     },
     /// Call [`SimClient::retry`] after this long.
     Retry { after_us: u64, attempt: u64 },
-    /// The operation is over.
-    Done(Outcome),
+    /// The operation is over; [`Completion::is_bad_reply`] marks a reply that does not fit it.
+    Done(Completion),
 }
 
 /// The operation in progress.
 #[derive(Clone, Debug)]
 pub struct InFlight {
-    pub op: SimOp,
-    deadline: u64,
-    maybe_sent: bool,
-    renewed_session: bool,
-    last_reason: String,
+    pub op: OpSpec,
 }
 
 /// A client and its session.
@@ -59,201 +47,137 @@ pub struct InFlight {
 pub struct SimClient {
     /// History process id (changes after an `info`).
     pub process: u64,
-    client_id: u64,
-    sessions: u64,
-    next_seq: u64,
-    target: u64,
+    session: ClientSession<u64>,
     nodes: u64,
+    /// List index of the node every operation starts at.
+    home: usize,
     /// Number of the latest attempt; replies and timers of older attempts are ignored.
     pub attempt: u64,
     pub current: Option<InFlight>,
 }
 
+fn at(now_us: u64) -> Duration {
+    Duration::from_micros(now_us)
+}
+
 impl SimClient {
-    /// Client `index` of a cluster of `nodes` nodes, first trying node `first_target`.
+    /// Client `index` of a cluster of `nodes` nodes (ids 1..=nodes), bound to node
+    /// `first_target`: every operation starts there and follows hints from there, as the
+    /// harness's workload clients do (`db::raft_kv_client`), so a node that wrongly believes it
+    /// leads keeps being asked. Its session ids are `(index + 1) << 32` plus a count, so they are unique
+    /// and the same in every run.
     pub fn new(index: u64, nodes: u64, first_target: u64) -> SimClient {
+        let mut sessions = 0;
+        let ids = move || {
+            sessions += 1;
+            ((index + 1) << 32) + sessions
+        };
+        let mut session = ClientSession::new(RetryPolicy::DEFAULT, nodes as usize, ids);
+        let home = first_target.saturating_sub(1) as usize;
+        session.start_at(home);
         SimClient {
             process: index,
-            client_id: (index + 1) << 32,
-            sessions: 0,
-            next_seq: FIRST_SEQ,
-            target: first_target,
+            session,
             nodes,
+            home,
             attempt: 0,
             current: None,
         }
     }
 
     /// Starts an operation.
-    pub fn begin(&mut self, now: u64, op: SimOp) -> Next {
-        self.current = Some(InFlight {
-            op,
-            deadline: now + OP_TIMEOUT_US,
-            maybe_sent: false,
-            renewed_session: false,
-            last_reason: "no attempt was made".into(),
-        });
-        self.send()
+    pub fn begin(&mut self, now: u64, op: OpSpec) -> Next {
+        self.session.start_at(self.home);
+        let action = self.session.begin(to_op(op.request()), at(now));
+        self.current = Some(InFlight { op });
+        self.follow(action)
     }
 
-    fn send(&mut self) -> Next {
-        let Some(flight) = &self.current else {
-            return Next::Done(Outcome::Fail("no operation".into()));
-        };
-        self.attempt += 1;
-        let seq = if flight.op.is_read() {
-            0
-        } else {
-            self.next_seq
-        };
-        Next::Send {
-            node: self.target,
-            attempt: self.attempt,
-            request: ClientRequest::Kv {
-                client_id: self.client_id,
-                seq,
-                op: flight.op.request(),
-            },
-        }
-    }
-
-    fn rotate(&mut self) {
-        self.target = self.target % self.nodes + 1;
-    }
-
-    fn pause(&self) -> Next {
-        Next::Retry {
-            after_us: RETRY_PAUSE_US,
-            attempt: self.attempt,
-        }
-    }
-
-    /// The retry timer fired.
+    /// The retry pause is over.
     pub fn retry(&mut self, now: u64) -> Next {
-        match &self.current {
-            Some(flight) if now >= flight.deadline => self.give_up(),
-            Some(_) => self.send(),
-            None => Next::Done(Outcome::Fail("no operation".into())),
-        }
+        let action = self.session.on_pause_over(at(now));
+        self.follow(action)
     }
 
-    /// The attempt's timer fired without an answer.
-    pub fn on_timeout(&mut self, now: u64) -> Next {
-        if let Some(flight) = &mut self.current {
-            flight.maybe_sent |= !flight.op.is_read();
-            flight.last_reason = "attempt timed out".into();
-        }
-        self.rotate();
-        match &self.current {
-            Some(flight) if now >= flight.deadline => self.give_up(),
-            _ => self.pause(),
-        }
+    /// The attempt's timer fired without an answer: the request may have arrived.
+    pub fn on_timeout(&mut self, _now: u64) -> Next {
+        let action = self.session.on_failure(true, "attempt timed out".into());
+        self.follow(action)
     }
 
     /// An answer to the latest attempt.
     pub fn on_response(&mut self, now: u64, response: ClientResponse) -> Next {
-        let Some(flight) = &mut self.current else {
-            return Next::Done(Outcome::Fail("no operation".into()));
+        let leader = match &response {
+            ClientResponse::NotLeader {
+                leader_hint: Some(id),
+                ..
+            } if (1..=self.nodes).contains(id) => Some(*id),
+            _ => None,
         };
-        let is_write = !flight.op.is_read();
-        match response {
-            ClientResponse::Ok(result) => self.finish_ok(result),
-            ClientResponse::SessionExpired | ClientResponse::StaleSequence if is_write => {
-                self.sessions += 1;
-                self.client_id = ((self.process + 1) << 32) + self.sessions;
-                self.next_seq = FIRST_SEQ;
-                if flight.maybe_sent {
-                    return self.finish(Outcome::Info(
-                        "the session expired after an attempt that may have been applied".into(),
-                    ));
-                }
-                if flight.renewed_session {
-                    return self.finish(Outcome::Fail(
-                        "the cluster refused two fresh sessions".into(),
-                    ));
-                }
-                flight.renewed_session = true;
-                self.send()
-            }
-            ClientResponse::NotLeader { leader_hint, .. } => {
-                flight.last_reason = "not leader".into();
-                match leader_hint {
-                    Some(hint) if (1..=self.nodes).contains(&hint) => self.target = hint,
-                    _ => self.rotate(),
-                }
-                self.after_refusal(now)
-            }
-            ClientResponse::Busy => {
-                flight.last_reason = "busy".into();
-                self.rotate();
-                self.after_refusal(now)
-            }
-            other => {
-                flight.maybe_sent |= is_write;
-                flight.last_reason = format!("{other:?}");
-                self.rotate();
-                self.after_refusal(now)
-            }
-        }
+        let action = self.session.on_answer(response, leader, at(now));
+        self.follow(action)
     }
 
-    fn after_refusal(&mut self, now: u64) -> Next {
-        match &self.current {
-            Some(flight) if now + RETRY_PAUSE_US >= flight.deadline => self.give_up(),
-            _ => self.pause(),
-        }
-    }
-
-    fn finish_ok(&mut self, result: OpResult) -> Next {
-        let Some(flight) = &self.current else {
-            return Next::Done(Outcome::Fail("no operation".into()));
-        };
-        if !flight.op.is_read() {
-            self.next_seq += 1;
-        }
-        if flight.op.is_cas_mismatch(&result) {
-            return self.finish(Outcome::Fail("cas compared and did not match".into()));
-        }
-        let outcome = match flight.op.ok_value(&result) {
-            Ok(value) => Outcome::Ok(value),
-            Err(reason) => Outcome::BadReply(reason),
-        };
-        self.finish(outcome)
-    }
-
-    fn give_up(&mut self) -> Next {
-        let Some(flight) = &self.current else {
-            return Next::Done(Outcome::Fail("no operation".into()));
-        };
-        let reason = format!("gave up: {}", flight.last_reason);
-        if flight.maybe_sent {
-            // A late arrival of the old attempt is then refused as stale, not applied later.
-            self.next_seq += 1;
-            self.finish(Outcome::Info(reason))
-        } else {
-            self.finish(Outcome::Fail(reason))
-        }
-    }
-
-    fn finish(&mut self, outcome: Outcome) -> Next {
+    fn follow(&mut self, action: Action<u64>) -> Next {
         self.attempt += 1;
-        Next::Done(outcome)
+        match action {
+            Action::Send {
+                to,
+                request,
+                timeout,
+            } => Next::Send {
+                node: match to {
+                    Target::Listed(index) => index as u64 + 1,
+                    Target::Leader(id) => id,
+                },
+                attempt: self.attempt,
+                request,
+                timeout_us: timeout.as_micros() as u64,
+            },
+            Action::Pause(pause) => Next::Retry {
+                after_us: pause.as_micros() as u64,
+                attempt: self.attempt,
+            },
+            Action::Done(result) => Next::Done(self.outcome(result)),
+        }
+    }
+
+    fn outcome(&self, result: Result<Success, ClientError>) -> Completion {
+        let Some(flight) = &self.current else {
+            return Completion::Fail("no operation in progress".into());
+        };
+        let result = match result {
+            Ok(Success::Kv(result)) => Ok(result),
+            Ok(Success::Admin) => Err(ClientError::Indefinite {
+                reason: "a membership answer to a KV operation".into(),
+            }),
+            Err(err) => Err(err),
+        };
+        Completion::classify(&flight.op, &classify(result))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use raft::kv::{OpResult, FIRST_SEQ};
 
-    fn write_op() -> SimOp {
-        SimOp::Append {
+    fn write_op() -> OpSpec {
+        OpSpec::ListAppend {
             key: "k0".into(),
             element: 1,
         }
     }
 
+    fn seq_of(request: &ClientRequest) -> u64 {
+        match request {
+            ClientRequest::Kv { seq, .. } => *seq,
+            other => panic!("not a kv request: {other:?}"),
+        }
+    }
+
     #[test]
-    fn a_refused_write_fails_and_a_timed_out_write_is_unknown() {
+    fn hints_name_nodes_and_a_refused_write_fails_at_the_deadline() {
         let mut c = SimClient::new(0, 3, 1);
         let Next::Send { node, .. } = c.begin(0, write_op()) else {
             panic!()
@@ -267,24 +191,44 @@ mod tests {
         let Next::Send { node, request, .. } = c.retry(30_000) else {
             panic!()
         };
-        assert_eq!(node, 3);
-        let ClientRequest::Kv { seq, .. } = request else {
+        assert_eq!((node, seq_of(&request)), (3, FIRST_SEQ));
+        assert!(matches!(
+            c.on_response(40_000, ClientResponse::Busy),
+            Next::Retry { .. }
+        ));
+        let Next::Done(Completion::Fail(reason)) = c.retry(OP_TIMEOUT_US) else {
+            panic!("a write refused until its deadline is a definite failure")
+        };
+        assert!(reason.contains("Busy"), "{reason}");
+    }
+
+    #[test]
+    fn a_timed_out_write_is_unknown_and_stale_events_are_told_apart() {
+        let mut c = SimClient::new(0, 3, 1);
+        let Next::Send {
+            attempt,
+            timeout_us,
+            ..
+        } = c.begin(0, write_op())
+        else {
             panic!()
         };
-        assert_eq!(seq, FIRST_SEQ);
-        // Refused until the deadline: definite.
-        let refuse = ClientResponse::Busy;
-        assert_eq!(
-            c.on_response(OP_TIMEOUT_US, refuse),
-            Next::Done(Outcome::Fail("gave up: busy".into()))
+        assert_eq!(timeout_us, ATTEMPT_TIMEOUT_US);
+        let Next::Retry { attempt: later, .. } = c.on_timeout(1_000_000) else {
+            panic!()
+        };
+        assert!(
+            later > attempt,
+            "a reply to the first attempt must be ignorable"
         );
-
-        let mut c = SimClient::new(0, 3, 1);
-        c.begin(0, write_op());
-        assert!(matches!(c.on_timeout(1_000_000), Next::Retry { .. }));
+        let Next::Send { node, .. } = c.retry(1_020_000) else {
+            panic!()
+        };
+        assert_eq!(node, 2, "a failed attempt moves to the next node");
+        assert!(matches!(c.on_timeout(2_020_000), Next::Retry { .. }));
         assert!(matches!(
-            c.on_timeout(OP_TIMEOUT_US),
-            Next::Done(Outcome::Info(_))
+            c.retry(OP_TIMEOUT_US),
+            Next::Done(Completion::Info(_))
         ));
     }
 
@@ -296,18 +240,53 @@ mod tests {
         let Next::Send { request, .. } = c.retry(1_020_000) else {
             panic!()
         };
-        let ClientRequest::Kv { seq, .. } = request else {
-            panic!()
-        };
-        assert_eq!(seq, FIRST_SEQ);
+        assert_eq!(seq_of(&request), FIRST_SEQ);
         let done = c.on_response(1_030_000, ClientResponse::Ok(OpResult::Written));
-        assert_eq!(done, Next::Done(Outcome::Ok(serde_json::json!(1))));
+        assert_eq!(done, Next::Done(Completion::Ok(serde_json::json!(1))));
         let Next::Send { request, .. } = c.begin(2_000_000, write_op()) else {
             panic!()
         };
-        let ClientRequest::Kv { seq, .. } = request else {
+        assert_eq!(seq_of(&request), FIRST_SEQ + 1);
+    }
+
+    #[test]
+    fn answers_become_completions_as_in_a_real_run() {
+        let mut c = SimClient::new(0, 3, 1);
+        let cas = OpSpec::RegisterCas {
+            expected: 1,
+            new: 2,
+        };
+        c.begin(0, cas);
+        let mismatch = OpResult::CasMismatch { current: None };
+        assert_eq!(
+            c.on_response(10, ClientResponse::Ok(mismatch)),
+            Next::Done(Completion::Ok(serde_json::json!(false)))
+        );
+        c.begin(100, OpSpec::ListRead { key: "k0".into() });
+        let garbled = OpResult::Value(Some("1,x,".into()));
+        let Next::Done(done) = c.on_response(110, ClientResponse::Ok(garbled)) else {
             panic!()
         };
-        assert_eq!(seq, FIRST_SEQ + 1);
+        assert!(done.is_bad_reply(), "{done:?}");
+    }
+
+    #[test]
+    fn every_operation_starts_at_the_home_node() {
+        let mut c = SimClient::new(0, 3, 2);
+        c.begin(0, write_op());
+        let hint = ClientResponse::NotLeader {
+            leader_hint: Some(3),
+            leader_client_addr: None,
+        };
+        c.on_response(10, hint);
+        let Next::Send { node, .. } = c.retry(30_000) else {
+            panic!()
+        };
+        assert_eq!(node, 3, "within an operation the hint is followed");
+        c.on_response(40_000, ClientResponse::Ok(OpResult::Written));
+        let Next::Send { node, .. } = c.begin(50_000, write_op()) else {
+            panic!()
+        };
+        assert_eq!(node, 2, "the next operation starts at home again");
     }
 }

@@ -1,9 +1,6 @@
 //! The simulator's event queue: events ordered by simulated time (microseconds), ties broken by
 //! the order they were scheduled, so the run never depends on anything but the seed.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 use raft::core::Message;
 use raft::driver::Token;
 use raft::kv::{ClientRequest, ClientResponse};
@@ -82,34 +79,82 @@ impl Event {
     }
 }
 
+/// A heap key: when, in which order, and where the event waits in the slab. Kept small so the
+/// heap moves 24 bytes per sift step instead of whole events.
+#[derive(Clone, Copy, Debug)]
 struct Scheduled {
     time: u64,
     seq: u64,
-    event: Event,
+    slot: u32,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+impl Scheduled {
+    /// True when `self` comes out first. Keys are unique (`seq` is), so the order is total and
+    /// the pop order does not depend on the heap's shape.
+    fn before(&self, other: &Scheduled) -> bool {
+        (self.time, self.seq) < (other.time, other.seq)
     }
 }
 
-/// Pending events.
+/// A 4-ary min-heap of keys: half the depth of a binary heap, and the children of a node share
+/// a cache line or two, which makes the pop that every event costs cheaper.
+#[derive(Default)]
+struct KeyHeap {
+    keys: Vec<Scheduled>,
+}
+
+impl KeyHeap {
+    const ARITY: usize = 4;
+
+    fn push(&mut self, key: Scheduled) {
+        let mut hole = self.keys.len();
+        self.keys.push(key);
+        while hole > 0 {
+            let parent = (hole - 1) / Self::ARITY;
+            if !key.before(&self.keys[parent]) {
+                break;
+            }
+            self.keys[hole] = self.keys[parent];
+            hole = parent;
+        }
+        self.keys[hole] = key;
+    }
+
+    fn pop(&mut self) -> Option<Scheduled> {
+        let last = self.keys.pop()?;
+        let Some(&top) = self.keys.first() else {
+            return Some(last);
+        };
+        let len = self.keys.len();
+        let mut hole = 0;
+        loop {
+            let first = hole * Self::ARITY + 1;
+            if first >= len {
+                break;
+            }
+            let mut best = first;
+            for child in first + 1..(first + Self::ARITY).min(len) {
+                if self.keys[child].before(&self.keys[best]) {
+                    best = child;
+                }
+            }
+            if !self.keys[best].before(&last) {
+                break;
+            }
+            self.keys[hole] = self.keys[best];
+            hole = best;
+        }
+        self.keys[hole] = last;
+        Some(top)
+    }
+}
+
+/// Pending events: the keys in a heap, the events in a slab whose free slots are reused.
 #[derive(Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Scheduled>,
+    heap: KeyHeap,
+    slab: Vec<Option<Event>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
@@ -117,11 +162,74 @@ impl EventQueue {
     pub fn push(&mut self, time: u64, event: Event) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Scheduled { time, seq, event });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slab.push(Some(event));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Scheduled { time, seq, slot });
     }
 
     /// The earliest event and its time.
     pub fn pop(&mut self) -> Option<(u64, Event)> {
-        self.heap.pop().map(|s| (s.time, s.event))
+        while let Some(key) = self.heap.pop() {
+            self.free.push(key.slot);
+            if let Some(event) = self.slab[key.slot as usize].take() {
+                return Some((key.time, event));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_come_out_by_time_then_by_scheduling_order() {
+        let mut queue = EventQueue::default();
+        queue.push(30, Event::ClientStart { client: 0 });
+        queue.push(10, Event::ClientStart { client: 1 });
+        queue.push(30, Event::ClientStart { client: 2 });
+        let (t, _) = queue.pop().unwrap();
+        assert_eq!(t, 10);
+        // A slot freed by the pop is reused without disturbing the order.
+        queue.push(20, Event::ClientStart { client: 3 });
+        queue.push(30, Event::ClientStart { client: 4 });
+        let order: Vec<(u64, usize)> = std::iter::from_fn(|| queue.pop())
+            .map(|(t, e)| match e {
+                Event::ClientStart { client } => (t, client),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(order, vec![(20, 3), (30, 0), (30, 2), (30, 4)]);
+    }
+
+    #[test]
+    fn the_heap_pops_every_key_in_order_under_random_pushes_and_pops() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut heap = KeyHeap::default();
+        let mut reference = std::collections::BTreeSet::new();
+        for seq in 0..5_000u64 {
+            if rng.random_bool(0.6) {
+                let time = rng.random_range(0..200);
+                heap.push(Scheduled { time, seq, slot: 0 });
+                reference.insert((time, seq));
+            } else {
+                let got = heap.pop().map(|k| (k.time, k.seq));
+                assert_eq!(got, reference.pop_first());
+            }
+        }
+        while let Some(want) = reference.pop_first() {
+            assert_eq!(heap.pop().map(|k| (k.time, k.seq)), Some(want));
+        }
+        assert!(heap.pop().is_none());
     }
 }

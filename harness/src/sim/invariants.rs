@@ -80,7 +80,9 @@ impl LogMirror {
 #[derive(Debug, Default)]
 pub struct Invariants {
     leaders: BTreeMap<Term, NodeId>,
-    committed: BTreeMap<Index, (Term, u64, NodeId)>,
+    /// By committed index (`committed[i]` is index `i`): the first (term, fingerprint, node)
+    /// seen committed there. Committed indexes are dense, so a vector beats a map.
+    committed: Vec<Option<(Term, u64, NodeId)>>,
 }
 
 impl Invariants {
@@ -107,10 +109,11 @@ impl Invariants {
                 let Some((term, print)) = mirror.get(index) else {
                     continue;
                 };
-                let first = *self
-                    .committed
-                    .entry(index)
-                    .or_insert((term, print, status.id));
+                let slot = index as usize;
+                if self.committed.len() <= slot {
+                    self.committed.resize(slot + 1, None);
+                }
+                let first = *self.committed[slot].get_or_insert((term, print, status.id));
                 if (first.0, first.1) != (term, print) {
                     return Err(InvariantViolation {
                         name: "committed-mismatch",
@@ -130,14 +133,21 @@ impl Invariants {
     }
 }
 
-/// A stable 64-bit fingerprint of entry bytes (FNV-1a; no process-random hashing).
+/// A stable 64-bit fingerprint of entry bytes (FNV-1a over 8-byte words, then the length; no
+/// process-random hashing). Only compared for equality, never written out.
 fn fingerprint(data: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in data {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    let mut words = data.chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        hash = (hash ^ u64::from_le_bytes(bytes)).wrapping_mul(PRIME);
     }
-    hash
+    for &byte in words.remainder() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+    }
+    (hash ^ data.len() as u64).wrapping_mul(PRIME)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! simulated time, disks and network, driven by a seeded fault schedule and seeded clients,
 //! producing a native history checked by the checker, with Raft invariants asserted at every
 //! step. Same seed and build, same bytes. See `docs/simulation.md`.
+pub mod churn;
 pub mod client;
 pub mod disk;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod run;
 pub mod schedule;
 pub mod shrink;
 pub mod spec;
+pub mod swarm;
 pub mod sweep;
 pub mod workload;
 pub mod world;

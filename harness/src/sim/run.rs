@@ -8,7 +8,7 @@ use checker::formats::jsonl::{Header, FORMAT_VERSION};
 use checker::formats::{self, Format};
 use checker::{check_operations, CheckOptions, Verdict};
 
-use super::history::HistoryWriter;
+use super::history::SimHistory;
 use super::schedule::Step;
 use super::spec::SimSpec;
 use super::world::{Stop, World, WorldStats};
@@ -67,6 +67,8 @@ pub struct SimOutcome {
     pub history: Vec<u8>,
     pub stats: WorldStats,
     pub ops: (u64, u64, u64, u64),
+    /// The opportunities leader churn struck (what `--shrink` may spare).
+    pub strikes: Vec<u32>,
 }
 
 /// Knobs of the check after a run.
@@ -101,12 +103,20 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
         history: Vec::new(),
         stats: WorldStats::default(),
         ops: (0, 0, 0, 0),
+        strikes: Vec::new(),
     };
     if let Err(reason) = validate(spec) {
         outcome.verdict = SimVerdict::HarnessFailure(reason);
         return outcome;
     }
-    let mut world = match World::new(spec.clone(), steps, HistoryWriter::new(&header)) {
+    let history = match SimHistory::new(&header) {
+        Ok(history) => history,
+        Err(reason) => {
+            outcome.verdict = SimVerdict::HarnessFailure(reason);
+            return outcome;
+        }
+    };
+    let mut world = match World::new(spec.clone(), steps, history) {
         Ok(world) => world,
         Err(stop) => {
             outcome.verdict = stop_verdict(stop);
@@ -115,9 +125,10 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
     };
     let result = world.run();
     outcome.stats = world.stats;
-    let h = &world.history;
-    outcome.ops = (h.invoked, h.ok, h.fail, h.info);
-    outcome.history = std::mem::take(&mut world.history).into_bytes();
+    outcome.strikes = world.churn_strikes();
+    let counts = world.history.counts();
+    outcome.ops = (counts.invoked, counts.ok, counts.fail, counts.info);
+    outcome.history = world.history.take_bytes();
     outcome.verdict = match result {
         Err(stop) => stop_verdict(stop),
         Ok(()) => check_history(&outcome.history, spec, opts),
@@ -176,6 +187,9 @@ fn validate(spec: &SimSpec) -> Result<(), String> {
     }
     if spec.nodes == 0 || spec.nodes > 15 {
         return Err(format!("expected 1 to 15 nodes, found {}", spec.nodes));
+    }
+    if let Some(churn) = &spec.churn {
+        churn.validate()?;
     }
     if spec.tick_ms == 0 || spec.election_ticks < 2 {
         return Err("expected tick_ms >= 1 and election_ticks >= 2".into());

@@ -6,6 +6,7 @@ use raft::core::PlantedBugs;
 use raft::driver::UnsafeBugs;
 use serde::{Deserialize, Serialize};
 
+use super::churn::ChurnSpec;
 use super::schedule::{self, NemesisKind, Step};
 
 /// The workloads the simulator runs.
@@ -110,10 +111,25 @@ pub struct SimSpec {
     /// 1 MiB; a small budget splits catch-up into many messages, which reordering can exploit).
     #[serde(default = "default_max_msg_bytes")]
     pub max_msg_bytes: usize,
+    /// The core's window of in-flight AppendEntries per follower (the server's default is 256;
+    /// with 1 and a tiny `max_msg_bytes`, a follower is caught up one entry per round trip).
+    #[serde(default = "default_max_inflight_msgs")]
+    pub max_inflight_msgs: usize,
+    /// Leader churn: strike new leaders a short random time after their election (`None`: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<ChurnSpec>,
+    /// The knobs above were drawn from the seed by swarm testing (`--swarm`); a saved spec holds
+    /// the drawn values, so a replay runs them as they are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub swarm: bool,
 }
 
 fn default_max_msg_bytes() -> usize {
     1 << 20
+}
+
+fn default_max_inflight_msgs() -> usize {
+    256
 }
 
 impl SimSpec {
@@ -135,7 +151,21 @@ impl SimSpec {
             tick_ms: 50,
             election_ticks: 10,
             max_msg_bytes: default_max_msg_bytes(),
+            max_inflight_msgs: default_max_inflight_msgs(),
+            churn: None,
+            swarm: false,
         }
+    }
+
+    /// This spec for `seed`: with `swarm` set, the knobs are drawn from the seed
+    /// ([`super::swarm::draw`]), otherwise only the seed changes.
+    pub fn for_seed(&self, seed: u64) -> SimSpec {
+        let mut spec = self.clone();
+        spec.seed = seed;
+        if spec.swarm {
+            super::swarm::draw(&mut spec);
+        }
+        spec
     }
 
     /// The node ids, 1..=nodes.

@@ -20,7 +20,8 @@ pub struct SweepResult {
     pub sim_time_us: u64,
 }
 
-/// Runs `template` with every seed in `seeds`; `on_done` is called after each run (progress).
+/// Runs `template` with every seed in `seeds` (with `template.swarm`, each seed draws its own
+/// knobs: [`SimSpec::for_seed`]); `on_done` is called after each run (progress).
 /// With `until_first`, stops after the chunk holding the first violation (an `unknown` from the
 /// checker is kept as a failure but does not stop the sweep).
 pub fn sweep(
@@ -39,8 +40,7 @@ pub fn sweep(
         let outcomes: Vec<SimOutcome> = (start..end)
             .into_par_iter()
             .map(|seed| {
-                let mut spec = template.clone();
-                spec.seed = seed;
+                let spec = template.for_seed(seed);
                 let outcome = run(&spec, opts);
                 sim_time.fetch_add(outcome.stats.sim_time_us, Ordering::Relaxed);
                 on_done(&outcome);

@@ -1,174 +1,84 @@
-//! The simulated clients' operations: seeded per client, independent of timing and replies.
-//! Each [`SimOp`] knows its history form (`f`, key, value), the KV request it sends, and the
-//! history value of an `Ok` reply (the same conventions as the harness workloads and the
-//! checker's models: register values are integers; list-append keys hold `"3,17,"` in the store
-//! and reads are recorded as lists).
+//! The simulated clients' operations are the harness's own workloads (`crate::workload`): the
+//! same [`OpSpec`]s, seeded [`WorkerGenerator`]s and history conventions as `gauntlet test`.
+//! This file only chooses the options a simulated run uses and switches to reads in the run's
+//! read-only phase.
 
-use raft::kv::{Op, OpResult};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Value as Json};
+use crate::workload::{OpSpec, WorkerGenerator, WorkloadKind, WorkloadOptions};
 
-use super::spec::SimWorkload;
+use super::spec::{SimSpec, SimWorkload};
 
-/// Keys in use at once by the append workload, and ops per key before moving to fresh keys.
-const APPEND_KEYS: u64 = 4;
-const APPEND_OPS_PER_KEY_WINDOW: u64 = 60;
+/// Keys in use at once by a multi-key workload, and operations a client issues before it moves
+/// on to fresh keys (so no key's history grows past what the checker handles quickly).
+pub const KEYS: usize = 4;
+pub const KEY_CHURN_OPS: usize = 60;
+/// Share of reads in the `append` workload, in percent.
+pub const LIST_READ_PERCENT: u32 = 40;
 
-/// One client operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SimOp {
-    RegisterRead,
-    RegisterWrite(i64),
-    RegisterCas { expected: i64, new: i64 },
-    Append { key: String, element: i64 },
-    ListRead { key: String },
-}
-
-impl SimOp {
-    pub fn f(&self) -> &'static str {
-        match self {
-            SimOp::RegisterRead | SimOp::ListRead { .. } => "read",
-            SimOp::RegisterWrite(_) => "write",
-            SimOp::RegisterCas { .. } => "cas",
-            SimOp::Append { .. } => "append",
+impl From<SimWorkload> for WorkloadKind {
+    fn from(workload: SimWorkload) -> WorkloadKind {
+        match workload {
+            SimWorkload::Register => WorkloadKind::Register,
+            SimWorkload::Append => WorkloadKind::Append,
         }
-    }
-
-    pub fn is_read(&self) -> bool {
-        matches!(self, SimOp::RegisterRead | SimOp::ListRead { .. })
-    }
-
-    /// The history key (none for the single register).
-    pub fn history_key(&self) -> Option<&str> {
-        match self {
-            SimOp::Append { key, .. } | SimOp::ListRead { key } => Some(key),
-            _ => None,
-        }
-    }
-
-    pub fn invoke_value(&self) -> Json {
-        match self {
-            SimOp::RegisterRead | SimOp::ListRead { .. } => Json::Null,
-            SimOp::RegisterWrite(v) => json!(v),
-            SimOp::RegisterCas { expected, new } => json!([expected, new]),
-            SimOp::Append { element, .. } => json!(element),
-        }
-    }
-
-    /// The KV operation sent to the cluster.
-    pub fn request(&self) -> Op {
-        let register = "register".to_string();
-        match self {
-            SimOp::RegisterRead => Op::Get { key: register },
-            SimOp::RegisterWrite(v) => Op::Put {
-                key: register,
-                value: v.to_string(),
-            },
-            SimOp::RegisterCas { expected, new } => Op::Cas {
-                key: register,
-                expected: Some(expected.to_string()),
-                new: new.to_string(),
-            },
-            SimOp::Append { key, element } => Op::Append {
-                key: key.clone(),
-                value: format!("{element},"),
-            },
-            SimOp::ListRead { key } => Op::Get { key: key.clone() },
-        }
-    }
-
-    /// The history value of a successful reply; `Err` names a reply that does not fit.
-    pub fn ok_value(&self, result: &OpResult) -> Result<Json, String> {
-        let bad = || Err(format!("unexpected reply {result:?} to {}", self.f()));
-        match (self, result) {
-            (SimOp::RegisterRead, OpResult::Value(None)) => Ok(Json::Null),
-            (SimOp::RegisterRead, OpResult::Value(Some(v))) => match v.parse::<i64>() {
-                Ok(n) => Ok(json!(n)),
-                Err(_) => bad(),
-            },
-            (SimOp::RegisterWrite(v), OpResult::Written) => Ok(json!(v)),
-            (SimOp::RegisterCas { expected, new }, OpResult::CasOk) => Ok(json!([expected, new])),
-            (SimOp::Append { element, .. }, OpResult::Written) => Ok(json!(element)),
-            (SimOp::ListRead { .. }, OpResult::Value(value)) => {
-                let text = value.as_deref().unwrap_or("");
-                let mut items = Vec::new();
-                for part in text.split(',').filter(|p| !p.is_empty()) {
-                    match part.parse::<i64>() {
-                        Ok(n) => items.push(json!(n)),
-                        Err(_) => return bad(),
-                    }
-                }
-                Ok(Json::Array(items))
-            }
-            _ => bad(),
-        }
-    }
-
-    /// True when an `Ok` reply means "compared and did not match" (recorded as `fail`: a cas
-    /// whose comparison failed changed nothing).
-    pub fn is_cas_mismatch(&self, result: &OpResult) -> bool {
-        matches!(
-            (self, result),
-            (SimOp::RegisterCas { .. }, OpResult::CasMismatch { .. })
-        )
     }
 }
 
-/// The operation stream of one client.
+/// The workload options of a simulated run: one worker per client, seeded with the run's seed.
+pub fn options(spec: &SimSpec) -> WorkloadOptions {
+    WorkloadOptions {
+        kind: spec.workload.into(),
+        seed: spec.seed,
+        concurrency: spec.clients,
+        keys: KEYS,
+        key_churn_ops: KEY_CHURN_OPS,
+    }
+}
+
+/// The operation stream of one simulated client.
+#[derive(Clone, Debug)]
 pub struct OpGenerator {
-    workload: SimWorkload,
-    rng: ChaCha8Rng,
-    client: u64,
-    issued: u64,
+    worker: WorkerGenerator,
 }
 
 impl OpGenerator {
-    pub fn new(workload: SimWorkload, seed: u64, client: u64) -> OpGenerator {
-        let mixed = seed
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .wrapping_add(client.wrapping_mul(0xc2b2_ae3d_27d4_eb4f));
+    /// The generator of client `client` of `spec`'s run.
+    pub fn new(spec: &SimSpec, client: u64) -> OpGenerator {
         OpGenerator {
-            workload,
-            rng: ChaCha8Rng::seed_from_u64(mixed ^ 0x776f_726b_6c6f_6164),
-            client,
-            issued: 0,
+            worker: WorkerGenerator::new(&options(spec), client as usize)
+                .with_list_read_percent(LIST_READ_PERCENT),
         }
     }
 
-    /// The next operation; `reads_only` in the final phase.
-    pub fn next_op(&mut self, reads_only: bool) -> SimOp {
-        self.issued += 1;
-        match self.workload {
-            SimWorkload::Register => {
-                if reads_only {
-                    return SimOp::RegisterRead;
-                }
-                match self.rng.random_range(0..10) {
-                    0..=3 => SimOp::RegisterRead,
-                    4..=6 => SimOp::RegisterWrite(self.rng.random_range(0..5)),
-                    _ => SimOp::RegisterCas {
-                        expected: self.rng.random_range(0..5),
-                        new: self.rng.random_range(0..5),
-                    },
-                }
-            }
-            SimWorkload::Append => {
-                // Every client moves through the same windows of keys at its own pace.
-                let window = self.issued / APPEND_OPS_PER_KEY_WINDOW;
-                let key = format!(
-                    "k{}",
-                    window * APPEND_KEYS + self.rng.random_range(0..APPEND_KEYS)
-                );
-                if reads_only || self.rng.random_bool(0.4) {
-                    SimOp::ListRead { key }
-                } else {
-                    SimOp::Append {
-                        key,
-                        element: (self.client as i64) * 1_000_000 + self.issued as i64,
-                    }
-                }
-            }
+    /// The next operation; only reads when `reads_only` (the run's final phase).
+    pub fn next_op(&mut self, reads_only: bool) -> OpSpec {
+        if reads_only {
+            self.worker.next_read()
+        } else {
+            self.worker.next_op()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_draw_the_harness_operations_and_only_reads_at_the_end() {
+        let spec = SimSpec::new(7);
+        let mut sim = OpGenerator::new(&spec, 3);
+        let mut harness =
+            WorkerGenerator::new(&options(&spec), 3).with_list_read_percent(LIST_READ_PERCENT);
+        for _ in 0..100 {
+            assert_eq!(sim.next_op(false), harness.next_op());
+        }
+        // Operations 100..120 are in the client's second key window: k4..k7.
+        let reads: Vec<OpSpec> = (0..20).map(|_| sim.next_op(true)).collect();
+        assert!(reads.iter().all(OpSpec::is_read), "{reads:?}");
+        let window = ["k4", "k5", "k6", "k7"];
+        assert!(
+            reads.iter().all(|op| window.contains(&op.store_key())),
+            "{reads:?}"
+        );
     }
 }

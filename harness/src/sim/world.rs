@@ -11,10 +11,11 @@ use raft::kv::ClientResponse;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::client::{Next, Outcome, SimClient, ATTEMPT_TIMEOUT_US};
+use super::churn::{Churn, Strike, StrikeKind};
+use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
 use super::events::{Event, EventQueue};
-use super::history::{EventType, HistoryWriter};
+use super::history::SimHistory;
 use super::invariants::{InvariantViolation, Invariants, LogMirror};
 use super::network::Network;
 use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
@@ -76,13 +77,16 @@ pub struct World {
     active_clients: usize,
     driver_bugs: UnsafeBugs,
     core_bugs: PlantedBugs,
-    pub history: HistoryWriter,
+    /// Leader churn (`spec.churn`); its strikes are fault steps appended after the schedule's.
+    churn: Option<Churn>,
+    static_steps: usize,
+    pub history: SimHistory,
     pub stats: WorldStats,
 }
 
 impl World {
     /// Builds the world of `spec` with the fault `steps`; `history` already holds its header.
-    pub fn new(spec: SimSpec, steps: Vec<Step>, history: HistoryWriter) -> Result<World, Stop> {
+    pub fn new(spec: SimSpec, steps: Vec<Step>, history: SimHistory) -> Result<World, Stop> {
         let (driver_bugs, core_bugs) = spec.parsed_bugs().map_err(Stop::Harness)?;
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let n = spec.nodes;
@@ -90,7 +94,7 @@ impl World {
             .map(|i| SimClient::new(i, n, i % n + 1))
             .collect();
         let generators = (0..spec.clients as u64)
-            .map(|i| OpGenerator::new(spec.workload, spec.seed, i))
+            .map(|i| OpGenerator::new(&spec, i))
             .collect();
         let mut world = World {
             now: 0,
@@ -100,6 +104,8 @@ impl World {
             clients,
             generators,
             applied: steps.iter().map(|_| None).collect(),
+            churn: spec.churn.clone().map(|c| Churn::new(c, spec.seed)),
+            static_steps: steps.len(),
             steps,
             invariants: Invariants::default(),
             tokens: BTreeMap::new(),
@@ -279,6 +285,7 @@ impl World {
         core.election_tick = self.spec.election_ticks;
         core.heartbeat_tick = 1;
         core.max_msg_bytes = self.spec.max_msg_bytes.max(1);
+        core.max_inflight_msgs = self.spec.max_inflight_msgs.max(1);
         core.seed = self.spec.seed ^ (u64::from(node.incarnation) << 40);
         let mut cfg = DriverConfig::new(
             core,
@@ -324,7 +331,12 @@ impl World {
             let batch = driver
                 .next_batch()
                 .map_err(|err| Stop::Harness(format!("node {}: {err}", node.id)))?;
-            let status = driver.status();
+            let mut status = driver.status();
+            let commit = status.commit;
+            // A commit counts once the entries it covers are durable here: a lone voter commits
+            // what it appends before the fsync, and a crash first loses both unseen (replies and
+            // messages wait for the sync), which is no violation. Later batches check the rest.
+            status.commit = commit.min(node.disk.durable_last_index());
             match &batch.persist.snapshot {
                 Some(SnapshotToPersist::Installed(s)) => node.mirror.snapshot(s.index, true),
                 Some(SnapshotToPersist::Taken(s)) => node.mirror.snapshot(s.index, false),
@@ -335,7 +347,55 @@ impl World {
                 .check(&status, &mut node.mirror)
                 .map_err(Stop::Invariant)?;
             self.carry_out(n, batch);
+            if status.role == Role::Leader {
+                self.watch_leader(status.id, status.term, commit);
+            }
         }
+    }
+
+    /// Leader churn: maybe strike a leader of a new term a moment from now.
+    fn watch_leader(&mut self, id: u64, term: u64, commit: u64) {
+        let end_us = self.spec.time_ms * 1_000;
+        let Some(strike) = self
+            .churn
+            .as_mut()
+            .and_then(|c| c.on_leader(self.now, id, term, commit, end_us))
+        else {
+            return;
+        };
+        let Strike {
+            node,
+            kind,
+            at_us,
+            until_us,
+            ..
+        } = strike;
+        let fault = match kind {
+            StrikeKind::Crash => Fault::Kill {
+                targets: Targets::Nodes(vec![node]),
+            },
+            StrikeKind::Isolate => {
+                let rest: Vec<u64> = (1..=self.spec.nodes).filter(|&i| i != node).collect();
+                Fault::Partition {
+                    shape: PartitionShape::IsolateOne,
+                    cut: links_between(&[node], &rest),
+                }
+            }
+        };
+        let step = self.steps.len();
+        self.steps.push(Step {
+            start_ms: at_us / 1_000,
+            end_ms: until_us.div_ceil(1_000),
+            fault,
+        });
+        self.applied.push(None);
+        self.queue.push(at_us, Event::FaultStart { step });
+        self.queue.push(until_us, Event::FaultEnd { step });
+    }
+
+    /// The elections leader churn struck, in order.
+    pub fn churn_strikes(&self) -> Vec<u32> {
+        self.churn.as_ref().map_or(Vec::new(), |c| c.struck.clone())
     }
 
     /// Persist, then send and reply: now if nothing is to be synced and nothing waits ahead,
@@ -428,14 +488,9 @@ impl World {
         self.ops_started += 1;
         let op = self.generators[client].next_op(self.now >= workload_end);
         let process = self.clients[client].process;
-        self.history.client(
-            EventType::Invoke,
-            process,
-            op.f(),
-            op.history_key(),
-            op.invoke_value(),
-            self.now,
-        );
+        self.history
+            .invoke(process, &op, self.now)
+            .map_err(Stop::Harness)?;
         let next = self.clients[client].begin(self.now, op);
         self.follow(client, next)
     }
@@ -446,6 +501,7 @@ impl World {
                 node,
                 attempt,
                 request,
+                timeout_us,
             } => {
                 if let Some(delay) = self.network.client_delay(&mut self.rng) {
                     self.queue.push(
@@ -459,7 +515,7 @@ impl World {
                     );
                 }
                 self.queue.push(
-                    self.now + ATTEMPT_TIMEOUT_US,
+                    self.now + timeout_us,
                     Event::ClientTimeout { client, attempt },
                 );
             }
@@ -467,21 +523,20 @@ impl World {
                 self.queue
                     .push(self.now + after_us, Event::ClientRetry { client, attempt });
             }
-            Next::Done(outcome) => {
+            Next::Done(completion) => {
                 let Some(flight) = self.clients[client].current.take() else {
                     return Ok(());
                 };
                 let op = flight.op;
                 let process = self.clients[client].process;
-                let (kind, value) = match outcome {
-                    Outcome::Ok(value) => (EventType::Ok, value),
-                    Outcome::Fail(_) => (EventType::Fail, op.invoke_value()),
-                    Outcome::Info(_) => (EventType::Info, op.invoke_value()),
-                    Outcome::BadReply(reason) => return Err(Stop::BadReply(reason)),
-                };
                 self.history
-                    .client(kind, process, op.f(), op.history_key(), value, self.now);
-                if kind == EventType::Info {
+                    .complete(process, &op, &completion, self.now)
+                    .map_err(Stop::Harness)?;
+                if completion.is_bad_reply() {
+                    let reason = completion.error().unwrap_or("bad reply");
+                    return Err(Stop::BadReply(reason.to_string()));
+                }
+                if completion.is_indefinite() {
                     self.clients[client].process = self.next_process;
                     self.next_process += 1;
                 }
@@ -562,8 +617,10 @@ impl World {
                 Applied::Lossy(links.clone())
             }
         };
-        let description = describe(&fault, &applied);
-        self.history.nemesis("start", description, self.now);
+        let description = self.describe_step(step, &applied);
+        self.history
+            .nemesis("start", &fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         self.applied[step] = Some(applied);
         Ok(())
     }
@@ -592,9 +649,21 @@ impl World {
             Applied::Delayed(links) => self.network.set_delay(links, None),
             Applied::Lossy(links) => self.network.set_lossy(links, false),
         }
-        let description = describe(&self.steps[step].fault, &applied);
-        self.history.nemesis("stop", description, self.now);
+        let description = self.describe_step(step, &applied);
+        self.history
+            .nemesis("end", &self.steps[step].fault, &description, self.now)
+            .map_err(Stop::Harness)?;
         Ok(())
+    }
+
+    /// A fault's description for the history; leader churn's strikes say so.
+    fn describe_step(&self, step: usize, applied: &Applied) -> String {
+        let text = describe(&self.steps[step].fault, applied);
+        if step >= self.static_steps {
+            format!("leader-churn {text}")
+        } else {
+            text
+        }
     }
 
     /// A crash: the process and its unsynced writes are gone (a random prefix may survive).
@@ -604,7 +673,7 @@ impl World {
         node.incarnation += 1;
         node.paused = false;
         node.held.clear();
-        let survivors = self.rng.random_range(0..=node.disk.unsynced_len());
+        let survivors = self.rng.random_range(0..=node.disk.unsynced_writes());
         node.disk.crash(survivors);
     }
 }

@@ -1,5 +1,6 @@
-//! [`Client`]: one client session (client id + next sequence) with one reusable connection per node,
-//! with leader discovery and same-sequence retries until the operation's deadline.
+//! [`Client`]: one client session over TCP, with one reusable connection per node. Leader
+//! discovery, same-sequence retries and the definite/indefinite contract are decided by the
+//! sans-IO [`ClientSession`] (`retry.rs`); this file only sends, waits and sleeps.
 
 use std::collections::{btree_map::Entry, BTreeMap};
 use std::{net::SocketAddr, time::Duration};
@@ -8,11 +9,12 @@ use tokio::time::Instant;
 
 use crate::kv::{
     AdminRequest, ClientRequest, ClientRequestFrame, ClientResponse, ClientResponseFrame, Op,
-    OpResult, FIRST_SEQ,
+    OpResult,
 };
 use crate::net::{ClientOptions, Delivery, FramedClient};
 
 use super::error::ClientError;
+use super::retry::{Action, ClientSession, RetryPolicy, Success, Target};
 
 /// Settings of a [`Client`].
 #[derive(Clone, Debug)]
@@ -23,34 +25,35 @@ pub struct ClientConfig {
     pub op_timeout: Duration,
     /// Time one attempt may wait for its answer (and for its connection).
     pub attempt_timeout: Duration,
-    /// Pause before retrying after a refusal without a leader hint.
+    /// Pause before retrying after a refusal or a failed attempt.
     pub retry_pause: Duration,
 }
 
 impl ClientConfig {
-    /// Defaults: 5 s per operation, 1 s per attempt, 20 ms pause between hintless retries.
+    /// Defaults ([`RetryPolicy::DEFAULT`]): 5 s per operation, 1 s per attempt, 20 ms pause
+    /// between retries.
     pub fn new(cluster: Vec<SocketAddr>) -> ClientConfig {
+        let policy = RetryPolicy::DEFAULT;
         ClientConfig {
             cluster,
-            op_timeout: Duration::from_secs(5),
-            attempt_timeout: Duration::from_secs(1),
-            retry_pause: Duration::from_millis(20),
+            op_timeout: policy.op_timeout,
+            attempt_timeout: policy.attempt_timeout,
+            retry_pause: policy.retry_pause,
         }
     }
 }
 
 type Conn = FramedClient<ClientRequestFrame, ClientResponseFrame>;
 
-/// One client session. See the module docs of [`crate::client`].
+/// One client session. See the module docs of [`crate::client`]. The decisions (targets,
+/// sequence numbers, retries, definite or indefinite) are [`ClientSession`]'s; this type carries
+/// them out over TCP with tokio time.
 pub struct Client {
     cfg: ClientConfig,
-    client_id: u64,
-    next_seq: u64,
+    session: ClientSession<SocketAddr>,
+    /// Origin of the clock readings given to the session: the start of the current operation.
+    epoch: Instant,
     next_request_id: u64,
-    /// Leader address learned from a hint, tried first.
-    leader: Option<SocketAddr>,
-    /// Round-robin position in `cfg.cluster`.
-    next_node: usize,
     /// Open connections by node address, reused across operations (a client that starts each
     /// operation at its home node and then follows a hint keeps both open).
     conns: BTreeMap<SocketAddr, Conn>,
@@ -69,25 +72,28 @@ enum Attempt {
 impl Client {
     /// A client with a fresh random session id.
     pub fn new(cfg: ClientConfig) -> Client {
+        let policy = RetryPolicy {
+            op_timeout: cfg.op_timeout,
+            attempt_timeout: cfg.attempt_timeout,
+            retry_pause: cfg.retry_pause,
+        };
         Client {
+            session: ClientSession::new(policy, cfg.cluster.len(), fresh_client_id),
             cfg,
-            client_id: fresh_client_id(),
-            next_seq: FIRST_SEQ,
+            epoch: Instant::now(),
             next_request_id: 1,
-            leader: None,
-            next_node: 0,
             conns: BTreeMap::new(),
         }
     }
 
     /// This session's client id.
     pub fn client_id(&self) -> u64 {
-        self.client_id
+        self.session.client_id()
     }
 
     /// The leader address learned so far, if any.
     pub fn known_leader(&self) -> Option<SocketAddr> {
-        self.leader
+        self.session.known_leader().copied()
     }
 
     pub async fn get(&mut self, key: &str) -> Result<Option<String>, ClientError> {
@@ -145,137 +151,63 @@ impl Client {
     /// Runs one operation: writes in this session with one sequence number for every retry;
     /// reads through the leader's read index.
     pub async fn execute(&mut self, op: Op) -> Result<OpResult, ClientError> {
-        let is_write = op.is_write();
-        let deadline = Instant::now() + self.cfg.op_timeout;
-        let mut maybe_sent = false;
-        let mut last_reason = String::from("no attempt was made");
-        let mut renewed_session = false;
-        while Instant::now() < deadline {
-            let seq = if is_write { self.next_seq } else { 0 };
-            let request = ClientRequest::Kv {
-                client_id: self.client_id,
-                seq,
-                op: op.clone(),
-            };
-            match self.attempt(request, deadline).await {
-                Attempt::Answer(ClientResponse::Ok(result)) => {
-                    if is_write {
-                        self.next_seq += 1;
-                    }
-                    return Ok(result);
-                }
-                Attempt::Answer(ClientResponse::SessionExpired | ClientResponse::StaleSequence)
-                    if is_write =>
-                {
-                    // The session is unusable; continue under a new client id.
-                    self.client_id = fresh_client_id();
-                    self.next_seq = FIRST_SEQ;
-                    if maybe_sent {
-                        return Err(ClientError::Indefinite {
-                            reason:
-                                "the session expired after an attempt that may have been applied"
-                                    .into(),
-                        });
-                    }
-                    if renewed_session {
-                        return Err(ClientError::Definite {
-                            reason: "the cluster refused two fresh sessions".into(),
-                        });
-                    }
-                    renewed_session = true;
-                }
-                Attempt::Answer(response) => {
-                    last_reason = self.on_refusal(&response, &mut maybe_sent, is_write).await;
-                }
-                Attempt::Failed {
-                    maybe_sent: sent,
-                    reason,
-                } => {
-                    maybe_sent |= sent && is_write;
-                    last_reason = reason;
-                    self.rotate();
-                    tokio::time::sleep(self.cfg.retry_pause).await;
-                }
-            }
-        }
-        if maybe_sent {
-            // The earlier attempt may still apply later; the next write takes a new sequence,
-            // so a late arrival of this one is refused as stale instead of applied out of order.
-            self.next_seq += 1;
-            Err(ClientError::Indefinite {
-                reason: format!("gave up after {:?}: {last_reason}", self.cfg.op_timeout),
-            })
-        } else {
-            Err(ClientError::Definite {
-                reason: format!("gave up after {:?}: {last_reason}", self.cfg.op_timeout),
-            })
+        self.epoch = Instant::now();
+        let first = self.session.begin(op, self.now());
+        match self.drive(first).await? {
+            Success::Kv(result) => Ok(result),
+            Success::Admin => Err(ClientError::Indefinite {
+                reason: "a membership answer to a KV operation".into(),
+            }),
         }
     }
 
     /// Sends a membership change to the leader and waits until it is committed.
     pub async fn admin(&mut self, request: AdminRequest) -> Result<(), ClientError> {
-        let deadline = Instant::now() + self.cfg.op_timeout;
-        let mut maybe_sent = false;
-        let mut last_reason = String::from("no attempt was made");
-        while Instant::now() < deadline {
-            match self
-                .attempt(ClientRequest::Admin(request.clone()), deadline)
-                .await
-            {
-                Attempt::Answer(ClientResponse::AdminOk) => return Ok(()),
-                Attempt::Answer(ClientResponse::Error(reason)) if !reason.contains("unknown") => {
-                    return Err(ClientError::Rejected { reason })
-                }
-                Attempt::Answer(response) => {
-                    last_reason = self.on_refusal(&response, &mut maybe_sent, true).await;
-                }
-                Attempt::Failed {
-                    maybe_sent: sent,
-                    reason,
-                } => {
-                    maybe_sent |= sent;
-                    last_reason = reason;
-                    self.rotate();
-                    tokio::time::sleep(self.cfg.retry_pause).await;
-                }
-            }
+        self.epoch = Instant::now();
+        let first = self.session.begin_admin(request, self.now());
+        match self.drive(first).await? {
+            Success::Admin => Ok(()),
+            Success::Kv(result) => Err(unexpected(result)),
         }
-        let reason = format!("gave up: {last_reason}");
-        Err(if maybe_sent {
-            ClientError::Indefinite { reason }
-        } else {
-            ClientError::Definite { reason }
-        })
     }
 
-    /// Follows a refusal: switch to the hinted leader, or pause and try the next node.
-    async fn on_refusal(
-        &mut self,
-        response: &ClientResponse,
-        maybe_sent: &mut bool,
-        is_write: bool,
-    ) -> String {
-        match response {
-            ClientResponse::NotLeader {
-                leader_client_addr: Some(addr),
-                leader_hint,
-            } => {
-                if let Ok(addr) = addr.parse::<SocketAddr>() {
-                    self.leader = Some(addr);
-                    return format!("redirected to node {leader_hint:?} at {addr}");
+    /// Carries out the session's actions until the operation is over.
+    async fn drive(&mut self, mut action: Action<SocketAddr>) -> Result<Success, ClientError> {
+        loop {
+            action = match action {
+                Action::Send {
+                    to,
+                    request,
+                    timeout,
+                } => {
+                    let addr = match to {
+                        Target::Leader(addr) => Some(addr),
+                        Target::Listed(index) => self.cfg.cluster.get(index).copied(),
+                    };
+                    let attempt = match addr {
+                        Some(addr) => self.attempt(addr, request, timeout).await,
+                        None => Attempt::Failed {
+                            maybe_sent: false,
+                            reason: "the cluster list is empty".into(),
+                        },
+                    };
+                    match attempt {
+                        Attempt::Answer(response) => {
+                            let leader = hinted_leader(&response);
+                            self.session.on_answer(response, leader, self.now())
+                        }
+                        Attempt::Failed { maybe_sent, reason } => {
+                            self.session.on_failure(maybe_sent, reason)
+                        }
+                    }
                 }
-                self.rotate();
+                Action::Pause(pause) => {
+                    tokio::time::sleep(pause).await;
+                    self.session.on_pause_over(self.now())
+                }
+                Action::Done(result) => return result,
             }
-            ClientResponse::NotLeader { .. } => self.rotate(),
-            ClientResponse::Busy => {}
-            ClientResponse::Error(_) => {
-                *maybe_sent |= is_write;
-                self.rotate();
-            }
-            _ => {}
         }
-        tokio::time::sleep(self.cfg.retry_pause).await;
-        format!("last answer: {response:?}")
     }
 
     /// Forgets the learned leader and sends the next attempt to `cluster[index]` first; hints
@@ -283,34 +215,21 @@ impl Client {
     /// node, as Jepsen binds its clients to nodes, so that a node which wrongly believes it leads
     /// keeps being asked.
     pub fn start_at(&mut self, index: usize) {
-        self.leader = None;
-        self.next_node = index % self.cfg.cluster.len().max(1);
+        self.session.start_at(index);
     }
 
-    /// Forgets the learned leader and moves to the next configured node.
-    fn rotate(&mut self) {
-        self.leader = None;
-        self.next_node = (self.next_node + 1) % self.cfg.cluster.len().max(1);
+    /// The clock reading the session works with (time since the operation started).
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.epoch)
     }
 
-    fn target(&self) -> Option<SocketAddr> {
-        self.leader
-            .or_else(|| self.cfg.cluster.get(self.next_node).copied())
-    }
-
-    /// One request on one connection, answered or failed within the attempt timeout.
-    async fn attempt(&mut self, request: ClientRequest, deadline: Instant) -> Attempt {
-        let Some(addr) = self.target() else {
-            return Attempt::Failed {
-                maybe_sent: false,
-                reason: "the cluster list is empty".into(),
-            };
-        };
-        let timeout = self
-            .cfg
-            .attempt_timeout
-            .min(deadline.saturating_duration_since(Instant::now()))
-            .max(Duration::from_millis(1));
+    /// One request on one connection, answered or failed within `timeout`.
+    async fn attempt(
+        &mut self,
+        addr: SocketAddr,
+        request: ClientRequest,
+        timeout: Duration,
+    ) -> Attempt {
         if let Entry::Vacant(slot) = self.conns.entry(addr) {
             let opts = ClientOptions {
                 connect_timeout: timeout,
@@ -363,6 +282,17 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// The leader's client address from a `NotLeader` hint, when it names one that parses.
+fn hinted_leader(response: &ClientResponse) -> Option<SocketAddr> {
+    match response {
+        ClientResponse::NotLeader {
+            leader_client_addr: Some(addr),
+            ..
+        } => addr.parse().ok(),
+        _ => None,
     }
 }
 

@@ -83,19 +83,27 @@ impl Node {
                 log.last_index()
             )));
         }
-        if hs.term < log.last_term() {
-            return Err(CoreError::InvalidPersistedState(format!(
-                "term {} is below the term {} of the last persisted entry",
-                hs.term,
-                log.last_term()
-            )));
-        }
+        // The storage writes a batch's entries (and snapshot) before its hard state, so a crash
+        // inside one batch can keep entries of a newer term without the term itself. Nothing of
+        // that batch left the node (messages wait for the batch's sync), so no vote or
+        // acknowledgement in the newer term is known outside: adopt it, with no vote.
+        let (term, vote) = if hs.term < log.last_term() {
+            tracing::warn!(
+                node = config.id,
+                stored_term = hs.term,
+                log_term = log.last_term(),
+                "persisted term below the last entry's term (a torn batch): adopting the log's term"
+            );
+            (log.last_term(), None)
+        } else {
+            (hs.term, hs.vote)
+        };
         log.committed = hs.commit.max(snap_index);
         let seed = rng_seed(config.seed, config.id);
         let mut node = Node {
             id: config.id,
-            term: hs.term,
-            vote: hs.vote,
+            term,
+            vote,
             leader: None,
             state: State::Follower,
             conf: conf.clone(),

@@ -107,7 +107,7 @@ impl Driver {
     }
 
     fn on_read(&mut self, token: Token, key: String) {
-        if self.node.status().role != Role::Leader {
+        if self.node.role() != Role::Leader {
             let refusal = self.not_leader();
             self.replies.push((token, refusal));
         } else if self.cfg.bugs.stale_read {
@@ -179,7 +179,7 @@ impl Driver {
         self.node.has_ready()
             || !self.replies.is_empty()
             || !self.waiters.unsent_reads.is_empty()
-            || self.was_leader != (self.node.status().role == Role::Leader)
+            || self.was_leader != (self.node.role() == Role::Leader)
     }
 
     /// The next batch of work. Call until [`Driver::has_work`] is false; do each batch in order
@@ -366,9 +366,9 @@ impl Driver {
 
     /// A leader that stepped down fails the reads it had not confirmed (the core dropped them).
     fn notice_role_change(&mut self) {
-        let status = self.node.status();
-        let is_leader = status.role == Role::Leader;
+        let is_leader = self.node.role() == Role::Leader;
         if is_leader != self.was_leader {
+            let status = self.node.status();
             tracing::info!(node = status.id, term = status.term, role = ?status.role, leader = ?status.leader, "role changed");
         }
         if self.was_leader && !is_leader {

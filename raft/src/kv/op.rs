@@ -68,7 +68,13 @@ pub fn execute(data: &mut BTreeMap<String, String>, op: &Op) -> OpResult {
             OpResult::Written
         }
         Op::Append { key, value } => {
-            data.entry(key.clone()).or_default().push_str(value);
+            // Look up before inserting, so appending to an existing key does not copy the key.
+            match data.get_mut(key) {
+                Some(current) => current.push_str(value),
+                None => {
+                    data.insert(key.clone(), value.clone());
+                }
+            }
             OpResult::Written
         }
         Op::Cas { key, expected, new } => {

@@ -130,21 +130,26 @@ impl SessionTable {
         max_sessions: usize,
         max_tombstones: usize,
     ) {
-        let last_active = match self.sessions.remove(&client_id) {
-            Some(old) => {
-                self.by_activity.remove(&(old.last_active, client_id));
-                old.last_active.max(index)
+        let last_active = match self.sessions.get_mut(&client_id) {
+            Some(session) => {
+                self.by_activity.remove(&(session.last_active, client_id));
+                session.last_active = session.last_active.max(index);
+                session.last_seq = seq;
+                session.last_result = result;
+                session.last_active
             }
-            None => index,
+            None => {
+                self.sessions.insert(
+                    client_id,
+                    Session {
+                        last_seq: seq,
+                        last_result: result,
+                        last_active: index,
+                    },
+                );
+                index
+            }
         };
-        self.sessions.insert(
-            client_id,
-            Session {
-                last_seq: seq,
-                last_result: result,
-                last_active,
-            },
-        );
         self.by_activity.insert((last_active, client_id));
         while self.sessions.len() > max_sessions.max(1) {
             let Some(&(_, victim)) = self

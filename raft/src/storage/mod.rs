@@ -4,6 +4,7 @@
 //! one `fdatasync` per batch ([`raft_log`]). See `docs/storage.md` for formats and guarantees.
 
 pub mod atomic_file;
+pub mod batch_records;
 pub mod dir;
 pub mod error;
 pub mod raft_log;
@@ -12,6 +13,7 @@ pub mod tail_scan;
 pub mod wal;
 
 pub use atomic_file::{read_value, write_atomic, write_value};
+pub use batch_records::{batch_records, BatchRecord};
 pub use dir::DirLock;
 pub use error::StorageError;
 pub use raft_log::{LogEntry, RaftDisk, RaftState, SnapshotMeta};

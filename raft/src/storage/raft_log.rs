@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::atomic_file::{read_value, write_value};
+use super::batch_records::{batch_records, BatchRecord};
 use super::dir::sync_dir;
 use super::error::StorageError;
 use super::wal::{Wal, WalOptions, WalStats};
@@ -222,39 +223,41 @@ where
         entries: &[E],
         snapshot: Option<&S>,
     ) -> Result<(), StorageError> {
-        if let Some(snap) = snapshot {
-            write_value(&self.dir.join(SNAPSHOT_FILE), snap)?;
-            self.snapshot = Some((snap.index(), snap.term()));
-            self.wal
-                .append_encoded(&RaftRecord::<&E, &H>::SnapshotInstalled {
-                    index: snap.index(),
-                    term: snap.term(),
-                })?;
-            self.log.clear();
-        }
-        if let Some(first) = entries.first() {
-            if self.log.last().is_some_and(|p| p.index >= first.index()) {
-                self.wal
-                    .append_encoded(&RaftRecord::<&E, &H>::TruncateFrom(first.index()))?;
-                let keep = self.log.partition_point(|p| p.index < first.index());
-                self.log.truncate(keep);
+        let last_logged = self.log.last().map(|p| p.index);
+        for record in batch_records(last_logged, hard_state, entries, snapshot) {
+            match record {
+                BatchRecord::SnapshotFile(snap) => {
+                    write_value(&self.dir.join(SNAPSHOT_FILE), snap)?;
+                    self.snapshot = Some((snap.index(), snap.term()));
+                }
+                BatchRecord::SnapshotInstalled { index, term } => {
+                    self.wal
+                        .append_encoded(&RaftRecord::<&E, &H>::SnapshotInstalled { index, term })?;
+                    self.log.clear();
+                }
+                BatchRecord::TruncateFrom(index) => {
+                    self.wal
+                        .append_encoded(&RaftRecord::<&E, &H>::TruncateFrom(index))?;
+                    let keep = self.log.partition_point(|p| p.index < index);
+                    self.log.truncate(keep);
+                }
+                BatchRecord::Entry(entry) => {
+                    let seq = self
+                        .wal
+                        .append_encoded(&RaftRecord::<&E, &H>::Entry(entry))?;
+                    self.log.push(EntryPosition {
+                        index: entry.index(),
+                        term: entry.term(),
+                        seq,
+                    });
+                }
+                BatchRecord::HardState(h) => {
+                    let seq = self
+                        .wal
+                        .append_encoded(&RaftRecord::<&E, &H>::HardState(h))?;
+                    self.hard_state = Some((h.clone(), seq));
+                }
             }
-            for entry in entries {
-                let seq = self
-                    .wal
-                    .append_encoded(&RaftRecord::<&E, &H>::Entry(entry))?;
-                self.log.push(EntryPosition {
-                    index: entry.index(),
-                    term: entry.term(),
-                    seq,
-                });
-            }
-        }
-        if let Some(h) = hard_state {
-            let seq = self
-                .wal
-                .append_encoded(&RaftRecord::<&E, &H>::HardState(h))?;
-            self.hard_state = Some((h.clone(), seq));
         }
         self.wal.sync()
     }

@@ -102,3 +102,25 @@ fn restart_rejects_an_absurd_snapshot_index() {
     let err = Node::restart(config(1), ConfState::with_voters([1]), persisted).err();
     assert!(matches!(err, Some(CoreError::InvalidPersistedState(_))));
 }
+
+#[test]
+fn restart_after_a_torn_batch_adopts_the_newest_term_in_the_log() {
+    // Entries of term 3 reached the disk, the hard state of the same batch (term 3) did not.
+    let persisted = PersistedState {
+        hard_state: HardState {
+            term: 2,
+            vote: Some(2),
+            commit: 1,
+        },
+        snapshot: None,
+        entries: vec![entry(1, 1), entry(2, 3)],
+    };
+    let node = Node::restart(config(1), ConfState::with_voters([1, 2, 3]), persisted).unwrap();
+    let status = node.status();
+    assert_eq!((status.term, status.commit, status.last_index), (3, 1, 2));
+    assert_eq!(
+        node.hard_state().vote,
+        None,
+        "the vote of term 2 is not one of term 3"
+    );
+}

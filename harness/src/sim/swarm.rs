@@ -1,0 +1,86 @@
+//! Swarm testing (`gauntlet sim --swarm`): every seed draws its own configuration from the seed
+//! (the core's flow control, the network's loss, duplication and reordering, which fault kinds
+//! run and how often, how many clients, and leader churn), so a sweep explores many different
+//! worlds instead of one average one. A feature that hides a bug in the average world (large
+//! AppendEntries that deliver an old leader's entries together with the new leader's no-op; so
+//! many fault kinds that none lasts) is switched off or turned to an extreme in some seeds.
+//!
+//! The drawn values are written into the spec, so `spec.json` shows them and `--replay` runs
+//! them as they are. The template bounds the draw: only its fault kinds are picked from, and
+//! at most its number of clients.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::churn::ChurnSpec;
+use super::spec::SimSpec;
+
+/// Picks one of `choices` uniformly.
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, choices: &[T]) -> T {
+    choices[rng.random_range(0..choices.len())]
+}
+
+/// Replaces the knobs of `spec` with ones drawn from `spec.seed` (and marks it `swarm`).
+pub fn draw(spec: &mut SimSpec) {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7377_6172_6d00_0000);
+    // Flow control: down to one entry per message and one message in flight.
+    spec.max_msg_bytes = pick(&mut rng, &[1, 1, 256, 4_096, 1 << 20, 1 << 20]);
+    spec.max_inflight_msgs = pick(&mut rng, &[1, 2, 16, 256]);
+    // Network.
+    spec.network.loss_chance = pick(&mut rng, &[0.0, 0.01, 0.03, 0.1]);
+    spec.network.duplicate_chance = pick(&mut rng, &[0.0, 0.02, 0.1]);
+    spec.network.slow_chance = pick(&mut rng, &[0.0, 0.02, 0.1]);
+    // Faults: each kind of the template kept with probability 1/2, at its own pace.
+    let kinds = spec.nemesis.clone();
+    spec.nemesis = kinds.into_iter().filter(|_| rng.random_bool(0.5)).collect();
+    spec.fault_interval_ms = pick(&mut rng, &[250, 500, 1_000, 2_000]);
+    // Clients.
+    if spec.clients > 2 {
+        spec.clients = rng.random_range(2..=spec.clients);
+    }
+    // Leader churn in two seeds of three.
+    let churn = ChurnSpec {
+        chance: pick(&mut rng, &[0.25, 0.5, 1.0, 1.0]),
+        commit_chance: pick(&mut rng, &[0.0, 0.25, 0.5, 1.0]),
+        tenure_chance: pick(&mut rng, &[0.0, 0.5, 1.0]),
+        max_tenure_ms: pick(&mut rng, &[500, 2_000, 5_000]),
+        min_delay_us: 100,
+        max_delay_us: pick(&mut rng, &[2_000, 20_000, 200_000]),
+        min_down_ms: 100,
+        max_down_ms: pick(&mut rng, &[500, 2_000]),
+        isolate_chance: pick(&mut rng, &[0.0, 0.5, 1.0, 1.0]),
+        max_strikes: 20,
+        spared: Vec::new(),
+    };
+    spec.churn = rng.random_bool(2.0 / 3.0).then_some(churn);
+    spec.swarm = true;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_draw_depends_on_the_seed_only_and_stays_in_bounds() {
+        let mut template = SimSpec::new(0);
+        template.swarm = true;
+        assert_eq!(template.for_seed(9), template.for_seed(9));
+        let specs: Vec<SimSpec> = (0..64).map(|s| template.for_seed(s)).collect();
+        assert!(specs
+            .iter()
+            .all(|s| s.swarm && s.clients >= 2 && s.clients <= 10));
+        assert!(specs.iter().any(|s| s.max_msg_bytes == 1));
+        assert!(specs.iter().any(|s| s.max_msg_bytes == 1 << 20));
+        assert!(specs.iter().any(|s| s.churn.is_some()));
+        assert!(specs.iter().any(|s| s.churn.is_none()));
+        assert!(specs
+            .iter()
+            .all(|s| s.churn.as_ref().is_none_or(|c| c.validate().is_ok())));
+        let distinct: std::collections::BTreeSet<usize> =
+            specs.iter().map(|s| s.nemesis.len()).collect();
+        assert!(distinct.len() > 2, "fault kinds vary: {distinct:?}");
+        // Without swarm, only the seed changes.
+        let plain = SimSpec::new(0).for_seed(5);
+        assert_eq!(plain, SimSpec::new(5));
+    }
+}
