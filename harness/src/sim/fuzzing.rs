@@ -8,8 +8,8 @@
 //! `Targets` (partitions of every shape or any set of directed links, kills, pauses, link delay
 //! and loss, possibly overlapping) and the run seed, which drives every per-message decision,
 //! crash survivor choice and client operation. The run is the ordinary simulator ([`super::run`])
-//! in memory, kept tiny (1-5 nodes, 1-4 clients, at most 0.8 simulated seconds of workload) so
-//! that one execution costs about a millisecond.
+//! in memory, kept tiny (1-5 nodes, 1-4 clients, at most 0.8 simulated seconds of workload and
+//! 40 operations) so that one execution costs about half a millisecond (`docs/fuzzing.md`).
 //!
 //! Any input maps to a valid run (missing bytes read as zeros), so the target panics only when
 //! the correct build misbehaves: a Raft invariant breaks, a reply does not fit its operation, the
@@ -66,7 +66,7 @@ impl<'a> Arbitrary<'a> for FuzzRun {
         spec.final_reads_ms = 100 * u.int_in_range(1..=2)?;
         spec.max_ops = Some(MAX_OPS - u.int_in_range(0..=MAX_OPS - 4)?);
         spec.nemesis = Vec::new();
-        // Faster than the server (50 ms x 10), so that elections fit in a short run.
+        // Faster elections than the server's 10-20 ticks of 50 ms, so that they fit in a short run.
         spec.tick_ms = *u.choose(&[50, 20, 50, 20])?;
         spec.election_ticks = u.int_in_range(3..=8)?;
         spec.max_msg_bytes = *u.choose(&[1 << 20, 64, 256, 4096])?;
@@ -237,6 +237,28 @@ mod tests {
                 .iter()
                 .all(|s| s.start_ms < s.end_ms && s.end_ms < spec.time_ms));
         }
+    }
+
+    #[test]
+    fn link_and_target_bits_pick_nodes() {
+        let ids = [1, 2, 3];
+        let all = links(&mut Unstructured::new(&[0xff; 4]), &ids).unwrap();
+        assert_eq!(all, vec![(1, 2), (1, 3), (2, 1), (2, 3), (3, 1), (3, 2)]);
+        let first = links(&mut Unstructured::new(&[1, 0, 0, 0]), &ids).unwrap();
+        assert_eq!(first, vec![(1, 2)]);
+        assert_eq!(
+            targets(&mut Unstructured::new(&[0]), &ids).unwrap(),
+            Targets::Leader
+        );
+        assert_eq!(
+            targets(&mut Unstructured::new(&[0b101]), &ids).unwrap(),
+            Targets::Nodes(vec![1, 3])
+        );
+        // Bits beyond the cluster select nobody, which falls back to the leader.
+        assert_eq!(
+            targets(&mut Unstructured::new(&[0b1000]), &ids).unwrap(),
+            Targets::Leader
+        );
     }
 
     #[test]
