@@ -47,6 +47,36 @@ fn the_register_workload_runs_and_checks() {
 }
 
 #[test]
+fn the_kv_workload_runs_checks_and_catches_a_duplicate() {
+    let mut spec = short(9);
+    spec.workload = SimWorkload::Kv;
+    let outcome = run(&spec, RunOptions::default());
+    assert_eq!(outcome.verdict, SimVerdict::Valid, "{:?}", outcome.verdict);
+    assert!(outcome.ops.1 > 50, "too few ok ops: {:?}", outcome.ops);
+    let text = String::from_utf8_lossy(&outcome.history);
+    for f in ["get", "put", "append", "cas"] {
+        assert!(
+            text.contains(&format!("\"f\":\"{f}\"")),
+            "no {f} in the kv history"
+        );
+    }
+    // The same workload with sessions ignored: some seed of a few shows the double append.
+    let caught = (0..8).any(|seed| {
+        let mut spec = short(seed);
+        spec.workload = SimWorkload::Kv;
+        spec.bugs = vec!["no-dedup".into()];
+        matches!(
+            run(&spec, RunOptions::default()).verdict,
+            SimVerdict::Violation { .. }
+        )
+    });
+    assert!(
+        caught,
+        "no-dedup went unnoticed on the kv workload in 8 seeds"
+    );
+}
+
+#[test]
 fn a_bad_spec_is_a_harness_failure_not_a_panic() {
     let mut spec = short(1);
     spec.network.loss_chance = 2.0;

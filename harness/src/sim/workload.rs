@@ -18,6 +18,7 @@ impl From<SimWorkload> for WorkloadKind {
     fn from(workload: SimWorkload) -> WorkloadKind {
         match workload {
             SimWorkload::Register => WorkloadKind::Register,
+            SimWorkload::Kv => WorkloadKind::Kv,
             SimWorkload::Append => WorkloadKind::Append,
         }
     }
