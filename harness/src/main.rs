@@ -8,7 +8,30 @@ use clap::Parser;
 use harness::check_cmd::{self, EXIT_UNUSABLE_INPUT};
 use harness::cli::{Cli, Command};
 
+/// Exit status of a process whose output pipe was closed (128 + SIGPIPE), as shells expect.
+const EXIT_BROKEN_PIPE: i32 = 141;
+
+/// `println!` panics when stdout is a closed pipe (`gauntlet sim ... | head -1`). Such a panic is
+/// not a bug: end quietly as SIGPIPE would have. The node guard installs its hook later and
+/// calls this one after it has stopped every node, so no node outlives the exit.
+fn exit_quietly_on_closed_stdout() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        previous(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
