@@ -113,6 +113,7 @@ fn parse_nemesis(s: &str) -> Result<NemesisList, String> {
 
 fn parse_workload(s: &str) -> Result<SimWorkload, String> {
     s.parse()
+        .map_err(|e: crate::workload::UnknownWorkload| e.to_string())
 }
 
 fn parse_range(s: &str) -> Result<Range<u64>, String> {

@@ -9,42 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::churn::ChurnSpec;
 use super::schedule::{self, NemesisKind, Step};
 
-/// The workloads the simulator runs: the harness's own (`crate::workload::WorkloadKind`), named
-/// and checked the same way.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SimWorkload {
-    /// One key: read, write, cas of small integers; checked as a cas-register.
-    Register,
-    /// Several keys: get, put, append, cas of strings; checked as a key-value map.
-    Kv,
-    /// Several keys holding lists of unique integers: append one, read all; checked as list-append.
-    Append,
-}
-
-impl SimWorkload {
-    pub fn name(self) -> &'static str {
-        crate::workload::WorkloadKind::from(self).name()
-    }
-
-    pub fn model(self) -> checker::ModelKind {
-        crate::workload::WorkloadKind::from(self).model()
-    }
-}
-
-impl std::str::FromStr for SimWorkload {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "register" => Ok(SimWorkload::Register),
-            "kv" => Ok(SimWorkload::Kv),
-            "append" => Ok(SimWorkload::Append),
-            other => Err(format!(
-                "unknown workload {other:?}: expected register, kv or append"
-            )),
-        }
-    }
-}
+/// The workloads the simulator runs: exactly the harness's own (names, serde form and checker
+/// models included).
+pub type SimWorkload = crate::workload::WorkloadKind;
 
 /// The per-message behaviour of the simulated network (on top of the schedule's faults).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,9 +3,9 @@
 //! This file only chooses the options a simulated run uses and switches to reads in the run's
 //! read-only phase.
 
-use crate::workload::{OpSpec, WorkerGenerator, WorkloadKind, WorkloadOptions};
+use crate::workload::{OpSpec, WorkerGenerator, WorkloadOptions};
 
-use super::spec::{SimSpec, SimWorkload};
+use super::spec::SimSpec;
 
 /// Keys in use at once by a multi-key workload, and operations a client issues before it moves
 /// on to fresh keys (so no key's history grows past what the checker handles quickly).
@@ -14,20 +14,10 @@ pub const KEY_CHURN_OPS: usize = 60;
 /// Share of reads in the `append` workload, in percent.
 pub const LIST_READ_PERCENT: u32 = 40;
 
-impl From<SimWorkload> for WorkloadKind {
-    fn from(workload: SimWorkload) -> WorkloadKind {
-        match workload {
-            SimWorkload::Register => WorkloadKind::Register,
-            SimWorkload::Kv => WorkloadKind::Kv,
-            SimWorkload::Append => WorkloadKind::Append,
-        }
-    }
-}
-
 /// The workload options of a simulated run: one worker per client, seeded with the run's seed.
 pub fn options(spec: &SimSpec) -> WorkloadOptions {
     WorkloadOptions {
-        kind: spec.workload.into(),
+        kind: spec.workload,
         seed: spec.seed,
         concurrency: spec.clients,
         keys: KEYS,
