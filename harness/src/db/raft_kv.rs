@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -42,6 +42,29 @@ pub struct RaftKvOptions {
     pub seed: u64,
     /// How long a start may take before the node counts as failed.
     pub ready_timeout: Duration,
+    /// More `raft-kv serve` arguments for every node (e.g. `--voters 1,2,3`).
+    pub extra_args: Vec<String>,
+}
+
+impl RaftKvOptions {
+    /// A local cluster of `nodes` nodes of `binary` in `dir`, with the timing the integration
+    /// tests use (election 300 ms, heartbeat 30 ms), a snapshot every 1,000 entries and no
+    /// planted bug; change the fields for anything else.
+    pub fn local(binary: PathBuf, dir: PathBuf, nodes: usize) -> RaftKvOptions {
+        RaftKvOptions {
+            binary,
+            nodes,
+            dir,
+            cluster_id: 7,
+            election_ms: 300,
+            heartbeat_ms: 30,
+            snapshot_every: 1_000,
+            unsafe_bugs: Vec::new(),
+            seed: 1,
+            ready_timeout: Duration::from_secs(20),
+            extra_args: Vec::new(),
+        }
+    }
 }
 
 struct NodePlan {
@@ -124,6 +147,85 @@ impl RaftKv {
         }
     }
 
+    /// The address node `node` serves clients on.
+    pub fn client_addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.plans.get(&node).map(|p| p.client_addr)
+    }
+
+    /// The real Raft (peer) address of node `node`.
+    pub fn peer_addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.plans.get(&node).map(|p| p.peer_addr)
+    }
+
+    /// Node `node`'s data directory.
+    pub fn data_dir(&self, node: NodeId) -> Option<PathBuf> {
+        self.plans.get(&node).map(|p| p.data_dir.clone())
+    }
+
+    /// Everything node `node` wrote to stderr so far, over all its starts (empty if none).
+    pub fn log_text(&self, node: NodeId) -> String {
+        std::fs::read_to_string(self.log_path(node)).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM to node `node` and waits up to `within` for it to exit; its exit status.
+    pub fn terminate(&mut self, node: NodeId, within: Duration) -> Result<ExitStatus, DbError> {
+        self.signal(node, Signal::SIGTERM)?;
+        let deadline = Instant::now() + within;
+        loop {
+            let running = self
+                .running
+                .get_mut(&node)
+                .ok_or(DbError::UnknownNode(node))?;
+            match running.child.try_wait() {
+                Ok(Some(status)) => {
+                    self.reap(node);
+                    return Ok(status);
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Ok(None) => {
+                    return Err(DbError::Control {
+                        node,
+                        what: format!("still running {} ms after SIGTERM", within.as_millis()),
+                    })
+                }
+                Err(source) => {
+                    return Err(DbError::Io {
+                        node,
+                        what: "waiting for the process".into(),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The running node that serves a linearizable read itself (the leader), if any.
+    pub async fn leader(&mut self) -> Option<NodeId> {
+        let nodes: Vec<NodeId> = self.plans.keys().copied().collect();
+        for node in nodes {
+            if self.is_running(node) && self.is_leader(node).await {
+                return Some(node);
+            }
+        }
+        None
+    }
+
+    /// Waits up to `within` for a leader; `None` when there is none by then.
+    pub async fn wait_for_leader(&mut self, within: Duration) -> Option<NodeId> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(node) = self.leader().await {
+                return Some(node);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn plan_of(&self, node: NodeId) -> Result<&NodePlan, DbError> {
         self.plans.get(&node).ok_or(DbError::UnknownNode(node))
     }
@@ -163,6 +265,7 @@ impl RaftKv {
         for bug in &self.options.unsafe_bugs {
             command.args(["--unsafe-bug", bug]);
         }
+        command.args(&self.options.extra_args);
         command.process_group(0);
         command
     }

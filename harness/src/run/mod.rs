@@ -136,6 +136,7 @@ async fn run_in(options: &RunOptions, dir: &RunDir) -> anyhow::Result<Phases> {
         unsafe_bugs: options.unsafe_bugs.clone(),
         seed: options.seed,
         ready_timeout: Duration::from_secs(15),
+        extra_args: Vec::new(),
     })?;
     let mut links = Vec::new();
     for (&to, &target) in &raft_kv.peer_addrs() {

@@ -2,17 +2,17 @@
 //! is not in the initial configuration is added as a learner, promoted, and then needed for the
 //! quorum after an original voter is removed and another one is killed.
 
-mod support_proc;
+mod support;
 
 use std::time::Duration;
 
 use raft::client::ClientError;
 use raft::kv::AdminRequest;
-use support_proc::ProcCluster;
+use support::LocalCluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_node_joins_as_learner_is_promoted_and_carries_the_quorum() {
-    let mut cluster = ProcCluster::start_with(4, 1000, &["--voters", "1,2,3"]);
+    let mut cluster = LocalCluster::start(4, 1000, &["--voters", "1,2,3"]);
     let leader = cluster.wait_for_leader(Duration::from_secs(5)).await;
     assert_ne!(leader, 4, "node 4 is not a voter and must not lead");
     let mut client = cluster.client();

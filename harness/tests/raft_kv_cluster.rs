@@ -1,15 +1,18 @@
 //! Three real `raft-kv` processes on loopback: election, round trips, leader crash (SIGKILL),
 //! restart with catch-up through InstallSnapshot, whole-cluster crash and restart.
 
-mod support_proc;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use support_proc::{ProcCluster, ELECTION_MS};
+use support::LocalCluster;
+
+/// The election timeout the local cluster runs with (`RaftKvOptions::local`).
+const ELECTION_MS: u64 = 300;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_elect_a_leader_and_round_trip_every_operation() {
-    let cluster = ProcCluster::start(3, 1000);
+    let mut cluster = LocalCluster::start(3, 1000, &[]);
     cluster.wait_for_leader(Duration::from_secs(5)).await;
     let mut client = cluster.client();
     for i in 0..20 {
@@ -36,7 +39,7 @@ async fn three_nodes_elect_a_leader_and_round_trip_every_operation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_crash_new_leader_keeps_acknowledged_writes_and_restarted_node_catches_up() {
-    let mut cluster = ProcCluster::start(3, 20);
+    let mut cluster = LocalCluster::start(3, 20, &[]);
     let old_leader = cluster.wait_for_leader(Duration::from_secs(5)).await;
     let mut client = cluster.client();
     for i in 0..50 {
@@ -100,7 +103,7 @@ async fn leader_crash_new_leader_keeps_acknowledged_writes_and_restarted_node_ca
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_cluster_killed_and_restarted_keeps_its_data() {
-    let mut cluster = ProcCluster::start(3, 25);
+    let mut cluster = LocalCluster::start(3, 25, &[]);
     cluster.wait_for_leader(Duration::from_secs(5)).await;
     let mut client = cluster.client();
     for i in 0..60 {
@@ -120,7 +123,7 @@ async fn whole_cluster_killed_and_restarted_keeps_its_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_a_node_cleanly_and_it_restarts() {
-    let mut cluster = ProcCluster::start(3, 1000);
+    let mut cluster = LocalCluster::start(3, 1000, &[]);
     cluster.wait_for_leader(Duration::from_secs(5)).await;
     let mut client = cluster.client();
     client.put("a", "1").await.unwrap();
@@ -135,7 +138,7 @@ async fn sigterm_stops_a_node_cleanly_and_it_restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ack_before_sync_bug_loses_acknowledged_writes_when_the_cluster_is_killed() {
     let args = ["--unsafe-bug", "ack-before-sync", "--lazy-sync-ms", "5000"];
-    let mut cluster = ProcCluster::start_with(3, 1000, &args);
+    let mut cluster = LocalCluster::start(3, 1000, &args);
     cluster.wait_for_leader(Duration::from_secs(5)).await;
     let mut client = cluster.client();
     for i in 0..20 {

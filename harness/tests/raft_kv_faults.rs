@@ -2,15 +2,15 @@
 //! (naming file and offset, non-zero exit); garbage frames and oversized lengths on the peer and
 //! client ports close that connection while the node keeps serving.
 
-mod support_proc;
+mod support;
 
 use std::{io::Read, io::Write, net::TcpStream, time::Duration};
 
-use support_proc::ProcCluster;
+use support::LocalCluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_wal_refuses_to_start_naming_file_and_offset() {
-    let mut cluster = ProcCluster::start(3, 100_000);
+    let mut cluster = LocalCluster::start(3, 100_000, &[]);
     cluster.wait_for_leader(Duration::from_secs(5)).await;
     let mut client = cluster.client();
     for i in 0..100 {
@@ -29,10 +29,11 @@ async fn corrupted_wal_refuses_to_start_naming_file_and_offset() {
     bytes[middle] ^= 0x5a;
     std::fs::write(&segment, &bytes).unwrap();
 
-    let status = cluster.start_expecting_failure(3);
+    let refusal = cluster.start_expecting_failure(3);
     assert!(
-        !status.success(),
-        "node with a corrupt WAL exited with {status}"
+        matches!(&refusal, harness::db::DbError::NotReady { detail, .. } if detail.contains("exited")),
+        "node with a corrupt WAL: {}",
+        refusal.describe()
     );
     let stderr = cluster.stderr(3);
     let name = segment.file_name().unwrap().to_string_lossy().to_string();
@@ -69,7 +70,7 @@ fn expect_closed_after(addr: std::net::SocketAddr, bytes: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_and_oversized_frames_close_the_connection_and_the_node_keeps_serving() {
-    let cluster = ProcCluster::start(3, 1000);
+    let mut cluster = LocalCluster::start(3, 1000, &[]);
     let leader = cluster.wait_for_leader(Duration::from_secs(5)).await;
     let garbage: &[u8] = &[0, 0, 0, 6, 0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa];
     let oversized: &[u8] = &[0xff, 0xff, 0xff, 0xf0, 1, 2, 3];
