@@ -12,9 +12,8 @@
 //! completes `ok` with `true` (swapped) or `false` (compared, did not match); list-append keys
 //! hold comma-separated integers in the store (`"3,17,"`) and reads are recorded as lists.
 
-use serde_json::{json, Value as Json};
-
 use raft::kv::Op;
+use serde_json::{json, Value as Json};
 
 use crate::db::KvReply;
 
