@@ -5,6 +5,11 @@
 //! state ([`Model::step`]). Models also split a history into independent parts
 //! ([`Model::partition`], usually one per key) that are checked on their own.
 //!
+//! This module and the built-in models (`crate::models`) sit at the bottom of the crate, above
+//! only the history types: they never use the search (`crate::linearizability`), the entry point
+//! (`crate::check`) or the report (`crate::report`), which all build on them
+//! (`tests/layering.rs` keeps it so).
+//!
 //! Writing a model takes minutes:
 //! ```
 //! use checker::history::{Operation, Value};
@@ -39,7 +44,6 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 use crate::history::{Operation, Value};
-use crate::linearizability::PreparedOp;
 
 /// An operation the model cannot interpret (unknown function, or an input of the wrong shape).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +72,20 @@ impl ModelError {
             ),
         }
     }
+}
+
+/// An operation in the model's own form ([`Model::prepare`]) with its interval in event indices:
+/// what the search and [`Model::impossible_op`] see.
+#[derive(Debug)]
+pub struct PreparedOp<O> {
+    /// [`Operation::id`].
+    pub id: usize,
+    /// Position in the slice of operations given to the check.
+    pub index: usize,
+    pub call: usize,
+    /// `None`: outcome unknown (never returns).
+    pub ret: Option<usize>,
+    pub op: O,
 }
 
 /// One independent part of a history: the operations (indices into the slice given to

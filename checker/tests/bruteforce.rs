@@ -6,7 +6,7 @@
 use checker::fuzzing::brute_force_linearizable;
 use checker::history::{Operation, Value};
 use checker::model::Model;
-use checker::models::{CasRegister, Kv, ListAppend, Register, Set};
+use checker::models::{Kv, ListAppend, Register, Set};
 use checker::{check_operations, CheckOptions, ModelKind, Verdict};
 use proptest::prelude::*;
 
@@ -39,8 +39,7 @@ fn replays<M: Model>(model: &M, ops: &[Operation], order: &[usize]) -> bool {
 
 fn replays_kind(kind: ModelKind, ops: &[Operation], order: &[usize]) -> bool {
     match kind {
-        ModelKind::Register => replays(&Register, ops, order),
-        ModelKind::CasRegister => replays(&CasRegister, ops, order),
+        ModelKind::Register | ModelKind::CasRegister => replays(&Register, ops, order),
         ModelKind::Kv => replays(&Kv, ops, order),
         ModelKind::ListAppend => replays(&ListAppend, ops, order),
         ModelKind::Set => replays(&Set, ops, order),

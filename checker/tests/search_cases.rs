@@ -157,11 +157,48 @@ fn failed_cas_means_the_comparison_failed() {
 }
 
 #[test]
-fn plain_register_refuses_cas_with_an_unknown_verdict_naming_the_operation() {
-    let h = H::new().cas(0, 1, true, 0, 1);
-    match check(&h.ops, ModelKind::Register).verdict {
-        Verdict::Unknown { reason } => assert!(reason.contains("\"cas\""), "{reason}"),
-        other => panic!("expected unknown, got {other:?}"),
+fn register_and_cas_register_are_one_model_that_accepts_cas() {
+    let swapped = H::new()
+        .write(1, 0, 1)
+        .cas(1, 2, true, 2, 3)
+        .read(Value::Int(2), 4, 5);
+    let stale = H::new()
+        .write(1, 0, 1)
+        .cas(1, 2, true, 2, 3)
+        .read(Value::Int(1), 4, 5);
+    for kind in [ModelKind::Register, ModelKind::CasRegister] {
+        assert_eq!(
+            check(&swapped.ops, kind).verdict,
+            Verdict::Linearizable,
+            "{kind:?}"
+        );
+        let report = check(&stale.ops, kind);
+        assert_eq!(report.verdict, Verdict::NotLinearizable, "{kind:?}");
+        assert_eq!(
+            report.counterexample.expect("counterexample").blocked[0].op,
+            2
+        );
+    }
+}
+
+#[test]
+fn a_cas_without_expected_and_new_gets_an_unknown_verdict_naming_the_operation() {
+    let h = H::new().write(1, 0, 1).op(
+        None,
+        "cas",
+        Value::Int(3),
+        Some(Value::Bool(true)),
+        2,
+        Some(3),
+    );
+    for kind in [ModelKind::Register, ModelKind::CasRegister] {
+        match check(&h.ops, kind).verdict {
+            Verdict::Unknown { reason } => {
+                assert!(reason.contains("operation 1"), "{reason}");
+                assert!(reason.contains("[expected new]"), "{reason}");
+            }
+            other => panic!("{kind:?}: expected unknown, got {other:?}"),
+        }
     }
 }
 

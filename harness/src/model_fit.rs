@@ -4,14 +4,13 @@
 
 use checker::history::Operation;
 use checker::model::{Model, ModelError};
-use checker::models::{CasRegister, Kv, ListAppend, Register, Set};
+use checker::models::{Kv, ListAppend, Register, Set};
 use checker::ModelKind;
 
 /// The first operation `model` cannot interpret, if any.
 pub fn first_unreadable(ops: &[Operation], model: ModelKind) -> Option<ModelError> {
     match model {
-        ModelKind::Register => first_error(&Register, ops),
-        ModelKind::CasRegister => first_error(&CasRegister, ops),
+        ModelKind::Register | ModelKind::CasRegister => first_error(&Register, ops),
         ModelKind::Kv => first_error(&Kv, ops),
         ModelKind::ListAppend => first_error(&ListAppend, ops),
         ModelKind::Set => first_error(&Set, ops),

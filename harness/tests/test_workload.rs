@@ -2,8 +2,9 @@
 //! appended elements are unique across workers; replies become the history values the checker's
 //! models expect.
 
-use harness::db::{KvReply, KvRequest};
+use harness::db::KvReply;
 use harness::workload::{OpSpec, WorkerGenerator, WorkloadKind, WorkloadOptions};
+use raft::kv::Op;
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -70,7 +71,7 @@ fn list_append_values_are_stored_as_text_and_read_back_as_lists() {
     };
     assert_eq!(
         append.request(),
-        KvRequest::Append {
+        Op::Append {
             key: "k1".into(),
             value: "17,".into()
         }

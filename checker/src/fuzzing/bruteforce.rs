@@ -6,15 +6,14 @@ use std::collections::BTreeMap;
 
 use crate::history::{Operation, Value};
 use crate::model::Model;
-use crate::models::{CasRegister, Kv, ListAppend, Register, Set};
+use crate::models::{Kv, ListAppend, Register, Set};
 use crate::ModelKind;
 
 /// Whether `ops` is linearizable under `model`, by exhaustive search; `None` when the model
 /// cannot read one of the operations. Exponential: meant for a handful of operations.
 pub fn brute_force_linearizable(model: ModelKind, ops: &[Operation]) -> Option<bool> {
     match model {
-        ModelKind::Register => per_key(&Register, ops),
-        ModelKind::CasRegister => per_key(&CasRegister, ops),
+        ModelKind::Register | ModelKind::CasRegister => per_key(&Register, ops),
         ModelKind::Kv => per_key(&Kv, ops),
         ModelKind::ListAppend => per_key(&ListAppend, ops),
         ModelKind::Set => per_key(&Set, ops),

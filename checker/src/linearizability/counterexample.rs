@@ -2,9 +2,8 @@
 //! prefix, the state after it, the operations that cannot go next (and why), and the operations
 //! concurrent with them.
 
-use super::search::PreparedOp;
 use crate::history::Value;
-use crate::model::{describe_value, Model};
+use crate::model::{describe_value, Model, PreparedOp};
 use crate::report::{BlockedOperation, Counterexample};
 
 /// Builds the counterexample for a partition whose search failed after `prefix` (positions into

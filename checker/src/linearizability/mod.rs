@@ -9,19 +9,20 @@
 pub mod counterexample;
 pub mod hash;
 pub mod memo;
+pub mod options;
 pub mod search;
 
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::check::CheckOptions;
 use crate::history::{Operation, Value};
-use crate::model::{Model, Partition};
+use crate::model::{Model, Partition, PreparedOp};
 use crate::report::{
     BlockedOperation, CheckReport, Counterexample, PartitionReport, SearchStats, Verdict,
 };
-pub use search::{Limits, MemoryBudget, Outcome, PreparedOp, Search, SearchResult};
+pub use options::CheckOptions;
+pub use search::{Limits, MemoryBudget, Outcome, Search, SearchResult};
 
 /// What one partition's check produced.
 struct PartitionResult {

@@ -11,20 +11,7 @@ use std::time::Instant;
 use super::hash::hash_of;
 use super::hash::zobrist_tag;
 use super::memo::Memo;
-use crate::model::Model;
-
-/// An operation ready for the search: its model form and its interval in event indices.
-#[derive(Debug)]
-pub struct PreparedOp<O> {
-    /// [`crate::history::Operation::id`].
-    pub id: usize,
-    /// Position in the slice of operations given to the check.
-    pub index: usize,
-    pub call: usize,
-    /// `None`: outcome unknown (never returns).
-    pub ret: Option<usize>,
-    pub op: O,
-}
+use crate::model::{Model, PreparedOp};
 
 /// A memory budget shared by all partitions searched at once.
 #[derive(Debug)]

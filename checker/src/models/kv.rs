@@ -11,8 +11,7 @@ use std::sync::Arc;
 use super::producers::{first_unproducible, ValueUse};
 use super::text::{Piece, Text};
 use crate::history::{Operation, Value};
-use crate::linearizability::PreparedOp;
-use crate::model::{describe_value, Model, ModelError};
+use crate::model::{describe_value, Model, ModelError, PreparedOp};
 
 /// A key's value. Strings are kept as [`Text`] so appends and comparisons are cheap.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,4 +1,4 @@
-//! The built-in models: register, cas-register, kv, list-append, set.
+//! The built-in models: register (also named cas-register), kv, list-append, set.
 
 pub mod kv;
 pub mod list_append;
@@ -9,5 +9,5 @@ pub mod text;
 
 pub use kv::Kv;
 pub use list_append::ListAppend;
-pub use register::{CasRegister, Register};
+pub use register::Register;
 pub use set::Set;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use crate::linearizability::PreparedOp;
+use crate::model::PreparedOp;
 
 /// What an operation needs and what it may write, as seen by [`first_unproducible`].
 pub struct ValueUse<'a, V> {

@@ -1,4 +1,6 @@
-//! Single-value registers: `register` (read, write) and `cas-register` (read, write, cas).
+//! The single-value register: read, write and compare-and-set. It is the model behind both
+//! `--model register` and `--model cas-register` (one model, two names): a history without cas
+//! is checked exactly as a plain read/write register.
 //!
 //! The initial value is `nil`. A cas takes `[expected new]`; an ok cas with output `false` took
 //! effect but its comparison failed (the register did not hold `expected`). A multi-key history
@@ -6,8 +8,7 @@
 
 use super::producers::{first_unproducible, ValueUse};
 use crate::history::{Operation, Value};
-use crate::linearizability::PreparedOp;
-use crate::model::{describe_value, Model, ModelError};
+use crate::model::{describe_value, Model, ModelError, PreparedOp};
 
 /// A register operation in model form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,16 +24,12 @@ pub enum RegisterOp {
     },
 }
 
-/// Parses a register operation; `allow_cas` is false for the plain register.
-fn prepare_register_op(
-    model: &'static str,
-    op: &Operation,
-    allow_cas: bool,
-) -> Result<RegisterOp, ModelError> {
+/// Parses a register operation.
+fn prepare_register_op(model: &'static str, op: &Operation) -> Result<RegisterOp, ModelError> {
     match op.f.as_str() {
         "read" | "get" | "r" => Ok(RegisterOp::Read(op.output.clone())),
         "write" | "put" | "w" => Ok(RegisterOp::Write(op.input.clone())),
-        "cas" if allow_cas => match &op.input {
+        "cas" => match &op.input {
             Value::List(pair) if pair.len() == 2 => Ok(RegisterOp::Cas {
                 expected: pair[0].clone(),
                 new: pair[1].clone(),
@@ -104,7 +101,7 @@ fn value_heap_bytes(state: &Value) -> usize {
     }
 }
 
-/// A read/write register, initially `nil`.
+/// A read/write/compare-and-set register, initially `nil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Register;
 
@@ -118,40 +115,7 @@ impl Model for Register {
         Value::Nil
     }
     fn prepare(&self, op: &Operation) -> Result<RegisterOp, ModelError> {
-        prepare_register_op(self.name(), op, false)
-    }
-    fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
-        step_register(state, op)
-    }
-    fn state_heap_bytes(&self, state: &Value) -> usize {
-        value_heap_bytes(state)
-    }
-    fn is_read_only(&self, op: &RegisterOp) -> bool {
-        matches!(op, RegisterOp::Read(_))
-    }
-    fn impossible_op(&self, ops: &[PreparedOp<RegisterOp>]) -> Option<(usize, String)> {
-        impossible_register_op(ops)
-    }
-    fn describe_state(&self, state: &Value) -> String {
-        describe_value(state)
-    }
-}
-
-/// A read/write/compare-and-set register, initially `nil`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CasRegister;
-
-impl Model for CasRegister {
-    type State = Value;
-    type Op = RegisterOp;
-    fn name(&self) -> &'static str {
-        "cas-register"
-    }
-    fn init(&self) -> Value {
-        Value::Nil
-    }
-    fn prepare(&self, op: &Operation) -> Result<RegisterOp, ModelError> {
-        prepare_register_op(self.name(), op, true)
+        prepare_register_op(self.name(), op)
     }
     fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
         step_register(state, op)

@@ -15,32 +15,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
+use raft::kv::Op;
 
 pub use crate::nemesis::schedule::NodeId;
 
-/// A key-value request, independent of any one system's wire protocol.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KvRequest {
-    Get {
-        key: String,
-    },
-    Put {
-        key: String,
-        value: String,
-    },
-    Append {
-        key: String,
-        value: String,
-    },
-    /// `expected: None` means "the key is absent".
-    Cas {
-        key: String,
-        expected: Option<String>,
-        new: String,
-    },
-}
-
-/// A successful reply.
+/// A successful reply, narrowed to what a history records. Not a copy of raft-kv's `OpResult`:
+/// a cas is only swapped or not (no current value), and there is no delete; a [`DbClient`] for
+/// another system produces it from that system's replies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KvReply {
     /// A read's value (`None`: absent).
@@ -60,9 +41,11 @@ pub struct ClientFailure {
     pub reason: String,
 }
 
-/// A client of the system under test: one operation at a time.
+/// A client of the system under test: one operation at a time. Operations are the one KV
+/// operation type, [`raft::kv::Op`] (plain data; the wire framing is elsewhere): raft-kv's client
+/// sends it as it is, a client of another system maps it to that system's protocol.
 pub trait DbClient: Send {
-    fn call(&mut self, request: KvRequest) -> BoxFuture<'_, Result<KvReply, ClientFailure>>;
+    fn call(&mut self, op: Op) -> BoxFuture<'_, Result<KvReply, ClientFailure>>;
 }
 
 /// Process control failed.

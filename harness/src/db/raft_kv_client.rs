@@ -9,7 +9,7 @@ use futures::FutureExt;
 use raft::client::{Client, ClientConfig, ClientError};
 use raft::kv::{Op, OpResult};
 
-use super::{ClientFailure, ClientProfile, DbClient, KvReply, KvRequest};
+use super::{ClientFailure, ClientProfile, DbClient, KvReply};
 
 /// A raft-kv client session.
 pub struct RaftKvClient {
@@ -45,17 +45,7 @@ impl RaftKvClient {
     }
 }
 
-/// The raft-kv operation for a harness request (the simulator sends these too).
-pub fn to_op(request: KvRequest) -> Op {
-    match request {
-        KvRequest::Get { key } => Op::Get { key },
-        KvRequest::Put { key, value } => Op::Put { key, value },
-        KvRequest::Append { key, value } => Op::Append { key, value },
-        KvRequest::Cas { key, expected, new } => Op::Cas { key, expected, new },
-    }
-}
-
-/// Maps a client library result to the harness's terms.
+/// Maps a client library result to the harness's terms (the simulator's clients use it too).
 pub fn classify(result: Result<OpResult, ClientError>) -> Result<KvReply, ClientFailure> {
     match result {
         Ok(OpResult::Value(value)) => Ok(KvReply::Value(value)),
@@ -74,11 +64,11 @@ pub fn classify(result: Result<OpResult, ClientError>) -> Result<KvReply, Client
 }
 
 impl DbClient for RaftKvClient {
-    fn call(&mut self, request: KvRequest) -> BoxFuture<'_, Result<KvReply, ClientFailure>> {
+    fn call(&mut self, op: Op) -> BoxFuture<'_, Result<KvReply, ClientFailure>> {
         if let Some(home) = self.home {
             self.client.start_at(home);
         }
-        async move { classify(self.client.execute(to_op(request)).await) }.boxed()
+        async move { classify(self.client.execute(op).await) }.boxed()
     }
 }
 

@@ -17,8 +17,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// A node id, as in Raft.
-pub type NodeId = u64;
+/// A node id: Raft's own, re-exported.
+pub use raft::core::NodeId;
 
 /// The families of faults a run can use (`--nemesis partition,kill,pause,delay`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

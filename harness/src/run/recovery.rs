@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use raft::kv::Op;
 use tokio::time::Instant;
 
-use crate::db::{DbClient, KvRequest};
+use crate::db::DbClient;
 use crate::recorder::{Completion, Recorder};
 use crate::workload::generator::final_read;
 use crate::workload::WorkloadKind;
@@ -16,7 +17,7 @@ use crate::workload::WorkloadKind;
 pub async fn wait_until_serving(client: &mut dyn DbClient, timeout: Duration) -> Option<Duration> {
     let started = Instant::now();
     while started.elapsed() < timeout {
-        let probe = KvRequest::Get {
+        let probe = Op::Get {
             key: "__gauntlet_probe".into(),
         };
         match tokio::time::timeout(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use raft::client::{Action, ClientError, ClientSession, RetryPolicy, Success, Target};
 use raft::kv::{ClientRequest, ClientResponse};
 
-use crate::db::raft_kv_client::{classify, to_op};
+use crate::db::raft_kv_client::classify;
 use crate::recorder::Completion;
 use crate::workload::OpSpec;
 
@@ -88,7 +88,7 @@ impl SimClient {
     /// Starts an operation.
     pub fn begin(&mut self, now: u64, op: OpSpec) -> Next {
         self.session.start_at(self.home);
-        let action = self.session.begin(to_op(op.request()), at(now));
+        let action = self.session.begin(op.request(), at(now));
         self.current = Some(InFlight { op });
         self.follow(action)
     }

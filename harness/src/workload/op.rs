@@ -1,14 +1,21 @@
 //! One workload operation ([`OpSpec`]): its history form, the request it sends to the system under
 //! test, and the history value of a reply.
 //!
+//! `OpSpec` is not a second KV operation type: the operation sent is always the one KV operation
+//! type, [`raft::kv::Op`], made in one place ([`OpSpec::request`]). What `OpSpec` adds is what the
+//! operation means in the history, which the wire operation cannot tell: a register op has no key
+//! and integer values (stored as text under [`REGISTER_KEY`]), a list-append op adds one integer
+//! element (stored as `"17,"`) and its read returns a list.
+//!
 //! History conventions (see `docs/history-format.md` and the checker's models): register ops have
 //! no key and integer values; kv ops use string keys and values, `cas` takes `[expected, new]` and
 //! completes `ok` with `true` (swapped) or `false` (compared, did not match); list-append keys
 //! hold comma-separated integers in the store (`"3,17,"`) and reads are recorded as lists.
 
+use raft::kv::Op;
 use serde_json::{json, Value as Json};
 
-use crate::db::{KvReply, KvRequest};
+use crate::db::KvReply;
 
 /// The one key of the register workload.
 pub const REGISTER_KEY: &str = "register";
@@ -112,36 +119,36 @@ impl OpSpec {
         }
     }
 
-    /// The request to send.
-    pub fn request(&self) -> KvRequest {
+    /// The KV operation to send.
+    pub fn request(&self) -> Op {
         let key = self.store_key().to_string();
         match self {
             OpSpec::RegisterRead | OpSpec::KvGet { .. } | OpSpec::ListRead { .. } => {
-                KvRequest::Get { key }
+                Op::Get { key }
             }
-            OpSpec::RegisterWrite(v) => KvRequest::Put {
+            OpSpec::RegisterWrite(v) => Op::Put {
                 key,
                 value: v.to_string(),
             },
-            OpSpec::RegisterCas { expected, new } => KvRequest::Cas {
+            OpSpec::RegisterCas { expected, new } => Op::Cas {
                 key,
                 expected: Some(expected.to_string()),
                 new: new.to_string(),
             },
-            OpSpec::KvPut { value, .. } => KvRequest::Put {
+            OpSpec::KvPut { value, .. } => Op::Put {
                 key,
                 value: value.clone(),
             },
-            OpSpec::KvAppend { value, .. } => KvRequest::Append {
+            OpSpec::KvAppend { value, .. } => Op::Append {
                 key,
                 value: value.clone(),
             },
-            OpSpec::KvCas { expected, new, .. } => KvRequest::Cas {
+            OpSpec::KvCas { expected, new, .. } => Op::Cas {
                 key,
                 expected: Some(expected.clone()),
                 new: new.clone(),
             },
-            OpSpec::ListAppend { element, .. } => KvRequest::Append {
+            OpSpec::ListAppend { element, .. } => Op::Append {
                 key,
                 value: format!("{element},"),
             },

@@ -11,8 +11,8 @@ use super::error::KvError;
 use super::op::{Op, OpResult};
 use super::state_machine::Reply;
 
-/// A Raft node id (the same type as `raft::core::NodeId`).
-pub type NodeId = u64;
+/// A Raft node id: the core's, re-exported because membership requests name nodes.
+pub use crate::core::NodeId;
 
 /// A request on the client port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

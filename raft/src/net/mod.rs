@@ -17,8 +17,8 @@ mod options;
 mod peers;
 mod tasks;
 
-/// A node's id; the same type as `raft::core::NodeId`.
-pub type NodeId = u64;
+/// A node's id: the core's, re-exported so transport code can name it without reaching into `core`.
+pub use crate::core::NodeId;
 
 pub use backoff::Backoff;
 pub use client_port::{serve_framed, ServeOptions};

@@ -1,5 +1,8 @@
 //! `raft-kv bench`: N concurrent clients (one session and connection each) doing puts or
 //! linearizable gets for a fixed time; prints one line with throughput and p50/p99 latency.
+//!
+//! [`BenchOp`] is only the `--op` choice (a kind, without key or value); each request is the one
+//! KV operation type, [`raft::kv::Op`], made by [`BenchOp::request`].
 
 use std::{
     process::ExitCode,
@@ -13,6 +16,7 @@ use std::{
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use raft::client::{Client, ClientConfig};
+use raft::kv::Op;
 
 use super::addrs::parse_addrs;
 
@@ -22,17 +26,42 @@ enum BenchOp {
     Get,
 }
 
+impl BenchOp {
+    /// The operation one request of this kind sends.
+    fn request(self, key: String, value: &str) -> Op {
+        match self {
+            BenchOp::Put => Op::Put {
+                key,
+                value: value.to_string(),
+            },
+            BenchOp::Get => Op::Get { key },
+        }
+    }
+
+    /// The `--op` name.
+    fn name(self) -> &'static str {
+        match self {
+            BenchOp::Put => "put",
+            BenchOp::Get => "get",
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct BenchArgs {
+    /// Client ports of the nodes: `127.0.0.1:8001,127.0.0.1:8002,...`.
     #[arg(long)]
     cluster: String,
+    /// Concurrent clients, each with its own session and connection.
     #[arg(long, default_value_t = 1)]
     clients: usize,
     /// Seconds of measured load.
     #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// What each request does: a put (through the log) or a linearizable get (of keys put first).
     #[arg(long, value_enum, default_value = "put")]
     op: BenchOp,
+    /// Size of each value put.
     #[arg(long, default_value_t = 100)]
     value_bytes: usize,
     /// Distinct keys touched.
@@ -72,10 +101,7 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
                 let key = format!("key{}", n % keys.max(1));
                 n = n.wrapping_add(7919);
                 let started = Instant::now();
-                let ok = match op {
-                    BenchOp::Put => client.put(&key, &value).await.is_ok(),
-                    BenchOp::Get => client.get(&key).await.is_ok(),
-                };
+                let ok = client.execute(op.request(key, &value)).await.is_ok();
                 if ok {
                     latencies.push(started.elapsed());
                 } else {
@@ -104,10 +130,7 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
         let i = ((latencies.len() as f64 * p) as usize).min(latencies.len() - 1);
         latencies[i].as_secs_f64() * 1000.0
     };
-    let op = match args.op {
-        BenchOp::Put => "put",
-        BenchOp::Get => "get",
-    };
+    let op = args.op.name();
     println!(
         "op={op} clients={} ops={} errors={errors} throughput={:.0}/s p50={:.2}ms p99={:.2}ms",
         args.clients,
