@@ -7,8 +7,8 @@
 use thiserror::Error;
 
 use crate::core::{
-    ConfChange, CoreError, Entry, EntryKind, Index, LogMark, Message, Node, NodeId,
-    PersistedState, ProposeError, Role, Status,
+    ConfChange, CoreError, Entry, EntryKind, Index, LogMark, Message, Node, NodeId, PersistedState,
+    ProposeError, Role, Status,
 };
 use crate::kv::{
     AdminRequest, ClientRequest, ClientResponse, Command, KvError, KvStateMachine, Op, OpResult,

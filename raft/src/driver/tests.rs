@@ -363,12 +363,20 @@ fn a_lone_replica_answers_a_write_only_after_its_batch_is_reported_durable() {
     assert_eq!(driver.status().role, Role::Leader);
     driver.on_client_request(1, put(5, 1, "k", "v"));
     let batch = driver.next_batch().unwrap();
-    let mark = batch.ack_when_durable.expect("the write's entry is to be persisted");
-    assert_eq!(batch.persist.entries.last().map(|e| e.index), Some(mark.index));
+    let mark = batch
+        .ack_when_durable
+        .expect("the write's entry is to be persisted");
+    assert_eq!(
+        batch.persist.entries.last().map(|e| e.index),
+        Some(mark.index)
+    );
     assert!(batch.replies.is_empty());
     while driver.has_work() {
         let batch = driver.next_batch().unwrap();
-        assert!(batch.replies.is_empty(), "answered before the write is durable");
+        assert!(
+            batch.replies.is_empty(),
+            "answered before the write is durable"
+        );
     }
     assert!(driver.status().commit < mark.index);
     driver.on_persisted(mark);

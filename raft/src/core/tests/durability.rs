@@ -18,7 +18,11 @@ fn a_lone_voter_commits_only_what_it_acknowledged_as_durable() {
     let noop = node.ready();
     let noop_mark = noop.ack_when_durable.expect("the no-op is to be persisted");
     assert_eq!(noop_mark, LogMark { index: 1, term: 1 });
-    assert_eq!(node.commit_index(), 0, "committed before its write is durable");
+    assert_eq!(
+        node.commit_index(),
+        0,
+        "committed before its write is durable"
+    );
     node.on_persisted(noop_mark);
     assert_eq!(node.commit_index(), 1);
     assert_eq!(node.durable_index(), 1);
@@ -32,7 +36,10 @@ fn a_lone_voter_commits_only_what_it_acknowledged_as_durable() {
     assert_eq!(node.commit_index(), 1);
     node.on_persisted(second);
     assert_eq!(node.commit_index(), 3);
-    assert!(node.has_ready(), "the newly committed entries are handed out");
+    assert!(
+        node.has_ready(),
+        "the newly committed entries are handed out"
+    );
     let applied: Vec<Index> = node
         .ready()
         .committed_entries
