@@ -1,7 +1,7 @@
 //! The simulator's event queue: events ordered by simulated time (microseconds), ties broken by
 //! the order they were scheduled, so the run never depends on anything but the seed.
 
-use raft::core::Message;
+use raft::core::{LogMark, Message};
 use raft::driver::Token;
 use raft::kv::{ClientRequest, ClientResponse};
 
@@ -17,11 +17,13 @@ pub enum Event {
     Deliver {
         msg: Message,
     },
-    /// A node's fsync of `batch` finished: send and answer what waited for it.
+    /// A node's fsync of `batch` finished: report `durable` to its driver, then send and
+    /// answer what waited for it.
     Synced {
         node: usize,
         incarnation: u32,
         batch: Option<u64>,
+        durable: Option<LogMark>,
         send: Vec<Message>,
         replies: Vec<(Token, ClientResponse)>,
     },

@@ -1,7 +1,8 @@
 //! The simulated world: nodes (the real `raft::driver::Driver`), their disks, the network, the
 //! clients and the fault schedule, advanced one event at a time in simulated time. Each node
 //! input is followed by draining the driver's batches with the server's order: persist (a
-//! simulated fsync), then send, then reply. Raft invariants are checked after every batch.
+//! simulated fsync, reported durable to the driver when it completes), then send, then reply.
+//! Raft invariants are checked after every batch.
 
 use std::collections::BTreeMap;
 
@@ -212,6 +213,7 @@ impl World {
                 node,
                 incarnation,
                 batch,
+                durable,
                 send,
                 replies,
             } => {
@@ -221,7 +223,12 @@ impl World {
                 if let Some(number) = batch {
                     self.nodes[node].disk.sync_through(number);
                 }
+                // Only now do the batch's entries count toward commit on this node.
+                if let (Some(mark), Some(driver)) = (durable, self.nodes[node].driver.as_mut()) {
+                    driver.on_persisted(mark);
+                }
                 self.dispatch(node, send, replies);
+                self.pump(node)?;
             }
             Event::LazySync { node, incarnation } => {
                 if self.nodes[node].incarnation == incarnation {
@@ -334,12 +341,8 @@ impl World {
             let batch = driver
                 .next_batch()
                 .map_err(|err| Stop::Harness(format!("node {}: {err}", node.id)))?;
-            let mut status = driver.status();
+            let status = driver.status();
             let commit = status.commit;
-            // A commit counts once the entries it covers are durable here: a lone voter commits
-            // what it appends before the fsync, and a crash first loses both unseen (replies and
-            // messages wait for the sync), which is no violation. Later batches check the rest.
-            status.commit = commit.min(node.disk.durable_last_index());
             match &batch.persist.snapshot {
                 Some(SnapshotToPersist::Installed(s)) => node.mirror.snapshot(s.index, true),
                 Some(SnapshotToPersist::Taken(s)) => node.mirror.snapshot(s.index, false),
@@ -410,6 +413,7 @@ impl World {
     fn carry_out(&mut self, n: usize, batch: DriverBatch) {
         let DriverBatch {
             persist,
+            ack_when_durable,
             then_send,
             replies,
         } = batch;
@@ -417,6 +421,10 @@ impl World {
         if self.driver_bugs.ack_before_sync {
             if has_persist {
                 self.nodes[n].disk.write(persist);
+            }
+            // The bug: the write is reported durable before any fsync.
+            if let (Some(mark), Some(driver)) = (ack_when_durable, self.nodes[n].driver.as_mut()) {
+                driver.on_persisted(mark);
             }
             self.dispatch(n, then_send, replies);
             return;
@@ -441,6 +449,7 @@ impl World {
                 node: n,
                 incarnation,
                 batch: number,
+                durable: ack_when_durable,
                 send: then_send,
                 replies,
             },

@@ -1,10 +1,30 @@
 //! The in-memory log: the entries since the last snapshot, plus the markers of what has been
-//! handed to the application for persistence (`unstable_from`) and for application (`applied`).
+//! handed to the application for persistence (`unstable_from`), what the application has
+//! acknowledged as durable (`durable`), and what has been handed out for application (`applied`).
 //!
-//! Invariant: `entries[i].index == snapshot_index + 1 + i`, and
-//! `snapshot_index <= applied <= committed <= last_index()`.
+//! Invariants: `entries[i].index == snapshot_index + 1 + i`,
+//! `snapshot_index <= applied <= committed <= last_index()`, and
+//! `durable < unstable_from`, `durable <= last_index()`.
+//!
+//! Durability is tracked per Ready: each Ready that writes entries or a snapshot gets a
+//! [`LogMark`] (its last entry) and joins the queue of writes in flight. Writes become durable in
+//! the order they were handed out, so an acknowledgement of one also covers every write before
+//! it. A rewrite handed out later (a truncation, a snapshot with the log tail) lowers what every
+//! earlier write in flight vouches for: the rewrite may reach the disk in part before a crash, so
+//! only the entries below it stay durable through the earlier write.
 
-use super::types::{Entry, Index, Term};
+use std::collections::VecDeque;
+
+use super::types::{Entry, Index, LogMark, Term};
+
+/// A Ready's writes, handed out and not yet acknowledged as durable.
+#[derive(Clone, Copy, Debug)]
+struct WriteInFlight {
+    mark: LogMark,
+    /// The highest index whose durability this write vouches for: `mark.index`, lowered by
+    /// every rewrite handed out after it.
+    vouches_for: Index,
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct RaftLog {
@@ -16,6 +36,11 @@ pub(crate) struct RaftLog {
     pub(crate) applied: Index,
     /// The first index not yet handed out in `Ready::entries`.
     pub(crate) unstable_from: Index,
+    /// Every entry up to here is durable on this node, as acknowledged through
+    /// `Node::on_persisted` (or found on disk at restart).
+    durable: Index,
+    /// Writes handed out and not yet acknowledged, oldest first.
+    in_flight: VecDeque<WriteInFlight>,
 }
 
 impl RaftLog {
@@ -28,6 +53,8 @@ impl RaftLog {
             committed: snapshot_index,
             applied: snapshot_index,
             unstable_from: snapshot_index + 1,
+            durable: snapshot_index,
+            in_flight: VecDeque::new(),
         }
     }
 
@@ -104,7 +131,18 @@ impl RaftLog {
             self.entries
                 .truncate((from.max(self.first_index()) - self.snapshot_index - 1) as usize);
         }
-        self.unstable_from = self.unstable_from.min(from);
+        self.rewind_unstable(self.unstable_from.min(from));
+    }
+
+    /// The entries from `from` on go out again (rewritten): none of them is durable until that
+    /// rewrite is acknowledged, whatever earlier writes still in flight held.
+    fn rewind_unstable(&mut self, from: Index) {
+        self.unstable_from = from;
+        let below = from.saturating_sub(1);
+        self.durable = self.durable.min(below);
+        for write in &mut self.in_flight {
+            write.vouches_for = write.vouches_for.min(below);
+        }
     }
 
     /// The first index of the run of entries with the same term as the entry at `index`
@@ -147,6 +185,19 @@ impl RaftLog {
             .entries
             .first()
             .is_none_or(|e| e.index == self.snapshot_index + 1));
+        debug_assert!(
+            self.durable < self.unstable_from && self.durable <= self.last_index(),
+            "durability invariant broken: durable {} unstable from {} last {}",
+            self.durable,
+            self.unstable_from,
+            self.last_index()
+        );
+        debug_assert!(
+            self.in_flight
+                .iter()
+                .all(|w| w.vouches_for <= w.mark.index && w.vouches_for < self.unstable_from),
+            "a write in flight vouches for entries not handed out"
+        );
     }
 
     /// Is a log ending at (`last_index`, `last_term`) at least as up to date as ours?
@@ -159,8 +210,58 @@ impl RaftLog {
         self.slice(self.unstable_from, self.last_index())
     }
 
-    pub(crate) fn mark_stable(&mut self) {
+    /// Everything held is on disk already (a restart from persisted state).
+    pub(crate) fn mark_all_durable(&mut self) {
         self.unstable_from = self.last_index() + 1;
+        self.durable = self.last_index();
+        self.in_flight.clear();
+    }
+
+    /// The unstable entries (and any snapshot) are handed out for persistence now: returns the
+    /// mark the application acknowledges once they are durable.
+    pub(crate) fn hand_out(&mut self) -> LogMark {
+        let mark = LogMark {
+            index: self.last_index(),
+            term: self.last_term(),
+        };
+        self.unstable_from = mark.index + 1;
+        self.in_flight.push_back(WriteInFlight {
+            mark,
+            vouches_for: mark.index,
+        });
+        mark
+    }
+
+    /// The write handed out with `mark` is durable, and with it every write handed out before
+    /// it. Returns whether the durable index rose. An unknown mark (never handed out, or
+    /// acknowledged already) changes nothing; a mark whose entries were rewritten since counts
+    /// only for the entries below the rewrite.
+    pub(crate) fn persisted(&mut self, mark: LogMark) -> bool {
+        let Some(pos) = self.in_flight.iter().position(|w| w.mark == mark) else {
+            return false;
+        };
+        let vouches_for = self.in_flight[pos].vouches_for;
+        self.in_flight.drain(..=pos);
+        if vouches_for <= self.durable {
+            return false;
+        }
+        debug_assert!(
+            self.term(vouches_for).is_some() || vouches_for < self.snapshot_index,
+            "a durable index beyond the log"
+        );
+        self.durable = vouches_for;
+        true
+    }
+
+    /// Every entry up to here is durable on this node.
+    pub(crate) fn durable(&self) -> Index {
+        self.durable
+    }
+
+    /// How many handed-out writes wait for their acknowledgement.
+    #[cfg(test)]
+    pub(crate) fn writes_in_flight(&self) -> usize {
+        self.in_flight.len()
     }
 
     /// Committed entries not yet handed out for application.
@@ -178,7 +279,7 @@ impl RaftLog {
         self.snapshot_index = index;
         self.snapshot_term = term;
         // A Ready snapshot replaces the whole stored log, so the tail goes out again with it.
-        self.unstable_from = index.saturating_add(1);
+        self.rewind_unstable(index.saturating_add(1));
         self.committed = self.committed.max(index);
         self.applied = self.applied.max(index);
     }
@@ -190,7 +291,7 @@ impl RaftLog {
         self.snapshot_term = term;
         self.committed = index;
         self.applied = index;
-        self.unstable_from = index.saturating_add(1);
+        self.rewind_unstable(index.saturating_add(1));
     }
 }
 
@@ -280,11 +381,79 @@ mod tests {
     #[test]
     fn truncate_moves_the_unstable_marker_back() {
         let mut log = log_with_terms(&[1, 1, 1]);
-        log.mark_stable();
+        log.mark_all_durable();
         log.truncate_from(2);
         assert_eq!(log.last_index(), 1);
         assert_eq!(log.unstable_from, 2);
+        assert_eq!(log.durable(), 1);
         assert!(log.unstable().is_empty());
+    }
+
+    #[test]
+    fn an_acknowledgement_covers_its_write_and_every_earlier_one() {
+        let mut log = log_with_terms(&[1, 1]);
+        let first = log.hand_out();
+        log.push(entry(3, 1));
+        let second = log.hand_out();
+        assert_eq!(log.durable(), 0);
+        assert!(log.persisted(second));
+        assert_eq!(log.durable(), 3);
+        assert_eq!(log.writes_in_flight(), 0);
+        // The first write's acknowledgement came too late and is unknown now.
+        assert!(!log.persisted(first));
+        assert_eq!(log.durable(), 3);
+    }
+
+    #[test]
+    fn a_rewrite_limits_what_earlier_writes_in_flight_vouch_for() {
+        let mut log = log_with_terms(&[1, 1, 1]);
+        let old = log.hand_out();
+        log.truncate_from(2);
+        log.push(entry(2, 2));
+        log.push(entry(3, 2));
+        let new = log.hand_out();
+        // The old write only vouches for index 1: the rewrite of 2.. may be torn.
+        assert!(log.persisted(old));
+        assert_eq!(log.durable(), 1);
+        assert!(log.persisted(new));
+        assert_eq!(log.durable(), 3);
+        log.debug_check();
+    }
+
+    #[test]
+    fn an_acknowledgement_of_a_rewritten_mark_matches_the_oldest_write_first() {
+        // (3, 1) written, overwritten by (3, 2), then written again as (3, 1): the first
+        // acknowledgement of (3, 1) is the oldest write's, which vouches for index 1 only.
+        let mut log = log_with_terms(&[1, 1, 1]);
+        let a = log.hand_out();
+        log.truncate_from(2);
+        log.push(entry(2, 2));
+        log.push(entry(3, 2));
+        let b = log.hand_out();
+        log.truncate_from(2);
+        log.push(entry(2, 1));
+        log.push(entry(3, 1));
+        let c = log.hand_out();
+        assert_eq!(a, c);
+        assert!(log.persisted(a));
+        assert_eq!(log.durable(), 1);
+        assert!(!log.persisted(b), "all of b's entries were rewritten");
+        assert!(log.persisted(c));
+        assert_eq!(log.durable(), 3);
+    }
+
+    #[test]
+    fn a_taken_snapshot_rewrites_the_tail_so_it_waits_for_its_own_acknowledgement() {
+        let mut log = log_with_terms(&[1, 1, 1, 1]);
+        let tail = log.hand_out();
+        log.committed = 3;
+        log.applied = 3;
+        log.compact(2, 1);
+        let with_snapshot = log.hand_out();
+        assert!(log.persisted(tail));
+        assert_eq!(log.durable(), 2);
+        assert!(log.persisted(with_snapshot));
+        assert_eq!(log.durable(), 4);
     }
 
     #[test]

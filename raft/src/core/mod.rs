@@ -11,7 +11,8 @@
 //! 1. Persist `hard_state` (if `Some`), `snapshot` and `entries`, then fsync. If `snapshot` is
 //!    `Some`, it replaces the WHOLE stored log: drop every stored entry, keep the snapshot, then
 //!    store `entries` (which then hold the complete log after `snapshot.index`). Otherwise
-//!    `entries` replace every stored entry at index `>= entries[0].index`.
+//!    `entries` replace every stored entry at index `>= entries[0].index`. Once that is durable,
+//!    hand `ack_when_durable` (if `Some`) back through [`Node::on_persisted`].
 //! 2. Only then send `messages`.
 //! 3. Apply: if `snapshot` is `Some` and `snapshot.index` is greater than the application's
 //!    applied index, restore the state machine from it (a snapshot at or below the applied index
@@ -20,6 +21,19 @@
 //!    the state machine; the core has already applied the membership change).
 //! 4. Serve each `read_states` entry once the applied index is `>= its index`.
 //! 5. Call [`Node::advance`].
+//!
+//! # Durability before commit
+//! The core never counts an entry toward commit before it is durable on the node that counts
+//! it. A follower's acknowledgement is a message, sent only after its write is durable (step 2).
+//! The leader's own copy counts only up to what it acknowledged through [`Node::on_persisted`],
+//! not up to its last index, so a lone voter commits nothing before that call. Several Readys
+//! may be in flight before the first is durable (take the next Ready while an fsync runs): their
+//! writes must become durable in the order they were handed out, and acknowledging one
+//! acknowledges every earlier one. Each acknowledgement counts only for entries that were not
+//! rewritten (truncated and replaced, or written again with a snapshot) after it was handed out;
+//! the rewrite counts once its own Ready is acknowledged. After [`Node::restart`] everything
+//! persisted is durable. A driver that forgets to acknowledge stalls commit (never safety).
+//! `on_persisted` may be called between any two calls; check `has_ready` after it.
 //!
 //! After a crash, [`Node::restart`] takes what the earlier Readys told the application to
 //! persist; the application restores its state machine from `persisted.snapshot` itself, and
@@ -53,14 +67,15 @@ pub use error::{CoreError, NotLeader, ProposeError};
 pub use message::{Message, MessageBody, RejectHint};
 pub use node::Node;
 pub use types::{
-    ConfChange, ConfState, Entry, EntryKind, HardState, Index, NodeId, ReadState, Role, Snapshot,
-    Status, Term,
+    ConfChange, ConfState, Entry, EntryKind, HardState, Index, LogMark, NodeId, ReadState, Role,
+    Snapshot, Status, Term,
 };
 
 /// Everything the application must do, in this order: (1) persist `hard_state`, `snapshot` (if
 /// present it replaces the whole stored log), `entries` (replacing any stored entries at an
 /// index at or after `entries[0].index`; after a snapshot they are the complete log tail);
-/// fsync. (2) only then
+/// fsync, then report `ack_when_durable` through [`Node::on_persisted`] (at once, or later from
+/// the IO layer). (2) only then
 /// send `messages`. (3) apply `committed_entries` in order (restore `snapshot` first if present and
 /// newer than the applied index). (4) serve `read_states` once the applied index >= their index.
 /// Then call [`Node::advance`].
@@ -69,6 +84,10 @@ pub struct Ready {
     pub hard_state: Option<HardState>,
     pub entries: Vec<Entry>,
     pub snapshot: Option<Snapshot>,
+    /// `Some` when this Ready writes entries or a snapshot: the mark to hand back through
+    /// [`Node::on_persisted`] once those writes are durable. Until then they do not count
+    /// toward commit on this node.
+    pub ack_when_durable: Option<LogMark>,
     pub messages: Vec<Message>,
     pub committed_entries: Vec<Entry>,
     pub read_states: Vec<ReadState>,

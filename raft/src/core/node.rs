@@ -372,9 +372,7 @@ impl Node {
             kind,
             data,
         });
-        if self.conf.voters.len() <= 1 {
-            self.maybe_commit();
-        }
+        // Not even a lone voter commits it here: it counts once `on_persisted` reports it durable.
         index
     }
 

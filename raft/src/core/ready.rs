@@ -1,8 +1,9 @@
-//! The Ready cycle: whether there is work for the application, and the `Ready` that hands it
-//! out (entries to persist, messages to send, committed entries to apply, reads to serve).
+//! The Ready cycle: whether there is work for the application, the `Ready` that hands it out
+//! (entries to persist, messages to send, committed entries to apply, reads to serve), and the
+//! acknowledgement that a Ready's writes are durable.
 
 use super::node::{Node, State};
-use super::types::EntryKind;
+use super::types::{EntryKind, Index, LogMark};
 use super::Ready;
 
 impl Node {
@@ -36,12 +37,15 @@ impl Node {
         let hard_state = (hs != self.prev_hard_state).then_some(hs);
         self.prev_hard_state = hs;
         let entries = self.log.unstable().to_vec();
-        self.log.mark_stable();
+        let snapshot = self.pending_snapshot.take();
+        let ack_when_durable =
+            (!entries.is_empty() || snapshot.is_some()).then(|| self.log.hand_out());
         self.log.debug_check();
         Ready {
             hard_state,
             entries,
-            snapshot: self.pending_snapshot.take(),
+            snapshot,
+            ack_when_durable,
             messages: std::mem::take(&mut self.msgs),
             committed_entries,
             read_states: self.reads.take_output(),
@@ -49,8 +53,28 @@ impl Node {
     }
 
     /// The last Ready has been fully handled. (All bookkeeping already happened in `ready`;
-    /// this exists so drivers keep the etcd-style rhythm and for future use.)
+    /// this exists so drivers keep the etcd-style rhythm and for future use. Durability is
+    /// reported apart, through [`Node::on_persisted`].)
     pub fn advance(&mut self) {}
+
+    /// The writes of the Ready that carried `mark` in `ack_when_durable` are durable (fsynced),
+    /// and so are those of every Ready handed out before it: they count toward commit on this
+    /// node from now on (a leader's own copy is counted only up to here). Call it any time after
+    /// the fsync, also while later Readys are still being written. A mark that is unknown or was
+    /// acknowledged already changes nothing; entries rewritten after the mark was handed out (a
+    /// truncation, a snapshot) wait for the acknowledgement of their rewrite.
+    pub fn on_persisted(&mut self, mark: LogMark) {
+        if self.log.persisted(mark) {
+            self.maybe_commit();
+        }
+        self.log.debug_check();
+    }
+
+    /// Every entry up to here is durable on this node (acknowledged through
+    /// [`Node::on_persisted`], or found on disk at restart).
+    pub fn durable_index(&self) -> Index {
+        self.log.durable()
+    }
 
     /// Does the leader have an AppendEntries or InstallSnapshot to send?
     fn wants_to_send(&self) -> bool {

@@ -344,14 +344,17 @@ impl Node {
         self.maybe_send_timeout_now(from);
     }
 
-    /// Leader: advance the commit index to the highest index replicated on a quorum, but only
-    /// if that entry is of the current term (Figure 8), unless the planted bug says otherwise.
+    /// Leader: advance the commit index to the highest index durable on a quorum, but only if
+    /// that entry is of the current term (Figure 8), unless the planted bug says otherwise. The
+    /// leader's own copy counts up to what it acknowledged as durable (`on_persisted`), not up
+    /// to its last index; a follower's counts up to what it acknowledged, which it sends only
+    /// after its own write is durable.
     pub(crate) fn maybe_commit(&mut self) {
         if self.state != State::Leader {
             return;
         }
-        let last = self.log.last_index();
-        let quorum_match = self.quorum_value(last, |p| p.match_index);
+        let own = self.log.durable();
+        let quorum_match = self.quorum_value(own, |p| p.match_index);
         if quorum_match <= self.log.committed {
             return;
         }

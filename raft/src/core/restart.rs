@@ -74,7 +74,8 @@ impl Node {
             }
             log.push(entry);
         }
-        log.mark_stable();
+        // Everything read back from disk is durable.
+        log.mark_all_durable();
         let hs = persisted.hard_state;
         if hs.commit > log.last_index() {
             return Err(CoreError::InvalidPersistedState(format!(

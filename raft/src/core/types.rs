@@ -37,6 +37,15 @@ impl Entry {
     }
 }
 
+/// A position in a node's log handed out in a [`super::Ready`] (its last entry, or its snapshot
+/// when the Ready holds no entries). Once that Ready's writes are durable, the application hands
+/// it back through [`super::Node::on_persisted`]: only then do they count toward commit here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LogMark {
+    pub index: Index,
+    pub term: Term,
+}
+
 /// The state that must be durable before any message of the same `Ready` is sent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HardState {

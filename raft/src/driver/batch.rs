@@ -1,6 +1,6 @@
 //! The output of one driver step: what to persist, then what to send, then whom to answer.
 
-use crate::core::{Entry, HardState, Message, Snapshot};
+use crate::core::{Entry, HardState, LogMark, Message, Snapshot};
 use crate::kv::ClientResponse;
 
 /// Opaque id the IO layer gives each client request, echoed with its response.
@@ -31,11 +31,17 @@ impl PersistBatch {
     }
 }
 
-/// One step of work for the IO layer, to be done in this order: (1) make `persist` durable,
-/// (2) only then send `then_send`, (3) deliver `replies`.
+/// One step of work for the IO layer, to be done in this order: (1) make `persist` durable and
+/// report `ack_when_durable` through [`super::Driver::on_persisted`], (2) only then send
+/// `then_send`, (3) deliver `replies`.
 #[derive(Clone, Debug, Default)]
 pub struct DriverBatch {
     pub persist: PersistBatch,
+    /// `Some` when `persist` writes entries or a snapshot: what it makes durable. Hand it to
+    /// [`super::Driver::on_persisted`] once the fsync is done (the IO layer may take further
+    /// batches meanwhile, writing them in order). Until then this replica's own copy of those
+    /// entries does not count toward commit.
+    pub ack_when_durable: Option<LogMark>,
     pub then_send: Vec<Message>,
     pub replies: Vec<(Token, ClientResponse)>,
 }

@@ -1,6 +1,9 @@
 //! The sans-IO replica driver: binds `raft::core::Node` to the `raft::kv` state machine and to
 //! the clients waiting for answers, and turns everything into [`DriverBatch`]es that the IO
-//! layer carries out in order: persist (one fsync), then send, then reply.
+//! layer carries out in order: persist (one fsync), then send, then reply. Once a batch's
+//! writes are durable the IO layer says so with [`Driver::on_persisted`]`(batch.ack_when_durable)`:
+//! this replica's own copy of an entry counts toward commit only from then on (a lone voter
+//! commits nothing before it), so a crash can never lose an entry this replica counted.
 //!
 //! No tokio, no files, no clock: the real server (`raft::server`) and the deterministic
 //! simulator drive this same code with real or simulated disks and networks.

@@ -1,12 +1,13 @@
 //! The replica driver: one `raft::core::Node`, its `KvStateMachine` and the clients waiting on
 //! them, with no IO. The IO layer feeds it ticks, peer messages and client requests, and after
 //! each input drains [`Driver::next_batch`], doing each batch in order: persist, then send, then
-//! reply. The real server and the deterministic simulator run this same code.
+//! reply. When a batch's writes are durable it reports so with [`Driver::on_persisted`]. The
+//! real server and the deterministic simulator run this same code.
 
 use thiserror::Error;
 
 use crate::core::{
-    ConfChange, CoreError, Entry, EntryKind, Index, Message, Node, NodeId, PersistedState,
+    ConfChange, CoreError, Entry, EntryKind, Index, LogMark, Message, Node, NodeId, PersistedState,
     ProposeError, Role, Status,
 };
 use crate::kv::{
@@ -83,6 +84,14 @@ impl Driver {
         if let Err(err) = self.node.step(msg) {
             tracing::warn!(node = self.cfg.node.id, from, error = %err, "dropping peer message");
         }
+    }
+
+    /// The writes of the batch that carried `mark` in `ack_when_durable` are durable (and so
+    /// are those of every batch before it): they count toward commit on this replica now. Check
+    /// [`Driver::has_work`] afterwards (a lone voter, or a leader whose followers were faster,
+    /// may commit on this call).
+    pub fn on_persisted(&mut self, mark: LogMark) {
+        self.node.on_persisted(mark);
     }
 
     /// Starts an election now (tests, tools).
@@ -183,7 +192,9 @@ impl Driver {
     }
 
     /// The next batch of work. Call until [`Driver::has_work`] is false; do each batch in order
-    /// (persist, then send, then reply) before taking the next.
+    /// (persist, then send, then reply). Batches may be taken while earlier ones are still being
+    /// written, as long as their writes become durable in order and their messages and replies
+    /// wait for their own fsync; report each fsync with [`Driver::on_persisted`].
     pub fn next_batch(&mut self) -> Result<DriverBatch, DriverError> {
         self.send_read_index();
         let mut batch = DriverBatch::default();
@@ -202,6 +213,7 @@ impl Driver {
             }
             batch.persist.hard_state = ready.hard_state;
             batch.persist.entries = ready.entries;
+            batch.ack_when_durable = ready.ack_when_durable;
             batch.then_send = ready.messages;
             for entry in &ready.committed_entries {
                 self.apply(entry);

@@ -90,6 +90,9 @@ impl TestCluster {
                     progressed = true;
                     let batch = driver.next_batch().unwrap();
                     self.disks.get_mut(id).unwrap().persist(&batch.persist);
+                    if let Some(mark) = batch.ack_when_durable {
+                        driver.on_persisted(mark);
+                    }
                     self.in_flight.extend(batch.then_send);
                     self.answers.extend(batch.replies);
                 }
@@ -342,4 +345,45 @@ fn planted_bugs_reach_the_core_and_kv_configs() {
     assert!(!cfg.node.check_quorum);
     let cfg = config(1, UnsafeBugs::default(), 0);
     assert!(!cfg.node.bugs.vote_any && !cfg.kv.bugs.no_dedup && cfg.node.check_quorum);
+}
+
+#[test]
+fn a_lone_replica_answers_a_write_only_after_its_batch_is_reported_durable() {
+    let mut node = Config::new(1);
+    node.seed = 7;
+    let cfg = DriverConfig::new(node, ConfState::with_voters([1]), UnsafeBugs::default());
+    let mut driver = Driver::new(cfg, PersistedState::default()).unwrap();
+    driver.campaign();
+    while driver.has_work() {
+        let batch = driver.next_batch().unwrap();
+        if let Some(mark) = batch.ack_when_durable {
+            driver.on_persisted(mark);
+        }
+    }
+    assert_eq!(driver.status().role, Role::Leader);
+    driver.on_client_request(1, put(5, 1, "k", "v"));
+    let batch = driver.next_batch().unwrap();
+    let mark = batch
+        .ack_when_durable
+        .expect("the write's entry is to be persisted");
+    assert_eq!(
+        batch.persist.entries.last().map(|e| e.index),
+        Some(mark.index)
+    );
+    assert!(batch.replies.is_empty());
+    while driver.has_work() {
+        let batch = driver.next_batch().unwrap();
+        assert!(
+            batch.replies.is_empty(),
+            "answered before the write is durable"
+        );
+    }
+    assert!(driver.status().commit < mark.index);
+    driver.on_persisted(mark);
+    assert!(driver.has_work());
+    let batch = driver.next_batch().unwrap();
+    assert_eq!(
+        batch.replies,
+        vec![(1, ClientResponse::Ok(OpResult::Written))]
+    );
 }

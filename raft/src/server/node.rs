@@ -1,6 +1,7 @@
 //! The tokio node: one task owns the replica driver and the disk (no locks around the core);
 //! peer messages, client requests and ticks come in through channels; each driver batch is
-//! persisted (one fsync), then its messages sent, then its replies delivered.
+//! persisted (one fsync) and reported durable to the driver, then its messages sent, then its
+//! replies delivered.
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
@@ -248,12 +249,17 @@ impl DriverLoop {
         self.driver.on_client_request(token, input.request);
     }
 
-    /// Persist, then send, then reply, for every batch the driver has.
+    /// Persist (and report it durable), then send, then reply, for every batch the driver has.
     fn drain_batches(&mut self) -> Result<(), ServerError> {
         while self.driver.has_work() {
             let batch = self.driver.next_batch()?;
             if !batch.persist.is_empty() {
                 tokio::task::block_in_place(|| self.disk.persist(batch.persist))?;
+            }
+            // `persist` returns after the fsync (`ack-before-sync`: before it, which is the
+            // bug), so the batch's entries count toward commit here from now on.
+            if let Some(mark) = batch.ack_when_durable {
+                self.driver.on_persisted(mark);
             }
             for msg in batch.then_send {
                 let _ = self.transport.send(msg.to, msg);

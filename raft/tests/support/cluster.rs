@@ -3,7 +3,8 @@
 //! Time moves in ticks. In each tick the live nodes tick one by one in a random order, and after
 //! each the messages due are delivered (messages sent on a reliable network are due within the
 //! same tick, so an election or a round of replication completes in one tick). Each node's Ready is handled exactly as the contract says:
-//! persist to its `Disk`, then send, then apply, then serve reads, then `advance`. The invariant
+//! persist to its `Disk` and acknowledge it durable (`on_persisted`), then send, then apply, then
+//! serve reads, then `advance`. The invariant
 //! checker runs after every tick of a node and every delivered message. A crash throws away the
 //! node and its app (all volatile state); a restart rebuilds both from the disk alone.
 //!
@@ -427,6 +428,13 @@ impl Cluster {
                 if let Err(e) = inv.on_persist(id, disk, range.0, range.1, &replaced) {
                     self.fail(e);
                 }
+            }
+            // The disk is synchronous: the Ready is durable as soon as it is written, so it is
+            // acknowledged at once (a crash before this point keeps the write yet loses the node
+            // that would have counted it; nothing is counted that the disk does not hold).
+            if let Some(mark) = rd.ack_when_durable {
+                let node = self.nodes.get_mut(&id).unwrap_or_else(|| unreachable!());
+                node.on_persisted(mark);
             }
             // A crash armed for this point: the Ready is durable but nothing was sent.
             if self.crash_before_send.remove(&id) {

@@ -3,6 +3,7 @@
 //! This file holds the pump and the builders; the rules are tested in the files by concern.
 
 mod arbitrary_input;
+mod durability;
 mod election;
 mod membership;
 mod membership_churn;
@@ -70,12 +71,15 @@ impl Pump {
         self.nodes.get_mut(&id).unwrap()
     }
 
-    /// Collects every Ready and delivers its messages, until no node has anything to do.
+    /// Collects every Ready (persisting it, then acknowledging its writes as durable) and
+    /// delivers its messages, until no node has anything to do.
     pub(super) fn run(&mut self) {
         for _ in 0..10_000 {
             let mut msgs = Vec::new();
+            let mut handled = false;
             for (id, node) in self.nodes.iter_mut() {
                 if node.has_ready() {
+                    handled = true;
                     let rd = node.ready();
                     let disk = self.disks.entry(*id).or_default();
                     if let Some(hs) = rd.hard_state {
@@ -89,6 +93,9 @@ impl Pump {
                         disk.entries.retain(|e| e.index < first);
                         disk.entries.extend(rd.entries.iter().cloned());
                     }
+                    if let Some(mark) = rd.ack_when_durable {
+                        node.on_persisted(mark);
+                    }
                     self.applied
                         .entry(*id)
                         .or_default()
@@ -98,7 +105,7 @@ impl Pump {
                     node.advance();
                 }
             }
-            if msgs.is_empty() {
+            if msgs.is_empty() && !handled {
                 return;
             }
             for m in msgs {
@@ -205,6 +212,15 @@ pub(super) fn append(
             commit: 0,
         },
     )
+}
+
+/// Takes a Ready and at once acknowledges its writes as durable (a synchronous disk).
+pub(super) fn durable_ready(node: &mut Node) -> Ready {
+    let rd = node.ready();
+    if let Some(mark) = rd.ack_when_durable {
+        node.on_persisted(mark);
+    }
+    rd
 }
 
 pub(super) fn last_response(node: &mut Node) -> MessageBody {

@@ -159,7 +159,7 @@ fn leader_with_log(n: u64, cfg: Config, term: Term, terms: &[Term]) -> Node {
     }
     assert_eq!(leader.status().role, Role::Leader);
     assert_eq!(leader.status().term, term);
-    leader.ready();
+    durable_ready(&mut leader);
     leader
 }
 
@@ -375,7 +375,7 @@ fn the_inflight_window_bounds_what_a_silent_follower_costs() {
     let mut sent_to_3 = 0;
     for _ in 0..50 {
         pump.node(1).propose(vec![0; 900]).unwrap();
-        let rd = pump.node(1).ready();
+        let rd = durable_ready(pump.node(1));
         sent_to_3 += rd
             .messages
             .iter()
