@@ -15,6 +15,10 @@ pub struct PlantedBugs {
     /// Grant votes (and pre-votes) without the up-to-date log check (a stale node can win an
     /// election and overwrite committed entries).
     pub vote_any: bool,
+    /// A follower installing a snapshot whose last entry conflicts with its log keeps the
+    /// entries after the snapshot's index (Raft's "retain the entries that follow" rule without
+    /// its term check): entries of a losing history sit behind the snapshot.
+    pub snapshot_keeps_suffix: bool,
 }
 
 /// Everything a node needs to know besides its persisted state.

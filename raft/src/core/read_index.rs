@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use super::node::{Node, State};
+use crate::coverage::{self, Mark};
 use super::types::{Index, ReadState};
 
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +102,7 @@ impl Node {
             }
             let r = *r;
             self.reads.pending.pop_front();
+            coverage::hit_if(r.index.is_none(), Mark::ReadAfterLeaderChange);
             self.reads.output.push(ReadState {
                 request_id: r.request_id,
                 index: r.index.unwrap_or(committed),

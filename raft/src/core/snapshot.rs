@@ -2,6 +2,7 @@
 //! its log; a follower too far behind receives InstallSnapshot and restores from it.
 
 use super::error::CoreError;
+use crate::coverage::{self, Mark};
 use super::message::MessageBody;
 use super::node::Node;
 use super::types::{ConfState, Index, NodeId, Snapshot};
@@ -33,6 +34,7 @@ impl Node {
             conf,
             data,
         };
+        coverage::hit(Mark::SnapshotTaken);
         self.log.compact(index, term);
         self.trim_conf_history(index);
         tracing::debug!(id = self.id, index, term, "log compacted to snapshot");
@@ -85,7 +87,18 @@ impl Node {
             self.log.committed = index;
         } else {
             tracing::debug!(id = self.id, from, index, "restoring from snapshot");
-            self.log.restore(index, snapshot.term);
+            // We hold an entry at the snapshot's index, of another term: our log conflicts there,
+            // so everything we hold after it belongs to a history that lost.
+            let conflict = self.log.term(index).is_some();
+            coverage::hit_if(conflict, Mark::SnapshotInstalledOverConflict);
+            coverage::hit_if(!conflict, Mark::SnapshotInstalled);
+            if conflict && self.cfg.bugs.snapshot_keeps_suffix {
+                // PLANTED BUG `snapshot_keeps_suffix`: keep the entries after the snapshot's
+                // index as if our entry there had matched.
+                self.log.compact(index, snapshot.term);
+            } else {
+                self.log.restore(index, snapshot.term);
+            }
             self.conf = snapshot.conf.clone();
             self.conf.normalize();
             self.conf_index = index;

@@ -14,6 +14,7 @@ use crate::kv::{
 };
 
 use super::batch::{DriverBatch, SnapshotToPersist, Token};
+use crate::coverage::{self, Mark};
 use super::bugs::UnsafeBugs;
 use super::config::DriverConfig;
 use super::waiters::{ReadWaiter, Waiters, WriteKind, WriteWaiter};
@@ -58,6 +59,7 @@ impl Driver {
                     source,
                 })?;
             last_snapshot_index = snap.index;
+            coverage::hit(Mark::SnapshotRestoredOnRestart);
         }
         let node = Node::restart(cfg.node.clone(), cfg.initial_conf.clone(), persisted)?;
         Ok(Driver {
