@@ -15,9 +15,9 @@ pub struct PlantedBugs {
     /// Grant votes (and pre-votes) without the up-to-date log check (a stale node can win an
     /// election and overwrite committed entries).
     pub vote_any: bool,
-    /// A follower installing a snapshot whose last entry conflicts with its log keeps the
-    /// entries after the snapshot's index (Raft's "retain the entries that follow" rule without
-    /// its term check): entries of a losing history sit behind the snapshot.
+    /// A follower offered a snapshot checks only that it holds an entry at the snapshot's index,
+    /// not that entry's term (Raft's "retain the log entries following it" rule without its term
+    /// check): a conflicting log is kept instead of replaced, and committed up to that index.
     pub snapshot_keeps_suffix: bool,
 }
 

@@ -82,23 +82,21 @@ impl Node {
             return Ok(());
         }
         let index = snapshot.index;
-        if self.log.term(index) == Some(snapshot.term) {
+        let held = self.log.term(index);
+        // An entry of another term at the snapshot's index: our log conflicts with the
+        // snapshot's history there, and everything we hold from there on lost.
+        let conflict = held.is_some_and(|term| term != snapshot.term);
+        coverage::hit_if(conflict, Mark::SnapshotInstalledOverConflict);
+        coverage::hit_if(held.is_none(), Mark::SnapshotInstalled);
+        // PLANTED BUG `snapshot_keeps_suffix`: "we hold an entry at the snapshot's index" is
+        // taken to mean that we hold the snapshot's last entry, whatever its term, so a
+        // conflicting log is kept and committed.
+        if held == Some(snapshot.term) || (conflict && self.cfg.bugs.snapshot_keeps_suffix) {
             // We hold the snapshot's last entry: just commit up to it.
             self.log.committed = index;
         } else {
             tracing::debug!(id = self.id, from, index, "restoring from snapshot");
-            // We hold an entry at the snapshot's index, of another term: our log conflicts there,
-            // so everything we hold after it belongs to a history that lost.
-            let conflict = self.log.term(index).is_some();
-            coverage::hit_if(conflict, Mark::SnapshotInstalledOverConflict);
-            coverage::hit_if(!conflict, Mark::SnapshotInstalled);
-            if conflict && self.cfg.bugs.snapshot_keeps_suffix {
-                // PLANTED BUG `snapshot_keeps_suffix`: keep the entries after the snapshot's
-                // index as if our entry there had matched.
-                self.log.compact(index, snapshot.term);
-            } else {
-                self.log.restore(index, snapshot.term);
-            }
+            self.log.restore(index, snapshot.term);
             self.conf = snapshot.conf.clone();
             self.conf.normalize();
             self.conf_index = index;

@@ -24,10 +24,10 @@ pub struct UnsafeBugs {
     /// `vote-any`: votes are granted without the up-to-date log check (the core's
     /// `PlantedBugs::vote_any`), so a node with a short log can win and erase committed entries.
     pub vote_any: bool,
-    /// `snapshot-keeps-suffix`: a follower installing a snapshot whose last entry conflicts with
-    /// its log keeps the entries after the snapshot's index (the core's
-    /// `PlantedBugs::snapshot_keeps_suffix`). Provoked by a follower that falls behind on a
-    /// losing leader's entries while the winners compact their logs past them.
+    /// `snapshot-keeps-suffix`: a follower offered a snapshot whose last entry conflicts with its
+    /// log keeps its conflicting entries instead of the snapshot, and commits them (the core's
+    /// `PlantedBugs::snapshot_keeps_suffix`). Provoked by a follower left behind with a deposed
+    /// leader's entries while the winners compact their logs past them.
     pub snapshot_keeps_suffix: bool,
     /// `snapshot-drops-sessions`: KV snapshots leave out the client session table
     /// (`KvConfig.bugs.snapshot_drops_sessions`). A replica that installs or restarts from such a
