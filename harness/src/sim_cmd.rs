@@ -17,8 +17,8 @@ use crate::sim::schedule::{parse_nemesis_list, NemesisKind};
 use crate::sim::shrink::shrink;
 use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload, DEFAULT_SNAPSHOT_EVERY};
 use crate::sim::sweep::{sweep, MarkTally};
-use raft::coverage::MarkCounts;
 use crate::sim::{run, RunOptions, SimOutcome, SimVerdict};
+use raft::coverage::MarkCounts;
 
 /// Flags of `gauntlet sim`.
 #[derive(Debug, Clone, Args)]

@@ -101,7 +101,10 @@ mod tests {
             .iter()
             .all(|s| s.snapshot_every == 0 || (2..=250).contains(&s.snapshot_every)));
         let snapshotting = specs.iter().filter(|s| s.snapshot_every > 0).count();
-        assert!(snapshotting > specs.len() / 2, "{snapshotting} of 64 snapshot");
+        assert!(
+            snapshotting > specs.len() / 2,
+            "{snapshotting} of 64 snapshot"
+        );
         assert!(specs.iter().any(|s| s.session_idle_entries.is_some()));
         assert!(specs
             .iter()

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::message::{Message, MessageBody};
-use crate::coverage::{self, Mark};
 use super::node::{Node, State};
 use super::progress::{Progress, ProgressState};
 use super::types::{EntryKind, NodeId, Term};
+use crate::coverage::{self, Mark};
 
 impl Node {
     /// Applies the term rules to an incoming message. Returns false when the message must be
@@ -239,7 +239,10 @@ impl Node {
     }
 
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
-        coverage::hit_if(self.state == State::Leader && term > self.term, Mark::LeaderSteppedDownHigherTerm);
+        coverage::hit_if(
+            self.state == State::Leader && term > self.term,
+            Mark::LeaderSteppedDownHigherTerm,
+        );
         if term != self.term {
             self.term = term;
             self.vote = None;

@@ -4,10 +4,10 @@
 //! and it takes effect when the core hands the committed entry out.
 
 use super::error::ProposeError;
-use crate::coverage::{self, Mark};
 use super::node::{Node, State};
 use super::progress::Progress;
 use super::types::{ConfChange, Entry, Index};
+use crate::coverage::{self, Mark};
 
 impl Node {
     pub(crate) fn validate_conf_change(&self, change: &ConfChange) -> Result<(), ProposeError> {

@@ -6,8 +6,8 @@
 use std::collections::VecDeque;
 
 use super::node::{Node, State};
-use crate::coverage::{self, Mark};
 use super::types::{Index, ReadState};
+use crate::coverage::{self, Mark};
 
 #[derive(Debug, Clone, Copy)]
 struct PendingRead {

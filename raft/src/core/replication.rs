@@ -4,11 +4,11 @@
 //! commit rule (only entries of the leader's own term are committed by counting replicas).
 
 use super::error::CoreError;
-use crate::coverage::{self, Mark};
 use super::message::{MessageBody, RejectHint};
 use super::node::{Node, State};
 use super::progress::ProgressState;
 use super::types::{Entry, Index, NodeId, Term};
+use crate::coverage::{self, Mark};
 
 impl Node {
     /// Leader: send what each follower is missing (called once per Ready, so proposals made
@@ -361,7 +361,10 @@ impl Node {
         }
         let own_term = self.log.term(quorum_match) == Some(self.term);
         if own_term || self.cfg.bugs.commit_old_term {
-            coverage::hit_if(self.log.term(self.log.committed + 1) != Some(self.term), Mark::OldTermCommitted);
+            coverage::hit_if(
+                self.log.term(self.log.committed + 1) != Some(self.term),
+                Mark::OldTermCommitted,
+            );
             self.log.committed = quorum_match;
             self.release_reads();
         }

@@ -2,10 +2,10 @@
 //! its log; a follower too far behind receives InstallSnapshot and restores from it.
 
 use super::error::CoreError;
-use crate::coverage::{self, Mark};
 use super::message::MessageBody;
 use super::node::Node;
 use super::types::{ConfState, Index, NodeId, Snapshot};
+use crate::coverage::{self, Mark};
 
 impl Node {
     pub(crate) fn take_snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<(), CoreError> {

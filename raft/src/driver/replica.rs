@@ -14,10 +14,10 @@ use crate::kv::{
 };
 
 use super::batch::{DriverBatch, SnapshotToPersist, Token};
-use crate::coverage::{self, Mark};
 use super::bugs::UnsafeBugs;
 use super::config::DriverConfig;
 use super::waiters::{ReadWaiter, Waiters, WriteKind, WriteWaiter};
+use crate::coverage::{self, Mark};
 
 /// Why a driver could not be built or could not go on.
 #[derive(Debug, Error)]
