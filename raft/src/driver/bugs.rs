@@ -127,6 +127,13 @@ mod tests {
             bugs.enabled_names(),
             vec!["stale-read", "no-dedup", "vote-any"]
         );
+        let snapshots =
+            UnsafeBugs::parse(&["snapshot-keeps-suffix,snapshot-drops-sessions"]).unwrap();
+        assert!(snapshots.snapshot_keeps_suffix && snapshots.snapshot_drops_sessions);
+        assert_eq!(
+            snapshots.enabled_names(),
+            vec!["snapshot-keeps-suffix", "snapshot-drops-sessions"]
+        );
         let err = UnsafeBugs::parse(&["stale-reads"]).unwrap_err();
         assert!(err.to_string().contains("ack-before-sync"), "{err}");
         assert!(!UnsafeBugs::parse::<&str>(&[]).unwrap().any());
