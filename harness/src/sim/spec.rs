@@ -208,3 +208,35 @@ pub fn parse_bugs(names: &[String]) -> Result<(UnsafeBugs, PlantedBugs), String>
     core.snapshot_keeps_suffix |= driver.snapshot_keeps_suffix;
     Ok((driver, core))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_saved_before_compaction_was_drawn_still_loads_with_the_old_interval() {
+        let mut spec = SimSpec::new(3);
+        spec.snapshot_every = 17;
+        spec.session_idle_entries = Some(40);
+        let mut json = serde_json::to_value(&spec).expect("spec serializes");
+        let fields = json.as_object_mut().expect("a JSON object");
+        assert!(fields.remove("snapshot_every").is_some());
+        assert!(fields.remove("session_idle_entries").is_some());
+        let old: SimSpec = serde_json::from_value(json).expect("an old spec parses");
+        assert_eq!(old.snapshot_every, DEFAULT_SNAPSHOT_EVERY);
+        assert_eq!(old.session_idle_entries, None);
+        let round_trip: SimSpec =
+            serde_json::from_str(&serde_json::to_string(&spec).expect("serializes"))
+                .expect("parses");
+        assert_eq!(round_trip, spec);
+    }
+
+    #[test]
+    fn the_snapshot_bugs_reach_the_core_and_the_driver() {
+        let (driver, core) =
+            parse_bugs(&["snapshot-keeps-suffix,snapshot-drops-sessions".into()]).unwrap();
+        assert!(core.snapshot_keeps_suffix && driver.snapshot_keeps_suffix);
+        assert!(driver.snapshot_drops_sessions);
+        assert!(bug_names().contains(&"snapshot-drops-sessions"));
+    }
+}
