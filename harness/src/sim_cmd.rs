@@ -90,8 +90,8 @@ pub struct SimArgs {
     /// to and from it are lost) rather than crashing it.
     #[arg(long, default_value_t = 0.25, value_name = "CHANCE")]
     pub churn_isolate: f64,
-    /// Snapshot (and compact the log) every N applied entries, 0 = never (default: the
-    /// server's 10000). Only with `--no-swarm`: swarm testing draws it per seed.
+    /// Snapshot (and compact the log) every N applied entries, 0 = never; the default is the
+    /// server's. Only with `--no-swarm`: swarm testing draws it per seed.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPSHOT_EVERY)]
     pub snapshot_every: u64,
     /// Turn swarm testing off and run every seed in the one world the flags above describe.
