@@ -15,9 +15,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::sim::churn::ChurnSpec;
 use crate::sim::schedule::{parse_nemesis_list, NemesisKind};
 use crate::sim::shrink::shrink;
-use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload};
-use crate::sim::sweep::sweep;
+use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload, DEFAULT_SNAPSHOT_EVERY};
+use crate::sim::sweep::{sweep, MarkTally};
 use crate::sim::{run, RunOptions, SimOutcome, SimVerdict};
+use raft::coverage::MarkCounts;
 
 /// Flags of `gauntlet sim`.
 #[derive(Debug, Clone, Args)]
@@ -55,7 +56,8 @@ pub struct SimArgs {
     #[arg(long, alias = "clients", default_value_t = 10)]
     pub concurrency: usize,
     /// Planted bug to switch on (repeatable): stale-read, no-dedup, ack-before-commit,
-    /// ack-before-sync, vote-any, commit-old-term, truncate-matching.
+    /// ack-before-sync, vote-any, snapshot-keeps-suffix, snapshot-drops-sessions,
+    /// commit-old-term, truncate-matching. Default: none.
     #[arg(long = "unsafe-bug", value_name = "NAME")]
     pub unsafe_bugs: Vec<String>,
     /// Directory for histories and schedules of failing (or single) runs.
@@ -88,10 +90,19 @@ pub struct SimArgs {
     /// to and from it are lost) rather than crashing it.
     #[arg(long, default_value_t = 0.25, value_name = "CHANCE")]
     pub churn_isolate: f64,
-    /// Swarm testing: every seed draws its own knobs from the seed (message size and in-flight
-    /// window, loss/duplicate/slow chances, fault kinds and interval, clients, leader churn);
-    /// overrides those flags, and spec.json records the values drawn.
+    /// Snapshot (and compact the log) every N applied entries, 0 = never; the default is the
+    /// server's. Only with `--no-swarm`: swarm testing draws it per seed.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPSHOT_EVERY)]
+    pub snapshot_every: u64,
+    /// Turn swarm testing off and run every seed in the one world the flags above describe.
+    /// By default every seed draws its own knobs from the seed (message size and in-flight
+    /// window, loss/duplicate/slow chances, fault kinds and interval, clients, leader churn,
+    /// snapshot interval, session expiry), bounded by `--nemesis` and `--concurrency`; the drawn
+    /// values override the other flags and spec.json records them.
     #[arg(long)]
+    pub no_swarm: bool,
+    /// Swarm testing (the default; accepted so that older command lines still run).
+    #[arg(long, conflicts_with = "no_swarm")]
     pub swarm: bool,
     /// Sweep: stop after the first chunk of seeds that holds a failure.
     #[arg(long)]
@@ -133,7 +144,8 @@ fn parse_range(s: &str) -> Result<Range<u64>, String> {
 }
 
 impl SimArgs {
-    /// The spec of seed `seed` under these flags (with `--swarm`, its knobs drawn from the seed).
+    /// The spec of seed `seed` under these flags (unless `--no-swarm`, its knobs drawn from the
+    /// seed).
     pub fn spec(&self, seed: u64) -> anyhow::Result<SimSpec> {
         Ok(self.template(seed)?.for_seed(seed))
     }
@@ -168,7 +180,8 @@ impl SimArgs {
             churn.validate().map_err(anyhow::Error::msg)?;
             spec.churn = Some(churn);
         }
-        spec.swarm = self.swarm;
+        spec.snapshot_every = self.snapshot_every;
+        spec.swarm = !self.no_swarm;
         Ok(spec)
     }
 
@@ -206,8 +219,11 @@ impl SimArgs {
                 self.churn_isolate
             ));
         }
-        if self.swarm {
-            cmd.push_str(" --swarm");
+        if self.no_swarm {
+            cmd.push_str(" --no-swarm");
+        }
+        if self.snapshot_every != DEFAULT_SNAPSHOT_EVERY {
+            cmd.push_str(&format!(" --snapshot-every {}", self.snapshot_every));
         }
         cmd.push_str(&format!(
             " --loss {} --slow {} --duplicate {}",
@@ -242,6 +258,7 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let outcome = run(&spec, args.run_options());
     report_one(&outcome);
+    print_marks(&outcome.coverage);
     print_speed(outcome.stats.sim_time_us, started.elapsed());
     let dir = save(&args.store, &outcome)?;
     println!("history and schedule: {}", dir.display());
@@ -361,11 +378,52 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
             violations.count()
         );
     }
+    print_tally(&result.coverage, result.runs);
     // A harness failure outranks a violation, which outranks an unknown.
     Ok([3, 1, 2]
         .into_iter()
         .find(|c| codes.contains(c))
         .unwrap_or(0))
+}
+
+/// Columns of the coverage tables.
+const MARK_COLUMNS: usize = 2;
+
+/// A single run's coverage marks: how often it passed each.
+fn print_marks(counts: &MarkCounts) {
+    let cells: Vec<String> = counts
+        .iter()
+        .map(|(mark, n)| format!("{:<34}{n:>7}", mark.name()))
+        .collect();
+    println!("coverage marks (times passed):");
+    print_columns(&cells);
+}
+
+/// A sweep's coverage marks: how many seeds passed each, and which none did.
+fn print_tally(tally: &MarkTally, runs: u64) {
+    let cells: Vec<String> = tally
+        .iter()
+        .map(|(mark, seeds)| {
+            let share = 100.0 * seeds as f64 / runs.max(1) as f64;
+            format!("{:<34}{seeds:>6} {share:>5.1}%", mark.name())
+        })
+        .collect();
+    println!("coverage marks (seeds that passed each, of {runs}):");
+    print_columns(&cells);
+    let missed: Vec<&str> = tally
+        .iter()
+        .filter(|(_, seeds)| *seeds == 0)
+        .map(|(mark, _)| mark.name())
+        .collect();
+    if !missed.is_empty() {
+        println!("marks no seed passed: {}", missed.join(", "));
+    }
+}
+
+fn print_columns(cells: &[String]) {
+    for row in cells.chunks(MARK_COLUMNS) {
+        println!("  {}", row.join("   "));
+    }
 }
 
 /// The speed figure: simulated time over the wall time of the runs and their checks.

@@ -58,7 +58,8 @@ pub struct TestArgs {
     #[arg(long)]
     pub node_bin: Option<PathBuf>,
     /// Planted bug to switch on in the nodes (repeatable): stale-read, no-dedup,
-    /// ack-before-commit, ack-before-sync, vote-any.
+    /// ack-before-commit, ack-before-sync, vote-any, snapshot-keeps-suffix,
+    /// snapshot-drops-sessions. Default: none.
     #[arg(long = "unsafe-bug", value_name = "NAME")]
     pub unsafe_bugs: Vec<String>,
     /// Seconds the cluster has to serve again after healing before it counts as a liveness failure.

@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod core;
+pub mod coverage;
 pub mod driver;
 pub mod fuzzing;
 pub mod kv;

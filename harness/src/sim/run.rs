@@ -7,6 +7,7 @@ use std::time::Duration;
 use checker::formats::jsonl::{Header, FORMAT_VERSION};
 use checker::formats::{self, Format};
 use checker::{check_operations, CheckOptions, Verdict};
+use raft::coverage::{self, MarkCounts};
 
 use super::history::SimHistory;
 use super::schedule::Step;
@@ -69,6 +70,8 @@ pub struct SimOutcome {
     pub ops: (u64, u64, u64, u64),
     /// The opportunities leader churn struck (what `--shrink` may spare).
     pub strikes: Vec<u32>,
+    /// How often the run passed each coverage mark of the raft crate.
+    pub coverage: MarkCounts,
 }
 
 /// Knobs of the check after a run.
@@ -104,6 +107,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
         stats: WorldStats::default(),
         ops: (0, 0, 0, 0),
         strikes: Vec::new(),
+        coverage: MarkCounts::default(),
     };
     if let Err(reason) = validate(spec) {
         outcome.verdict = SimVerdict::HarnessFailure(reason);
@@ -116,6 +120,8 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
             return outcome;
         }
     };
+    // The world runs on this thread only, so this thread's counters are this run's.
+    coverage::reset();
     let mut world = match World::new(spec.clone(), steps, history) {
         Ok(world) => world,
         Err(stop) => {
@@ -124,6 +130,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
         }
     };
     let result = world.run();
+    outcome.coverage = coverage::take();
     outcome.stats = world.stats;
     outcome.strikes = world.churn_strikes();
     let counts = world.history.counts();

@@ -83,8 +83,17 @@ pub struct SimSpec {
     /// Leader churn: strike new leaders a short random time after their election (`None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub churn: Option<ChurnSpec>,
-    /// The knobs above were drawn from the seed by swarm testing (`--swarm`); a saved spec holds
-    /// the drawn values, so a replay runs them as they are.
+    /// Compaction: each replica takes a snapshot every this many applied entries (0 = never).
+    /// Specs saved before the field existed ran with the driver's default of 10,000.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u64,
+    /// KV session expiry: a session idle for more than this many log entries expires (`None`:
+    /// the KV machine's default of 1,000,000, which a simulated run never reaches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_idle_entries: Option<u64>,
+    /// The knobs above were drawn from the seed by swarm testing (the default of `gauntlet sim`;
+    /// `--no-swarm` keeps the flags' fixed knobs); a saved spec holds the drawn values, so a
+    /// replay runs them as they are.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub swarm: bool,
 }
@@ -95,6 +104,13 @@ fn default_max_msg_bytes() -> usize {
 
 fn default_max_inflight_msgs() -> usize {
     256
+}
+
+/// The driver's (and the server's) default snapshot interval.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 10_000;
+
+fn default_snapshot_every() -> u64 {
+    DEFAULT_SNAPSHOT_EVERY
 }
 
 impl SimSpec {
@@ -118,6 +134,8 @@ impl SimSpec {
             max_msg_bytes: default_max_msg_bytes(),
             max_inflight_msgs: default_max_inflight_msgs(),
             churn: None,
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            session_idle_entries: None,
             swarm: false,
         }
     }
@@ -186,8 +204,39 @@ pub fn parse_bugs(names: &[String]) -> Result<(UnsafeBugs, PlantedBugs), String>
             })?,
         }
     }
-    if driver.vote_any {
-        core.vote_any = true;
-    }
+    core.vote_any |= driver.vote_any;
+    core.snapshot_keeps_suffix |= driver.snapshot_keeps_suffix;
     Ok((driver, core))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_saved_before_compaction_was_drawn_still_loads_with_the_old_interval() {
+        let mut spec = SimSpec::new(3);
+        spec.snapshot_every = 17;
+        spec.session_idle_entries = Some(40);
+        let mut json = serde_json::to_value(&spec).expect("spec serializes");
+        let fields = json.as_object_mut().expect("a JSON object");
+        assert!(fields.remove("snapshot_every").is_some());
+        assert!(fields.remove("session_idle_entries").is_some());
+        let old: SimSpec = serde_json::from_value(json).expect("an old spec parses");
+        assert_eq!(old.snapshot_every, DEFAULT_SNAPSHOT_EVERY);
+        assert_eq!(old.session_idle_entries, None);
+        let round_trip: SimSpec =
+            serde_json::from_str(&serde_json::to_string(&spec).expect("serializes"))
+                .expect("parses");
+        assert_eq!(round_trip, spec);
+    }
+
+    #[test]
+    fn the_snapshot_bugs_reach_the_core_and_the_driver() {
+        let (driver, core) =
+            parse_bugs(&["snapshot-keeps-suffix,snapshot-drops-sessions".into()]).unwrap();
+        assert!(core.snapshot_keeps_suffix && driver.snapshot_keeps_suffix);
+        assert!(driver.snapshot_drops_sessions);
+        assert!(bug_names().contains(&"snapshot-drops-sessions"));
+    }
 }

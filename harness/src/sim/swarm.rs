@@ -1,7 +1,8 @@
-//! Swarm testing (`gauntlet sim --swarm`): every seed draws its own configuration from the seed
-//! (the core's flow control, the network's loss, duplication and reordering, which fault kinds
-//! run and how often, how many clients, and leader churn), so a sweep explores many different
-//! worlds instead of one average one. A feature that hides a bug in the average world (large
+//! Swarm testing (what `gauntlet sim` does unless `--no-swarm`): every seed draws its own
+//! configuration from the seed (the core's flow control, the network's loss, duplication and
+//! reordering, which fault kinds run and how often, how many clients, leader churn, how often
+//! replicas snapshot and compact their logs, how soon idle client sessions expire), so a sweep
+//! explores many different worlds instead of one average one. A feature that hides a bug in the average world (large
 //! AppendEntries that deliver an old leader's entries together with the new leader's no-op; so
 //! many fault kinds that none lasts) is switched off or turned to an extreme in some seeds.
 //!
@@ -53,7 +54,29 @@ pub fn draw(spec: &mut SimSpec) {
         spared: Vec::new(),
     };
     spec.churn = rng.random_bool(2.0 / 3.0).then_some(churn);
+    draw_compaction(spec);
     spec.swarm = true;
+}
+
+/// Compaction and session expiry, from their own stream (adding knobs above leaves them be).
+/// Snapshots every 2 to 250 applied entries, log-uniform (a run applies a few hundred entries, so
+/// most seeds snapshot often enough that followers receive InstallSnapshot and restarts restore
+/// from one), never in one seed of six; sessions expire after 10 to 500 idle entries in one seed
+/// of three (a client that gave up on a request moves to a fresh session and leaves its old one
+/// idle).
+fn draw_compaction(spec: &mut SimSpec) {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x636f_6d70_6163_7400);
+    let log_uniform = |rng: &mut ChaCha8Rng, lo: f64, hi: f64| {
+        (lo * (hi / lo).powf(rng.random::<f64>())).round() as u64
+    };
+    spec.snapshot_every = if rng.random_bool(1.0 / 6.0) {
+        0
+    } else {
+        log_uniform(&mut rng, 2.0, 250.0)
+    };
+    spec.session_idle_entries = rng
+        .random_bool(1.0 / 3.0)
+        .then(|| log_uniform(&mut rng, 10.0, 500.0));
 }
 
 #[cfg(test)]
@@ -73,6 +96,16 @@ mod tests {
         assert!(specs.iter().any(|s| s.max_msg_bytes == 1 << 20));
         assert!(specs.iter().any(|s| s.churn.is_some()));
         assert!(specs.iter().any(|s| s.churn.is_none()));
+        assert!(specs.iter().any(|s| s.snapshot_every == 0));
+        assert!(specs
+            .iter()
+            .all(|s| s.snapshot_every == 0 || (2..=250).contains(&s.snapshot_every)));
+        let snapshotting = specs.iter().filter(|s| s.snapshot_every > 0).count();
+        assert!(
+            snapshotting > specs.len() / 2,
+            "{snapshotting} of 64 snapshot"
+        );
+        assert!(specs.iter().any(|s| s.session_idle_entries.is_some()));
         assert!(specs
             .iter()
             .all(|s| s.churn.as_ref().is_none_or(|c| c.validate().is_ok())));

@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use raft::coverage::{Mark, MarkCounts};
 use rayon::prelude::*;
 
 use super::run::{run, RunOptions, SimOutcome};
@@ -18,6 +19,34 @@ pub struct SweepResult {
     pub failures: Vec<SimOutcome>,
     /// Simulated microseconds over all runs.
     pub sim_time_us: u64,
+    /// How many seeds hit each coverage mark.
+    pub coverage: MarkTally,
+}
+
+/// Per coverage mark, the number of runs that passed it at least once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarkTally {
+    seeds: [u64; Mark::COUNT],
+}
+
+impl MarkTally {
+    /// Counts one run's marks.
+    pub fn add(&mut self, counts: &MarkCounts) {
+        for (slot, (_, n)) in self.seeds.iter_mut().zip(counts.iter()) {
+            *slot += u64::from(n > 0);
+        }
+    }
+
+    /// How many runs hit `mark`.
+    pub fn seeds_hitting(&self, mark: Mark) -> u64 {
+        let slot = Mark::ALL.iter().position(|m| *m == mark).unwrap_or(0);
+        self.seeds[slot]
+    }
+
+    /// Every mark with the number of runs that hit it, in [`Mark::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Mark, u64)> + '_ {
+        Mark::ALL.iter().copied().zip(self.seeds.iter().copied())
+    }
 }
 
 /// Runs `template` with every seed in `seeds` (with `template.swarm`, each seed draws its own
@@ -50,6 +79,7 @@ pub fn sweep(
         result.runs += end - start;
         let mut failed = false;
         for outcome in outcomes {
+            result.coverage.add(&outcome.coverage);
             if outcome.verdict.kind().is_some() {
                 failed |= outcome.verdict.exit_code() == 1;
                 result.failures.push(outcome);

@@ -303,6 +303,11 @@ impl World {
             self.driver_bugs,
         );
         cfg.node.bugs = self.core_bugs;
+        cfg.snapshot_every = self.spec.snapshot_every;
+        cfg.kv.session_idle_entries = self
+            .spec
+            .session_idle_entries
+            .unwrap_or(cfg.kv.session_idle_entries);
         node.mirror = LogMirror::from_entries(&persisted.entries, persisted.hard_state.commit);
         let driver = Driver::new(cfg, persisted)
             .map_err(|err| Stop::Harness(format!("node {} does not restart: {err}", node.id)))?;

@@ -15,6 +15,10 @@ pub struct PlantedBugs {
     /// Grant votes (and pre-votes) without the up-to-date log check (a stale node can win an
     /// election and overwrite committed entries).
     pub vote_any: bool,
+    /// A follower offered a snapshot checks only that it holds an entry at the snapshot's index,
+    /// not that entry's term (Raft's "retain the log entries following it" rule without its term
+    /// check): a conflicting log is kept instead of replaced, and committed up to that index.
+    pub snapshot_keeps_suffix: bool,
 }
 
 /// Everything a node needs to know besides its persisted state.

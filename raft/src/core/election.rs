@@ -8,6 +8,7 @@ use super::message::{Message, MessageBody};
 use super::node::{Node, State};
 use super::progress::{Progress, ProgressState};
 use super::types::{EntryKind, NodeId, Term};
+use crate::coverage::{self, Mark};
 
 impl Node {
     /// Applies the term rules to an incoming message. Returns false when the message must be
@@ -92,6 +93,8 @@ impl Node {
         let up_to_date = self.log.is_up_to_date(last_log_index, last_log_term);
         // PLANTED BUG `vote_any`: skip the up-to-date check.
         let granted = can_vote && (up_to_date || self.cfg.bugs.vote_any);
+        coverage::hit_if(pre_vote && !granted, Mark::PreVoteRefused);
+        coverage::hit_if(!pre_vote && can_vote && !granted, Mark::VoteRefusedStaleLog);
         tracing::trace!(id = self.id, from, pre_vote, granted, "vote request");
         if pre_vote {
             let term = if granted { msg_term } else { self.term };
@@ -197,6 +200,7 @@ impl Node {
         }
         if self.cfg.check_quorum && !self.quorum_active() {
             // No quorum answered during the last election timeout.
+            coverage::hit(Mark::CheckQuorumStepDown);
             tracing::debug!(id = self.id, term = self.term, "lost contact with a quorum");
             let term = self.term;
             self.become_follower(term, None);
@@ -235,6 +239,10 @@ impl Node {
     }
 
     pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        coverage::hit_if(
+            self.state == State::Leader && term > self.term,
+            Mark::LeaderSteppedDownHigherTerm,
+        );
         if term != self.term {
             self.term = term;
             self.vote = None;
@@ -340,6 +348,7 @@ impl Node {
             from,
             "leadership handed over: campaigning now"
         );
+        coverage::hit(Mark::LeadershipTransfer);
         self.become_candidate(true);
     }
 

@@ -7,6 +7,7 @@ use super::error::ProposeError;
 use super::node::{Node, State};
 use super::progress::Progress;
 use super::types::{ConfChange, Entry, Index};
+use crate::coverage::{self, Mark};
 
 impl Node {
     pub(crate) fn validate_conf_change(&self, change: &ConfChange) -> Result<(), ProposeError> {
@@ -54,15 +55,18 @@ impl Node {
         let conf = &mut self.conf;
         match change {
             ConfChange::AddLearner(id) => {
+                coverage::hit(Mark::LearnerAdded);
                 if !conf.contains(id) {
                     conf.learners.push(id);
                 }
             }
             ConfChange::Promote(id) => {
+                coverage::hit(Mark::LearnerPromoted);
                 conf.learners.retain(|l| *l != id);
                 conf.voters.push(id);
             }
             ConfChange::Remove(id) => {
+                coverage::hit_if(conf.is_voter(id), Mark::VoterRemoved);
                 conf.learners.retain(|l| *l != id);
                 conf.voters.retain(|v| *v != id);
             }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 
 use super::node::{Node, State};
 use super::types::{Index, ReadState};
+use crate::coverage::{self, Mark};
 
 #[derive(Debug, Clone, Copy)]
 struct PendingRead {
@@ -101,6 +102,7 @@ impl Node {
             }
             let r = *r;
             self.reads.pending.pop_front();
+            coverage::hit_if(r.index.is_none(), Mark::ReadAfterLeaderChange);
             self.reads.output.push(ReadState {
                 request_id: r.request_id,
                 index: r.index.unwrap_or(committed),

@@ -8,6 +8,7 @@ use super::message::{MessageBody, RejectHint};
 use super::node::{Node, State};
 use super::progress::ProgressState;
 use super::types::{Entry, Index, NodeId, Term};
+use crate::coverage::{self, Mark};
 
 impl Node {
     /// Leader: send what each follower is missing (called once per Ready, so proposals made
@@ -44,6 +45,7 @@ impl Node {
                             index = snapshot.index,
                             "sending snapshot"
                         );
+                        coverage::hit(Mark::SnapshotSent);
                         self.send(to, MessageBody::InstallSnapshot { snapshot });
                     }
                     None => {
@@ -145,6 +147,7 @@ impl Node {
             prev_term = self.log.term(prev_index).unwrap_or(prev_term);
         }
         if self.log.term(prev_index) != Some(prev_term) {
+            coverage::hit(Mark::AppendRejectedWithHint);
             let hint = self.reject_hint(prev_index);
             tracing::trace!(id = self.id, from, prev_index, ?hint, "append rejected");
             self.send(
@@ -180,6 +183,7 @@ impl Node {
                     });
                 }
                 if at <= self.log.last_index() {
+                    coverage::hit(Mark::LogTruncatedOnConflict);
                     tracing::debug!(id = self.id, from, at, "truncating conflicting suffix");
                     self.log.truncate_from(at);
                 }
@@ -360,6 +364,10 @@ impl Node {
         }
         let own_term = self.log.term(quorum_match) == Some(self.term);
         if own_term || self.cfg.bugs.commit_old_term {
+            coverage::hit_if(
+                self.log.term(self.log.committed + 1) != Some(self.term),
+                Mark::OldTermCommitted,
+            );
             self.log.committed = quorum_match;
             self.release_reads();
         }

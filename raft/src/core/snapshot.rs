@@ -5,6 +5,7 @@ use super::error::CoreError;
 use super::message::MessageBody;
 use super::node::Node;
 use super::types::{ConfState, Index, NodeId, Snapshot};
+use crate::coverage::{self, Mark};
 
 impl Node {
     pub(crate) fn take_snapshot(&mut self, index: Index, data: Vec<u8>) -> Result<(), CoreError> {
@@ -33,6 +34,7 @@ impl Node {
             conf,
             data,
         };
+        coverage::hit(Mark::SnapshotTaken);
         self.log.compact(index, term);
         self.trim_conf_history(index);
         tracing::debug!(id = self.id, index, term, "log compacted to snapshot");
@@ -80,7 +82,16 @@ impl Node {
             return Ok(());
         }
         let index = snapshot.index;
-        if self.log.term(index) == Some(snapshot.term) {
+        let held = self.log.term(index);
+        // An entry of another term at the snapshot's index: our log conflicts with the
+        // snapshot's history there, and everything we hold from there on lost.
+        let conflict = held.is_some_and(|term| term != snapshot.term);
+        coverage::hit_if(conflict, Mark::SnapshotInstalledOverConflict);
+        coverage::hit_if(held.is_none(), Mark::SnapshotInstalled);
+        // PLANTED BUG `snapshot_keeps_suffix`: "we hold an entry at the snapshot's index" is
+        // taken to mean that we hold the snapshot's last entry, whatever its term, so a
+        // conflicting log is kept and committed.
+        if held == Some(snapshot.term) || (conflict && self.cfg.bugs.snapshot_keeps_suffix) {
             // We hold the snapshot's last entry: just commit up to it.
             self.log.committed = index;
         } else {

@@ -24,6 +24,15 @@ pub struct UnsafeBugs {
     /// `vote-any`: votes are granted without the up-to-date log check (the core's
     /// `PlantedBugs::vote_any`), so a node with a short log can win and erase committed entries.
     pub vote_any: bool,
+    /// `snapshot-keeps-suffix`: a follower offered a snapshot whose last entry conflicts with its
+    /// log keeps its conflicting entries instead of the snapshot, and commits them (the core's
+    /// `PlantedBugs::snapshot_keeps_suffix`). Provoked by a follower left behind with a deposed
+    /// leader's entries while the winners compact their logs past them.
+    pub snapshot_keeps_suffix: bool,
+    /// `snapshot-drops-sessions`: KV snapshots leave out the client session table
+    /// (`KvConfig.bugs.snapshot_drops_sessions`). A replica that installs or restarts from such a
+    /// snapshot applies retried writes again and refuses clients the others still serve.
+    pub snapshot_drops_sessions: bool,
 }
 
 /// An `--unsafe-bug` name that is not known.
@@ -42,6 +51,8 @@ impl UnsafeBugs {
         "ack-before-commit",
         "ack-before-sync",
         "vote-any",
+        "snapshot-keeps-suffix",
+        "snapshot-drops-sessions",
     ];
 
     /// Parses a list of bug names (each may also be a comma-separated list).
@@ -66,6 +77,8 @@ impl UnsafeBugs {
             "ack-before-commit" => &mut self.ack_before_commit,
             "ack-before-sync" => &mut self.ack_before_sync,
             "vote-any" => &mut self.vote_any,
+            "snapshot-keeps-suffix" => &mut self.snapshot_keeps_suffix,
+            "snapshot-drops-sessions" => &mut self.snapshot_drops_sessions,
             _ => {
                 return Err(UnknownBug {
                     name: name.to_string(),
@@ -84,6 +97,8 @@ impl UnsafeBugs {
             self.ack_before_commit,
             self.ack_before_sync,
             self.vote_any,
+            self.snapshot_keeps_suffix,
+            self.snapshot_drops_sessions,
         ];
         UnsafeBugs::NAMES
             .iter()
@@ -111,6 +126,13 @@ mod tests {
         assert_eq!(
             bugs.enabled_names(),
             vec!["stale-read", "no-dedup", "vote-any"]
+        );
+        let snapshots =
+            UnsafeBugs::parse(&["snapshot-keeps-suffix,snapshot-drops-sessions"]).unwrap();
+        assert!(snapshots.snapshot_keeps_suffix && snapshots.snapshot_drops_sessions);
+        assert_eq!(
+            snapshots.enabled_names(),
+            vec!["snapshot-keeps-suffix", "snapshot-drops-sessions"]
         );
         let err = UnsafeBugs::parse(&["stale-reads"]).unwrap_err();
         assert!(err.to_string().contains("ack-before-sync"), "{err}");

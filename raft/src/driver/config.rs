@@ -43,6 +43,8 @@ impl DriverConfig {
         };
         cfg.kv.bugs.no_dedup = bugs.no_dedup;
         cfg.node.bugs.vote_any = bugs.vote_any;
+        cfg.node.bugs.snapshot_keeps_suffix = bugs.snapshot_keeps_suffix;
+        cfg.kv.bugs.snapshot_drops_sessions = bugs.snapshot_drops_sessions;
         if bugs.stale_read {
             // A node that answers reads without a read index trusts its leadership; it also does
             // not step down on its own when cut off, so the stale window lasts the partition.

@@ -18,6 +18,7 @@ use super::batch::{DriverBatch, SnapshotToPersist, Token};
 use super::bugs::UnsafeBugs;
 use super::config::DriverConfig;
 use super::waiters::{ReadWaiter, Waiters, WriteKind, WriteWaiter};
+use crate::coverage::{self, Mark};
 
 /// Why a driver could not be built or could not go on.
 #[derive(Debug, Error)]
@@ -59,6 +60,7 @@ impl Driver {
                     source,
                 })?;
             last_snapshot_index = snap.index;
+            coverage::hit(Mark::SnapshotRestoredOnRestart);
         }
         let node = Node::restart(cfg.node.clone(), cfg.initial_conf.clone(), persisted)?;
         Ok(Driver {

@@ -35,17 +35,25 @@ impl Default for KvConfig {
 pub struct KvPlantedBugs {
     /// `no-dedup`: client sessions are ignored, so a retried write is applied again.
     pub no_dedup: bool,
+    /// `snapshot-drops-sessions`: a snapshot leaves out the session table (and the tombstones),
+    /// so a replica restored from it applies a retried write again, or refuses a client's next
+    /// write as `SessionExpired` while the others apply it.
+    pub snapshot_drops_sessions: bool,
 }
 
 impl KvPlantedBugs {
     /// The `--unsafe-bug` names this struct knows.
-    pub const NAMES: &'static [&'static str] = &["no-dedup"];
+    pub const NAMES: &'static [&'static str] = &["no-dedup", "snapshot-drops-sessions"];
 
     /// Turns on the bug called `name`; returns false when `name` is not a KV bug.
     pub fn enable(&mut self, name: &str) -> bool {
         match name {
             "no-dedup" => {
                 self.no_dedup = true;
+                true
+            }
+            "snapshot-drops-sessions" => {
+                self.snapshot_drops_sessions = true;
                 true
             }
             _ => false,

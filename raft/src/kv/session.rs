@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::op::OpResult;
+use crate::coverage::{self, Mark};
 
 /// The sequence number of a client's first command.
 pub const FIRST_SEQ: u64 = 1;
@@ -175,6 +176,7 @@ impl SessionTable {
             if index.saturating_sub(last_active) <= idle_entries {
                 break;
             }
+            coverage::hit(Mark::SessionExpired);
             tracing::debug!(client_id, last_active, index, "KV session expired");
             self.remove(client_id, max_tombstones);
             expired += 1;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::config::KvPlantedBugs;
 use super::error::KvError;
 use super::session::{Session, FIRST_SEQ};
 
@@ -66,6 +67,22 @@ pub fn encode(
     // As for Command::encode: postcard into a Vec has no failure path for these types.
     postcard::to_allocvec(&(SNAPSHOT_FORMAT_VERSION, body))
         .expect("postcard encoding of a KV snapshot into a Vec cannot fail")
+}
+
+/// Encodes the state as a machine with `bugs` does: like [`encode`], except that the planted bug
+/// `snapshot-drops-sessions` leaves the session table and the tombstones out.
+pub fn encode_with_bugs(
+    bugs: &KvPlantedBugs,
+    applied_index: u64,
+    data: &BTreeMap<String, String>,
+    sessions: &BTreeMap<u64, Session>,
+    tombstones: &VecDeque<u64>,
+) -> Vec<u8> {
+    if bugs.snapshot_drops_sessions {
+        // PLANTED BUG `snapshot-drops-sessions`: the sessions are "only a cache".
+        return encode(applied_index, data, &BTreeMap::new(), &VecDeque::new());
+    }
+    encode(applied_index, data, sessions, tombstones)
 }
 
 /// Decodes and validates snapshot bytes.

@@ -9,6 +9,7 @@ use super::error::KvError;
 use super::op::{execute, Op, OpResult};
 use super::session::{SessionCheck, SessionTable};
 use super::snapshot;
+use crate::coverage::{self, Mark};
 
 /// The outcome of applying one command.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,6 +131,7 @@ impl KvStateMachine {
                 Reply::Ok(result)
             }
             SessionCheck::Duplicate(result) => {
+                coverage::hit(Mark::DuplicateWriteAnswered);
                 self.sessions.touch(command.client_id, index);
                 Reply::Ok(result)
             }
@@ -185,7 +187,8 @@ impl KvStateMachine {
 
     /// The full state as bytes (see [`snapshot`] for the format).
     pub fn snapshot(&self) -> Vec<u8> {
-        snapshot::encode(
+        snapshot::encode_with_bugs(
+            &self.config.bugs,
             self.applied_index,
             &self.data,
             self.sessions.sessions(),
@@ -196,6 +199,7 @@ impl KvStateMachine {
     /// Replaces the whole state with a snapshot's. On error the state is unchanged.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), KvError> {
         let parts = snapshot::decode(bytes)?;
+        coverage::hit_if(!parts.sessions.is_empty(), Mark::SessionsRestored);
         self.applied_index = parts.applied_index;
         self.data = parts.data;
         self.sessions = SessionTable::from_parts(parts.sessions, parts.tombstones);

@@ -52,7 +52,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1000)]
     lazy_sync_ms: u64,
     /// Turn on a planted bug (repeatable): stale-read, no-dedup, ack-before-commit,
-    /// ack-before-sync, vote-any.
+    /// ack-before-sync, vote-any, snapshot-keeps-suffix, snapshot-drops-sessions. Default: none.
     #[arg(long = "unsafe-bug")]
     unsafe_bugs: Vec<String>,
 }

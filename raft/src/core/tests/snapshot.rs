@@ -124,3 +124,73 @@ fn restart_after_a_torn_batch_adopts_the_newest_term_in_the_log() {
         "the vote of term 2 is not one of term 3"
     );
 }
+
+/// Node 3 holds entries 1..=5 of term 1 (a deposed leader's, never committed past 1); the leader
+/// of term 3 sends a snapshot at index 4 of term 2. Returns node 3 after the InstallSnapshot.
+fn install_over_a_conflicting_log(bugs: PlantedBugs) -> Node {
+    let mut cfg = Config::new(3);
+    cfg.bugs = bugs;
+    let entries = (1..=5)
+        .map(|index| Entry {
+            term: 1,
+            index,
+            kind: EntryKind::Normal,
+            data: vec![index as u8],
+        })
+        .collect();
+    let persisted = PersistedState {
+        hard_state: HardState {
+            term: 1,
+            vote: None,
+            commit: 1,
+        },
+        snapshot: None,
+        entries,
+    };
+    let mut node = Node::restart(cfg, ConfState::with_voters([1, 2, 3]), persisted).unwrap();
+    let snapshot = Snapshot {
+        index: 4,
+        term: 2,
+        conf: ConfState::with_voters([1, 2, 3]),
+        data: b"state@4".to_vec(),
+    };
+    node.step(Message {
+        from: 2,
+        to: 3,
+        term: 3,
+        body: MessageBody::InstallSnapshot { snapshot },
+    })
+    .unwrap();
+    node
+}
+
+#[test]
+fn a_snapshot_over_a_conflicting_log_replaces_the_whole_log() {
+    crate::coverage::reset();
+    let node = install_over_a_conflicting_log(PlantedBugs::default());
+    let marks = crate::coverage::take();
+    assert_eq!(
+        marks.get(crate::coverage::Mark::SnapshotInstalledOverConflict),
+        1
+    );
+    assert_eq!(node.first_index(), 5);
+    assert_eq!(node.log_term(4), Some(2));
+    assert_eq!(node.log_entry(5), None, "the conflicting suffix is gone");
+    assert_eq!(node.status().commit, 4);
+}
+
+#[test]
+fn planted_snapshot_keeps_suffix_keeps_and_commits_the_conflicting_log() {
+    let bugs = PlantedBugs {
+        snapshot_keeps_suffix: true,
+        ..PlantedBugs::default()
+    };
+    let node = install_over_a_conflicting_log(bugs);
+    assert_eq!(node.log_term(4), Some(1), "the old entry at 4 stays");
+    assert!(node.log_entry(5).is_some(), "and so does the suffix");
+    assert_eq!(
+        node.status().commit,
+        4,
+        "committed as if it were the snapshot's"
+    );
+}

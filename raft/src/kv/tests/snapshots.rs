@@ -168,3 +168,23 @@ fn invariant_violations_are_refused() {
         }
     }
 }
+
+#[test]
+fn restoring_sessions_passes_its_mark_and_planted_snapshot_drops_sessions_loses_them() {
+    let m = busy_machine();
+    crate::coverage::reset();
+    KvStateMachine::from_snapshot(m.config().clone(), &m.snapshot()).unwrap();
+    let marks = crate::coverage::take();
+    assert_eq!(marks.get(crate::coverage::Mark::SessionsRestored), 1);
+
+    let mut config = m.config().clone();
+    assert!(config.bugs.enable("snapshot-drops-sessions"));
+    let mut buggy = KvStateMachine::new(config.clone());
+    buggy.apply(1, &cmd(9, 1, append("k", "x")));
+    let mut restored = KvStateMachine::from_snapshot(config, &buggy.snapshot()).unwrap();
+    assert!(restored.sessions().is_empty(), "the sessions were left out");
+    assert_eq!(restored.data(), buggy.data(), "the data was not");
+    // The retried write is applied a second time.
+    restored.apply(2, &cmd(9, 1, append("k", "x")));
+    assert_eq!(restored.read("k").as_deref(), Some("xx"));
+}
