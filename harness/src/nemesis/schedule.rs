@@ -478,8 +478,8 @@ fn lag_kill(
 }
 
 /// The membership lane (`membership`, simulator only): one action at a time, each given a
-/// window that is its deadline (`interval_ms` scaled by [0.5, 1.5), at least 0.5 s, times 2; times
-/// 4 for a replacement), with a quiet gap of the same scale between actions. The lane has its own
+/// window that is its deadline (`interval_ms` scaled by [0.5, 1.5), at least 0.4 s; twice that
+/// for a replacement), with a quiet gap of half that scale between actions. The lane has its own
 /// seeded stream, so adding `membership` never changes the other lanes' faults.
 ///
 /// Actions are drawn from a model of the configuration that assumes every earlier action
@@ -500,7 +500,7 @@ pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
     let mut rng = ChaCha8Rng::seed_from_u64(
         options.seed ^ 0x6e65_6d65_7369_7321 ^ Lane::Membership as u64,
     );
-    let jittered = |rng: &mut ChaCha8Rng| (interval / 2 + rng.random_range(0..interval)).max(500);
+    let jittered = |rng: &mut ChaCha8Rng| (interval / 2 + rng.random_range(0..interval)).max(400);
     let (mut voters, mut learners) = (initial, 0usize);
     let mut now = interval / 2 + rng.random_range(0..interval);
     loop {
@@ -529,7 +529,7 @@ pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
                 *targets = Targets::Nodes(vec![rng.random_range(1..=voters as u64)]);
             }
         }
-        let scale = if matches!(fault, Fault::Replace { .. }) { 4 } else { 2 };
+        let scale = if matches!(fault, Fault::Replace { .. }) { 2 } else { 1 };
         let end = now + jittered(&mut rng) * scale;
         if end >= options.duration_ms {
             break;
@@ -551,7 +551,7 @@ pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
                 fault,
             });
         }
-        now = end + jittered(&mut rng);
+        now = end + jittered(&mut rng) / 2;
     }
     steps
 }

@@ -2,10 +2,12 @@
 //! (`invariants.rs`):
 //! - `conf-changes-in-flight`: a leader's log never holds more than one membership change above
 //!   the highest commit index any node has reported (one change at a time);
-//! - `commit-without-quorum`: when a leader's commit index first reaches an index, the entry
-//!   there is in the logs of a majority of the voters of the configuration in effect (the one
-//!   made by the changes below that index, or the one before the last of them: a leader may
-//!   still count with the older one until it applies the newer); learners never count;
+//! - `commit-without-quorum`: when a node's commit index first reaches an index (that node is
+//!   the leader that committed it, possibly stepped down in the same step because the change
+//!   removed it), the entry there is in the logs of a majority of the voters of the
+//!   configuration in effect (the one made by the changes below that index, or the one before
+//!   the last of them: a leader may still count with the older one until it applies the newer);
+//!   learners never count;
 //! - `non-voter-leader`: a node leads only while it is a voter in its own configuration;
 //! - `removed-node-elected`: a node removed by a committed change never leads in a later term.
 //!
@@ -164,8 +166,9 @@ impl ConfInvariants {
         Ok(())
     }
 
-    /// A leader's commit index `commit` was just reported: every index above the ones checked
-    /// must be in the logs (`log_of(voter)`) of a majority of voters, learners not counted.
+    /// A node reported commit index `commit`: every index above the ones checked (first
+    /// reached by the leader that committed it) must be in the logs (`log_of(voter)`) of a
+    /// majority of voters, learners not counted.
     pub fn check_quorum<'a>(
         &mut self,
         leader: &Status,
@@ -173,7 +176,7 @@ impl ConfInvariants {
         leader_log: &LogMirror,
         log_of: impl Fn(NodeId) -> Option<&'a LogMirror>,
     ) -> Result<(), InvariantViolation> {
-        if leader.role != Role::Leader || commit <= self.quorum_checked {
+        if commit <= self.quorum_checked {
             return Ok(());
         }
         for index in self.quorum_checked + 1..=commit {
@@ -192,7 +195,7 @@ impl ConfInvariants {
                 return Err(violation(
                     "commit-without-quorum",
                     format!(
-                        "leader {} of term {} committed index {index} held by {on_newer} of voters {:?} (learners {:?}), {on_older} of the previous voters {:?}",
+                        "node {} of term {} committed index {index} held by {on_newer} of voters {:?} (learners {:?}), {on_older} of the previous voters {:?}",
                         leader.id, leader.term, newer.voters, newer.learners, older.voters
                     ),
                 ));
