@@ -45,7 +45,10 @@ fn completed(outcome: &SimOutcome) -> BTreeMap<String, usize> {
 fn a_membership_run_adds_promotes_removes_and_replaces() {
     let mut total: BTreeMap<String, usize> = BTreeMap::new();
     for seed in 0..8 {
-        let outcome = run(&template(&[NemesisKind::Membership]).for_seed(seed), RunOptions::default());
+        let outcome = run(
+            &template(&[NemesisKind::Membership]).for_seed(seed),
+            RunOptions::default(),
+        );
         assert_eq!(
             outcome.verdict.exit_code(),
             0,
@@ -87,7 +90,13 @@ fn membership_among_partitions_and_kills_keeps_the_correct_build_clean() {
         NemesisKind::Kill,
         NemesisKind::Membership,
     ];
-    let result = sweep(&template(&kinds), 0..12, RunOptions::default(), false, &|_| {});
+    let result = sweep(
+        &template(&kinds),
+        0..12,
+        RunOptions::default(),
+        false,
+        &|_| {},
+    );
     assert_eq!(result.runs, 12);
     let violations: Vec<String> = result
         .failures
@@ -110,4 +119,51 @@ fn real_runs_refuse_membership_before_starting() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("simulator only"), "{stderr}");
+}
+
+#[test]
+fn the_membership_lane_is_its_own_and_leaves_the_other_faults_alone() {
+    use harness::nemesis::schedule::{Fault, Lane, Schedule, ScheduleOptions};
+    let options = |kinds: &[NemesisKind]| ScheduleOptions {
+        seed: 11,
+        nodes: vec![1, 2, 3, 4, 5],
+        kinds: kinds.to_vec(),
+        duration_ms: 30_000,
+        interval_ms: 1_000,
+    };
+    let without = Schedule::generate(&options(&NemesisKind::ALL));
+    let mut all = NemesisKind::ALL.to_vec();
+    all.push(NemesisKind::Membership);
+    let with = Schedule::generate(&options(&all));
+    let members = with.lane(Lane::Membership);
+    assert!(members.len() >= 5, "{members:?}");
+    for lane in [Lane::Network, Lane::Process] {
+        assert_eq!(with.lane(lane), without.lane(lane));
+    }
+    for pair in members.windows(2) {
+        assert!(pair[0].end_ms < pair[1].start_ms, "{pair:?}");
+    }
+    // The plan keeps at least three voters and at most two extra members.
+    let (mut voters, mut learners) = (5i64, 0i64);
+    for step in &members {
+        match step.fault {
+            Fault::AddLearner => learners += 1,
+            Fault::Promote => {
+                learners -= 1;
+                voters += 1;
+            }
+            Fault::Remove { .. } => voters -= 1,
+            Fault::Replace { .. } => {}
+            ref other => panic!("{other:?} in the membership lane"),
+        }
+        assert!(voters >= 3 && learners >= 0 && voters + learners <= 7);
+    }
+    let names: Vec<&str> = members.iter().map(|s| s.fault.name()).collect();
+    for name in ["add-learner", "promote", "remove", "replace"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    // Kebab-case data, replayed from JSON as it was.
+    let json = serde_json::to_string(&with).unwrap();
+    assert!(json.contains("\"fault\":\"add-learner\""), "{json}");
+    assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), with);
 }

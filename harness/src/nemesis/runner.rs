@@ -239,7 +239,10 @@ impl NemesisRunner {
             // Refused before the run starts (`refuse_sim_only`); a saved schedule that holds one
             // anyway is not carried out.
             Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
-                tracing::warn!(fault = fault.name(), "membership faults run in the simulator only");
+                tracing::warn!(
+                    fault = fault.name(),
+                    "membership faults run in the simulator only"
+                );
                 format!("{} skipped: simulator only", fault.name())
             }
         };

@@ -199,10 +199,9 @@ impl Fault {
             Fault::Kill { .. } => NemesisKind::Kill,
             Fault::Pause { .. } => NemesisKind::Pause,
             Fault::Delay { .. } | Fault::Loss { .. } => NemesisKind::Delay,
-            Fault::AddLearner
-            | Fault::Promote
-            | Fault::Remove { .. }
-            | Fault::Replace { .. } => NemesisKind::Membership,
+            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
+                NemesisKind::Membership
+            }
         }
     }
 
@@ -497,9 +496,8 @@ pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
     let max_members = initial + 2;
     let interval = options.interval_ms.max(10);
     let windows = composed_windows(options);
-    let mut rng = ChaCha8Rng::seed_from_u64(
-        options.seed ^ 0x6e65_6d65_7369_7321 ^ Lane::Membership as u64,
-    );
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(options.seed ^ 0x6e65_6d65_7369_7321 ^ Lane::Membership as u64);
     let jittered = |rng: &mut ChaCha8Rng| (interval / 2 + rng.random_range(0..interval)).max(400);
     let (mut voters, mut learners) = (initial, 0usize);
     let mut now = interval / 2 + rng.random_range(0..interval);
@@ -529,7 +527,11 @@ pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
                 *targets = Targets::Nodes(vec![rng.random_range(1..=voters as u64)]);
             }
         }
-        let scale = if matches!(fault, Fault::Replace { .. }) { 2 } else { 1 };
+        let scale = if matches!(fault, Fault::Replace { .. }) {
+            2
+        } else {
+            1
+        };
         let end = now + jittered(&mut rng) * scale;
         if end >= options.duration_ms {
             break;

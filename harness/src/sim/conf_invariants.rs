@@ -108,7 +108,12 @@ impl ConfInvariants {
             .range(..index)
             .map(|(i, (_, c))| (*i, c))
             .collect();
-        changes.extend(leader_log.conf_changes().range(..index).map(|(i, c)| (*i, c)));
+        changes.extend(
+            leader_log
+                .conf_changes()
+                .range(..index)
+                .map(|(i, c)| (*i, c)),
+        );
         let mut newer = self.genesis.clone();
         let mut older = newer.clone();
         for change in changes.values() {
@@ -317,9 +322,7 @@ mod tests {
         }
         let log_of = |id: NodeId| logs.get(&id);
         inv.check_quorum(&leader, 2, &logs[&1], log_of).unwrap();
-        let err = inv
-            .check_quorum(&leader, 3, &logs[&1], log_of)
-            .unwrap_err();
+        let err = inv.check_quorum(&leader, 3, &logs[&1], log_of).unwrap_err();
         assert_eq!(err.name, "commit-without-quorum");
         // Once node 2 holds index 3 too, it is a majority of the voters.
         let mut logs2 = logs.clone();
@@ -346,6 +349,10 @@ mod tests {
         // Index 3 is on 1 and 2: a majority of {1,2,3}, not of {1,2,3,4}; allowed.
         inv.check_quorum(&leader, 3, &logs[&1], |id| logs.get(&id))
             .unwrap();
-        assert_eq!(inv.committed_conf(), genesis(), "nothing reported committed");
+        assert_eq!(
+            inv.committed_conf(),
+            genesis(),
+            "nothing reported committed"
+        );
     }
 }

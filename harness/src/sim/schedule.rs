@@ -66,7 +66,10 @@ mod tests {
                 NemesisKind::Membership
             ]
         );
-        assert_eq!(parse_nemesis_list("all").unwrap(), NemesisKind::ALL.to_vec());
+        assert_eq!(
+            parse_nemesis_list("all").unwrap(),
+            NemesisKind::ALL.to_vec()
+        );
         assert_eq!(
             links_between(&[1], &[2, 3]),
             vec![(1, 2), (1, 3), (2, 1), (3, 1)]

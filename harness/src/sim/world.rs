@@ -659,7 +659,8 @@ impl World {
                 jitter_ms,
             } => {
                 let links = self.member_links(links);
-                self.network.set_delay(&links, Some((*fixed_ms, *jitter_ms)));
+                self.network
+                    .set_delay(&links, Some((*fixed_ms, *jitter_ms)));
                 Applied::Delayed(links)
             }
             Fault::Loss { links } => {

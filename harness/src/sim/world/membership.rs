@@ -95,9 +95,7 @@ impl World {
     /// wrapping; while membership never changed, node `slot` itself.
     pub(super) fn member_at(&self, slot: NodeId) -> Option<NodeId> {
         let index = usize::try_from(slot.checked_sub(1)?).ok()?;
-        self.members
-            .get(index % self.members.len().max(1))
-            .copied()
+        self.members.get(index % self.members.len().max(1)).copied()
     }
 
     /// A schedule's links, with both ends mapped to members ([`World::member_at`]).
@@ -124,7 +122,9 @@ impl World {
         conf.check(status, commit, &nodes[n].mirror)
             .map_err(Stop::Invariant)?;
         let log_of = |id: NodeId| -> Option<&LogMirror> {
-            nodes.get(usize::try_from(id).ok()?.checked_sub(1)?).map(|node| &node.mirror)
+            nodes
+                .get(usize::try_from(id).ok()?.checked_sub(1)?)
+                .map(|node| &node.mirror)
         };
         let mut leader = status.clone();
         leader.commit = commit;
@@ -203,10 +203,7 @@ impl World {
             },
             Fault::Remove { targets } => {
                 if conf.voters.len() <= min_voters {
-                    return Applied::Member(format!(
-                        "skipped: only {} voters",
-                        conf.voters.len()
-                    ));
+                    return Applied::Member(format!("skipped: only {} voters", conf.voters.len()));
                 }
                 vec![Stage::Propose(ConfChange::Remove(
                     self.pick_voter(targets, &conf),
@@ -214,10 +211,7 @@ impl World {
             }
             Fault::Replace { targets } => {
                 if conf.voters.len() < min_voters.max(2) {
-                    return Applied::Member(format!(
-                        "skipped: only {} voters",
-                        conf.voters.len()
-                    ));
+                    return Applied::Member(format!("skipped: only {} voters", conf.voters.len()));
                 }
                 let old = self.pick_voter(targets, &conf);
                 let new = self.reserve_node();
@@ -293,7 +287,10 @@ impl World {
                 if let Some(reason) = self.operator.refusal.take() {
                     let action = self.operator.action.take();
                     let done = action.map(|a| a.done.join(", ")).unwrap_or_default();
-                    let text = format!("gave up: {} refused ({reason}); done: {done}", stage.describe());
+                    let text = format!(
+                        "gave up: {} refused ({reason}); done: {done}",
+                        stage.describe()
+                    );
                     return self.member_end(step, &text);
                 }
                 self.queue
@@ -303,7 +300,9 @@ impl World {
             let now_ms = self.now / 1_000;
             if let Some(action) = self.operator.action.as_mut() {
                 action.stages.pop_front();
-                action.done.push(format!("{} at {now_ms} ms", stage.describe()));
+                action
+                    .done
+                    .push(format!("{} at {now_ms} ms", stage.describe()));
             }
             // Answers to this stage's requests arriving later are ignored.
             self.operator.attempt += 1;
