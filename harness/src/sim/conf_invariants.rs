@@ -176,19 +176,19 @@ impl ConfInvariants {
     /// majority of voters, learners not counted.
     pub fn check_quorum<'a>(
         &mut self,
-        leader: &Status,
+        node: &Status,
         commit: Index,
-        leader_log: &LogMirror,
+        node_log: &LogMirror,
         log_of: impl Fn(NodeId) -> Option<&'a LogMirror>,
     ) -> Result<(), InvariantViolation> {
         if commit <= self.quorum_checked {
             return Ok(());
         }
         for index in self.quorum_checked + 1..=commit {
-            let Some(entry) = leader_log.get(index) else {
+            let Some(entry) = node_log.get(index) else {
                 continue;
             };
-            let (older, newer) = self.confs_for(index, leader_log);
+            let (older, newer) = self.confs_for(index, node_log);
             let holders = |conf: &ConfState| {
                 conf.voters
                     .iter()
@@ -201,7 +201,7 @@ impl ConfInvariants {
                     "commit-without-quorum",
                     format!(
                         "node {} of term {} committed index {index} held by {on_newer} of voters {:?} (learners {:?}), {on_older} of the previous voters {:?}",
-                        leader.id, leader.term, newer.voters, newer.learners, older.voters
+                        node.id, node.term, newer.voters, newer.learners, older.voters
                     ),
                 ));
             }

@@ -126,9 +126,7 @@ impl World {
                 .get(usize::try_from(id).ok()?.checked_sub(1)?)
                 .map(|node| &node.mirror)
         };
-        let mut leader = status.clone();
-        leader.commit = commit;
-        conf.check_quorum(&leader, commit, &nodes[n].mirror, log_of)
+        conf.check_quorum(status, commit, &nodes[n].mirror, log_of)
             .map_err(Stop::Invariant)
     }
 
