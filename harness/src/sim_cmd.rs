@@ -13,7 +13,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::sim::churn::ChurnSpec;
-use crate::sim::schedule::{parse_nemesis_list, NemesisKind};
+use crate::sim::schedule::{parse_sim_nemesis_list, NemesisKind};
 use crate::sim::shrink::shrink;
 use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload, DEFAULT_SNAPSHOT_EVERY};
 use crate::sim::sweep::{sweep, MarkTally};
@@ -46,7 +46,8 @@ pub struct SimArgs {
     pub time: f64,
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: SimWorkload,
-    /// Faults: partition, kill, pause, delay, all or none.
+    /// Faults, comma-separated: partition, kill, pause, delay, lag-kill, membership (add,
+    /// promote, remove and replace nodes), all (every kind but lag-kill) or none.
     #[arg(long, default_value = "all", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds of a fault and of the quiet gap after it.
@@ -117,7 +118,7 @@ pub struct SimArgs {
 pub struct NemesisList(pub Vec<NemesisKind>);
 
 fn parse_nemesis(s: &str) -> Result<NemesisList, String> {
-    parse_nemesis_list(s)
+    parse_sim_nemesis_list(s)
         .map(NemesisList)
         .map_err(|e| e.to_string())
 }

@@ -10,11 +10,6 @@ use raft::coverage::Mark;
 
 /// Marks the simulator cannot reach yet, so this test does not require them.
 const NOT_YET_REQUIRED: &[Mark] = &[
-    // Membership changes: the simulator does not change membership until membership churn lands
-    // (issue 11, another branch); the lead removes these three when merging it.
-    Mark::LearnerAdded,
-    Mark::LearnerPromoted,
-    Mark::VoterRemoved,
     // Leadership transfer: no driver input and no client or admin request starts one, so only
     // the core's own tests reach it.
     Mark::LeadershipTransfer,

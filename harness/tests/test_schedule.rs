@@ -102,7 +102,10 @@ fn nemesis_lists_parse_and_reject_unknown_names() {
         NemesisKind::ALL.to_vec()
     );
     let every: Vec<NemesisKind> = NemesisKind::every().collect();
-    assert_eq!(parse_nemesis_list("lag-kill,all").unwrap(), every);
+    assert_eq!(
+        parse_nemesis_list("lag-kill,all,membership").unwrap(),
+        every
+    );
     assert_eq!(
         parse_nemesis_list("lag-kill").unwrap(),
         vec![NemesisKind::LagKill]

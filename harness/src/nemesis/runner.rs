@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::schedule::{
-    isolate, Fault, Lane, Link, NodeId, PartitionShape, Schedule, Step, Targets,
+    isolate, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape, Schedule, Step, Targets,
 };
 use crate::db::Db;
 use crate::proxy::{LinkId, LinkState, ProxyHandle};
@@ -81,6 +81,20 @@ impl Cluster {
             }
             problems
         })
+    }
+}
+
+/// A nemesis kind that real runs cannot carry out yet (membership changes live in the simulator
+/// only for now).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("nemesis {0:?} runs in the simulator only for now: real clusters do not carry out membership changes yet (try `gauntlet sim --nemesis {0}`)")]
+pub struct SimOnlyNemesis(pub &'static str);
+
+/// Refuses a list of kinds that real runs cannot carry out (checked before anything starts).
+pub fn refuse_sim_only(kinds: &[NemesisKind]) -> Result<(), SimOnlyNemesis> {
+    match kinds.iter().find(|kind| kind.is_sim_only()) {
+        Some(kind) => Err(SimOnlyNemesis(kind.name())),
+        None => Ok(()),
     }
 }
 
@@ -222,6 +236,15 @@ impl NemesisRunner {
                 applied.nodes = nodes;
                 format!("{} {detail}{}", fault.name(), problems(&errors))
             }
+            // Refused before the run starts (`refuse_sim_only`); a saved schedule that holds one
+            // anyway is not carried out.
+            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
+                tracing::warn!(
+                    fault = fault.name(),
+                    "membership faults run in the simulator only"
+                );
+                format!("{} skipped: simulator only", fault.name())
+            }
         };
         tracing::info!(%detail, "nemesis: fault starts");
         self.set_active(Some(&detail), None);
@@ -257,6 +280,9 @@ impl NemesisRunner {
                         .collect::<Vec<_>>()
                 });
                 format!("resumed {:?}{}", applied.nodes, problems(&errors))
+            }
+            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
+                "skipped: simulator only".to_string()
             }
         };
         tracing::info!(%detail, "nemesis: fault ends");

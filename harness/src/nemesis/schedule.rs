@@ -39,6 +39,10 @@ pub enum NemesisKind {
     /// a leader among themselves; restart them later (see [`composed_windows`]). Provokes votes
     /// granted to stale logs.
     LagKill,
+    /// Membership changes, simulator only (see [`membership_steps`]): add a node as a learner,
+    /// promote a learner once it has caught up, remove a voter, replace a voter (remove it, wipe
+    /// its disk, add a fresh node under a new id and promote it). Real runs refuse it.
+    Membership,
 }
 
 impl NemesisKind {
@@ -53,9 +57,20 @@ impl NemesisKind {
     /// The composed kinds: timed sequences of single faults.
     pub const COMPOSED: [NemesisKind; 1] = [NemesisKind::LagKill];
 
-    /// Every kind, single and composed (`--nemesis all,lag-kill`).
+    /// The kinds only the simulator can carry out (`gauntlet test` refuses them).
+    pub const SIM_ONLY: [NemesisKind; 1] = [NemesisKind::Membership];
+
+    /// Every kind, single, composed and simulator-only (`--nemesis all,lag-kill,membership`).
     pub fn every() -> impl Iterator<Item = NemesisKind> {
-        NemesisKind::ALL.into_iter().chain(NemesisKind::COMPOSED)
+        NemesisKind::ALL
+            .into_iter()
+            .chain(NemesisKind::COMPOSED)
+            .chain(NemesisKind::SIM_ONLY)
+    }
+
+    /// True for a kind that real runs cannot carry out yet.
+    pub fn is_sim_only(self) -> bool {
+        NemesisKind::SIM_ONLY.contains(&self)
     }
 
     /// True for a kind made of several single faults.
@@ -70,13 +85,14 @@ impl NemesisKind {
             NemesisKind::Pause => "pause",
             NemesisKind::Delay => "delay",
             NemesisKind::LagKill => "lag-kill",
+            NemesisKind::Membership => "membership",
         }
     }
 }
 
 /// A nemesis name that is not one of [`NemesisKind::every`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, lag-kill (or none, or all)")]
+#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, lag-kill, membership (or none, or all)")]
 pub struct UnknownNemesis(pub String);
 
 impl FromStr for NemesisKind {
@@ -161,6 +177,18 @@ pub enum Fault {
     },
     /// Silently drop every byte on these links (connections that lost bytes reset on healing).
     Loss { links: Vec<Link> },
+    /// Membership (simulator only): start a fresh node under a new id and add it as a learner.
+    AddLearner,
+    /// Membership (simulator only): wait until the learner with the lowest id has caught up
+    /// (its applied index reaches the leader's commit index), then promote it to voter.
+    Promote,
+    /// Membership (simulator only): remove a voter; `Targets::Nodes([k])` names the k-th voter
+    /// of the configuration in effect (by id, wrapping), `Targets::Leader` the leader. The
+    /// removed node is stopped once its removal is committed.
+    Remove { targets: Targets },
+    /// Membership (simulator only): remove a voter (chosen as for `Remove`), wipe its disk, start
+    /// a fresh node under a new id, add it as a learner, let it catch up and promote it.
+    Replace { targets: Targets },
 }
 
 impl Fault {
@@ -171,6 +199,9 @@ impl Fault {
             Fault::Kill { .. } => NemesisKind::Kill,
             Fault::Pause { .. } => NemesisKind::Pause,
             Fault::Delay { .. } | Fault::Loss { .. } => NemesisKind::Delay,
+            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
+                NemesisKind::Membership
+            }
         }
     }
 
@@ -182,6 +213,10 @@ impl Fault {
             Fault::Pause { .. } => "pause",
             Fault::Delay { .. } => "delay",
             Fault::Loss { .. } => "loss",
+            Fault::AddLearner => "add-learner",
+            Fault::Promote => "promote",
+            Fault::Remove { .. } => "remove",
+            Fault::Replace { .. } => "replace",
         }
     }
 }
@@ -211,6 +246,10 @@ impl fmt::Display for Fault {
                 jitter_ms,
             } => write!(f, "delay {fixed_ms}+{jitter_ms}ms on [{}]", links(l)),
             Fault::Loss { links: l } => write!(f, "loss on [{}]", links(l)),
+            Fault::AddLearner => write!(f, "add-learner"),
+            Fault::Promote => write!(f, "promote"),
+            Fault::Remove { targets: t } => write!(f, "remove voter {}", targets(t)),
+            Fault::Replace { targets: t } => write!(f, "replace voter {}", targets(t)),
         }
     }
 }
@@ -259,7 +298,7 @@ impl Schedule {
                 .kinds
                 .iter()
                 .copied()
-                .filter(|k| !k.is_composed() && Lane::of(*k) == lane)
+                .filter(|k| !k.is_composed() && !k.is_sim_only() && Lane::of(*k) == lane)
                 .collect();
             if kinds.is_empty() || options.nodes.is_empty() {
                 continue;
@@ -285,6 +324,7 @@ impl Schedule {
                 now = end + jittered(&mut rng);
             }
         }
+        steps.extend(membership_steps(options));
         steps.sort_by_key(|step| (step.start_ms, step.end_ms));
         Schedule {
             options: options.clone(),
@@ -303,16 +343,18 @@ impl Schedule {
 }
 
 /// Faults that touch the same things share a lane and never overlap: the network lane
-/// (partitions, delay, loss: link states) and the process lane (kill, pause).
+/// (partitions, delay, loss: link states), the process lane (kill, pause) and the membership
+/// lane (one membership action at a time; simulator only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Lane {
     Network = 1,
     Process = 2,
+    Membership = 3,
 }
 
 impl Lane {
-    pub const ALL: [Lane; 2] = [Lane::Network, Lane::Process];
+    pub const ALL: [Lane; 3] = [Lane::Network, Lane::Process, Lane::Membership];
 
     /// The lane of a kind of fault. A composed kind spans both lanes; it is listed under the lane
     /// of its first fault (`lag-kill` starts with a dropping partition: network).
@@ -320,6 +362,7 @@ impl Lane {
         match kind {
             NemesisKind::Partition | NemesisKind::Delay | NemesisKind::LagKill => Lane::Network,
             NemesisKind::Kill | NemesisKind::Pause => Lane::Process,
+            NemesisKind::Membership => Lane::Membership,
         }
     }
 }
@@ -433,6 +476,88 @@ fn lag_kill(
     }
 }
 
+/// The membership lane (`membership`, simulator only): one action at a time, each given a
+/// window that is its deadline (`interval_ms` scaled by [0.5, 1.5), at least 0.4 s; twice that
+/// for a replacement), with a quiet gap of half that scale between actions. The lane has its own
+/// seeded stream, so adding `membership` never changes the other lanes' faults.
+///
+/// Actions are drawn from a model of the configuration that assumes every earlier action
+/// succeeded: at most two members beyond the initial ones, never fewer than `min(3, n)` voters
+/// (a replacement counts as keeping its voter), a promotion three times as likely as anything
+/// else while a learner waits. The world resolves each action against the real configuration
+/// when it starts (an action that no longer fits is skipped, and says so in the history).
+pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if !options.kinds.contains(&NemesisKind::Membership) || options.nodes.is_empty() {
+        return steps;
+    }
+    let initial = options.nodes.len();
+    let min_voters = initial.min(3);
+    let max_members = initial + 2;
+    let interval = options.interval_ms.max(10);
+    let windows = composed_windows(options);
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(options.seed ^ 0x6e65_6d65_7369_7321 ^ Lane::Membership as u64);
+    let jittered = |rng: &mut ChaCha8Rng| (interval / 2 + rng.random_range(0..interval)).max(400);
+    let (mut voters, mut learners) = (initial, 0usize);
+    let mut now = interval / 2 + rng.random_range(0..interval);
+    loop {
+        let mut choices = Vec::new();
+        if learners > 0 {
+            choices.extend([Fault::Promote, Fault::Promote, Fault::Promote]);
+        }
+        if voters + learners < max_members {
+            choices.push(Fault::AddLearner);
+        }
+        let victim = Targets::Leader;
+        if voters > min_voters {
+            choices.push(Fault::Remove {
+                targets: victim.clone(),
+            });
+        }
+        if voters >= min_voters.max(2) {
+            choices.push(Fault::Replace { targets: victim });
+        }
+        if choices.is_empty() {
+            break;
+        }
+        let mut fault = choices[rng.random_range(0..choices.len())].clone();
+        if let Fault::Remove { targets } | Fault::Replace { targets } = &mut fault {
+            if !rng.random_bool(0.25) {
+                *targets = Targets::Nodes(vec![rng.random_range(1..=voters as u64)]);
+            }
+        }
+        let scale = if matches!(fault, Fault::Replace { .. }) {
+            2
+        } else {
+            1
+        };
+        let end = now + jittered(&mut rng) * scale;
+        if end >= options.duration_ms {
+            break;
+        }
+        let clashes = windows.iter().any(|w| now <= w.end_ms && w.start_ms <= end);
+        if !clashes {
+            match fault {
+                Fault::AddLearner => learners += 1,
+                Fault::Promote => {
+                    learners -= 1;
+                    voters += 1;
+                }
+                Fault::Remove { .. } => voters -= 1,
+                _ => {}
+            }
+            steps.push(Step {
+                start_ms: now,
+                end_ms: end,
+                fault,
+            });
+        }
+        now = end + jittered(&mut rng) / 2;
+    }
+    steps
+}
+
 fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fault {
     match kind {
         NemesisKind::Partition => {
@@ -461,6 +586,8 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
         NemesisKind::LagKill => Fault::Kill {
             targets: Targets::Leader,
         },
+        // Never drawn here (membership actions come from `membership_steps`).
+        NemesisKind::Membership => Fault::AddLearner,
         NemesisKind::Delay => {
             let links = random_links(rng, nodes);
             if rng.random_bool(0.3) {

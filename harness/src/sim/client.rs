@@ -6,6 +6,12 @@
 //! `recorder::Completion::classify` with the workload's [`OpSpec`]. This file only translates:
 //! node ids for targets, microseconds for clock readings, and attempt numbers so that late
 //! replies and stale timers are ignored.
+//!
+//! The client's node list is the cluster's current members ([`SimClient::set_members`]: the
+//! world tells every client when a node joins or is removed). The session rotates through list
+//! positions; position `k` names the `k`-th member by id, wrapping, so a removed node is never
+//! asked again and a new one is (a session made for `n` nodes reaches the first `n` members by
+//! rotation, any member by a leader hint).
 
 use std::time::Duration;
 
@@ -48,7 +54,8 @@ pub struct SimClient {
     /// History process id (changes after an `info`).
     pub process: u64,
     session: ClientSession<u64>,
-    nodes: u64,
+    /// The cluster's members by id (1..=nodes until membership changes).
+    members: Vec<u64>,
     /// List index of the node every operation starts at.
     home: usize,
     /// Number of the latest attempt; replies and timers of older attempts are ignored.
@@ -78,10 +85,17 @@ impl SimClient {
         SimClient {
             process: index,
             session,
-            nodes,
+            members: (1..=nodes).collect(),
             home,
             attempt: 0,
             current: None,
+        }
+    }
+
+    /// The cluster's members now (sorted ids, not empty).
+    pub fn set_members(&mut self, members: &[u64]) {
+        if !members.is_empty() {
+            self.members = members.to_vec();
         }
     }
 
@@ -111,7 +125,7 @@ impl SimClient {
             ClientResponse::NotLeader {
                 leader_hint: Some(id),
                 ..
-            } if (1..=self.nodes).contains(id) => Some(*id),
+            } if self.members.contains(id) => Some(*id),
             _ => None,
         };
         let action = self.session.on_answer(response, leader, at(now));
@@ -127,7 +141,7 @@ impl SimClient {
                 timeout,
             } => Next::Send {
                 node: match to {
-                    Target::Listed(index) => index as u64 + 1,
+                    Target::Listed(index) => self.members[index % self.members.len()],
                     Target::Leader(id) => id,
                 },
                 attempt: self.attempt,
@@ -268,6 +282,31 @@ mod tests {
             panic!()
         };
         assert!(done.is_bad_reply(), "{done:?}");
+    }
+
+    #[test]
+    fn the_list_follows_the_members() {
+        let mut c = SimClient::new(0, 3, 3);
+        c.set_members(&[1, 2, 4]);
+        let Next::Send { node, .. } = c.begin(0, write_op()) else {
+            panic!()
+        };
+        assert_eq!(node, 4, "list position 2 is the third member");
+        let stale_hint = ClientResponse::NotLeader {
+            leader_hint: Some(3),
+            leader_client_addr: None,
+        };
+        c.on_response(10, stale_hint);
+        let Next::Send { node, .. } = c.retry(30_000) else {
+            panic!()
+        };
+        assert_eq!(node, 1, "a hint naming a removed node is not followed");
+        c.on_response(40_000, ClientResponse::Ok(OpResult::Written));
+        c.set_members(&[]);
+        let Next::Send { node, .. } = c.begin(50_000, write_op()) else {
+            panic!()
+        };
+        assert_eq!(node, 4, "an empty list is ignored");
     }
 
     #[test]

@@ -63,6 +63,11 @@ pub enum Event {
     FaultEnd {
         step: usize,
     },
+    /// The membership operator looks at the cluster again (`sim/world/membership.rs`); polls of
+    /// an action other than the one in progress are ignored.
+    MemberPoll {
+        step: usize,
+    },
 }
 
 impl Event {

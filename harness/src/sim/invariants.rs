@@ -1,15 +1,20 @@
 //! Raft safety invariants, asserted after every step of every node: at most one leader per term,
 //! and every node's committed prefix agrees with every other's (the same term and bytes at every
-//! committed index, across crashes and restarts). A violation stops the run.
+//! committed index, across crashes and restarts). The configuration invariants live beside them
+//! (`conf_invariants.rs`). A violation stops the run.
 
 use std::collections::BTreeMap;
 
-use raft::core::{Entry, Index, NodeId, Status, Term};
+use raft::core::{ConfChange, ConfState, Entry, EntryKind, Index, NodeId, Status, Term};
+
+use super::conf_invariants::ConfInvariants;
 
 /// Which invariant broke, with the facts that show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvariantViolation {
-    /// `two-leaders` or `committed-mismatch`.
+    /// `two-leaders`, `committed-mismatch`, or one of the configuration invariants'
+    /// (`non-voter-leader`, `removed-node-elected`, `conf-changes-in-flight`,
+    /// `commit-without-quorum`).
     pub name: &'static str,
     pub detail: String,
 }
@@ -21,6 +26,8 @@ pub struct LogMirror {
     /// Index of `entries[0]`.
     first: Index,
     entries: Vec<(Term, u64)>,
+    /// The membership changes among `entries`, by index.
+    conf: BTreeMap<Index, ConfChange>,
     /// Highest committed index already compared.
     pub checked: Index,
 }
@@ -31,6 +38,7 @@ impl LogMirror {
         let mut mirror = LogMirror {
             first: entries.first().map_or(1, |e| e.index),
             entries: Vec::new(),
+            conf: BTreeMap::new(),
             checked: commit,
         };
         mirror.write(entries);
@@ -52,23 +60,44 @@ impl LogMirror {
             // A gap (a snapshot came between): start over at this entry.
             self.first = first.index;
             self.entries.clear();
+            self.conf.clear();
         }
+        self.conf.split_off(&first.index);
         self.entries
             .extend(entries.iter().map(|e| (e.term, fingerprint(&e.data))));
+        for entry in entries.iter().filter(|e| e.kind == EntryKind::ConfChange) {
+            // An undecodable change is ignored by the core too.
+            if let Ok(change) = postcard::from_bytes::<ConfChange>(&entry.data) {
+                self.conf.insert(entry.index, change);
+            }
+        }
     }
 
     /// A snapshot replaced the log up to `index`.
     pub fn snapshot(&mut self, index: Index, replaces_all: bool) {
         if replaces_all || index + 1 >= self.first + self.entries.len() as u64 {
             self.entries.clear();
+            self.conf.clear();
             self.first = index + 1;
         } else if index >= self.first {
             self.entries.drain(..(index + 1 - self.first) as usize);
+            self.conf = self.conf.split_off(&(index + 1));
             self.first = index + 1;
         }
     }
 
-    fn get(&self, index: Index) -> Option<(Term, u64)> {
+    /// The membership change at `index`, if the entry there is one.
+    pub fn conf_change(&self, index: Index) -> Option<&ConfChange> {
+        self.conf.get(&index)
+    }
+
+    /// The membership changes in the log, by index.
+    pub fn conf_changes(&self) -> &BTreeMap<Index, ConfChange> {
+        &self.conf
+    }
+
+    /// The term and fingerprint of the entry at `index`, if the log holds it.
+    pub fn get(&self, index: Index) -> Option<(Term, u64)> {
         if index < self.first {
             return None;
         }
@@ -83,9 +112,19 @@ pub struct Invariants {
     /// By committed index (`committed[i]` is index `i`): the first (term, fingerprint, node)
     /// seen committed there. Committed indexes are dense, so a vector beats a map.
     committed: Vec<Option<(Term, u64, NodeId)>>,
+    /// The configuration invariants and the committed membership changes.
+    pub conf: ConfInvariants,
 }
 
 impl Invariants {
+    /// The invariants of a cluster that starts with the configuration `genesis`.
+    pub fn new(genesis: ConfState) -> Invariants {
+        Invariants {
+            conf: ConfInvariants::new(genesis),
+            ..Invariants::default()
+        }
+    }
+
     /// Checks one node after a step.
     pub fn check(
         &mut self,
@@ -112,6 +151,11 @@ impl Invariants {
                 let slot = index as usize;
                 if self.committed.len() <= slot {
                     self.committed.resize(slot + 1, None);
+                }
+                if self.committed[slot].is_none() {
+                    if let Some(change) = mirror.conf_change(index) {
+                        self.conf.on_committed(index, term, change);
+                    }
                 }
                 let first = *self.committed[slot].get_or_insert((term, print, status.id));
                 if (first.0, first.1) != (term, print) {

@@ -1,12 +1,25 @@
 //! Faults for the simulator: the harness's own nemesis schedule (`crate::nemesis::schedule`),
 //! the same data that drives the real world, re-exported here with a convenience constructor.
-//! Faults of one lane (network: partition, delay, loss; process: kill, pause) never overlap;
-//! faults of different lanes may, and all end before `duration_ms`.
+//! Faults of one lane (network: partition, delay, loss; process: kill, pause; membership:
+//! add-learner, promote, remove, replace) never overlap; faults of different lanes may, and all
+//! end before `duration_ms`.
 
 pub use crate::nemesis::schedule::{
     links_between_groups, parse_nemesis_list, Fault, Link, NemesisKind, NodeId, PartitionShape,
     Schedule, ScheduleOptions, Step, Targets, UnknownNemesis,
 };
+
+/// Parses the simulator's `--nemesis` list: as [`parse_nemesis_list`], except that `all` also
+/// brings the simulator-only kinds (`membership`), which real runs cannot carry out yet.
+pub fn parse_sim_nemesis_list(list: &str) -> Result<Vec<NemesisKind>, UnknownNemesis> {
+    let mut kinds = parse_nemesis_list(list)?;
+    if list.split(',').any(|part| part.trim() == "all") {
+        kinds.extend(NemesisKind::SIM_ONLY);
+        kinds.sort_unstable();
+        kinds.dedup();
+    }
+    Ok(kinds)
+}
 
 /// The steps of the schedule for these options (a pure function of its arguments).
 pub fn generate(
@@ -43,6 +56,20 @@ mod tests {
         assert!(!a.is_empty());
         assert!(a.iter().all(|s| s.start_ms < s.end_ms && s.end_ms < 20_000));
         assert!(generate(7, &nodes, &[], 20_000, 1_000).is_empty());
+        assert_eq!(
+            parse_sim_nemesis_list("all").unwrap(),
+            vec![
+                NemesisKind::Partition,
+                NemesisKind::Kill,
+                NemesisKind::Pause,
+                NemesisKind::Delay,
+                NemesisKind::Membership
+            ]
+        );
+        assert_eq!(
+            parse_nemesis_list("all").unwrap(),
+            NemesisKind::ALL.to_vec()
+        );
         assert_eq!(
             links_between(&[1], &[2, 3]),
             vec![(1, 2), (1, 3), (2, 1), (3, 1)]

@@ -1,8 +1,9 @@
 //! Swarm testing (what `gauntlet sim` does unless `--no-swarm`): every seed draws its own
 //! configuration from the seed (the core's flow control, the network's loss, duplication and
-//! reordering, which fault kinds run and how often, how many clients, leader churn, how often
-//! replicas snapshot and compact their logs, how soon idle client sessions expire), so a sweep
-//! explores many different worlds instead of one average one. A feature that hides a bug in the average world (large
+//! reordering, which fault kinds run and how often (`membership` among them when the template
+//! has it), how many clients, leader churn, how often replicas snapshot and compact their logs,
+//! how soon idle client sessions expire), so a sweep explores many different worlds instead of
+//! one average one. A feature that hides a bug in the average world (large
 //! AppendEntries that deliver an old leader's entries together with the new leader's no-op; so
 //! many fault kinds that none lasts) is switched off or turned to an extreme in some seeds.
 //!
@@ -32,8 +33,17 @@ pub fn draw(spec: &mut SimSpec) {
     spec.network.duplicate_chance = pick(&mut rng, &[0.0, 0.02, 0.1]);
     spec.network.slow_chance = pick(&mut rng, &[0.0, 0.02, 0.1]);
     // Faults: each kind of the template kept with probability 1/2, at its own pace.
-    let kinds = spec.nemesis.clone();
+    let (sim_only, kinds): (Vec<_>, Vec<_>) =
+        spec.nemesis.iter().partition(|kind| kind.is_sim_only());
     spec.nemesis = kinds.into_iter().filter(|_| rng.random_bool(0.5)).collect();
+    // Membership, also with chance 1/2, from a stream of its own: the other draws stay those of
+    // a template without it.
+    if !sim_only.is_empty() {
+        let mut own = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x6d65_6d62_6572_7300);
+        spec.nemesis
+            .extend(sim_only.into_iter().filter(|_| own.random_bool(0.5)));
+        spec.nemesis.sort_unstable();
+    }
     spec.fault_interval_ms = pick(&mut rng, &[250, 500, 1_000, 2_000]);
     // Clients.
     if spec.clients > 2 {
@@ -112,6 +122,22 @@ mod tests {
         let distinct: std::collections::BTreeSet<usize> =
             specs.iter().map(|s| s.nemesis.len()).collect();
         assert!(distinct.len() > 2, "fault kinds vary: {distinct:?}");
+        // Membership is drawn too when the template has it, without changing the other draws.
+        let mut with_members = template.clone();
+        with_members
+            .nemesis
+            .push(crate::sim::schedule::NemesisKind::Membership);
+        let drawn: Vec<SimSpec> = (0..64).map(|s| with_members.for_seed(s)).collect();
+        let has = |s: &SimSpec| {
+            s.nemesis
+                .contains(&crate::sim::schedule::NemesisKind::Membership)
+        };
+        assert!(drawn.iter().any(has) && !drawn.iter().all(has));
+        for (a, b) in specs.iter().zip(&drawn) {
+            let mut b = b.clone();
+            b.nemesis.retain(|k| !k.is_sim_only());
+            assert_eq!(a, &b);
+        }
         // Without swarm, only the seed changes.
         let plain = SimSpec::new(0).for_seed(5);
         assert_eq!(plain, SimSpec::new(5));

@@ -2,7 +2,10 @@
 //! clients and the fault schedule, advanced one event at a time in simulated time. Each node
 //! input is followed by draining the driver's batches with the server's order: persist (a
 //! simulated fsync, reported durable to the driver when it completes), then send, then reply.
-//! Raft invariants are checked after every batch.
+//! Raft invariants are checked after every batch. Membership actions (add a learner, promote,
+//! remove, replace) are carried out by an operator in `world/membership.rs`.
+
+mod membership;
 
 use std::collections::BTreeMap;
 
@@ -12,6 +15,7 @@ use raft::kv::ClientResponse;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use self::membership::{Operator, OPERATOR};
 use super::churn::{Churn, Strike, StrikeKind};
 use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
@@ -39,6 +43,8 @@ struct SimNode {
     held: Vec<Event>,
     disk: SimDisk,
     mirror: LogMirror,
+    /// Removed from the cluster by a committed change: stopped for good.
+    removed: bool,
 }
 
 /// What a fault did when it started, to undo it when it ends.
@@ -48,6 +54,8 @@ enum Applied {
     Paused(Vec<usize>),
     Delayed(Vec<Link>),
     Lossy(Vec<Link>),
+    /// A membership action (in progress, or skipped for the reason given).
+    Member(String),
 }
 
 /// Counters of one run.
@@ -83,6 +91,11 @@ pub struct World {
     static_steps: usize,
     /// For each strike step: the moment and term it followed, for the history.
     strike_notes: Vec<String>,
+    /// The cluster's nodes now, by id: the initial ones, plus nodes started to join, minus the
+    /// removed. Clients rotate through this list, and faults that name nodes name its members
+    /// (see [`World::member_at`]).
+    members: Vec<u64>,
+    operator: Operator,
     pub history: SimHistory,
     pub stats: WorldStats,
 }
@@ -111,7 +124,9 @@ impl World {
             static_steps: steps.len(),
             strike_notes: Vec::new(),
             steps,
-            invariants: Invariants::default(),
+            invariants: Invariants::new(ConfState::with_voters(1..=n)),
+            members: (1..=n).collect(),
+            operator: Operator::default(),
             tokens: BTreeMap::new(),
             next_token: 1,
             next_process: spec.clients as u64,
@@ -133,6 +148,7 @@ impl World {
                 held: Vec::new(),
                 disk: SimDisk::default(),
                 mirror: LogMirror::default(),
+                removed: false,
             });
             world.start_node((id - 1) as usize)?;
         }
@@ -256,7 +272,9 @@ impl World {
                 attempt,
                 response,
             } => {
-                if self.clients[client].attempt == attempt {
+                if client == OPERATOR {
+                    self.on_admin_reply(attempt, response);
+                } else if self.clients[client].attempt == attempt {
                     let next = self.clients[client].on_response(self.now, response);
                     self.follow(client, next)?;
                 }
@@ -276,6 +294,7 @@ impl World {
             Event::ClientStart { client } => self.start_op(client)?,
             Event::FaultStart { step } => self.fault_start(step)?,
             Event::FaultEnd { step } => self.fault_end(step)?,
+            Event::MemberPoll { step } => self.member_poll(step)?,
         }
         Ok(())
     }
@@ -357,7 +376,11 @@ impl World {
             self.invariants
                 .check(&status, &mut node.mirror)
                 .map_err(Stop::Invariant)?;
+            self.check_conf(n, &status, commit)?;
             self.carry_out(n, batch);
+            for removed in self.invariants.conf.take_fresh_removals() {
+                self.stop_removed(removed);
+            }
             if status.role == Role::Leader {
                 self.watch_leader(status.id, status.term, commit);
             }
@@ -390,7 +413,12 @@ impl World {
                 targets: Targets::Nodes(vec![node]),
             },
             StrikeKind::Isolate => {
-                let rest: Vec<u64> = (1..=self.spec.nodes).filter(|&i| i != node).collect();
+                let rest: Vec<u64> = self
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|&i| i != node)
+                    .collect();
                 Fault::Partition {
                     shape: PartitionShape::IsolateOne,
                     cut: links_between(&[node], &rest),
@@ -469,7 +497,7 @@ impl World {
     ) {
         for msg in send {
             let delays = self.network.peer_delays(&mut self.rng, (msg.from, msg.to));
-            let valid = (1..=self.spec.nodes).contains(&msg.to);
+            let valid = msg.to >= 1 && msg.to <= self.nodes.len() as u64;
             if !valid {
                 continue;
             }
@@ -582,15 +610,23 @@ impl World {
 
     fn resolve(&mut self, targets: &Targets) -> Vec<usize> {
         match targets {
-            Targets::Nodes(ids) => ids
-                .iter()
-                .filter(|&&id| (1..=self.spec.nodes).contains(&id))
-                .map(|&id| (id - 1) as usize)
-                .collect(),
+            Targets::Nodes(ids) => {
+                let mut nodes: Vec<usize> = ids
+                    .iter()
+                    .filter_map(|&id| self.member_at(id))
+                    .map(|id| (id - 1) as usize)
+                    .collect();
+                nodes.sort_unstable();
+                nodes.dedup();
+                nodes
+            }
             Targets::Leader => {
                 let leader = match self.current_leader() {
                     Some(l) => l,
-                    None => self.rng.random_range(0..self.nodes.len()),
+                    None => {
+                        let pick = self.rng.random_range(0..self.members.len());
+                        (self.members[pick] - 1) as usize
+                    }
                 };
                 vec![leader]
             }
@@ -603,10 +639,15 @@ impl World {
             Fault::Partition { shape, cut } => {
                 let cut = if *shape == PartitionShape::IsolateLeader {
                     let leader = self.resolve(&Targets::Leader)[0] as u64 + 1;
-                    let rest: Vec<u64> = (1..=self.spec.nodes).filter(|&i| i != leader).collect();
+                    let rest: Vec<u64> = self
+                        .members
+                        .iter()
+                        .copied()
+                        .filter(|&i| i != leader)
+                        .collect();
                     links_between(&[leader], &rest)
                 } else {
-                    cut.clone()
+                    self.member_links(cut)
                 };
                 self.network.cut_links(&cut);
                 Applied::Cut(cut)
@@ -630,12 +671,18 @@ impl World {
                 fixed_ms,
                 jitter_ms,
             } => {
-                self.network.set_delay(links, Some((*fixed_ms, *jitter_ms)));
-                Applied::Delayed(links.clone())
+                let links = self.member_links(links);
+                self.network
+                    .set_delay(&links, Some((*fixed_ms, *jitter_ms)));
+                Applied::Delayed(links)
             }
             Fault::Loss { links } => {
-                self.network.set_lossy(links, true);
-                Applied::Lossy(links.clone())
+                let links = self.member_links(links);
+                self.network.set_lossy(&links, true);
+                Applied::Lossy(links)
+            }
+            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
+                self.member_start(step)
             }
         };
         let description = self.describe_step(step, &applied);
@@ -654,7 +701,7 @@ impl World {
             Applied::Cut(links) => self.network.heal_links(links),
             Applied::Killed(nodes) => {
                 for &n in nodes {
-                    if self.nodes[n].driver.is_none() {
+                    if self.nodes[n].driver.is_none() && !self.nodes[n].removed {
                         self.start_node(n)?;
                     }
                 }
@@ -669,8 +716,13 @@ impl World {
             }
             Applied::Delayed(links) => self.network.set_delay(links, None),
             Applied::Lossy(links) => self.network.set_lossy(links, false),
+            Applied::Member(_) => {}
         }
-        let description = self.describe_step(step, &applied);
+        let description = match &applied {
+            Applied::Member(skipped) if !self.operator.is_running(step) => skipped.clone(),
+            Applied::Member(_) => self.member_give_up(step),
+            _ => self.describe_step(step, &applied),
+        };
         self.history
             .nemesis("end", &self.steps[step].fault, &description, self.now)
             .map_err(Stop::Harness)?;
@@ -728,5 +780,6 @@ fn describe(fault: &Fault, applied: &Applied) -> String {
             _ => format!("delay [{}]", links(l)),
         },
         Applied::Lossy(l) => format!("loss [{}]", links(l)),
+        Applied::Member(text) => text.clone(),
     }
 }

@@ -1,0 +1,414 @@
+//! The membership operator of the simulated world: carries out the schedule's membership steps
+//! (`add-learner`, `promote`, `remove`, `replace`) the way an operator with a console would.
+//!
+//! Each step is resolved against the configuration in effect (every committed change, as the
+//! invariants saw them committed) when it starts, then becomes a list of stages done in order:
+//! start a fresh node (a new id beyond every earlier one, an empty disk, the initial
+//! configuration, so it is no member until the log says so), propose a change (an admin request
+//! sent to the current leader, sent again while it answers `NotLeader` or `Busy` or nothing for
+//! a second, until the change is seen committed), wait for a learner to catch up (its applied
+//! index reaches the leader's commit index at the time of the look), wipe a removed node's disk.
+//! A removed node is stopped as soon as its removal is committed (`World::stop_removed`), before
+//! any later stage. The operator looks again every [`POLL_US`]; the action's start and end (done,
+//! skipped, or given up at the step's end) are nemesis events in the history.
+
+use std::collections::VecDeque;
+
+use raft::core::{ConfChange, ConfState, NodeId, Role};
+use raft::kv::{AdminRequest, ClientRequest, ClientResponse};
+
+use super::super::disk::SimDisk;
+use super::super::events::Event;
+use super::super::invariants::LogMirror;
+use super::super::schedule::{Fault, Targets};
+use super::{Applied, SimNode, Stop, World};
+
+/// The client index of the operator in `ClientArrive`/`ClientReply` events.
+pub const OPERATOR: usize = usize::MAX;
+/// How often the operator looks at the cluster while an action is in progress.
+pub const POLL_US: u64 = 20_000;
+/// How long the operator waits for an answer before it sends a request again.
+pub const ADMIN_TIMEOUT_US: u64 = 1_000_000;
+
+/// One thing to do on the way to an action's end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Start the fresh node `id` (reserved when the action began).
+    Start(NodeId),
+    /// Have this change committed.
+    Propose(ConfChange),
+    /// Wait until this learner's applied index reaches the leader's commit index.
+    CatchUp(NodeId),
+    /// Wipe the disk of this (removed, stopped) node.
+    Wipe(NodeId),
+}
+
+impl Stage {
+    fn describe(&self) -> String {
+        match self {
+            Stage::Start(id) => format!("start node {id}"),
+            Stage::Propose(change) => describe_change(change),
+            Stage::CatchUp(id) => format!("catch-up of {id}"),
+            Stage::Wipe(id) => format!("wipe of {id}"),
+        }
+    }
+}
+
+fn describe_change(change: &ConfChange) -> String {
+    match change {
+        ConfChange::AddLearner(id) => format!("add-learner {id}"),
+        ConfChange::Promote(id) => format!("promote {id}"),
+        ConfChange::Remove(id) => format!("remove {id}"),
+    }
+}
+
+/// The action in progress.
+#[derive(Debug)]
+struct Action {
+    step: usize,
+    stages: VecDeque<Stage>,
+    /// What was done so far, with simulated times, for the end event.
+    done: Vec<String>,
+}
+
+/// The operator's state: at most one action at a time (the membership lane never overlaps).
+#[derive(Debug, Default)]
+pub struct Operator {
+    action: Option<Action>,
+    /// Number of the latest admin request; older answers are ignored.
+    attempt: u64,
+    /// When the unanswered request was sent.
+    in_flight_since: Option<u64>,
+    /// The leader refused the change outright (`Error`): the action gives up.
+    refusal: Option<String>,
+}
+
+impl Operator {
+    /// True while the action of `step` is in progress.
+    pub fn is_running(&self, step: usize) -> bool {
+        self.action.as_ref().is_some_and(|a| a.step == step)
+    }
+}
+
+impl World {
+    /// The member that a schedule's node number `slot` names: the `slot`-th member by id,
+    /// wrapping; while membership never changed, node `slot` itself.
+    pub(super) fn member_at(&self, slot: NodeId) -> Option<NodeId> {
+        let index = usize::try_from(slot.checked_sub(1)?).ok()?;
+        self.members.get(index % self.members.len().max(1)).copied()
+    }
+
+    /// A schedule's links, with both ends mapped to members ([`World::member_at`]).
+    pub(super) fn member_links(&self, links: &[(NodeId, NodeId)]) -> Vec<(NodeId, NodeId)> {
+        let mut mapped: Vec<(NodeId, NodeId)> = links
+            .iter()
+            .filter_map(|&(a, b)| Some((self.member_at(a)?, self.member_at(b)?)))
+            .filter(|(a, b)| a != b)
+            .collect();
+        mapped.sort_unstable();
+        mapped.dedup();
+        mapped
+    }
+
+    /// The membership invariants of node `n` after a step (`commit` as the core reports it).
+    pub(super) fn check_conf(
+        &mut self,
+        n: usize,
+        status: &raft::core::Status,
+        commit: u64,
+    ) -> Result<(), Stop> {
+        let nodes = &self.nodes;
+        let conf = &mut self.invariants.conf;
+        conf.check(status, commit, &nodes[n].mirror)
+            .map_err(Stop::Invariant)?;
+        let log_of = |id: NodeId| -> Option<&LogMirror> {
+            nodes
+                .get(usize::try_from(id).ok()?.checked_sub(1)?)
+                .map(|node| &node.mirror)
+        };
+        conf.check_quorum(status, commit, &nodes[n].mirror, log_of)
+            .map_err(Stop::Invariant)
+    }
+
+    /// The removal of `id` was committed: stop it for good (its disk stays, its messages
+    /// already on their way still arrive) and take it out of the members.
+    pub(super) fn stop_removed(&mut self, id: NodeId) {
+        let Some(node) = self.nodes.get_mut((id - 1) as usize) else {
+            return;
+        };
+        node.driver = None;
+        node.removed = true;
+        node.paused = false;
+        node.held.clear();
+        self.members.retain(|&m| m != id);
+        self.tell_clients();
+    }
+
+    fn tell_clients(&mut self) {
+        for client in &mut self.clients {
+            client.set_members(&self.members);
+        }
+    }
+
+    /// A fresh node slot under the next id, not started yet.
+    fn reserve_node(&mut self) -> NodeId {
+        let id = self.nodes.len() as NodeId + 1;
+        self.nodes.push(SimNode {
+            id,
+            driver: None,
+            incarnation: 0,
+            paused: false,
+            held: Vec::new(),
+            disk: SimDisk::default(),
+            mirror: LogMirror::default(),
+            removed: false,
+        });
+        id
+    }
+
+    /// The voter a `remove`/`replace` names: the leader, or the k-th voter by id (wrapping).
+    fn pick_voter(&self, targets: &Targets, conf: &ConfState) -> NodeId {
+        let leader = self
+            .current_leader()
+            .map(|n| n as NodeId + 1)
+            .filter(|id| conf.is_voter(*id));
+        match (targets, leader) {
+            (Targets::Leader, Some(id)) => id,
+            (Targets::Nodes(slots), _) if !slots.is_empty() => {
+                let k = slots[0].saturating_sub(1) as usize;
+                conf.voters[k % conf.voters.len()]
+            }
+            _ => conf.voters[0],
+        }
+    }
+
+    /// A membership step starts: resolve it and begin its first stage (or skip it).
+    pub(super) fn member_start(&mut self, step: usize) -> Applied {
+        let fault = self.steps[step].fault.clone();
+        if self.operator.action.is_some() {
+            return Applied::Member("skipped: another membership action is in progress".into());
+        }
+        let conf = self.invariants.conf.committed_conf();
+        let min_voters = (self.spec.nodes as usize).min(3);
+        let stages: Vec<Stage> = match &fault {
+            Fault::AddLearner => {
+                let id = self.reserve_node();
+                vec![Stage::Start(id), Stage::Propose(ConfChange::AddLearner(id))]
+            }
+            Fault::Promote => match conf.learners.first() {
+                Some(&id) => vec![Stage::CatchUp(id), Stage::Propose(ConfChange::Promote(id))],
+                None => return Applied::Member("skipped: no learner to promote".into()),
+            },
+            Fault::Remove { targets } => {
+                if conf.voters.len() <= min_voters {
+                    return Applied::Member(format!("skipped: only {} voters", conf.voters.len()));
+                }
+                vec![Stage::Propose(ConfChange::Remove(
+                    self.pick_voter(targets, &conf),
+                ))]
+            }
+            Fault::Replace { targets } => {
+                if conf.voters.len() < min_voters.max(2) {
+                    return Applied::Member(format!("skipped: only {} voters", conf.voters.len()));
+                }
+                let old = self.pick_voter(targets, &conf);
+                let new = self.reserve_node();
+                vec![
+                    Stage::Propose(ConfChange::Remove(old)),
+                    Stage::Wipe(old),
+                    Stage::Start(new),
+                    Stage::Propose(ConfChange::AddLearner(new)),
+                    Stage::CatchUp(new),
+                    Stage::Propose(ConfChange::Promote(new)),
+                ]
+            }
+            _ => return Applied::Member("skipped: not a membership step".into()),
+        };
+        let plan = stages
+            .iter()
+            .map(Stage::describe)
+            .collect::<Vec<_>>()
+            .join(", then ");
+        self.operator.action = Some(Action {
+            step,
+            stages: stages.into(),
+            done: Vec::new(),
+        });
+        self.operator.in_flight_since = None;
+        self.operator.refusal = None;
+        self.queue.push(self.now, Event::MemberPoll { step });
+        Applied::Member(plan)
+    }
+
+    /// The step's window ended with the action unfinished: give it up.
+    pub(super) fn member_give_up(&mut self, step: usize) -> String {
+        let Some(action) = self.operator.action.take().filter(|a| a.step == step) else {
+            return "gave up".into();
+        };
+        let at = action
+            .stages
+            .front()
+            .map_or_else(String::new, Stage::describe);
+        let mut text = format!("gave up at {at}");
+        if !action.done.is_empty() {
+            text.push_str(&format!(" after {}", action.done.join(", ")));
+        }
+        text
+    }
+
+    /// An answer to the operator's admin request.
+    pub(super) fn on_admin_reply(&mut self, attempt: u64, response: ClientResponse) {
+        if attempt != self.operator.attempt {
+            return;
+        }
+        self.operator.in_flight_since = None;
+        if let ClientResponse::Error(reason) = response {
+            self.operator.refusal = Some(reason);
+        }
+    }
+
+    /// The operator looks at the cluster and goes as far as it can.
+    pub(super) fn member_poll(&mut self, step: usize) -> Result<(), Stop> {
+        if !self.operator.is_running(step) {
+            return Ok(());
+        }
+        loop {
+            let Some(stage) = self
+                .operator
+                .action
+                .as_ref()
+                .and_then(|a| a.stages.front().cloned())
+            else {
+                return self.member_done(step);
+            };
+            if !self.advance(&stage)? {
+                if let Some(reason) = self.operator.refusal.take() {
+                    let action = self.operator.action.take();
+                    let done = action.map(|a| a.done.join(", ")).unwrap_or_default();
+                    let text = format!(
+                        "gave up: {} refused ({reason}); done: {done}",
+                        stage.describe()
+                    );
+                    return self.member_end(step, &text);
+                }
+                self.queue
+                    .push(self.now + POLL_US, Event::MemberPoll { step });
+                return Ok(());
+            }
+            let now_ms = self.now / 1_000;
+            if let Some(action) = self.operator.action.as_mut() {
+                action.stages.pop_front();
+                action
+                    .done
+                    .push(format!("{} at {now_ms} ms", stage.describe()));
+            }
+            // Answers to this stage's requests arriving later are ignored.
+            self.operator.attempt += 1;
+            self.operator.in_flight_since = None;
+            self.operator.refusal = None;
+        }
+    }
+
+    fn member_done(&mut self, step: usize) -> Result<(), Stop> {
+        let action = self.operator.action.take();
+        let text = format!(
+            "done: {}",
+            action.map(|a| a.done.join(", ")).unwrap_or_default()
+        );
+        self.member_end(step, &text)
+    }
+
+    fn member_end(&mut self, step: usize, text: &str) -> Result<(), Stop> {
+        self.applied[step] = None;
+        let fault = self.steps[step].fault.clone();
+        self.history
+            .nemesis("end", &fault, text, self.now)
+            .map_err(Stop::Harness)
+    }
+
+    /// Does what `stage` asks as far as it can now; true once it is complete.
+    fn advance(&mut self, stage: &Stage) -> Result<bool, Stop> {
+        match stage {
+            Stage::Start(id) => {
+                let n = (*id - 1) as usize;
+                if self.nodes[n].driver.is_none() {
+                    self.start_node(n)?;
+                }
+                if !self.members.contains(id) {
+                    self.members.push(*id);
+                    self.members.sort_unstable();
+                    self.tell_clients();
+                }
+                Ok(true)
+            }
+            Stage::Wipe(id) => {
+                let node = &mut self.nodes[(*id - 1) as usize];
+                node.driver = None;
+                node.incarnation += 1;
+                node.disk = SimDisk::default();
+                node.mirror = LogMirror::default();
+                Ok(true)
+            }
+            Stage::CatchUp(id) => {
+                let leader_commit = self
+                    .current_leader()
+                    .and_then(|l| self.nodes[l].driver.as_ref())
+                    .map(|d| d.status().commit);
+                let applied = self.nodes[(*id - 1) as usize]
+                    .driver
+                    .as_ref()
+                    .map(|d| d.status())
+                    .filter(|s| s.role == Role::Learner || s.conf.is_learner(*id))
+                    .map(|s| s.applied);
+                Ok(matches!((leader_commit, applied), (Some(c), Some(a)) if a >= c))
+            }
+            Stage::Propose(change) => {
+                let conf = self.invariants.conf.committed_conf();
+                let committed = match *change {
+                    ConfChange::AddLearner(id) => conf.contains(id),
+                    ConfChange::Promote(id) => conf.is_voter(id),
+                    ConfChange::Remove(id) => self.invariants.conf.is_removed(id),
+                };
+                if committed {
+                    self.operator.refusal = None;
+                    return Ok(true);
+                }
+                let waiting = self
+                    .operator
+                    .in_flight_since
+                    .is_some_and(|since| self.now < since + ADMIN_TIMEOUT_US);
+                if !waiting {
+                    if let Some(leader) = self.current_leader() {
+                        self.send_admin(leader, change);
+                    }
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    fn send_admin(&mut self, leader: usize, change: &ConfChange) {
+        self.operator.attempt += 1;
+        self.operator.in_flight_since = Some(self.now);
+        let request = ClientRequest::Admin(match *change {
+            ConfChange::AddLearner(id) => AdminRequest::AddLearner {
+                id,
+                peer_addr: format!("sim-node-{id}"),
+                client_addr: format!("sim-node-{id}"),
+            },
+            ConfChange::Promote(id) => AdminRequest::Promote { id },
+            ConfChange::Remove(id) => AdminRequest::Remove { id },
+        });
+        if let Some(delay) = self.network.client_delay(&mut self.rng) {
+            self.queue.push(
+                self.now + delay,
+                Event::ClientArrive {
+                    node: leader,
+                    client: OPERATOR,
+                    attempt: self.operator.attempt,
+                    request,
+                },
+            );
+        }
+    }
+}
