@@ -1,6 +1,7 @@
 //! `gauntlet sim`: one simulated run (`--seed N`), a sweep on all cores (`--seeds A..B`), shrinking
-//! a failure (`--shrink`) and replaying a saved run (`--replay FILE`). Exit codes as `gauntlet
-//! test`: 0 valid, 1 violation, 2 unknown, 3 harness failure.
+//! a failure (`--shrink`) and replaying a saved run (`--replay FILE`). Exits with the run's
+//! [`ExitVerdict`] (a sweep: the worst of its seeds): 0 valid, 1 violation, 2 unknown, 3 harness
+//! failure.
 
 use std::fs;
 use std::io::IsTerminal;
@@ -18,6 +19,7 @@ use crate::sim::shrink::shrink;
 use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload};
 use crate::sim::sweep::sweep;
 use crate::sim::{run, RunOptions, SimOutcome, SimVerdict};
+use crate::verdict::ExitVerdict;
 
 /// Flags of `gauntlet sim`.
 #[derive(Debug, Clone, Args)]
@@ -328,7 +330,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     });
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    let mut codes = Vec::new();
+    let mut verdicts = Vec::new();
     for outcome in &result.failures {
         let dir = save(&args.store, outcome)?;
         println!(
@@ -338,7 +340,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
             args.reproduce_command(outcome.spec.seed),
             dir.display()
         );
-        codes.push(outcome.verdict.exit_code());
+        verdicts.push(outcome.verdict.outcome());
     }
     println!(
         "{} seeds ({}..{}), {} failed, in {:.1} s wall; {:.0} simulated s per wall s",
@@ -352,7 +354,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     let violations = result
         .failures
         .iter()
-        .filter(|f| f.verdict.exit_code() == 1);
+        .filter(|f| f.verdict.outcome() == ExitVerdict::Violation);
     if let Some(first) = violations.clone().next() {
         println!(
             "first violating seed: {} ({} seeds run to find it; {} violations)",
@@ -362,10 +364,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
         );
     }
     // A harness failure outranks a violation, which outranks an unknown.
-    Ok([3, 1, 2]
-        .into_iter()
-        .find(|c| codes.contains(c))
-        .unwrap_or(0))
+    Ok(ExitVerdict::worst(verdicts).exit_code())
 }
 
 /// The speed figure: simulated time over the wall time of the runs and their checks.

@@ -51,7 +51,7 @@ pub fn sweep(
         let mut failed = false;
         for outcome in outcomes {
             if outcome.verdict.kind().is_some() {
-                failed |= outcome.verdict.exit_code() == 1;
+                failed |= outcome.verdict.outcome() == crate::verdict::ExitVerdict::Violation;
                 result.failures.push(outcome);
             }
         }

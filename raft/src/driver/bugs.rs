@@ -24,6 +24,10 @@ pub struct UnsafeBugs {
     /// `vote-any`: votes are granted without the up-to-date log check (the core's
     /// `PlantedBugs::vote_any`), so a node with a short log can win and erase committed entries.
     pub vote_any: bool,
+    /// `truncate-matching`: a follower drops its log after `prev_log_index` even where entries
+    /// match (the core's `PlantedBugs::truncate_matching`), so a resent or late AppendEntries
+    /// erases entries it already acknowledged. Provoked by log repair (`--nemesis diverge`).
+    pub truncate_matching: bool,
 }
 
 /// An `--unsafe-bug` name that is not known.
@@ -42,6 +46,7 @@ impl UnsafeBugs {
         "ack-before-commit",
         "ack-before-sync",
         "vote-any",
+        "truncate-matching",
     ];
 
     /// Parses a list of bug names (each may also be a comma-separated list).
@@ -66,6 +71,7 @@ impl UnsafeBugs {
             "ack-before-commit" => &mut self.ack_before_commit,
             "ack-before-sync" => &mut self.ack_before_sync,
             "vote-any" => &mut self.vote_any,
+            "truncate-matching" => &mut self.truncate_matching,
             _ => {
                 return Err(UnknownBug {
                     name: name.to_string(),
@@ -84,6 +90,7 @@ impl UnsafeBugs {
             self.ack_before_commit,
             self.ack_before_sync,
             self.vote_any,
+            self.truncate_matching,
         ];
         UnsafeBugs::NAMES
             .iter()
