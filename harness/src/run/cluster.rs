@@ -1,7 +1,8 @@
 //! Before a run starts anything: the fault schedule, planned from the seed, and the cluster it
 //! will act on (the nodes, planned but not started, with every peer link routed through the fault
-//! proxy).
+//! proxy, on ports that do not collide).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::artifacts::RunDir;
 use crate::db::raft_kv::{RaftKv, RaftKvOptions};
 use crate::db::Db;
 use crate::nemesis::{Cluster, Schedule, ScheduleOptions};
-use crate::proxy::{LinkId, LinkSpec, Proxy, ProxyConfig};
+use crate::proxy::{LinkId, LinkSpec, Proxy, ProxyConfig, ProxyHandle};
 
 /// The run's fault schedule: a pure function of its options.
 pub fn plan_schedule(options: &RunOptions) -> Schedule {
@@ -25,9 +26,46 @@ pub fn plan_schedule(options: &RunOptions) -> Schedule {
     })
 }
 
-/// Plans the raft-kv nodes in the run directory and starts the fault proxy between them.
+/// How many times the nodes' ports are chosen again when the proxy took one of them.
+const PORT_ATTEMPTS: usize = 5;
+
+/// Plans the raft-kv nodes in the run directory and starts the fault proxy between them. The
+/// nodes' ports are chosen free and released before the nodes bind them, and the proxy's
+/// listeners bind free ports after that, so the kernel may hand one of the nodes' ports to the
+/// proxy (the more nodes, the likelier): then the ports are chosen again.
 pub async fn set_up_cluster(options: &RunOptions, dir: &RunDir) -> anyhow::Result<Cluster> {
-    let mut raft_kv = RaftKv::plan(RaftKvOptions {
+    for attempt in 1..=PORT_ATTEMPTS {
+        let (raft_kv, proxy) = plan_nodes_and_proxy(options, dir).await?;
+        let node_ports: Vec<SocketAddr> = raft_kv
+            .peer_addrs()
+            .into_values()
+            .chain(raft_kv.client_addrs())
+            .collect();
+        let taken = proxy
+            .links()
+            .into_iter()
+            .filter_map(|link| proxy.addr(link))
+            .find(|addr| node_ports.contains(addr));
+        match taken {
+            None => return Ok(route_through(raft_kv, proxy)),
+            Some(addr) => {
+                tracing::info!(%addr, attempt, "the proxy took a node's port; choosing ports again");
+                proxy.shutdown().await;
+            }
+        }
+    }
+    anyhow::bail!(
+        "the fault proxy took one of the nodes' ports {PORT_ATTEMPTS} times in a row; is something \
+         else binding loopback ports in a loop?"
+    )
+}
+
+/// The planned nodes and a started proxy with one listener per directed link.
+async fn plan_nodes_and_proxy(
+    options: &RunOptions,
+    dir: &RunDir,
+) -> anyhow::Result<(RaftKv, ProxyHandle)> {
+    let raft_kv = RaftKv::plan(RaftKvOptions {
         binary: options.node_bin.clone(),
         nodes: options.nodes,
         dir: dir.path.clone(),
@@ -57,13 +95,18 @@ pub async fn set_up_cluster(options: &RunOptions, dir: &RunDir) -> anyhow::Resul
     )
     .await
     .context("starting the fault proxy")?;
+    Ok((raft_kv, proxy))
+}
+
+/// Points every node's peers at the proxy listener of its link.
+fn route_through(mut raft_kv: RaftKv, proxy: ProxyHandle) -> Cluster {
     raft_kv.route_peers(|from, to| {
         proxy
             .addr(LinkId::new(from, to))
-            .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
     });
-    Ok(Cluster {
+    Cluster {
         db: Arc::new(Mutex::new(Box::new(raft_kv) as Box<dyn Db>)),
         proxy: Arc::new(proxy),
-    })
+    }
 }
