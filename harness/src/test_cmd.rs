@@ -20,8 +20,8 @@ use crate::workload::{WorkloadKind, WorkloadOptions};
 /// Flags of `gauntlet test`.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
-    /// Number of raft-kv nodes: 5 by default, as in Jepsen (majorities of 3, room for every
-    /// partition shape); `--nodes 3` for a smaller, faster cluster.
+    /// Number of raft-kv nodes (five as in Jepsen: majorities of three, room for every partition
+    /// shape; `--nodes 3` for a smaller, faster cluster).
     #[arg(long, default_value_t = 5)]
     pub nodes: usize,
     /// Seconds of workload and faults.
