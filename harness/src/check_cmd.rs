@@ -1,7 +1,8 @@
 //! `gauntlet check FILE`: read a history in any known format, check it is well-formed, pick the
 //! model, run the linearizability check, and print the verdict as text or JSON.
 //!
-//! Exit codes: 0 linearizable, 1 not linearizable, 2 unknown, 3 unusable input. Every way the
+//! Exits with an [`ExitVerdict`]: 0 linearizable (`valid`), 1 not linearizable (`violation`),
+//! 2 unknown, 3 unusable input (`harness-failure`: no verdict could be reached). Every way the
 //! input can be unusable (unreadable file, unknown format, syntax error, ill-formed history,
 //! unknown or unguessable model, bad bound) ends in exit code 3 with a message naming the file and,
 //! where there is one, the line.
@@ -20,9 +21,10 @@ use serde_json::json;
 
 use crate::cli::CheckArgs;
 use crate::model_fit;
+use crate::verdict::ExitVerdict;
 
-/// The exit code for input the checker cannot use.
-pub const EXIT_UNUSABLE_INPUT: u8 = 3;
+/// The exit code for input the checker cannot use (no verdict: [`ExitVerdict::HarnessFailure`]).
+pub const EXIT_UNUSABLE_INPUT: u8 = ExitVerdict::HarnessFailure.exit_code();
 
 /// A history ready to check: parsed, paired, with its model chosen.
 pub struct PreparedCheck {
@@ -55,7 +57,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         }
     };
     let report = check_operations(&prepared.operations, prepared.model, &prepared.options);
-    let exit_code = u8::try_from(report.verdict.exit_code()).unwrap_or(EXIT_UNUSABLE_INPUT);
+    let exit_code = ExitVerdict::of_check(&report.verdict).exit_code();
     let text = if args.json {
         render_json(&file, &prepared, &report, exit_code)?
     } else {

@@ -14,4 +14,5 @@ pub mod run;
 pub mod sim;
 pub mod sim_cmd;
 pub mod test_cmd;
+pub mod verdict;
 pub mod workload;

@@ -1,6 +1,7 @@
 //! `gauntlet sim`: one simulated run (`--seed N`), a sweep on all cores (`--seeds A..B`), shrinking
-//! a failure (`--shrink`) and replaying a saved run (`--replay FILE`). Exit codes as `gauntlet
-//! test`: 0 valid, 1 violation, 2 unknown, 3 harness failure.
+//! a failure (`--shrink`) and replaying a saved run (`--replay FILE`). Exits with the run's
+//! [`ExitVerdict`] (a sweep: the worst of its seeds): 0 valid, 1 violation, 2 unknown, 3 harness
+//! failure.
 
 use std::fs;
 use std::io::IsTerminal;
@@ -18,6 +19,7 @@ use crate::sim::shrink::shrink;
 use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload, DEFAULT_SNAPSHOT_EVERY};
 use crate::sim::sweep::{sweep, MarkTally};
 use crate::sim::{run, RunOptions, SimOutcome, SimVerdict};
+use crate::verdict::ExitVerdict;
 use raft::coverage::MarkCounts;
 
 /// Flags of `gauntlet sim`.
@@ -46,8 +48,9 @@ pub struct SimArgs {
     pub time: f64,
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: SimWorkload,
-    /// Faults, comma-separated: partition, kill, pause, delay, lag-kill, membership (add,
-    /// promote, remove and replace nodes), all (every kind but lag-kill) or none.
+    /// Faults, comma-separated: partition, kill, pause, delay, lag-kill, diverge, membership
+    /// (add, promote, remove and replace nodes), all (the four single kinds and membership) or
+    /// none.
     #[arg(long, default_value = "all", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds of a fault and of the quiet gap after it.
@@ -346,7 +349,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     });
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
-    let mut codes = Vec::new();
+    let mut verdicts = Vec::new();
     for outcome in &result.failures {
         let dir = save(&args.store, outcome)?;
         println!(
@@ -356,7 +359,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
             args.reproduce_command(outcome.spec.seed),
             dir.display()
         );
-        codes.push(outcome.verdict.exit_code());
+        verdicts.push(outcome.verdict.outcome());
     }
     println!(
         "{} seeds ({}..{}), {} failed, in {:.1} s wall; {:.0} simulated s per wall s",
@@ -370,7 +373,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     let violations = result
         .failures
         .iter()
-        .filter(|f| f.verdict.exit_code() == 1);
+        .filter(|f| f.verdict.outcome() == ExitVerdict::Violation);
     if let Some(first) = violations.clone().next() {
         println!(
             "first violating seed: {} ({} seeds run to find it; {} violations)",
@@ -381,10 +384,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     }
     print_tally(&result.coverage, result.runs);
     // A harness failure outranks a violation, which outranks an unknown.
-    Ok([3, 1, 2]
-        .into_iter()
-        .find(|c| codes.contains(c))
-        .unwrap_or(0))
+    Ok(ExitVerdict::worst(verdicts).exit_code())
 }
 
 /// Columns of the coverage tables.

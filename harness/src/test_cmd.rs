@@ -1,8 +1,8 @@
 //! `gauntlet test`: its flags, and running one test with signal handling so that Ctrl-C or
 //! SIGTERM of gauntlet kills every node before it exits.
 //!
-//! Exit codes: 0 valid, 1 violation found, 2 unknown (checker gave up, or no liveness), 3 the
-//! harness itself failed (or was interrupted).
+//! Exits with the run's [`ExitVerdict`]: 0 valid, 1 violation found, 2 unknown (checker gave up,
+//! no liveness, malformed replies), 3 the harness itself failed (or was interrupted).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,15 +13,16 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use crate::db::guard;
 use crate::nemesis::schedule::{parse_nemesis_list, NemesisKind};
-use crate::run::verdict::EXIT_HARNESS_FAILED;
-use crate::run::{self, RunOptions};
+use crate::run::{self, RunOptions, RunResults};
+use crate::verdict::ExitVerdict;
 use crate::workload::{WorkloadKind, WorkloadOptions};
 
 /// Flags of `gauntlet test`.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
-    /// Number of raft-kv nodes.
-    #[arg(long, default_value_t = 3)]
+    /// Number of raft-kv nodes (five as in Jepsen: majorities of three, room for every partition
+    /// shape; `--nodes 3` for a smaller, faster cluster).
+    #[arg(long, default_value_t = 5)]
     pub nodes: usize,
     /// Seconds of workload and faults.
     #[arg(long, default_value_t = 30.0)]
@@ -29,9 +30,9 @@ pub struct TestArgs {
     /// register, kv or append.
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: WorkloadKind,
-    /// Faults to use: comma-separated partition, kill, pause, delay, lag-kill (or none, or all:
-    /// the four single kinds; `all,lag-kill` for everything). `membership` is refused: it runs
-    /// in `gauntlet sim` only for now.
+    /// Faults to use: comma-separated partition, kill, pause, delay, lag-kill, diverge (or none,
+    /// or all: the four single kinds; `all,lag-kill,diverge` for everything). `membership` is
+    /// refused: it runs in `gauntlet sim` only for now.
     #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds a fault lasts, and between faults.
@@ -59,7 +60,7 @@ pub struct TestArgs {
     #[arg(long)]
     pub node_bin: Option<PathBuf>,
     /// Planted bug to switch on in the nodes (repeatable): stale-read, no-dedup,
-    /// ack-before-commit, ack-before-sync, vote-any, snapshot-keeps-suffix,
+    /// ack-before-commit, ack-before-sync, vote-any, truncate-matching, snapshot-keeps-suffix,
     /// snapshot-drops-sessions. Default: none.
     #[arg(long = "unsafe-bug", value_name = "NAME")]
     pub unsafe_bugs: Vec<String>,
@@ -151,6 +152,7 @@ impl TestArgs {
 pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
     let options = args.options()?;
     let store = options.store.clone();
+    let seed = options.seed;
     guard::install_panic_hook();
     eprintln!(
         "gauntlet: seed {} (repeat with --seed {})",
@@ -169,11 +171,11 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
             outcome = run::run(options) => {
                 let outcome = outcome?;
                 println!("{}", outcome.summary);
-                anyhow::Ok(outcome.exit_code)
+                anyhow::Ok(outcome.exit_code())
             }
-            _ = interrupt.recv() => Ok(interrupted("SIGINT", &store)),
-            _ = terminate.recv() => Ok(interrupted("SIGTERM", &store)),
-            _ = hangup.recv() => Ok(interrupted("SIGHUP", &store)),
+            _ = interrupt.recv() => Ok(interrupted("SIGINT", &store, seed)),
+            _ = terminate.recv() => Ok(interrupted("SIGTERM", &store, seed)),
+            _ = hangup.recv() => Ok(interrupted("SIGHUP", &store, seed)),
         }
     });
     guard::kill_all();
@@ -182,20 +184,18 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
 }
 
 /// Kills every node, notes the interruption in the run's `results.json`, and returns exit code 3.
-fn interrupted(signal: &str, store: &std::path::Path) -> u8 {
+fn interrupted(signal: &str, store: &std::path::Path, seed: u64) -> u8 {
     guard::kill_all();
-    let results = store.join("latest").join("results.json");
-    if results.parent().is_some_and(|dir| dir.is_dir()) && !results.exists() {
-        let note = serde_json::json!({
-            "verdict": "interrupted",
-            "exit_code": EXIT_HARNESS_FAILED,
-            "signal": signal,
-        });
-        let _ = std::fs::write(&results, format!("{note:#}\n"));
+    let path = store.join("latest").join("results.json");
+    let results = RunResults::interrupted(seed, signal);
+    if path.parent().is_some_and(|dir| dir.is_dir()) && !path.exists() {
+        if let Ok(text) = serde_json::to_string_pretty(&results) {
+            let _ = std::fs::write(&path, text + "\n");
+        }
     }
     eprintln!(
         "gauntlet: {signal}: every node killed; the run is incomplete (history so far in {})",
         store.join("latest").display()
     );
-    EXIT_HARNESS_FAILED
+    ExitVerdict::HarnessFailure.exit_code()
 }

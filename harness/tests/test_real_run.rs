@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use harness::run::{RunResults, RunVerdict};
+use harness::verdict::ExitVerdict;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -89,7 +91,7 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
         "test.json",
         "schedule.json",
         "node-1.log",
-        "node-3.log",
+        "node-5.log",
     ] {
         assert!(run.join(file).is_file(), "missing {file}");
     }
@@ -97,6 +99,13 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
     assert_eq!(results["verdict"], "valid");
     assert!(results["counts"]["ok"].as_u64().unwrap() > 50, "{results}");
     assert_eq!(results["liveness"]["recovered"], true);
+    // The file is the typed results, and reads back as them.
+    let typed: RunResults = serde_json::from_value(results.clone()).unwrap();
+    assert_eq!(typed.verdict, RunVerdict::Valid);
+    assert_eq!(typed.outcome(), ExitVerdict::Valid);
+    assert_eq!(typed.exit_code, 0);
+    assert!(typed.liveness.leader_at_start && typed.final_reads.is_some());
+    assert!(typed.faults_applied > 0, "{results}");
     let test = read_json(&run.join("test.json"));
     assert_eq!(test["seed"], 21);
     // The nemesis acted and said so in the history.
@@ -210,12 +219,12 @@ fn interrupt_leaves_no_survivor(signal: Signal) {
     let mut nodes = Vec::new();
     while started.elapsed() < Duration::from_secs(30) {
         nodes = processes_mentioning(&needle);
-        if nodes.len() >= 3 && history.is_file() {
+        if nodes.len() >= 5 && history.is_file() {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(nodes.len() >= 3, "the nodes never started: {nodes:?}");
+    assert!(nodes.len() >= 5, "the nodes never started: {nodes:?}");
     std::thread::sleep(Duration::from_secs(3));
     let nodes_now = processes_mentioning(&needle);
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
@@ -225,6 +234,11 @@ fn interrupt_leaves_no_survivor(signal: Signal) {
         Some(3),
         "an interrupted run is not a verdict"
     );
+    let text = std::fs::read_to_string(store.path().join("latest/results.json")).unwrap();
+    let results: RunResults = serde_json::from_str(&text).unwrap();
+    assert_eq!(results.verdict, RunVerdict::Interrupted);
+    assert_eq!(results.outcome(), ExitVerdict::HarnessFailure);
+    assert!(results.signal.is_some(), "{text}");
     std::thread::sleep(Duration::from_millis(300));
     let survivors: Vec<i32> = nodes
         .iter()

@@ -8,7 +8,10 @@ use checker::formats::jsonl::Header;
 use harness::db::{ClientFailure, KvReply};
 use harness::nemesis::schedule::{Fault, Targets};
 use harness::recorder::{Completion, Recorder};
-use harness::run::verdict::{exit_code, judge};
+use harness::run::recovery::FinalReads;
+use harness::run::results::{Activity, Liveness, RunResults, RunVerdict};
+use harness::run::verdict::{judge, Judgement};
+use harness::verdict::ExitVerdict;
 use harness::workload::OpSpec;
 use serde_json::json;
 
@@ -106,6 +109,28 @@ fn write_history(path: &std::path::Path, read_back: serde_json::Value) -> Arc<Re
     recorder
 }
 
+/// The run's verdict for this judgement, with or without recovery, and `bad_replies` replies.
+fn run_verdict(judgement: &Judgement, recovered: bool, bad_replies: u64) -> RunVerdict {
+    let activity = Activity {
+        bad_replies,
+        faults_applied: 2,
+    };
+    let liveness = Liveness {
+        leader_at_start: true,
+        recovered,
+        ..Liveness::default()
+    };
+    let results = RunResults::analyzed(
+        1,
+        judgement.clone(),
+        activity,
+        liveness,
+        FinalReads::default(),
+    );
+    assert_eq!(results.exit_code, results.verdict.outcome().exit_code());
+    results.verdict
+}
+
 #[test]
 fn recorded_histories_load_in_the_checker_and_get_judged() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,10 +144,16 @@ fn recorded_histories_load_in_the_checker_and_get_judged() {
         std::time::Duration::from_secs(5),
     )
     .unwrap();
-    assert_eq!(judgement.verdict, "valid");
+    assert_eq!(judgement.outcome, ExitVerdict::Valid);
     assert_eq!(judgement.counts.nemesis_events, 2);
-    assert_eq!(exit_code(&judgement, true), 0);
-    assert_eq!(exit_code(&judgement, false), 2, "no liveness is not a pass");
+    assert_eq!(run_verdict(&judgement, true, 0), RunVerdict::Valid);
+    assert_eq!(
+        run_verdict(&judgement, false, 0),
+        RunVerdict::NoLiveness,
+        "no liveness is not a pass"
+    );
+    assert_eq!(run_verdict(&judgement, true, 1), RunVerdict::BadReplies);
+    assert_eq!(RunVerdict::NoLiveness.outcome().exit_code(), 2);
 
     let lossy = dir.path().join("lossy.jsonl");
     write_history(&lossy, json!([2]));
@@ -132,10 +163,12 @@ fn recorded_histories_load_in_the_checker_and_get_judged() {
         std::time::Duration::from_secs(5),
     )
     .unwrap();
-    assert_eq!(judgement.verdict, "invalid");
+    assert_eq!(judgement.outcome, ExitVerdict::Violation);
     assert_eq!(judgement.anomaly.as_deref(), Some("lost-write"));
     assert!(!judgement.anomalies.is_empty());
-    assert_eq!(exit_code(&judgement, true), 1);
+    // A violation wins over lost liveness.
+    assert_eq!(run_verdict(&judgement, false, 0), RunVerdict::Invalid);
+    assert_eq!(RunVerdict::Invalid.outcome().exit_code(), 1);
 }
 
 #[test]

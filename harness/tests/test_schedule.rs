@@ -1,6 +1,8 @@
 //! The nemesis schedule is data fixed by its seed: same options, same faults; faults stay inside
 //! the run and never overlap; partition shapes cut what their names promise; `lag-kill` leaves a
-//! node behind, kills the leader, heals while the leader is down, then restarts it.
+//! node behind, kills the leader, heals while the leader is down, then restarts it; `diverge`
+//! cuts the leader off two or three times in a row; adding a composed kind never changes the
+//! schedules documented seeds already have.
 
 use harness::nemesis::schedule::{
     composed_windows, isolate, links_between_groups, parse_nemesis_list, partition_links, Fault,
@@ -103,8 +105,18 @@ fn nemesis_lists_parse_and_reject_unknown_names() {
     );
     let every: Vec<NemesisKind> = NemesisKind::every().collect();
     assert_eq!(
-        parse_nemesis_list("lag-kill,all,membership").unwrap(),
+        parse_nemesis_list("diverge,lag-kill,all,membership").unwrap(),
         every
+    );
+    assert!(
+        !parse_nemesis_list("all")
+            .unwrap()
+            .contains(&NemesisKind::Diverge),
+        "all is the single kinds only"
+    );
+    assert_eq!(
+        parse_nemesis_list("diverge").unwrap(),
+        vec![NemesisKind::Diverge]
     );
     assert_eq!(
         parse_nemesis_list("lag-kill").unwrap(),
@@ -280,4 +292,98 @@ fn lag_kill_shares_the_run_with_single_faults_without_overlapping_them() {
         single_steps >= 30 * 5,
         "single faults keep most of the run: {single_steps}"
     );
+}
+
+/// A fingerprint of a schedule's steps (FNV-1a over their JSON).
+fn fingerprint(list: &str, seed: u64) -> (usize, u64) {
+    let schedule = Schedule::generate(&options(seed, &parse_nemesis_list(list).unwrap()));
+    let text = serde_json::to_string(&schedule.steps).unwrap();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (schedule.steps.len(), hash)
+}
+
+#[test]
+fn adding_diverge_left_the_schedules_of_documented_seeds_unchanged() {
+    // Taken before `diverge` existed: a seed's schedule under `all`, `lag-kill` or single kinds
+    // is what it was, so seeds quoted in the docs and in old run directories still replay.
+    let pinned = [
+        ("all", 1, 28, 0x9098_96d9_78f8_5e13),
+        ("all", 7, 28, 0xf37d_d94d_5844_ca28),
+        ("lag-kill", 1, 12, 0x82fe_773b_ee68_142c),
+        ("lag-kill", 7, 12, 0x3384_b9bb_fed0_8692),
+        ("partition,kill", 1, 29, 0x3e5c_de05_330f_dd1a),
+        ("partition,kill", 7, 27, 0x5989_15b4_3321_a02f),
+    ];
+    for (list, seed, steps, hash) in pinned {
+        assert_eq!(fingerprint(list, seed), (steps, hash), "{list} seed {seed}");
+    }
+}
+
+#[test]
+fn diverge_cuts_the_leader_off_two_or_three_times_in_a_row() {
+    let (mut twos, mut threes) = (0, 0);
+    for seed in 0..30 {
+        let opts = options(seed, &[NemesisKind::Diverge]);
+        let schedule = Schedule::generate(&opts);
+        let windows = composed_windows(&opts);
+        assert!(windows.len() >= 3, "60 s at 2 s intervals holds several");
+        assert_eq!(
+            schedule.steps,
+            windows
+                .iter()
+                .flat_map(|w| w.steps.clone())
+                .collect::<Vec<_>>()
+        );
+        for window in &windows {
+            assert_eq!(window.kind, NemesisKind::Diverge);
+            match window.steps.len() {
+                2 => twos += 1,
+                3 => threes += 1,
+                n => panic!("{n} rounds"),
+            }
+            let mut previous_end = None;
+            for step in &window.steps {
+                assert_eq!(
+                    step.fault,
+                    Fault::Partition {
+                        shape: PartitionShape::IsolateLeader,
+                        cut: Vec::new()
+                    }
+                );
+                // Long enough to depose the old leader, elect and commit; the next round starts
+                // while the deposed leader is still being repaired.
+                let length = step.end_ms - step.start_ms;
+                assert!((1_500..=2_500).contains(&length), "{length} ms");
+                if let Some(end) = previous_end {
+                    let gap = step.start_ms - end;
+                    assert!((200..=500).contains(&gap), "{gap} ms between rounds");
+                }
+                previous_end = Some(step.end_ms);
+            }
+            assert_eq!(window.start_ms, window.steps[0].start_ms);
+            assert_eq!(Some(window.end_ms), previous_end);
+            assert!(window.end_ms < 60_000);
+        }
+        // With single kinds too: they are left out of diverge's windows, never redrawn.
+        let mixed = Schedule::generate(&options(seed, &parse_nemesis_list("all,diverge").unwrap()));
+        let singles_only = Schedule::generate(&options(seed, &NemesisKind::ALL));
+        let mixed_windows =
+            composed_windows(&options(seed, &parse_nemesis_list("all,diverge").unwrap()));
+        for step in &mixed.steps {
+            if mixed_windows.iter().any(|w| w.steps.contains(step)) {
+                continue;
+            }
+            assert!(singles_only.steps.contains(step), "{step:?}");
+            assert!(mixed_windows
+                .iter()
+                .all(|w| step.end_ms < w.start_ms || w.end_ms < step.start_ms));
+        }
+        let text = serde_json::to_string(&schedule).unwrap();
+        assert_eq!(serde_json::from_str::<Schedule>(&text).unwrap(), schedule);
+    }
+    assert!(twos > 10 && threes > 10, "{twos} {threes}");
 }

@@ -77,7 +77,7 @@ fn seeded_churn_500_seeds() {
             configure: match seed % 7 {
                 5 => |cfg| cfg.pre_vote = false,
                 6 => |cfg| cfg.check_quorum = false,
-                // A small in-flight window (FINDINGS.md #2: lost acks once stalled it).
+                // A small in-flight window (docs/findings/core-scenarios.md #2: lost acks once stalled it).
                 _ => |cfg| cfg.max_inflight_msgs = 8,
             },
         });

@@ -5,8 +5,8 @@
 //! has no IO, no clock and no async: [`Schedule::generate`] is a pure function of its
 //! [`ScheduleOptions`]. Faults of one [`Lane`] never overlap (each starts after the previous one
 //! ended, with a quiet gap between them); a network fault and a process fault may. A composed kind
-//! (`lag-kill`) is a fixed, timed sequence of single faults across both lanes; no other fault
-//! overlaps it. Every fault ends before the schedule does.
+//! (`lag-kill`, `diverge`) is a fixed, timed sequence of single faults; no other fault overlaps
+//! it. Every fault ends before the schedule does.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -43,6 +43,14 @@ pub enum NemesisKind {
     /// promote a learner once it has caught up, remove a voter, replace a voter (remove it, wipe
     /// its disk, add a fresh node under a new id and promote it). Real runs refuse it.
     Membership,
+    /// Composed: make logs diverge, then make them agree again. Cut the leader off from every
+    /// other node (an `isolate-leader` partition) while clients still reach it, so it appends
+    /// writes it cannot commit; the majority elects a new leader and commits other entries at the
+    /// same indexes; heal, so the old leader's uncommitted suffix must be truncated. Two or three
+    /// such rounds back to back, a short gap apart, so the next cut falls while the last deposed
+    /// leader is still being repaired (see [`composed_windows`]). Aimed at the log matching rule
+    /// and at conflict truncation.
+    Diverge,
 }
 
 impl NemesisKind {
@@ -55,12 +63,12 @@ impl NemesisKind {
     ];
 
     /// The composed kinds: timed sequences of single faults.
-    pub const COMPOSED: [NemesisKind; 1] = [NemesisKind::LagKill];
+    pub const COMPOSED: [NemesisKind; 2] = [NemesisKind::LagKill, NemesisKind::Diverge];
 
     /// The kinds only the simulator can carry out (`gauntlet test` refuses them).
     pub const SIM_ONLY: [NemesisKind; 1] = [NemesisKind::Membership];
 
-    /// Every kind, single, composed and simulator-only (`--nemesis all,lag-kill,membership`).
+    /// Every kind, single, composed and simulator-only (`--nemesis all,lag-kill,diverge,membership`).
     pub fn every() -> impl Iterator<Item = NemesisKind> {
         NemesisKind::ALL
             .into_iter()
@@ -86,13 +94,14 @@ impl NemesisKind {
             NemesisKind::Delay => "delay",
             NemesisKind::LagKill => "lag-kill",
             NemesisKind::Membership => "membership",
+            NemesisKind::Diverge => "diverge",
         }
     }
 }
 
 /// A nemesis name that is not one of [`NemesisKind::every`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, lag-kill, membership (or none, or all)")]
+#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, lag-kill, diverge, membership (or none, or all: the four single kinds)")]
 pub struct UnknownNemesis(pub String);
 
 impl FromStr for NemesisKind {
@@ -112,7 +121,7 @@ pub fn parse_nemesis_list(list: &str) -> Result<Vec<NemesisKind>, UnknownNemesis
         match part {
             "none" => {}
             // The single kinds only: seeds documented with `all` keep their schedules; a
-            // composed kind is named explicitly (`all,lag-kill`).
+            // composed kind is named explicitly (`all,lag-kill,diverge`).
             "all" => kinds.extend(NemesisKind::ALL),
             other => {
                 kinds.insert(other.parse::<NemesisKind>()?);
@@ -357,10 +366,14 @@ impl Lane {
     pub const ALL: [Lane; 3] = [Lane::Network, Lane::Process, Lane::Membership];
 
     /// The lane of a kind of fault. A composed kind spans both lanes; it is listed under the lane
-    /// of its first fault (`lag-kill` starts with a dropping partition: network).
+    /// of its first fault (`lag-kill` starts with a dropping partition, `diverge` is partitions
+    /// only: network).
     pub fn of(kind: NemesisKind) -> Lane {
         match kind {
-            NemesisKind::Partition | NemesisKind::Delay | NemesisKind::LagKill => Lane::Network,
+            NemesisKind::Partition
+            | NemesisKind::Delay
+            | NemesisKind::LagKill
+            | NemesisKind::Diverge => Lane::Network,
             NemesisKind::Kill | NemesisKind::Pause => Lane::Process,
             NemesisKind::Membership => Lane::Membership,
         }
@@ -394,6 +407,13 @@ pub struct ComposedWindow {
 /// - kill every node but the isolated one (the leader among them); `[I/10, I/5]` later heal the
 ///   isolation while they are down; restart them all `[I/10, I/4]` after the heal: the node left
 ///   behind, whose election timer kept running, asks for votes before the restarted ones do.
+///
+/// `diverge`: two or three rounds (even odds), each an `isolate-leader` partition (resolved when
+/// it starts, like any) lasting `max(I/2, 1.5 s) + [0, I/2]`: long enough for the cut-off leader
+/// to append writes it cannot commit, for check-quorum to depose it, and for the majority to
+/// elect a leader and commit at the same indexes. Rounds are `[I/10, I/4]` apart: the old leader
+/// has heard the new one and is truncating its suffix and catching up when the new leader is cut
+/// off in turn, so the next election counts a log that was just repaired.
 pub fn composed_windows(options: &ScheduleOptions) -> Vec<ComposedWindow> {
     let mut windows = Vec::new();
     let composed: Vec<NemesisKind> = options
@@ -414,6 +434,7 @@ pub fn composed_windows(options: &ScheduleOptions) -> Vec<ComposedWindow> {
         let kind = composed[rng.random_range(0..composed.len())];
         let window = match kind {
             NemesisKind::LagKill => lag_kill(&mut rng, now, interval, &options.nodes),
+            NemesisKind::Diverge => diverge(&mut rng, now, interval),
             // Single kinds never reach here (filtered above).
             _ => break,
         };
@@ -558,6 +579,39 @@ pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
     steps
 }
 
+/// Least time a `diverge` round keeps the leader cut off: check-quorum deposes it after an
+/// election timeout (0.5 s by default), the majority needs about as long again to elect, and then
+/// it commits.
+const DIVERGE_MIN_CUT_MS: u64 = 1_500;
+
+/// One `diverge` starting at `start_ms` (see [`composed_windows`]).
+fn diverge(rng: &mut ChaCha8Rng, start_ms: u64, interval: u64) -> ComposedWindow {
+    let rounds = if rng.random_bool(0.5) { 2 } else { 3 };
+    let mut steps = Vec::with_capacity(rounds);
+    let mut now = start_ms;
+    for round in 0..rounds {
+        if round > 0 {
+            now += rng.random_range(interval / 10..=interval / 4).max(1);
+        }
+        let end = now + (interval / 2).max(DIVERGE_MIN_CUT_MS) + rng.random_range(0..=interval / 2);
+        steps.push(Step {
+            start_ms: now,
+            end_ms: end,
+            fault: Fault::Partition {
+                shape: PartitionShape::IsolateLeader,
+                cut: Vec::new(),
+            },
+        });
+        now = end;
+    }
+    ComposedWindow {
+        kind: NemesisKind::Diverge,
+        start_ms,
+        end_ms: now,
+        steps,
+    }
+}
+
 fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fault {
     match kind {
         NemesisKind::Partition => {
@@ -582,12 +636,16 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
         NemesisKind::Pause => Fault::Pause {
             targets: process_targets(rng, nodes),
         },
-        // Never drawn here (composed kinds come from `composed_windows`); its decisive fault.
+        // Never drawn here (composed kinds come from `composed_windows`); their decisive faults.
         NemesisKind::LagKill => Fault::Kill {
             targets: Targets::Leader,
         },
         // Never drawn here (membership actions come from `membership_steps`).
         NemesisKind::Membership => Fault::AddLearner,
+        NemesisKind::Diverge => Fault::Partition {
+            shape: PartitionShape::IsolateLeader,
+            cut: Vec::new(),
+        },
         NemesisKind::Delay => {
             let links = random_links(rng, nodes);
             if rng.random_bool(0.3) {

@@ -38,7 +38,7 @@ pub async fn wait_until_serving(client: &mut dyn DbClient, timeout: Duration) ->
 }
 
 /// Outcome of the final reads.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FinalReads {
     pub keys: usize,
     /// Keys whose final read never succeeded.

@@ -1,6 +1,6 @@
 //! From a recorded history to a verdict: load the history file as the checker would, check it
-//! with the workload's model, name the anomaly, and combine that with liveness into the run's exit
-//! code (0 valid, 1 violation, 2 unknown or no liveness, 3 harness failure).
+//! with the workload's model, name the anomaly, and count what the history holds. The run's
+//! verdict, which also weighs liveness, is made in [`super::results`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,17 +9,13 @@ use std::time::Duration;
 use checker::formats::{self, Format};
 use checker::history::{EventKind, Operation, Process};
 use checker::{check_operations, wellformed, CheckOptions, CheckReport, ModelKind, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
-/// Exit codes of `gauntlet test`.
-pub const EXIT_VALID: u8 = 0;
-pub const EXIT_VIOLATION: u8 = 1;
-pub const EXIT_UNKNOWN: u8 = 2;
-pub const EXIT_HARNESS_FAILED: u8 = 3;
+use crate::verdict::ExitVerdict;
 
 /// Counts of completions per function and type, from the history.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryCounts {
     /// `f -> type -> count` (types: ok, fail, info; `open` for invocations never completed).
     pub by_function: BTreeMap<String, BTreeMap<String, u64>>,
@@ -34,8 +30,8 @@ pub struct HistoryCounts {
 /// What the checker said, in the run's terms.
 #[derive(Clone, Debug, Serialize)]
 pub struct Judgement {
-    /// `valid`, `invalid` or `unknown`.
-    pub verdict: &'static str,
+    /// The checker's verdict: valid, violation or unknown.
+    pub outcome: ExitVerdict,
     /// The anomaly's name for a violation: `lost-write`, `duplicate`, `stale-read` or
     /// `nonlinearizable`.
     pub anomaly: Option<String>,
@@ -111,13 +107,12 @@ pub fn judge(history: &Path, model: ModelKind, timeout: Duration) -> anyhow::Res
         };
         anomaly = Some(name.to_string());
     }
-    let (verdict, unknown_reason) = match &report.verdict {
-        Verdict::Linearizable => ("valid", None),
-        Verdict::NotLinearizable => ("invalid", None),
-        Verdict::Unknown { reason } => ("unknown", Some(reason.clone())),
+    let unknown_reason = match &report.verdict {
+        Verdict::Unknown { reason } => Some(reason.clone()),
+        Verdict::Linearizable | Verdict::NotLinearizable => None,
     };
     Ok(Judgement {
-        verdict,
+        outcome: ExitVerdict::of_check(&report.verdict),
         anomaly,
         anomalies,
         unknown_reason,
@@ -176,13 +171,4 @@ fn count(events: &[checker::history::Event]) -> HistoryCounts {
         counts.ok as f64 / completed as f64
     };
     counts
-}
-
-/// The run's exit code from the checker's verdict and whether the cluster recovered.
-pub fn exit_code(judgement: &Judgement, recovered: bool) -> u8 {
-    match judgement.verdict {
-        "invalid" => EXIT_VIOLATION,
-        "valid" if recovered => EXIT_VALID,
-        _ => EXIT_UNKNOWN,
-    }
 }

@@ -1,6 +1,6 @@
 //! One simulated run from spec to verdict: build the world, run it, check the history with the
-//! checker. [`SimVerdict::exit_code`] follows `gauntlet test`: 0 valid, 1 violation, 2 unknown,
-//! 3 harness failure.
+//! checker. [`SimVerdict::outcome`] folds the verdict into the [`ExitVerdict`] every `gauntlet`
+//! command exits with: 0 valid, 1 violation, 2 unknown, 3 harness failure.
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use super::history::SimHistory;
 use super::schedule::Step;
 use super::spec::SimSpec;
 use super::world::{Stop, World, WorldStats};
+use crate::verdict::ExitVerdict;
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,13 +30,19 @@ pub enum SimVerdict {
 }
 
 impl SimVerdict {
-    pub fn exit_code(&self) -> u8 {
+    /// The exit verdict this verdict falls under.
+    pub fn outcome(&self) -> ExitVerdict {
         match self {
-            SimVerdict::Valid => 0,
-            SimVerdict::Violation { .. } => 1,
-            SimVerdict::Unknown(_) => 2,
-            SimVerdict::HarnessFailure(_) => 3,
+            SimVerdict::Valid => ExitVerdict::Valid,
+            SimVerdict::Violation { .. } => ExitVerdict::Violation,
+            SimVerdict::Unknown(_) => ExitVerdict::Unknown,
+            SimVerdict::HarnessFailure(_) => ExitVerdict::HarnessFailure,
         }
+    }
+
+    /// The process exit code (see [`ExitVerdict::exit_code`]).
+    pub fn exit_code(&self) -> u8 {
+        self.outcome().exit_code()
     }
 
     /// A short one-line description.

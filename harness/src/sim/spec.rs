@@ -179,7 +179,7 @@ impl SimSpec {
 /// Every `--unsafe-bug` name the simulator knows: the driver's plus the core's.
 pub fn bug_names() -> Vec<&'static str> {
     let mut names = UnsafeBugs::NAMES.to_vec();
-    names.extend(["commit-old-term", "truncate-matching"]);
+    names.push("commit-old-term");
     names
 }
 
@@ -195,7 +195,6 @@ pub fn parse_bugs(names: &[String]) -> Result<(UnsafeBugs, PlantedBugs), String>
     {
         match name {
             "commit-old-term" => core.commit_old_term = true,
-            "truncate-matching" => core.truncate_matching = true,
             other => driver.enable(other).map_err(|_| {
                 format!(
                     "unknown --unsafe-bug {other:?}; expected one of: {}",
@@ -206,6 +205,7 @@ pub fn parse_bugs(names: &[String]) -> Result<(UnsafeBugs, PlantedBugs), String>
     }
     core.vote_any |= driver.vote_any;
     core.snapshot_keeps_suffix |= driver.snapshot_keeps_suffix;
+    core.truncate_matching |= driver.truncate_matching;
     Ok((driver, core))
 }
 

@@ -81,7 +81,7 @@ pub fn sweep(
         for outcome in outcomes {
             result.coverage.add(&outcome.coverage);
             if outcome.verdict.kind().is_some() {
-                failed |= outcome.verdict.exit_code() == 1;
+                failed |= outcome.verdict.outcome() == crate::verdict::ExitVerdict::Violation;
                 result.failures.push(outcome);
             }
         }

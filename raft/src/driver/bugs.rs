@@ -33,6 +33,10 @@ pub struct UnsafeBugs {
     /// (`KvConfig.bugs.snapshot_drops_sessions`). A replica that installs or restarts from such a
     /// snapshot applies retried writes again and refuses clients the others still serve.
     pub snapshot_drops_sessions: bool,
+    /// `truncate-matching`: a follower drops its log after `prev_log_index` even where entries
+    /// match (the core's `PlantedBugs::truncate_matching`), so a resent or late AppendEntries
+    /// erases entries it already acknowledged. Provoked by log repair (`--nemesis diverge`).
+    pub truncate_matching: bool,
 }
 
 /// An `--unsafe-bug` name that is not known.
@@ -53,6 +57,7 @@ impl UnsafeBugs {
         "vote-any",
         "snapshot-keeps-suffix",
         "snapshot-drops-sessions",
+        "truncate-matching",
     ];
 
     /// Parses a list of bug names (each may also be a comma-separated list).
@@ -79,6 +84,7 @@ impl UnsafeBugs {
             "vote-any" => &mut self.vote_any,
             "snapshot-keeps-suffix" => &mut self.snapshot_keeps_suffix,
             "snapshot-drops-sessions" => &mut self.snapshot_drops_sessions,
+            "truncate-matching" => &mut self.truncate_matching,
             _ => {
                 return Err(UnknownBug {
                     name: name.to_string(),
@@ -99,6 +105,7 @@ impl UnsafeBugs {
             self.vote_any,
             self.snapshot_keeps_suffix,
             self.snapshot_drops_sessions,
+            self.truncate_matching,
         ];
         UnsafeBugs::NAMES
             .iter()

@@ -45,6 +45,7 @@ impl DriverConfig {
         cfg.node.bugs.vote_any = bugs.vote_any;
         cfg.node.bugs.snapshot_keeps_suffix = bugs.snapshot_keeps_suffix;
         cfg.kv.bugs.snapshot_drops_sessions = bugs.snapshot_drops_sessions;
+        cfg.node.bugs.truncate_matching = bugs.truncate_matching;
         if bugs.stale_read {
             // A node that answers reads without a read index trusts its leadership; it also does
             // not step down on its own when cut off, so the stale window lasts the partition.

@@ -343,8 +343,11 @@ fn planted_bugs_reach_the_core_and_kv_configs() {
     assert!(cfg.node.check_quorum);
     let cfg = config(1, UnsafeBugs::parse(&["stale-read"]).unwrap(), 0);
     assert!(!cfg.node.check_quorum);
+    let cfg = config(1, UnsafeBugs::parse(&["truncate-matching"]).unwrap(), 0);
+    assert!(cfg.node.bugs.truncate_matching && !cfg.node.bugs.vote_any);
     let cfg = config(1, UnsafeBugs::default(), 0);
     assert!(!cfg.node.bugs.vote_any && !cfg.kv.bugs.no_dedup && cfg.node.check_quorum);
+    assert!(!cfg.node.bugs.truncate_matching);
 }
 
 #[test]

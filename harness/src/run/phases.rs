@@ -1,0 +1,245 @@
+//! The phases of one run, each a small function, composed in order by [`super::run_phases`] (as
+//! Jepsen's `run!` composes its own): start the db, open the history and wait for a leader, start
+//! the clients and the nemesis, run the case, heal and recover, read every key a last time, then
+//! analyze and leave the artifacts.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use checker::formats::jsonl::{Header, FORMAT_VERSION};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::options::RunOptions;
+use super::recovery::{self, FinalReads};
+use super::results::{Activity, Liveness, RunResults};
+use super::verdict::judge;
+use super::workers::{Worker, WorkerStats};
+use crate::artifacts::RunDir;
+use crate::db::{ClientProfile, DbClient};
+use crate::nemesis::{Cluster, NemesisRunner, Schedule};
+use crate::progress::Progress;
+use crate::recorder::Recorder;
+use crate::workload::WorkerGenerator;
+
+/// Set up the db: start every node.
+pub fn start_db(
+    options: &RunOptions,
+    dir: &RunDir,
+    cluster: &Cluster,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    progress.phase(&format!(
+        "starting {} raft-kv nodes ({}), seed {}, run dir {}",
+        options.nodes,
+        options.node_bin.display(),
+        options.seed,
+        dir.path.display()
+    ));
+    tokio::task::block_in_place(|| {
+        let mut db = cluster.db();
+        for node in db.nodes() {
+            db.start(node)?;
+        }
+        Ok(())
+    })
+}
+
+/// Create `history.jsonl` with its header; the recorder every client and the nemesis write to.
+pub fn open_history(
+    options: &RunOptions,
+    dir: &RunDir,
+) -> anyhow::Result<(PathBuf, Arc<Recorder>)> {
+    let header = Header {
+        format: Some("gauntlet-history".into()),
+        version: Some(FORMAT_VERSION),
+        workload: Some(options.workload.kind.name().into()),
+        seed: Some(options.seed),
+        model: Some(options.workload.kind.model().name().into()),
+    };
+    let path = dir.file("history.jsonl");
+    let recorder = Recorder::create(&path, &header, options.workload.concurrency as u64)
+        .with_context(|| format!("creating {}", path.display()))?;
+    Ok((path, Arc::new(recorder)))
+}
+
+/// The clients and the nemesis, running.
+pub struct Case {
+    stop: CancellationToken,
+    workers: Vec<JoinHandle<std::io::Result<WorkerStats>>>,
+    nemesis: JoinHandle<usize>,
+    /// The faults in force now, for the progress line.
+    active: Arc<Mutex<Vec<String>>>,
+    started: Instant,
+}
+
+/// Start the clients (one seeded generator each, paced to the run's rate) and the nemesis (the
+/// schedule, timed from now).
+pub fn start_clients_and_nemesis(
+    options: &RunOptions,
+    cluster: &Cluster,
+    recorder: &Arc<Recorder>,
+    schedule: &Schedule,
+) -> Case {
+    let stop = CancellationToken::new();
+    let pace = (options.rate > 0.0)
+        .then(|| Duration::from_secs_f64(options.workload.concurrency as f64 / options.rate));
+    let workers = (0..options.workload.concurrency)
+        .map(|index| {
+            let worker = Worker {
+                index,
+                generator: WorkerGenerator::new(&options.workload, index),
+                client: cluster.db().client(ClientProfile::Workload),
+                recorder: Arc::clone(recorder),
+                pace,
+            };
+            tokio::spawn(worker.run(stop.clone()))
+        })
+        .collect();
+    let active = Arc::new(Mutex::new(Vec::new()));
+    let runner = NemesisRunner {
+        cluster: cluster.clone(),
+        recorder: Arc::clone(recorder),
+        active: Arc::clone(&active),
+    };
+    let started = Instant::now();
+    let nemesis_stop = stop.clone();
+    let schedule = schedule.clone();
+    let nemesis = tokio::spawn(async move { runner.run(&schedule, started, nemesis_stop).await });
+    Case {
+        stop,
+        workers,
+        nemesis,
+        active,
+        started,
+    }
+}
+
+/// Run the case for the run's time, showing progress; then stop the clients (each finishes the
+/// operation in flight) and the nemesis (it reverts the faults in progress).
+pub async fn run_case(
+    case: Case,
+    options: &RunOptions,
+    recorder: &Recorder,
+    progress: &mut Progress,
+) -> anyhow::Result<Activity> {
+    let deadline = case.started + options.time;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250).min(deadline - Instant::now())).await;
+        let faults = case
+            .active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .join(" + ");
+        let faults = (!faults.is_empty()).then_some(faults);
+        progress.update(case.started.elapsed(), recorder.counts(), faults.as_deref());
+    }
+    case.stop.cancel();
+    let mut activity = Activity::default();
+    for worker in case.workers {
+        let stats = worker.await.context("a workload client panicked")??;
+        activity.bad_replies += stats.bad_replies;
+    }
+    activity.faults_applied = case.nemesis.await.context("the nemesis panicked")?;
+    Ok(activity)
+}
+
+/// Heal every fault and wait for the cluster to serve again; `first_leader` is how long it took
+/// to serve at the start.
+pub async fn heal_and_recover(
+    cluster: &Cluster,
+    probe: &mut dyn DbClient,
+    options: &RunOptions,
+    first_leader: Duration,
+    progress: &Progress,
+) -> Liveness {
+    progress.phase("healing every fault");
+    let heal_problems = cluster.heal_everything();
+    for problem in &heal_problems {
+        progress.phase(&format!("while healing: {problem}"));
+    }
+    let recovered = recovery::wait_until_serving(probe, options.recovery_timeout).await;
+    match recovered {
+        Some(t) => progress.phase(&format!(
+            "cluster serving again after {:.1}s; final reads",
+            t.as_secs_f64()
+        )),
+        None => progress.phase(&format!(
+            "cluster did NOT serve within {:?} after healing (liveness failure); final reads anyway",
+            options.recovery_timeout
+        )),
+    }
+    Liveness {
+        leader_at_start: true,
+        first_leader_s: Some(first_leader.as_secs_f64()),
+        recovered: recovered.is_some(),
+        recovery_s: recovered.map(|t| t.as_secs_f64()),
+        heal_problems,
+    }
+}
+
+/// Read every key the workload touched with a fresh client (five tries each if the cluster
+/// recovered, one if not), then stop the nodes: the history is complete.
+pub async fn final_reads(
+    cluster: &Cluster,
+    recorder: &Arc<Recorder>,
+    options: &RunOptions,
+    liveness: &Liveness,
+) -> anyhow::Result<FinalReads> {
+    let keys = recorder.keys();
+    let attempts = if liveness.recovered { 5 } else { 1 };
+    let mut reader = cluster.db().client(ClientProfile::Patient);
+    let reads = recovery::final_reads(
+        reader.as_mut(),
+        recorder,
+        options.workload.kind,
+        &keys,
+        attempts,
+    )
+    .await
+    .context("writing the final reads to the history")?;
+    tokio::task::block_in_place(|| cluster.db().teardown());
+    Ok(reads)
+}
+
+/// Check the history with the workload's model and weigh the result with liveness.
+pub fn analyze(
+    history: &std::path::Path,
+    options: &RunOptions,
+    activity: Activity,
+    liveness: Liveness,
+    final_reads: FinalReads,
+    progress: &Progress,
+) -> anyhow::Result<RunResults> {
+    progress.phase("checking the history");
+    let judgement = judge(
+        history,
+        options.workload.kind.model(),
+        options.check_timeout,
+    )?;
+    Ok(RunResults::analyzed(
+        options.seed,
+        judgement,
+        activity,
+        liveness,
+        final_reads,
+    ))
+}
+
+/// Write `results.json`; a run that passed drops its nodes' data directories (the logs stay).
+pub fn write_artifacts(
+    dir: &RunDir,
+    options: &RunOptions,
+    results: &RunResults,
+) -> anyhow::Result<()> {
+    dir.write_json("results.json", results)?;
+    if results.exit_code == 0 {
+        for node in 1..=options.nodes {
+            let _ = std::fs::remove_dir_all(dir.file(&format!("data-{node}")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! What one run concluded, as typed data: the run's own verdict (finer than the exit code: it
+//! tells a lost liveness from a checker that gave up), the checker's findings, the liveness
+//! figures, and what the run did. Written as the run directory's `results.json` and read back by
+//! tests and scripts; `docs/harness.md` lists the fields.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::recovery::FinalReads;
+use super::verdict::{HistoryCounts, Judgement};
+use crate::verdict::ExitVerdict;
+
+/// The run's verdict, as `results.json` and the summary line name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunVerdict {
+    /// The history is linearizable and the cluster served again after healing (exit 0).
+    Valid,
+    /// The history is not linearizable (exit 1).
+    Invalid,
+    /// The checker reached its time or memory bound (exit 2).
+    Unknown,
+    /// The history checks out, but some replies were malformed, so the clients' view of it is in
+    /// doubt (exit 2).
+    BadReplies,
+    /// No leader served at the start, or the cluster did not serve again within the recovery
+    /// timeout after healing (or a node would not restart); the history checks out (exit 2).
+    NoLiveness,
+    /// The harness itself failed (exit 3); `error` says how.
+    HarnessFailed,
+    /// gauntlet was stopped by a signal before it reached a verdict (exit 3); `signal` says which.
+    Interrupted,
+}
+
+impl RunVerdict {
+    /// The exit verdict this run verdict falls under.
+    pub fn outcome(self) -> ExitVerdict {
+        match self {
+            RunVerdict::Valid => ExitVerdict::Valid,
+            RunVerdict::Invalid => ExitVerdict::Violation,
+            RunVerdict::Unknown | RunVerdict::BadReplies | RunVerdict::NoLiveness => {
+                ExitVerdict::Unknown
+            }
+            RunVerdict::HarnessFailed | RunVerdict::Interrupted => ExitVerdict::HarnessFailure,
+        }
+    }
+
+    /// The kebab-case name (`valid`, `invalid`, `no-liveness`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            RunVerdict::Valid => "valid",
+            RunVerdict::Invalid => "invalid",
+            RunVerdict::Unknown => "unknown",
+            RunVerdict::BadReplies => "bad-replies",
+            RunVerdict::NoLiveness => "no-liveness",
+            RunVerdict::HarnessFailed => "harness-failed",
+            RunVerdict::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Whether and when the cluster served.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Liveness {
+    /// A leader served before the workload began.
+    pub leader_at_start: bool,
+    /// Seconds from starting the nodes until a leader served.
+    pub first_leader_s: Option<f64>,
+    /// The cluster served again after every fault was healed.
+    pub recovered: bool,
+    /// Seconds from the heal until it served again.
+    pub recovery_s: Option<f64>,
+    /// What went wrong while healing (a node that would not restart).
+    pub heal_problems: Vec<String>,
+}
+
+/// The checker's part of the results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckerResults {
+    /// The checker's own verdict: `{"kind": "linearizable" | "not-linearizable" | "unknown"}`.
+    pub verdict: Json,
+    pub unknown_reason: Option<String>,
+    /// The counterexample of a non-linearizable history (see `docs/checker.md`).
+    pub counterexample: Json,
+    /// Search statistics.
+    pub stats: Json,
+}
+
+/// Everything `results.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    pub verdict: RunVerdict,
+    /// The process exit code (that of `verdict.outcome()`).
+    pub exit_code: u8,
+    /// One line on what happened (the end of the summary line gauntlet prints).
+    pub detail: String,
+    pub seed: u64,
+    /// The first anomaly's name for a violation: `lost-write`, `duplicate`, `stale-read`,
+    /// `nonlinearizable`, ...
+    pub anomaly: Option<String>,
+    /// Seconds from the start of the history to the completion of the last operation of the
+    /// earliest anomaly: how long the run took to show the violation.
+    pub detected_at_s: Option<f64>,
+    /// Each anomaly: `{kind, description, operations}`.
+    pub anomalies: Vec<Json>,
+    /// The checker's findings (absent when the history was never checked).
+    pub checker: Option<CheckerResults>,
+    /// Completions counted from the history (absent when it was never checked).
+    pub counts: Option<HistoryCounts>,
+    /// Share of completed client operations that were `ok` (as in `counts`).
+    pub availability: Option<f64>,
+    /// Replies a client could not make sense of.
+    pub bad_replies: u64,
+    /// Faults the nemesis applied.
+    pub faults_applied: usize,
+    pub liveness: Liveness,
+    /// The final reads of every key after healing (absent when the run never got there).
+    pub final_reads: Option<FinalReads>,
+    /// Why the harness failed (verdict `harness-failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The signal that stopped gauntlet (verdict `interrupted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+}
+
+impl RunResults {
+    /// Results with this verdict and nothing measured yet.
+    fn bare(verdict: RunVerdict, seed: u64, detail: String) -> RunResults {
+        RunResults {
+            verdict,
+            exit_code: verdict.outcome().exit_code(),
+            detail,
+            seed,
+            anomaly: None,
+            detected_at_s: None,
+            anomalies: Vec::new(),
+            checker: None,
+            counts: None,
+            availability: None,
+            bad_replies: 0,
+            faults_applied: 0,
+            liveness: Liveness::default(),
+            final_reads: None,
+            error: None,
+            signal: None,
+        }
+    }
+
+    /// No leader served before the workload could begin.
+    pub fn no_leader_at_start(seed: u64, detail: String) -> RunResults {
+        RunResults::bare(RunVerdict::NoLiveness, seed, detail)
+    }
+
+    /// The harness failed with `error`.
+    pub fn harness_failed(seed: u64, error: &anyhow::Error) -> RunResults {
+        let error = format!("{error:#}");
+        RunResults {
+            error: Some(error.clone()),
+            ..RunResults::bare(RunVerdict::HarnessFailed, seed, error)
+        }
+    }
+
+    /// gauntlet was stopped by `signal`.
+    pub fn interrupted(seed: u64, signal: &str) -> RunResults {
+        RunResults {
+            signal: Some(signal.to_string()),
+            ..RunResults::bare(
+                RunVerdict::Interrupted,
+                seed,
+                format!("interrupted by {signal}"),
+            )
+        }
+    }
+
+    /// The verdict of a checked history: the checker's, unless the history checks out and the
+    /// cluster did not serve again (`no-liveness`) or some replies were malformed
+    /// (`bad-replies`).
+    pub fn analyzed(
+        seed: u64,
+        judgement: Judgement,
+        activity: Activity,
+        liveness: Liveness,
+        final_reads: FinalReads,
+    ) -> RunResults {
+        let verdict = match judgement.outcome {
+            ExitVerdict::Violation => RunVerdict::Invalid,
+            ExitVerdict::Unknown | ExitVerdict::HarnessFailure => RunVerdict::Unknown,
+            ExitVerdict::Valid if !liveness.recovered || !liveness.heal_problems.is_empty() => {
+                RunVerdict::NoLiveness
+            }
+            ExitVerdict::Valid if activity.bad_replies > 0 => RunVerdict::BadReplies,
+            ExitVerdict::Valid => RunVerdict::Valid,
+        };
+        let counts = &judgement.counts;
+        let detail = format!(
+            "{} ok / {} fail / {} info, availability {:.0}%, {} faults{}{}",
+            counts.ok,
+            counts.fail,
+            counts.info,
+            counts.availability * 100.0,
+            activity.faults_applied,
+            judgement
+                .detected_at_s
+                .map(|t| format!(", violation shown {t:.1}s into the history"))
+                .unwrap_or_default(),
+            judgement
+                .unknown_reason
+                .as_ref()
+                .map(|r| format!(", checker: {r}"))
+                .unwrap_or_default()
+        );
+        let report = &judgement.report;
+        RunResults {
+            anomaly: judgement.anomaly,
+            detected_at_s: judgement.detected_at_s,
+            anomalies: judgement.anomalies,
+            checker: Some(CheckerResults {
+                verdict: to_json(&report.verdict),
+                unknown_reason: judgement.unknown_reason,
+                counterexample: to_json(&report.counterexample),
+                stats: to_json(&report.stats),
+            }),
+            availability: Some(counts.availability),
+            counts: Some(judgement.counts),
+            bad_replies: activity.bad_replies,
+            faults_applied: activity.faults_applied,
+            liveness,
+            final_reads: Some(final_reads),
+            ..RunResults::bare(verdict, seed, detail)
+        }
+    }
+
+    /// The exit verdict.
+    pub fn outcome(&self) -> ExitVerdict {
+        self.verdict.outcome()
+    }
+}
+
+/// What the clients and the nemesis did during the case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    pub bad_replies: u64,
+    pub faults_applied: usize,
+}
+
+fn to_json<T: Serialize>(value: &T) -> Json {
+    serde_json::to_value(value).unwrap_or(Json::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_run_verdict_has_its_exit_code_and_kebab_name() {
+        let all = [
+            (RunVerdict::Valid, 0),
+            (RunVerdict::Invalid, 1),
+            (RunVerdict::Unknown, 2),
+            (RunVerdict::BadReplies, 2),
+            (RunVerdict::NoLiveness, 2),
+            (RunVerdict::HarnessFailed, 3),
+            (RunVerdict::Interrupted, 3),
+        ];
+        for (verdict, code) in all {
+            assert_eq!(verdict.outcome().exit_code(), code, "{verdict:?}");
+            let json = serde_json::to_string(&verdict).unwrap();
+            assert_eq!(json, format!("\"{}\"", verdict.name()));
+        }
+    }
+
+    #[test]
+    fn results_survive_a_trip_through_json() {
+        let results = RunResults::interrupted(7, "SIGINT");
+        let text = serde_json::to_string_pretty(&results).unwrap();
+        assert!(text.contains("\"verdict\": \"interrupted\""), "{text}");
+        assert!(text.contains("\"exit_code\": 3"), "{text}");
+        assert_eq!(serde_json::from_str::<RunResults>(&text).unwrap(), results);
+        let failed = RunResults::harness_failed(1, &anyhow::anyhow!("no raft-kv binary"));
+        assert_eq!(failed.error.as_deref(), Some("no raft-kv binary"));
+        assert_eq!(failed.outcome(), ExitVerdict::HarnessFailure);
+    }
+}
