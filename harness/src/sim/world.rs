@@ -130,7 +130,7 @@ impl World {
                 incarnation: 0,
                 paused: false,
                 held: Vec::new(),
-                disk: SimDisk::default(),
+                disk: SimDisk::new(world.driver_bugs.ack_before_sync),
                 mirror: LogMirror::default(),
             });
             world.start_node((id - 1) as usize)?;
@@ -225,7 +225,11 @@ impl World {
             }
             Event::LazySync { node, incarnation } => {
                 if self.nodes[node].incarnation == incarnation {
-                    self.nodes[node].disk.sync_all();
+                    let id = self.nodes[node].id;
+                    self.nodes[node]
+                        .disk
+                        .flush_lazy(self.now)
+                        .map_err(|err| storage_failure(id, err))?;
                     self.queue
                         .push(self.now + 1_000_000, Event::LazySync { node, incarnation });
                 }
@@ -283,7 +287,13 @@ impl World {
     /// Builds a node's driver from its disk and starts its timers.
     fn start_node(&mut self, n: usize) -> Result<(), Stop> {
         let node = &mut self.nodes[n];
-        let persisted: PersistedState = node.disk.durable().clone();
+        let persisted: PersistedState = node.disk.open(self.now).map_err(|err| {
+            Stop::Harness(format!(
+                "node {}: its storage does not reopen ({err}); a bug in the storage code or in \
+                 SimFs, since the simulator injects no disk faults",
+                node.id
+            ))
+        })?;
         let mut core = Config::new(node.id);
         core.election_tick = self.spec.election_ticks;
         core.heartbeat_tick = 1;
@@ -349,7 +359,7 @@ impl World {
             self.invariants
                 .check(&status, &mut node.mirror)
                 .map_err(Stop::Invariant)?;
-            self.carry_out(n, batch);
+            self.carry_out(n, batch)?;
             if status.role == Role::Leader {
                 self.watch_leader(status.id, status.term, commit);
             }
@@ -407,27 +417,33 @@ impl World {
 
     /// Persist, then send and reply: now if nothing is to be synced and nothing waits ahead,
     /// else when the simulated fsync completes (`ack-before-sync`: right away, synced later).
-    fn carry_out(&mut self, n: usize, batch: DriverBatch) {
+    /// The batch goes through the node's real storage code; a sync it issues takes effect (and
+    /// the sends and replies go out) when the simulated fsync completes.
+    fn carry_out(&mut self, n: usize, batch: DriverBatch) -> Result<(), Stop> {
         let DriverBatch {
             persist,
             then_send,
             replies,
         } = batch;
-        let has_persist = !persist.is_empty();
+        let id = self.nodes[n].id;
+        let number = if persist.is_empty() {
+            None
+        } else {
+            self.nodes[n]
+                .disk
+                .write(persist)
+                .map_err(|err| storage_failure(id, err))?
+        };
         if self.driver_bugs.ack_before_sync {
-            if has_persist {
-                self.nodes[n].disk.write(persist);
-            }
             self.dispatch(n, then_send, replies);
-            return;
+            return Ok(());
         }
         let busy_until = self.nodes[n].disk.busy_until;
-        if !has_persist && busy_until <= self.now {
+        if number.is_none() && busy_until <= self.now {
             self.dispatch(n, then_send, replies);
-            return;
+            return Ok(());
         }
-        let number = has_persist.then(|| self.nodes[n].disk.write(persist));
-        let sync = if has_persist {
+        let sync = if number.is_some() {
             self.network.sync_time(&mut self.rng)
         } else {
             0
@@ -445,6 +461,7 @@ impl World {
                 replies,
             },
         );
+        Ok(())
     }
 
     fn dispatch(
@@ -676,16 +693,25 @@ impl World {
         }
     }
 
-    /// A crash: the process and its unsynced writes are gone (a random prefix may survive).
+    /// A crash: the process is gone, and its file system keeps what was synced plus a seeded
+    /// part of the rest (`raft::storage::sim_fs`).
     fn kill(&mut self, n: usize) {
         let node = &mut self.nodes[n];
         node.driver = None;
         node.incarnation += 1;
         node.paused = false;
         node.held.clear();
-        let survivors = self.rng.random_range(0..=node.disk.unsynced_writes());
-        node.disk.crash(survivors);
+        node.disk.crash(&mut self.rng);
     }
+}
+
+/// A storage error in the simulator: no disk faults are injected, so it is a bug in the storage
+/// code or in `SimFs`, and the run stops as a harness failure.
+fn storage_failure(node: u64, err: raft::storage::StorageError) -> Stop {
+    Stop::Harness(format!(
+        "node {node}: storage error ({err}); a bug in the storage code or in SimFs, since the \
+         simulator injects no disk faults"
+    ))
 }
 
 fn describe(fault: &Fault, applied: &Applied) -> String {
