@@ -201,6 +201,7 @@ fn write_batch<F: Fs>(disk: &mut RaftStorage<F>, batch: PersistBatch) -> Result<
 mod tests {
     use super::*;
     use crate::core::EntryKind;
+    use crate::storage::SimFs;
 
     fn entry(index: u64) -> Entry {
         Entry {
@@ -274,5 +275,58 @@ mod tests {
         drop(disk);
         let (_, state) = NodeDisk::open(dir.path(), None).unwrap();
         assert_eq!(state.entries, vec![entry(1)]);
+    }
+
+    fn sim_open(fs: &SimFs, lazy: Option<Duration>) -> (NodeDisk<SimFs>, PersistedState) {
+        let opened = NodeDisk::open_in(fs.clone(), Path::new("/n"), WalOptions::default(), lazy);
+        let opened = opened.unwrap();
+        fs.complete_all_syncs();
+        opened
+    }
+
+    #[test]
+    fn a_vote_is_synced_and_lost_only_while_its_sync_is_pending() {
+        let fs = SimFs::new();
+        let (mut disk, _) = sim_open(&fs, None);
+        let vote = HardState {
+            term: 2,
+            vote: Some(3),
+            commit: 0,
+        };
+        let before = fs.syncs_issued();
+        disk.persist(batch(Some(vote), vec![])).unwrap();
+        assert!(
+            fs.syncs_issued() > before,
+            "a vote must be synced before it is sent"
+        );
+        drop(disk);
+        fs.crash_losing_unsynced();
+        let (mut disk, state) = sim_open(&fs, None);
+        assert_eq!(
+            state.hard_state,
+            HardState::default(),
+            "its sync never completed"
+        );
+        disk.persist(batch(Some(vote), vec![])).unwrap();
+        fs.complete_all_syncs();
+        drop(disk);
+        fs.crash_losing_unsynced();
+        assert_eq!(sim_open(&fs, None).1.hard_state, vote);
+    }
+
+    #[test]
+    fn the_lazy_flush_runs_on_the_callers_clock() {
+        let fs = SimFs::new();
+        let (mut disk, _) = sim_open(&fs, Some(Duration::from_secs(1)));
+        disk.persist(batch(Some(hs(0)), vec![entry(1)])).unwrap();
+        disk.flush_lazy_at(false, Duration::from_millis(999))
+            .unwrap();
+        assert_eq!(disk.last_index(), None, "flushed before the interval");
+        disk.flush_lazy_at(false, Duration::from_secs(1)).unwrap();
+        assert_eq!(disk.last_index(), Some(1));
+        fs.complete_all_syncs();
+        drop(disk);
+        fs.crash_losing_unsynced();
+        assert_eq!(sim_open(&fs, None).1.entries, vec![entry(1)]);
     }
 }
