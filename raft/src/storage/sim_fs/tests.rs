@@ -183,7 +183,7 @@ fn a_crash_keeps_a_prefix_of_unsynced_writes_possibly_torn() {
         let n = tail.len();
         assert!(n <= all.len());
         lengths.insert(n);
-        if n % 4 != 0 {
+        if !n.is_multiple_of(4) {
             torn += 1;
         }
         let whole = n / 4 * 4;
