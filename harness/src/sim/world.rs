@@ -426,7 +426,8 @@ impl World {
             replies,
         } = batch;
         let id = self.nodes[n].id;
-        let number = if persist.is_empty() {
+        let has_persist = !persist.is_empty();
+        let number = if !has_persist {
             None
         } else {
             self.nodes[n]
@@ -439,11 +440,15 @@ impl World {
             return Ok(());
         }
         let busy_until = self.nodes[n].disk.busy_until;
-        if number.is_none() && busy_until <= self.now {
+        if !has_persist && busy_until <= self.now {
             self.dispatch(n, then_send, replies);
             return Ok(());
         }
-        let sync = if number.is_some() {
+        // Every batch with something to persist waits a simulated fsync, even one for which the
+        // storage issued none (a commit-only hard state it defers): sending those at once, as
+        // the server does, made the planted bugs rarer (no-dedup on the kv workload, or
+        // truncate-matching, found in 5 of 300 swarm seeds instead of 12).
+        let sync = if has_persist {
             self.network.sync_time(&mut self.rng)
         } else {
             0
