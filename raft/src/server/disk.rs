@@ -7,12 +7,17 @@
 //! no entries, no snapshot) is not synced on its own: the commit index is volatile in Raft (a
 //! restarted node learns it again from the leader), so it rides along with the next batch that
 //! must be synced anyway. That takes one fsync off the path of every acknowledged write.
+//!
+//! Generic over the file system (`raft::storage::Fs`): the server uses the real one
+//! ([`NodeDisk::open`]), the simulator a `SimFs` ([`NodeDisk::open_in`]). The lazy mode's clock is
+//! the caller's ([`NodeDisk::flush_lazy_at`]); only the server's [`NodeDisk::flush_lazy`] reads the
+//! wall clock, so the simulator never does.
 
 use std::{path::Path, time::Duration, time::Instant};
 
 use crate::core::{Entry, HardState, PersistedState, Snapshot};
 use crate::driver::{PersistBatch, SnapshotToPersist};
-use crate::storage::{LogEntry, RaftDisk, SnapshotMeta, StorageError, WalOptions};
+use crate::storage::{Fs, LogEntry, RaftDisk, SnapshotMeta, StdFs, StorageError, WalOptions};
 
 impl LogEntry for Entry {
     fn index(&self) -> u64 {
@@ -33,33 +38,59 @@ impl SnapshotMeta for Snapshot {
 }
 
 /// The storage layer of `raft::storage`, for the core's types.
-pub type RaftStorage = RaftDisk<Entry, HardState, Snapshot>;
+pub type RaftStorage<F = StdFs> = RaftDisk<Entry, HardState, Snapshot, F>;
 
 /// A node's disk: durable on return of [`NodeDisk::persist`] unless `lazy` (the planted bug).
-pub struct NodeDisk {
-    disk: RaftStorage,
+pub struct NodeDisk<F: Fs = StdFs> {
+    disk: RaftStorage<F>,
     /// `ack-before-sync`: batches waiting in memory, and when they were last written.
     lazy: Option<LazyBuffer>,
     /// Term and vote of the durable hard state.
     durable_term_vote: (u64, Option<u64>),
     /// A commit-only hard state not yet written (written with the next batch).
     deferred: Option<HardState>,
+    /// The server's wall clock for [`NodeDisk::flush_lazy`]: when the disk was opened.
+    opened_at: Option<Instant>,
 }
 
 struct LazyBuffer {
     pending: Vec<PersistBatch>,
     interval: Duration,
-    last_flush: Instant,
+    /// On the caller's clock: time since the disk was opened.
+    last_flush: Duration,
 }
 
 impl NodeDisk {
-    /// Opens the data directory and returns what was durable there. A corrupt WAL is an error
-    /// naming the file and offset.
+    /// Opens the data directory on the real file system and returns what was durable there. A
+    /// corrupt WAL is an error naming the file and offset.
     pub fn open(
         dir: &Path,
         lazy_interval: Option<Duration>,
     ) -> Result<(NodeDisk, PersistedState), StorageError> {
-        let (disk, state) = RaftStorage::open(dir, WalOptions::default())?;
+        let (mut disk, persisted) =
+            NodeDisk::open_in(StdFs, dir, WalOptions::default(), lazy_interval)?;
+        disk.opened_at = Some(Instant::now());
+        Ok((disk, persisted))
+    }
+
+    /// In `lazy` mode, writes the buffered batches when the interval has passed on the wall
+    /// clock; `force` (at shutdown) writes everything, the deferred commit index included.
+    pub fn flush_lazy(&mut self, force: bool) -> Result<(), StorageError> {
+        let since_open = self.opened_at.map_or(Duration::ZERO, |t| t.elapsed());
+        self.flush_lazy_at(force, since_open)
+    }
+}
+
+impl<F: Fs> NodeDisk<F> {
+    /// Opens the data directory `dir` of the file system `fs` and returns what was durable there.
+    /// The lazy mode's clock starts at zero now ([`NodeDisk::flush_lazy_at`]).
+    pub fn open_in(
+        fs: F,
+        dir: &Path,
+        options: WalOptions,
+        lazy_interval: Option<Duration>,
+    ) -> Result<(NodeDisk<F>, PersistedState), StorageError> {
+        let (disk, state) = RaftStorage::open_in(fs, dir, options)?;
         let persisted = PersistedState {
             hard_state: state.hard_state.unwrap_or_default(),
             snapshot: state.snapshot,
@@ -68,7 +99,7 @@ impl NodeDisk {
         let lazy = lazy_interval.map(|interval| LazyBuffer {
             pending: Vec::new(),
             interval,
-            last_flush: Instant::now(),
+            last_flush: Duration::ZERO,
         });
         let durable_term_vote = (persisted.hard_state.term, persisted.hard_state.vote);
         Ok((
@@ -77,6 +108,7 @@ impl NodeDisk {
                 lazy,
                 durable_term_vote,
                 deferred: None,
+                opened_at: None,
             },
             persisted,
         ))
@@ -112,8 +144,9 @@ impl NodeDisk {
     }
 
     /// In `lazy` mode, writes the buffered batches when the interval has passed; `force` (at
-    /// shutdown) writes everything, the deferred commit index included.
-    pub fn flush_lazy(&mut self, force: bool) -> Result<(), StorageError> {
+    /// shutdown) writes everything, the deferred commit index included. `since_open` is the
+    /// caller's clock: the time since the disk was opened.
+    pub fn flush_lazy_at(&mut self, force: bool, since_open: Duration) -> Result<(), StorageError> {
         if force {
             if let Some(hs) = self.deferred.take() {
                 self.disk.persist(Some(&hs), &[], None)?;
@@ -122,10 +155,10 @@ impl NodeDisk {
         let Some(lazy) = &mut self.lazy else {
             return Ok(());
         };
-        if !force && lazy.last_flush.elapsed() < lazy.interval {
+        if !force && since_open.saturating_sub(lazy.last_flush) < lazy.interval {
             return Ok(());
         }
-        lazy.last_flush = Instant::now();
+        lazy.last_flush = since_open;
         for batch in std::mem::take(&mut lazy.pending) {
             write_batch(&mut self.disk, batch)?;
         }
@@ -136,9 +169,15 @@ impl NodeDisk {
     pub fn wal_stats(&self) -> crate::storage::WalStats {
         self.disk.wal_stats()
     }
+
+    /// Index of the last entry written (or of the snapshot when the log is empty), synced or
+    /// not; batches still buffered in `lazy` mode do not count.
+    pub fn last_index(&self) -> Option<u64> {
+        self.disk.last_index()
+    }
 }
 
-fn write_batch(disk: &mut RaftStorage, batch: PersistBatch) -> Result<(), StorageError> {
+fn write_batch<F: Fs>(disk: &mut RaftStorage<F>, batch: PersistBatch) -> Result<(), StorageError> {
     match batch.snapshot {
         Some(SnapshotToPersist::Installed(snapshot)) => {
             disk.persist(batch.hard_state.as_ref(), &batch.entries, Some(&snapshot))
@@ -162,6 +201,7 @@ fn write_batch(disk: &mut RaftStorage, batch: PersistBatch) -> Result<(), Storag
 mod tests {
     use super::*;
     use crate::core::EntryKind;
+    use crate::storage::SimFs;
 
     fn entry(index: u64) -> Entry {
         Entry {
@@ -235,5 +275,58 @@ mod tests {
         drop(disk);
         let (_, state) = NodeDisk::open(dir.path(), None).unwrap();
         assert_eq!(state.entries, vec![entry(1)]);
+    }
+
+    fn sim_open(fs: &SimFs, lazy: Option<Duration>) -> (NodeDisk<SimFs>, PersistedState) {
+        let opened = NodeDisk::open_in(fs.clone(), Path::new("/n"), WalOptions::default(), lazy);
+        let opened = opened.unwrap();
+        fs.complete_all_syncs();
+        opened
+    }
+
+    #[test]
+    fn a_vote_is_synced_and_lost_only_while_its_sync_is_pending() {
+        let fs = SimFs::new();
+        let (mut disk, _) = sim_open(&fs, None);
+        let vote = HardState {
+            term: 2,
+            vote: Some(3),
+            commit: 0,
+        };
+        let before = fs.syncs_issued();
+        disk.persist(batch(Some(vote), vec![])).unwrap();
+        assert!(
+            fs.syncs_issued() > before,
+            "a vote must be synced before it is sent"
+        );
+        drop(disk);
+        fs.crash_losing_unsynced();
+        let (mut disk, state) = sim_open(&fs, None);
+        assert_eq!(
+            state.hard_state,
+            HardState::default(),
+            "its sync never completed"
+        );
+        disk.persist(batch(Some(vote), vec![])).unwrap();
+        fs.complete_all_syncs();
+        drop(disk);
+        fs.crash_losing_unsynced();
+        assert_eq!(sim_open(&fs, None).1.hard_state, vote);
+    }
+
+    #[test]
+    fn the_lazy_flush_runs_on_the_callers_clock() {
+        let fs = SimFs::new();
+        let (mut disk, _) = sim_open(&fs, Some(Duration::from_secs(1)));
+        disk.persist(batch(Some(hs(0)), vec![entry(1)])).unwrap();
+        disk.flush_lazy_at(false, Duration::from_millis(999))
+            .unwrap();
+        assert_eq!(disk.last_index(), None, "flushed before the interval");
+        disk.flush_lazy_at(false, Duration::from_secs(1)).unwrap();
+        assert_eq!(disk.last_index(), Some(1));
+        fs.complete_all_syncs();
+        drop(disk);
+        fs.crash_losing_unsynced();
+        assert_eq!(sim_open(&fs, None).1.entries, vec![entry(1)]);
     }
 }

@@ -4,25 +4,18 @@
 //!
 //! Value file format: `b"GVF1" | len: u64 LE | crc32c(payload): u32 LE | payload`.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::dir::sync_dir;
+use super::dir::{parent_dir, sync_dir};
 use super::error::StorageError;
+use super::fs::{Fs, FsFile, StdFs};
 
 const VALUE_MAGIC: &[u8; 4] = b"GVF1";
 const VALUE_HEADER_BYTES: usize = 16;
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
 
 fn temp_path(path: &Path) -> PathBuf {
     let name = path
@@ -35,20 +28,23 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Replaces `path` with `bytes` atomically and durably: write a temp file in the same directory,
 /// fsync it, rename it over `path`, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    write_atomic_in(&StdFs, path, bytes)
+}
+
+/// [`write_atomic`] on the file system `fs`.
+pub fn write_atomic_in<F: Fs>(fs: &F, path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let tmp = temp_path(path);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
+    let mut file = fs
+        .create_truncate(&tmp)
         .map_err(|e| StorageError::io("creating temp file", &tmp, e))?;
     file.write_all(bytes)
         .map_err(|e| StorageError::io("writing temp file", &tmp, e))?;
     file.sync_all()
         .map_err(|e| StorageError::io("fsync of temp file", &tmp, e))?;
     drop(file);
-    fs::rename(&tmp, path).map_err(|e| StorageError::io("renaming temp file onto", path, e))?;
-    sync_dir(parent_dir(path))
+    fs.rename(&tmp, path)
+        .map_err(|e| StorageError::io("renaming temp file onto", path, e))?;
+    sync_dir(fs, parent_dir(path))
 }
 
 /// Encodes a value file's bytes (header + postcard payload).
@@ -114,13 +110,30 @@ pub fn decode_value<T: DeserializeOwned>(file: &Path, bytes: &[u8]) -> Result<T,
 
 /// Atomically replaces `path` with a checksummed encoding of `value`.
 pub fn write_value<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), StorageError> {
-    write_atomic(path, &encode_value(value)?)
+    write_value_in(&StdFs, path, value)
+}
+
+/// [`write_value`] on the file system `fs`.
+pub fn write_value_in<F: Fs, T: Serialize + ?Sized>(
+    fs: &F,
+    path: &Path,
+    value: &T,
+) -> Result<(), StorageError> {
+    write_atomic_in(fs, path, &encode_value(value)?)
 }
 
 /// Reads a value written by [`write_value`]; `Ok(None)` if the file does not exist, an error
 /// naming the file if it exists but is damaged.
 pub fn read_value<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StorageError> {
-    match fs::read(path) {
+    read_value_in(&StdFs, path)
+}
+
+/// [`read_value`] on the file system `fs`.
+pub fn read_value_in<F: Fs, T: DeserializeOwned>(
+    fs: &F,
+    path: &Path,
+) -> Result<Option<T>, StorageError> {
+    match fs.read(path) {
         Ok(bytes) => decode_value(path, &bytes).map(Some),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StorageError::io("reading", path, e)),

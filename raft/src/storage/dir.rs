@@ -1,10 +1,13 @@
-//! Directory-level helpers: segment file names, listing segments, fsync of a directory, and the
-//! exclusive lock that keeps two nodes from opening one data directory.
+//! Directory-level helpers: segment file names, listing segments, fsync of a directory, creating
+//! a directory durably, and the exclusive lock that keeps two nodes from opening one data
+//! directory (the real one, a `flock`; [`Fs::lock_dir`] picks the lock of each file system).
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::error::StorageError;
+use super::fs::Fs;
 
 /// Name of the lock file inside a locked directory.
 pub const LOCK_FILE_NAME: &str = "LOCK";
@@ -27,17 +30,17 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
 }
 
 /// The segments in `dir`, sorted by first sequence number. Other files are ignored (logged).
-pub fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
-    let entries = fs::read_dir(dir).map_err(|e| StorageError::io("listing", dir, e))?;
+pub fn list_segments<F: Fs>(fs: &F, dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
+    let names = fs
+        .list_dir(dir)
+        .map_err(|e| StorageError::io("listing", dir, e))?;
     let mut segments = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| StorageError::io("listing", dir, e))?;
-        let name = entry.file_name();
+    for name in names {
         match name.to_str().and_then(parse_segment_file_name) {
-            Some(first_seq) => segments.push((first_seq, entry.path())),
+            Some(first_seq) => segments.push((first_seq, dir.join(&name))),
             None if name == LOCK_FILE_NAME => {}
             None => {
-                tracing::debug!(file = ?entry.path(), "ignoring a file that is not a WAL segment")
+                tracing::debug!(file = ?dir.join(&name), "ignoring a file that is not a WAL segment")
             }
         }
     }
@@ -46,11 +49,37 @@ pub fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
 }
 
 /// Makes the directory entries of `dir` (creations, renames, deletions) durable.
-pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    let handle = File::open(dir).map_err(|e| StorageError::io("opening directory", dir, e))?;
-    handle
-        .sync_all()
+pub fn sync_dir<F: Fs>(fs: &F, dir: &Path) -> Result<(), StorageError> {
+    fs.sync_dir(dir)
         .map_err(|e| StorageError::io("fsync of directory", dir, e))
+}
+
+/// The directory holding `path` (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Creates `dir` and its missing ancestors, making each new directory's entry durable by syncing
+/// its parent (a directory that already exists is left as it is). Without this, a crash soon
+/// after a node's first start could take its whole data directory away, entries and all.
+pub fn create_dir_durable<F: Fs>(fs: &F, dir: &Path) -> Result<(), StorageError> {
+    match fs.create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound && dir.parent().is_some() => {
+            create_dir_durable(fs, parent_dir(dir))?;
+            match fs.create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
+                Err(e) => return Err(StorageError::io("creating directory", dir, e)),
+            }
+        }
+        Err(e) => return Err(StorageError::io("creating directory", dir, e)),
+    }
+    sync_dir(fs, parent_dir(dir))
 }
 
 /// An exclusive advisory lock on a directory, held until dropped.

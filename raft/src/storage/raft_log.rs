@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::atomic_file::{read_value, write_value};
-use super::batch_records::{batch_records, BatchRecord};
+use super::atomic_file::{read_value_in, write_value_in};
 use super::dir::sync_dir;
 use super::error::StorageError;
+use super::fs::{Fs, StdFs};
 use super::wal::{Wal, WalOptions, WalStats};
 
 /// What the storage needs to know about a log entry.
@@ -74,11 +74,12 @@ pub struct RaftState<E, H, S> {
     pub entries: Vec<E>,
 }
 
-/// Durable Raft state in one data directory (locked while open).
+/// Durable Raft state in one data directory (locked while open) of the file system `F`.
 #[derive(Debug)]
-pub struct RaftDisk<E, H, S> {
+pub struct RaftDisk<E, H, S, F: Fs = StdFs> {
+    fs: F,
     dir: PathBuf,
-    wal: Wal<RaftRecord<E, H>>,
+    wal: Wal<RaftRecord<E, H>, F>,
     /// Mirrors exactly what replaying the WAL on disk would give (before the snapshot is applied),
     /// so `persist` knows when it must record a truncation.
     log: Vec<EntryPosition>,
@@ -91,7 +92,7 @@ pub struct RaftDisk<E, H, S> {
 }
 
 /// What [`RaftDisk::open`] returns: the open storage and the state that was durable.
-pub type Opened<E, H, S> = (RaftDisk<E, H, S>, RaftState<E, H, S>);
+pub type Opened<E, H, S, F = StdFs> = (RaftDisk<E, H, S, F>, RaftState<E, H, S>);
 
 const WAL_DIR: &str = "wal";
 const SNAPSHOT_FILE: &str = "snapshot";
@@ -102,9 +103,28 @@ where
     H: Clone + Serialize + DeserializeOwned,
     S: SnapshotMeta + Serialize + DeserializeOwned,
 {
-    /// Opens (creating if needed) the storage in `dir` and returns what is durable there.
+    /// Opens (creating if needed) the storage in `dir` on the real file system and returns what
+    /// is durable there.
     pub fn open(dir: &Path, options: WalOptions) -> Result<Opened<E, H, S>, StorageError> {
-        let (wal, recovered) = Wal::<RaftRecord<E, H>>::open(&dir.join(WAL_DIR), options)?;
+        RaftDisk::open_in(StdFs, dir, options)
+    }
+}
+
+impl<E, H, S, F> RaftDisk<E, H, S, F>
+where
+    E: LogEntry + Serialize + DeserializeOwned,
+    H: Clone + Serialize + DeserializeOwned,
+    S: SnapshotMeta + Serialize + DeserializeOwned,
+    F: Fs,
+{
+    /// [`RaftDisk::open`] on the file system `fs`.
+    pub fn open_in(
+        fs: F,
+        dir: &Path,
+        options: WalOptions,
+    ) -> Result<Opened<E, H, S, F>, StorageError> {
+        let (wal, recovered) =
+            Wal::<RaftRecord<E, H>, F>::open_in(fs.clone(), &dir.join(WAL_DIR), options)?;
         let inconsistent = |reason: String| StorageError::InconsistentLog {
             dir: dir.to_path_buf(),
             reason,
@@ -146,10 +166,11 @@ where
 
         // A process killed between renaming a snapshot file into place and syncing the directory
         // leaves a rename that only the page cache knows: make it durable before relying on it.
-        sync_dir(dir)?;
-        let snapshot: Option<S> = read_value(&dir.join(SNAPSHOT_FILE))?;
+        sync_dir(&fs, dir)?;
+        let snapshot: Option<S> = read_value_in(&fs, &dir.join(SNAPSHOT_FILE))?;
         let snapshot_meta = snapshot.as_ref().map(|s| (s.index(), s.term()));
         let mut disk = RaftDisk {
+            fs,
             dir: dir.to_path_buf(),
             wal,
             log,
@@ -217,47 +238,50 @@ where
         self.poison_on_error(result)
     }
 
+    /// Writes, in this order: an installed snapshot's file and its WAL marker (the log restarts
+    /// after it), a truncation when the first entry would overwrite a stored one, the entries,
+    /// the hard state; then one sync. A crash keeps a prefix of these writes, so a hard state is
+    /// never durable without the entries written before it.
     fn write_batch(
         &mut self,
         hard_state: Option<&H>,
         entries: &[E],
         snapshot: Option<&S>,
     ) -> Result<(), StorageError> {
-        let last_logged = self.log.last().map(|p| p.index);
-        for record in batch_records(last_logged, hard_state, entries, snapshot) {
-            match record {
-                BatchRecord::SnapshotFile(snap) => {
-                    write_value(&self.dir.join(SNAPSHOT_FILE), snap)?;
-                    self.snapshot = Some((snap.index(), snap.term()));
-                }
-                BatchRecord::SnapshotInstalled { index, term } => {
-                    self.wal
-                        .append_encoded(&RaftRecord::<&E, &H>::SnapshotInstalled { index, term })?;
-                    self.log.clear();
-                }
-                BatchRecord::TruncateFrom(index) => {
-                    self.wal
-                        .append_encoded(&RaftRecord::<&E, &H>::TruncateFrom(index))?;
-                    let keep = self.log.partition_point(|p| p.index < index);
-                    self.log.truncate(keep);
-                }
-                BatchRecord::Entry(entry) => {
-                    let seq = self
-                        .wal
-                        .append_encoded(&RaftRecord::<&E, &H>::Entry(entry))?;
-                    self.log.push(EntryPosition {
-                        index: entry.index(),
-                        term: entry.term(),
-                        seq,
-                    });
-                }
-                BatchRecord::HardState(h) => {
-                    let seq = self
-                        .wal
-                        .append_encoded(&RaftRecord::<&E, &H>::HardState(h))?;
-                    self.hard_state = Some((h.clone(), seq));
-                }
+        if let Some(snap) = snapshot {
+            write_value_in(&self.fs, &self.dir.join(SNAPSHOT_FILE), snap)?;
+            self.snapshot = Some((snap.index(), snap.term()));
+            self.wal
+                .append_encoded(&RaftRecord::<&E, &H>::SnapshotInstalled {
+                    index: snap.index(),
+                    term: snap.term(),
+                })?;
+            self.log.clear();
+        }
+        if let Some(first) = entries.first() {
+            let index = first.index();
+            if self.log.last().is_some_and(|last| last.index >= index) {
+                self.wal
+                    .append_encoded(&RaftRecord::<&E, &H>::TruncateFrom(index))?;
+                let keep = self.log.partition_point(|p| p.index < index);
+                self.log.truncate(keep);
             }
+        }
+        for entry in entries {
+            let seq = self
+                .wal
+                .append_encoded(&RaftRecord::<&E, &H>::Entry(entry))?;
+            self.log.push(EntryPosition {
+                index: entry.index(),
+                term: entry.term(),
+                seq,
+            });
+        }
+        if let Some(h) = hard_state {
+            let seq = self
+                .wal
+                .append_encoded(&RaftRecord::<&E, &H>::HardState(h))?;
+            self.hard_state = Some((h.clone(), seq));
         }
         self.wal.sync()
     }
@@ -282,7 +306,7 @@ where
     /// log; call [`RaftDisk::compact_below`] afterwards to free the entries it covers).
     pub fn save_snapshot(&mut self, snapshot: &S) -> Result<(), StorageError> {
         self.check_usable()?;
-        write_value(&self.dir.join(SNAPSHOT_FILE), snapshot)?;
+        write_value_in(&self.fs, &self.dir.join(SNAPSHOT_FILE), snapshot)?;
         self.snapshot = Some((snapshot.index(), snapshot.term()));
         Ok(())
     }

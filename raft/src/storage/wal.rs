@@ -7,16 +7,15 @@
 //! it is corruption, never a torn write. Sequence numbers are dense: the record `i` of segment
 //! `{first_seq:020}.seg` has sequence number `first_seq + i`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::dir::{list_segments, segment_file_name, sync_dir, DirLock};
+use super::dir::{create_dir_durable, list_segments, segment_file_name, sync_dir};
 use super::error::StorageError;
+use super::fs::{Fs, FsFile, StdFs};
 use super::record::{encode_record_into, recover_segment_bytes, TornTail};
 
 /// Pending bytes above which `append` writes them to the file (without syncing) to bound memory.
@@ -81,15 +80,16 @@ struct Segment {
     len: u64,
 }
 
-/// A write-ahead log of records of type `R` in a locked directory.
+/// A write-ahead log of records of type `R` in a locked directory of the file system `F`.
 #[derive(Debug)]
-pub struct Wal<R> {
+pub struct Wal<R, F: Fs = StdFs> {
+    fs: F,
     dir: PathBuf,
     options: WalOptions,
-    _lock: DirLock,
+    _lock: F::Lock,
     /// Oldest first; the last one is the active segment.
     segments: Vec<Segment>,
-    active: File,
+    active: F::File,
     pending: Vec<u8>,
     /// Bytes have been appended (buffered or written) since the last successful sync.
     dirty: bool,
@@ -100,13 +100,28 @@ pub struct Wal<R> {
     _records: PhantomData<fn(R) -> R>,
 }
 
+/// What [`Wal::open_in`] returns: the open WAL and what was durable.
+pub type OpenedWal<R, F> = (Wal<R, F>, Recovered<R>);
+
 impl<R: Serialize + DeserializeOwned> Wal<R> {
-    /// Opens (creating if needed) the WAL in `dir`, takes its lock, recovers every durable record
-    /// and cuts a torn tail off the last segment (logged with `tracing::warn!`).
+    /// Opens (creating if needed) the WAL in `dir` on the real file system, takes its lock,
+    /// recovers every durable record and cuts a torn tail off the last segment (logged with
+    /// `tracing::warn!`).
     pub fn open(dir: &Path, options: WalOptions) -> Result<(Wal<R>, Recovered<R>), StorageError> {
-        fs::create_dir_all(dir).map_err(|e| StorageError::io("creating directory", dir, e))?;
-        let lock = DirLock::acquire(dir)?;
-        let listed = list_segments(dir)?;
+        Wal::open_in(StdFs, dir, options)
+    }
+}
+
+impl<R: Serialize + DeserializeOwned, F: Fs> Wal<R, F> {
+    /// [`Wal::open`] on the file system `fs`.
+    pub fn open_in(
+        fs: F,
+        dir: &Path,
+        options: WalOptions,
+    ) -> Result<OpenedWal<R, F>, StorageError> {
+        create_dir_durable(&fs, dir)?;
+        let lock = fs.lock_dir(dir)?;
+        let listed = list_segments(&fs, dir)?;
         let mut segments = Vec::with_capacity(listed.len().max(1));
         let mut records = Vec::new();
         let mut torn_tail = None;
@@ -126,7 +141,9 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
                 }
             }
             let is_last = i + 1 == count;
-            let bytes = fs::read(&path).map_err(|e| StorageError::io("reading", &path, e))?;
+            let bytes = fs
+                .read(&path)
+                .map_err(|e| StorageError::io("reading", &path, e))?;
             let recovered = recover_segment_bytes::<R>(&bytes, is_last, options.max_record_bytes)
                 .map_err(|c| StorageError::CorruptSegment {
                 file: path.clone(),
@@ -153,9 +170,8 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
                     fault = %torn.fault,
                     "WAL recovery: cutting a torn tail (an unsynced write interrupted by a crash)"
                 );
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
+                let mut file = fs
+                    .open_append(&path)
                     .map_err(|e| StorageError::io("opening", &path, e))?;
                 file.set_len(recovered.valid_len)
                     .map_err(|e| StorageError::io("truncating torn tail of", &path, e))?;
@@ -173,13 +189,13 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
         let next_seq = expected_seq.unwrap_or(0);
         let mut segments_created = 0;
         if segments.is_empty() {
-            segments.push(create_segment(dir, 0)?);
+            let (segment, _file) = create_segment(&fs, dir, 0)?;
+            segments.push(segment);
             segments_created = 1;
         }
         let active_path = &segments[segments.len() - 1].path;
-        let active = OpenOptions::new()
-            .append(true)
-            .open(active_path)
+        let mut active = fs
+            .open_append(active_path)
             .map_err(|e| StorageError::io("opening for append", active_path, e))?;
         // The last segment may hold records a killed process wrote but never synced (they survive
         // in the page cache): make them durable before anyone treats them as persisted.
@@ -187,6 +203,7 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
             .sync_data()
             .map_err(|e| StorageError::io("fdatasync of recovered WAL segment", active_path, e))?;
         let wal = Wal {
+            fs,
             dir: dir.to_path_buf(),
             options,
             _lock: lock,
@@ -270,11 +287,13 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
         // contiguous run of segments (recovery refuses gaps).
         while self.segments.len() > 1 && self.segments[1].first_seq <= keep_from_seq {
             let path = &self.segments[0].path;
-            fs::remove_file(path).map_err(|e| StorageError::io("deleting segment", path, e))?;
+            self.fs
+                .remove_file(path)
+                .map_err(|e| StorageError::io("deleting segment", path, e))?;
             self.segments.remove(0);
             deleted += 1;
             self.stats.segments_deleted += 1;
-            if let Err(e) = sync_dir(&self.dir) {
+            if let Err(e) = sync_dir(&self.fs, &self.dir) {
                 self.poisoned = Some(format!("fsync of {} failed: {e}", self.dir.display()));
                 return Err(e);
             }
@@ -334,11 +353,7 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
     }
 
     fn start_new_segment(&mut self) -> Result<(), StorageError> {
-        let segment = create_segment(&self.dir, self.next_seq)?;
-        let active = OpenOptions::new()
-            .append(true)
-            .open(&segment.path)
-            .map_err(|e| StorageError::io("opening for append", &segment.path, e))?;
+        let (segment, active) = create_segment(&self.fs, &self.dir, self.next_seq)?;
         self.active = active;
         self.segments.push(segment);
         self.stats.segments_created += 1;
@@ -346,18 +361,21 @@ impl<R: Serialize + DeserializeOwned> Wal<R> {
     }
 }
 
-/// Creates an empty segment file and makes its directory entry durable.
-fn create_segment(dir: &Path, first_seq: u64) -> Result<Segment, StorageError> {
+/// Creates an empty segment file (open for appending) and makes its directory entry durable.
+fn create_segment<F: Fs>(
+    fs: &F,
+    dir: &Path,
+    first_seq: u64,
+) -> Result<(Segment, F::File), StorageError> {
     let path = dir.join(segment_file_name(first_seq));
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
+    let file = fs
+        .create_new(&path)
         .map_err(|e| StorageError::io("creating segment", &path, e))?;
-    sync_dir(dir)?;
-    Ok(Segment {
+    sync_dir(fs, dir)?;
+    let segment = Segment {
         first_seq,
         path,
         len: 0,
-    })
+    };
+    Ok((segment, file))
 }

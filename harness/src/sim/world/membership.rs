@@ -153,13 +153,14 @@ impl World {
     /// A fresh node slot under the next id, not started yet.
     fn reserve_node(&mut self) -> NodeId {
         let id = self.nodes.len() as NodeId + 1;
+        let lazy = self.driver_bugs.ack_before_sync;
         self.nodes.push(SimNode {
             id,
             driver: None,
             incarnation: 0,
             paused: false,
             held: Vec::new(),
-            disk: SimDisk::default(),
+            disk: SimDisk::new(lazy),
             mirror: LogMirror::default(),
             removed: false,
         });
@@ -342,10 +343,11 @@ impl World {
                 Ok(true)
             }
             Stage::Wipe(id) => {
+                let lazy = self.driver_bugs.ack_before_sync;
                 let node = &mut self.nodes[(*id - 1) as usize];
                 node.driver = None;
                 node.incarnation += 1;
-                node.disk = SimDisk::default();
+                node.disk = SimDisk::new(lazy);
                 node.mirror = LogMirror::default();
                 Ok(true)
             }
