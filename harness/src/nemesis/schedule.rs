@@ -39,10 +39,6 @@ pub enum NemesisKind {
     /// a leader among themselves; restart them later (see [`composed_windows`]). Provokes votes
     /// granted to stale logs.
     LagKill,
-    /// Membership changes, simulator only (see [`membership_steps`]): add a node as a learner,
-    /// promote a learner once it has caught up, remove a voter, replace a voter (remove it, wipe
-    /// its disk, add a fresh node under a new id and promote it). Real runs refuse it.
-    Membership,
     /// Composed: make logs diverge, then make them agree again. Cut the leader off from every
     /// other node (an `isolate-leader` partition) while clients still reach it, so it appends
     /// writes it cannot commit; the majority elects a new leader and commits other entries at the
@@ -51,6 +47,10 @@ pub enum NemesisKind {
     /// leader is still being repaired (see [`composed_windows`]). Aimed at the log matching rule
     /// and at conflict truncation.
     Diverge,
+    /// Membership changes, simulator only (see [`membership_steps`]): add a node as a learner,
+    /// promote a learner once it has caught up, remove a voter, replace a voter (remove it, wipe
+    /// its disk, add a fresh node under a new id and promote it). Real runs refuse it.
+    Membership,
 }
 
 impl NemesisKind {
