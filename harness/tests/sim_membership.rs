@@ -153,13 +153,19 @@ fn the_membership_lane_is_its_own_and_leaves_the_other_faults_alone() {
                 voters += 1;
             }
             Fault::Remove { .. } => voters -= 1,
-            Fault::Replace { .. } => {}
+            Fault::Replace { .. } | Fault::TransferLeader => {}
             ref other => panic!("{other:?} in the membership lane"),
         }
         assert!(voters >= 3 && learners >= 0 && voters + learners <= 7);
     }
     let names: Vec<&str> = members.iter().map(|s| s.fault.name()).collect();
-    for name in ["add-learner", "promote", "remove", "replace"] {
+    for name in [
+        "add-learner",
+        "promote",
+        "remove",
+        "replace",
+        "transfer-leader",
+    ] {
         assert!(names.contains(&name), "{names:?}");
     }
     // Kebab-case data, replayed from JSON as it was.

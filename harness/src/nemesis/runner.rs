@@ -238,7 +238,11 @@ impl NemesisRunner {
             }
             // Refused before the run starts (`refuse_sim_only`); a saved schedule that holds one
             // anyway is not carried out.
-            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
+            Fault::AddLearner
+            | Fault::Promote
+            | Fault::Remove { .. }
+            | Fault::Replace { .. }
+            | Fault::TransferLeader => {
                 tracing::warn!(
                     fault = fault.name(),
                     "membership faults run in the simulator only"
@@ -281,9 +285,11 @@ impl NemesisRunner {
                 });
                 format!("resumed {:?}{}", applied.nodes, problems(&errors))
             }
-            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
-                "skipped: simulator only".to_string()
-            }
+            Fault::AddLearner
+            | Fault::Promote
+            | Fault::Remove { .. }
+            | Fault::Replace { .. }
+            | Fault::TransferLeader => "skipped: simulator only".to_string(),
         };
         tracing::info!(%detail, "nemesis: fault ends");
         self.set_active(None, Some(&applied.detail));

@@ -198,6 +198,9 @@ pub enum Fault {
     /// Membership (simulator only): remove a voter (chosen as for `Remove`), wipe its disk, start
     /// a fresh node under a new id, add it as a learner, let it catch up and promote it.
     Replace { targets: Targets },
+    /// Leadership (simulator only, membership lane): ask the leader to hand leadership to a
+    /// caught-up voter (the running voter, not the leader, with the highest applied index).
+    TransferLeader,
 }
 
 impl Fault {
@@ -208,9 +211,11 @@ impl Fault {
             Fault::Kill { .. } => NemesisKind::Kill,
             Fault::Pause { .. } => NemesisKind::Pause,
             Fault::Delay { .. } | Fault::Loss { .. } => NemesisKind::Delay,
-            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
-                NemesisKind::Membership
-            }
+            Fault::AddLearner
+            | Fault::Promote
+            | Fault::Remove { .. }
+            | Fault::Replace { .. }
+            | Fault::TransferLeader => NemesisKind::Membership,
         }
     }
 
@@ -226,6 +231,7 @@ impl Fault {
             Fault::Promote => "promote",
             Fault::Remove { .. } => "remove",
             Fault::Replace { .. } => "replace",
+            Fault::TransferLeader => "transfer-leader",
         }
     }
 }
@@ -259,6 +265,7 @@ impl fmt::Display for Fault {
             Fault::Promote => write!(f, "promote"),
             Fault::Remove { targets: t } => write!(f, "remove voter {}", targets(t)),
             Fault::Replace { targets: t } => write!(f, "replace voter {}", targets(t)),
+            Fault::TransferLeader => write!(f, "transfer-leader"),
         }
     }
 }
@@ -505,7 +512,7 @@ fn lag_kill(
 /// Actions are drawn from a model of the configuration that assumes every earlier action
 /// succeeded: at most two members beyond the initial ones, never fewer than `min(3, n)` voters
 /// (a replacement counts as keeping its voter), a promotion three times as likely as anything
-/// else while a learner waits. The world resolves each action against the real configuration
+/// else while a learner waits, a leadership transfer possible whenever there are two voters. The world resolves each action against the real configuration
 /// when it starts (an action that no longer fits is skipped, and says so in the history).
 pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
     let mut steps = Vec::new();
@@ -538,6 +545,9 @@ pub fn membership_steps(options: &ScheduleOptions) -> Vec<Step> {
         }
         if voters >= min_voters.max(2) {
             choices.push(Fault::Replace { targets: victim });
+        }
+        if voters >= 2 {
+            choices.push(Fault::TransferLeader);
         }
         if choices.is_empty() {
             break;

@@ -703,9 +703,11 @@ impl World {
                 self.network.set_lossy(&links, true);
                 Applied::Lossy(links)
             }
-            Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
-                self.member_start(step)
-            }
+            Fault::AddLearner
+            | Fault::Promote
+            | Fault::Remove { .. }
+            | Fault::Replace { .. }
+            | Fault::TransferLeader => self.member_start(step),
         };
         let description = self.describe_step(step, &applied);
         self.history

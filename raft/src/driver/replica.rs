@@ -17,7 +17,7 @@ use crate::kv::{
 use super::batch::{DriverBatch, SnapshotToPersist, Token};
 use super::bugs::UnsafeBugs;
 use super::config::DriverConfig;
-use super::waiters::{ReadWaiter, Waiters, WriteKind, WriteWaiter};
+use super::waiters::{ReadWaiter, TransferWaiter, Waiters, WriteKind, WriteWaiter};
 use crate::coverage::{self, Mark};
 
 /// Why a driver could not be built or could not go on.
@@ -78,6 +78,9 @@ impl Driver {
     /// One tick of logical time.
     pub fn on_tick(&mut self) {
         self.node.tick();
+        for transfer in &mut self.waiters.transfers {
+            transfer.ticks_left = transfer.ticks_left.saturating_sub(1);
+        }
     }
 
     /// A message from a peer. Misaddressed messages are logged and dropped.
@@ -155,6 +158,7 @@ impl Driver {
             AdminRequest::AddLearner { id, .. } => ConfChange::AddLearner(id),
             AdminRequest::Promote { id } => ConfChange::Promote(id),
             AdminRequest::Remove { id } => ConfChange::Remove(id),
+            AdminRequest::TransferLeadership { to } => return self.on_transfer(token, to),
         };
         match self.node.propose_conf_change(change.clone()) {
             Ok(index) => self.add_write_waiter(
@@ -177,6 +181,67 @@ impl Driver {
         }
     }
 
+    /// Starts handing leadership to `to`; the answer waits until `to` is seen leading
+    /// ([`Driver::settle_transfers`]).
+    fn on_transfer(&mut self, token: Token, to: NodeId) {
+        let status = self.node.status();
+        if status.role != Role::Leader {
+            // A retry after the hand-over finished: the target leads already.
+            let response = if status.leader == Some(to) {
+                ClientResponse::AdminOk
+            } else {
+                self.not_leader()
+            };
+            self.replies.push((token, response));
+            return;
+        }
+        match self.node.transfer_leadership(to) {
+            Ok(()) if to == self.cfg.node.id => self.replies.push((token, ClientResponse::AdminOk)),
+            Ok(()) => self.waiters.transfers.push(TransferWaiter {
+                token,
+                target: to,
+                ticks_left: self.cfg.node.election_tick.saturating_mul(2),
+            }),
+            Err(ProposeError::NotLeader(_)) => {
+                let refusal = self.not_leader();
+                self.replies.push((token, refusal));
+            }
+            // Definite: nothing was started.
+            Err(err) => self
+                .replies
+                .push((token, ClientResponse::Error(err.to_string()))),
+        }
+    }
+
+    /// Answers the transfers whose target leads now (`AdminOk`), whose leadership went elsewhere
+    /// or whose time ran out (outcome unknown: the target may still win).
+    fn settle_transfers(&mut self) {
+        if self.waiters.transfers.is_empty() {
+            return;
+        }
+        let status = self.node.status();
+        let transfers = std::mem::take(&mut self.waiters.transfers);
+        for transfer in transfers {
+            let response = if status.leader == Some(transfer.target) {
+                ClientResponse::AdminOk
+            } else if status.leader.is_some() && status.role != Role::Leader {
+                ClientResponse::Error(format!(
+                    "outcome unknown: leadership went to {:?}, not {}",
+                    status.leader, transfer.target
+                ))
+            } else if transfer.ticks_left == 0 {
+                ClientResponse::Error(format!(
+                    "outcome unknown: leadership transfer to {} did not finish in time",
+                    transfer.target
+                ))
+            } else {
+                self.waiters.transfers.push(transfer);
+                continue;
+            };
+            self.replies.push((transfer.token, response));
+        }
+    }
+
     fn add_write_waiter(&mut self, index: Index, waiter: WriteWaiter) {
         // A waiter left at this index by an earlier term's proposal lost its entry.
         if let Some(old) = self.waiters.writes.insert(index, waiter) {
@@ -190,6 +255,7 @@ impl Driver {
         self.node.has_ready()
             || !self.replies.is_empty()
             || !self.waiters.unsent_reads.is_empty()
+            || self.waiters.transfers.iter().any(|t| t.ticks_left == 0)
             || self.was_leader != (self.node.role() == Role::Leader)
     }
 
@@ -230,6 +296,7 @@ impl Driver {
             self.node.advance();
         }
         self.serve_reads();
+        self.settle_transfers();
         self.notice_role_change();
         self.maybe_snapshot()?;
         batch.replies = std::mem::take(&mut self.replies);

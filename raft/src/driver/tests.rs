@@ -390,3 +390,51 @@ fn a_lone_replica_answers_a_write_only_after_its_batch_is_reported_durable() {
         vec![(1, ClientResponse::Ok(OpResult::Written))]
     );
 }
+
+#[test]
+fn a_leadership_transfer_is_answered_once_the_target_leads() {
+    use crate::kv::AdminRequest;
+    let mut c = TestCluster::new(UnsafeBugs::default(), 0);
+    let leader = c.elect();
+    let target = (1..=3).find(|i| *i != leader).unwrap();
+    let transfer = |to| ClientRequest::Admin(AdminRequest::TransferLeadership { to });
+    // A follower refuses (definitely); a non-voter target is refused (definitely).
+    assert!(matches!(
+        c.request(target, 1, transfer(target)),
+        Some(ClientResponse::NotLeader { .. })
+    ));
+    assert!(matches!(
+        c.request(leader, 2, transfer(9)),
+        Some(ClientResponse::Error(reason)) if !reason.contains("unknown")
+    ));
+    assert_eq!(c.leader(), Some(leader));
+    assert_eq!(
+        c.request(leader, 3, transfer(target)),
+        Some(ClientResponse::AdminOk)
+    );
+    assert_eq!(c.leader(), Some(target));
+    // A retry to the old leader finds the hand-over done.
+    assert_eq!(
+        c.request(leader, 4, transfer(target)),
+        Some(ClientResponse::AdminOk)
+    );
+}
+
+#[test]
+fn a_leadership_transfer_to_an_unreachable_target_ends_with_an_unknown_outcome() {
+    use crate::kv::AdminRequest;
+    let mut c = TestCluster::new(UnsafeBugs::default(), 0);
+    let leader = c.elect();
+    let target = (1..=3).find(|i| *i != leader).unwrap();
+    c.isolated.push(target);
+    let request = ClientRequest::Admin(AdminRequest::TransferLeadership { to: target });
+    assert_eq!(c.request(leader, 1, request), None);
+    assert_eq!(c.drivers[&leader].pending(), 1);
+    c.tick_all(40);
+    assert!(matches!(
+        c.answer(1),
+        Some(ClientResponse::Error(reason)) if reason.contains("unknown")
+    ));
+    assert_eq!(c.drivers[&leader].pending(), 0);
+    assert_eq!(c.leader(), Some(leader));
+}

@@ -1,9 +1,10 @@
 //! Client requests waiting inside a replica: writes by the log index of their proposal, reads by
-//! read-index request id and then by the index they must wait for.
+//! read-index request id and then by the index they must wait for, leadership transfers by their
+//! target.
 
 use std::collections::BTreeMap;
 
-use crate::core::{ConfChange, Index};
+use crate::core::{ConfChange, Index, NodeId};
 use crate::kv::Op;
 
 use super::batch::Token;
@@ -35,6 +36,15 @@ pub struct ReadWaiter {
     pub key: String,
 }
 
+/// A client waiting for leadership to pass to `target`.
+#[derive(Clone, Debug)]
+pub struct TransferWaiter {
+    pub token: Token,
+    pub target: NodeId,
+    /// Ticks left before the driver answers that the outcome is unknown.
+    pub ticks_left: u32,
+}
+
 /// Every waiting client of one replica.
 #[derive(Debug, Default)]
 pub struct Waiters {
@@ -46,6 +56,8 @@ pub struct Waiters {
     pub confirming_reads: BTreeMap<u64, Vec<ReadWaiter>>,
     /// Confirmed reads waiting for the applied index to reach their read index.
     pub confirmed_reads: Vec<(Index, ReadWaiter)>,
+    /// Leadership transfers this replica started as leader, not yet seen to finish.
+    pub transfers: Vec<TransferWaiter>,
 }
 
 impl Waiters {
@@ -55,6 +67,7 @@ impl Waiters {
             + self.unsent_reads.len()
             + self.confirming_reads.values().map(Vec::len).sum::<usize>()
             + self.confirmed_reads.len()
+            + self.transfers.len()
     }
 
     /// Removes and returns the confirmed reads whose index is applied.

@@ -23,7 +23,7 @@ pub enum ClientRequest {
     Admin(AdminRequest),
 }
 
-/// Membership changes requested through the client port.
+/// Membership changes (and leadership hand-over) requested through the client port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminRequest {
     /// Add a node as a learner; `peer_addr` is its Raft port, `client_addr` its client port.
@@ -36,6 +36,11 @@ pub enum AdminRequest {
     Promote { id: NodeId },
     /// Remove a node (voter or learner, the leader included).
     Remove { id: NodeId },
+    /// Hand leadership to the voter `to`. Answered `AdminOk` once this node sees `to` lead (at
+    /// once if it already does); a target that is no voter is refused (`Error`, definite); a
+    /// transfer that did not finish within two election timeouts is answered with an `Error`
+    /// saying the outcome is unknown (the target may still win its election).
+    TransferLeadership { to: NodeId },
 }
 
 /// A response on the client port.
@@ -43,7 +48,7 @@ pub enum AdminRequest {
 pub enum ClientResponse {
     /// The operation took effect (or, for a retry, had taken effect) with this result.
     Ok(OpResult),
-    /// The membership change was committed.
+    /// The membership change was committed (or the leadership transfer finished).
     AdminOk,
     /// This node is not the leader and did not propose the request: it surely did not take effect
     /// through this node. The hints say where to go instead, when known.

@@ -1,5 +1,6 @@
 //! The membership operator of the simulated world: carries out the schedule's membership steps
-//! (`add-learner`, `promote`, `remove`, `replace`) the way an operator with a console would.
+//! (`add-learner`, `promote`, `remove`, `replace`, `transfer-leader`) the way an operator with a
+//! console would.
 //!
 //! Each step is resolved against the configuration in effect (every committed change, as the
 //! invariants saw them committed) when it starts, then becomes a list of stages done in order:
@@ -7,7 +8,9 @@
 //! configuration, so it is no member until the log says so), propose a change (an admin request
 //! sent to the current leader, sent again while it answers `NotLeader` or `Busy` or nothing for
 //! a second, until the change is seen committed), wait for a learner to catch up (its applied
-//! index reaches the leader's commit index at the time of the look), wipe a removed node's disk.
+//! index reaches the leader's commit index at the time of the look), wipe a removed node's disk,
+//! hand leadership to a voter (a `TransferLeadership` request to the current leader, sent again
+//! like a change, until the target is seen leading).
 //! A removed node is stopped as soon as its removal is committed (`World::stop_removed`), before
 //! any later stage. The operator looks again every [`POLL_US`]; the action's start and end (done,
 //! skipped, or given up at the step's end) are nemesis events in the history.
@@ -41,6 +44,8 @@ enum Stage {
     CatchUp(NodeId),
     /// Wipe the disk of this (removed, stopped) node.
     Wipe(NodeId),
+    /// Have this voter lead.
+    Transfer(NodeId),
 }
 
 impl Stage {
@@ -50,6 +55,7 @@ impl Stage {
             Stage::Propose(change) => describe_change(change),
             Stage::CatchUp(id) => format!("catch-up of {id}"),
             Stage::Wipe(id) => format!("wipe of {id}"),
+            Stage::Transfer(id) => format!("transfer-leader to {id}"),
         }
     }
 }
@@ -79,7 +85,8 @@ pub struct Operator {
     attempt: u64,
     /// When the unanswered request was sent.
     in_flight_since: Option<u64>,
-    /// The leader refused the change outright (`Error`): the action gives up.
+    /// The leader refused the request outright (an `Error` that is not an unknown outcome): the
+    /// action gives up.
     refusal: Option<String>,
 }
 
@@ -183,6 +190,23 @@ impl World {
         }
     }
 
+    /// The voter a `transfer-leader` hands leadership to: of the running voters other than the
+    /// leader, the one with the highest applied index (the lowest id on a tie); none without a
+    /// leader.
+    fn transfer_target(&self, conf: &ConfState) -> Option<NodeId> {
+        let leader = self.current_leader()? as NodeId + 1;
+        conf.voters
+            .iter()
+            .filter(|&&id| id != leader)
+            .filter_map(|&id| {
+                let node = self.nodes.get(usize::try_from(id).ok()?.checked_sub(1)?)?;
+                let status = node.driver.as_ref()?.status();
+                Some((status.applied, std::cmp::Reverse(id)))
+            })
+            .max()
+            .map(|(_, std::cmp::Reverse(id))| id)
+    }
+
     /// A membership step starts: resolve it and begin its first stage (or skip it).
     pub(super) fn member_start(&mut self, step: usize) -> Applied {
         let fault = self.steps[step].fault.clone();
@@ -223,6 +247,10 @@ impl World {
                     Stage::Propose(ConfChange::Promote(new)),
                 ]
             }
+            Fault::TransferLeader => match self.transfer_target(&conf) {
+                Some(id) => vec![Stage::Transfer(id)],
+                None => return Applied::Member("skipped: no leader or no other voter".into()),
+            },
             _ => return Applied::Member("skipped: not a membership step".into()),
         };
         let plan = stages
@@ -263,8 +291,12 @@ impl World {
             return;
         }
         self.operator.in_flight_since = None;
-        if let ClientResponse::Error(reason) = response {
-            self.operator.refusal = Some(reason);
+        // An unknown outcome (as the client library reads it) is no refusal: look and retry.
+        match response {
+            ClientResponse::Error(reason) if !reason.contains("unknown") => {
+                self.operator.refusal = Some(reason);
+            }
+            _ => {}
         }
     }
 
@@ -364,6 +396,21 @@ impl World {
                     .map(|s| s.applied);
                 Ok(matches!((leader_commit, applied), (Some(c), Some(a)) if a >= c))
             }
+            Stage::Transfer(id) => {
+                let leader = self.current_leader();
+                if leader == Some((*id - 1) as usize) {
+                    self.operator.refusal = None;
+                    return Ok(true);
+                }
+                let waiting = self
+                    .operator
+                    .in_flight_since
+                    .is_some_and(|since| self.now < since + ADMIN_TIMEOUT_US);
+                if let (false, Some(leader)) = (waiting, leader) {
+                    self.send_admin(leader, AdminRequest::TransferLeadership { to: *id });
+                }
+                Ok(false)
+            }
             Stage::Propose(change) => {
                 let conf = self.invariants.conf.committed_conf();
                 let committed = match *change {
@@ -381,7 +428,7 @@ impl World {
                     .is_some_and(|since| self.now < since + ADMIN_TIMEOUT_US);
                 if !waiting {
                     if let Some(leader) = self.current_leader() {
-                        self.send_admin(leader, change);
+                        self.send_admin(leader, admin_request(change));
                     }
                 }
                 Ok(false)
@@ -389,18 +436,10 @@ impl World {
         }
     }
 
-    fn send_admin(&mut self, leader: usize, change: &ConfChange) {
+    fn send_admin(&mut self, leader: usize, admin: AdminRequest) {
         self.operator.attempt += 1;
         self.operator.in_flight_since = Some(self.now);
-        let request = ClientRequest::Admin(match *change {
-            ConfChange::AddLearner(id) => AdminRequest::AddLearner {
-                id,
-                peer_addr: format!("sim-node-{id}"),
-                client_addr: format!("sim-node-{id}"),
-            },
-            ConfChange::Promote(id) => AdminRequest::Promote { id },
-            ConfChange::Remove(id) => AdminRequest::Remove { id },
-        });
+        let request = ClientRequest::Admin(admin);
         if let Some(delay) = self.network.client_delay(&mut self.rng) {
             self.queue.push(
                 self.now + delay,
@@ -412,5 +451,18 @@ impl World {
                 },
             );
         }
+    }
+}
+
+/// The admin request that asks for `change`.
+fn admin_request(change: &ConfChange) -> AdminRequest {
+    match *change {
+        ConfChange::AddLearner(id) => AdminRequest::AddLearner {
+            id,
+            peer_addr: format!("sim-node-{id}"),
+            client_addr: format!("sim-node-{id}"),
+        },
+        ConfChange::Promote(id) => AdminRequest::Promote { id },
+        ConfChange::Remove(id) => AdminRequest::Remove { id },
     }
 }

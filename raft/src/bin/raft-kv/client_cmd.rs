@@ -2,7 +2,7 @@
 //! on success, 1 when the operation surely did not happen, 2 when its outcome is unknown.
 //!
 //! [`ClientCommand`] is only the command-line grammar (positional key and value, `--expected`,
-//! help texts, and the membership commands): it becomes the one KV operation type,
+//! help texts, the membership commands and `transfer-leader`): it becomes the one KV operation type,
 //! [`raft::kv::Op`], or an [`AdminRequest`] in [`ClientCommand::into_request`], and the result
 //! printed is the [`OpResult`] the cluster answered.
 
@@ -55,9 +55,11 @@ enum ClientCommand {
     Promote { id: u64 },
     /// Remove node ID from the cluster.
     Remove { id: u64 },
+    /// Hand leadership to voter ID; prints `ok` once ID leads.
+    TransferLeader { id: u64 },
 }
 
-/// What a command sends: a KV operation or a membership change.
+/// What a command sends: a KV operation or an admin request (membership, leadership).
 enum Request {
     Kv(Op),
     Admin(AdminRequest),
@@ -84,6 +86,9 @@ impl ClientCommand {
             }),
             ClientCommand::Promote { id } => Request::Admin(AdminRequest::Promote { id }),
             ClientCommand::Remove { id } => Request::Admin(AdminRequest::Remove { id }),
+            ClientCommand::TransferLeader { id } => {
+                Request::Admin(AdminRequest::TransferLeadership { to: id })
+            }
         }
     }
 }

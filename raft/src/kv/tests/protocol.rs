@@ -25,6 +25,7 @@ fn all_requests() -> Vec<ClientRequest> {
         }),
         ClientRequest::Admin(AdminRequest::Promote { id: 4 }),
         ClientRequest::Admin(AdminRequest::Remove { id: 1 }),
+        ClientRequest::Admin(AdminRequest::TransferLeadership { to: 2 }),
     ]
 }
 
