@@ -174,9 +174,17 @@ impl CheckReport {
             out.push_str(&format!("anomaly: {}\n", anomaly.description));
         }
         for anomaly in &self.order_anomalies {
-            out.push_str(&format!("anomaly ({}): {}\n", anomaly.kind.name(), anomaly.description));
+            out.push_str(&format!(
+                "anomaly ({}): {}\n",
+                anomaly.kind.name(),
+                anomaly.description
+            ));
         }
-        if let Some(cx) = self.counterexample.as_ref().filter(|cx| cx.anomaly.is_some()) {
+        if let Some(cx) = self
+            .counterexample
+            .as_ref()
+            .filter(|cx| cx.anomaly.is_some())
+        {
             let key = cx
                 .key
                 .as_ref()

@@ -14,7 +14,15 @@ struct H {
 }
 
 impl H {
-    fn op(mut self, key: &str, f: &str, input: Value, output: Option<Value>, call: usize, ret: Option<usize>) -> Self {
+    fn op(
+        mut self,
+        key: &str,
+        f: &str,
+        input: Value,
+        output: Option<Value>,
+        call: usize,
+        ret: Option<usize>,
+    ) -> Self {
         let id = self.ops.len();
         self.ops.push(Operation {
             id,
@@ -80,7 +88,9 @@ fn concurrent_appends_in_the_order_reads_show_are_linearizable_with_a_witness() 
     assert_eq!(report.method, CheckMethod::AppendOrder);
     assert_eq!(report.partitions[0].method, Method::AppendOrder);
     assert_eq!(report.stats.decided_by_append_order, 1);
-    assert!(report.render_text(&h.ops).contains("decided by: append-order"));
+    assert!(report
+        .render_text(&h.ops)
+        .contains("decided by: append-order"));
 }
 
 #[test]
@@ -93,13 +103,19 @@ fn a_read_that_skips_an_acknowledged_append_others_show_is_stale() {
     let report = check(&h);
     assert_eq!(report.verdict, Verdict::NotLinearizable);
     let cx = report.counterexample.as_ref().expect("a counterexample");
-    assert_eq!(cx.anomaly.as_ref().map(|a| a.kind), Some(OrderAnomalyKind::StaleRead));
+    assert_eq!(
+        cx.anomaly.as_ref().map(|a| a.kind),
+        Some(OrderAnomalyKind::StaleRead)
+    );
     let text = report.render_text(&h.ops);
     assert!(text.contains("anomaly (stale-read)"), "{text}");
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["method"], "append-order");
     assert_eq!(json["order_anomalies"][0]["kind"], "stale-read");
-    assert_eq!(json["counterexample"]["anomaly"]["ops"], serde_json::json!([0, 1]));
+    assert_eq!(
+        json["counterexample"]["anomaly"]["ops"],
+        serde_json::json!([0, 1])
+    );
 }
 
 #[test]
@@ -144,13 +160,19 @@ fn reads_that_are_not_prefixes_of_one_another_are_an_incompatible_order() {
         .append("k", 2, 0, 9)
         .read("k", &[1, 2], 1, 2)
         .read("k", &[2], 3, 4);
-    assert_eq!(anomaly(&h), (OrderAnomalyKind::IncompatibleOrder, vec![2, 3]));
+    assert_eq!(
+        anomaly(&h),
+        (OrderAnomalyKind::IncompatibleOrder, vec![2, 3])
+    );
 }
 
 #[test]
 fn an_element_read_twice_or_never_appended_is_named() {
     let h = H::default().append("k", 1, 0, 1).read("k", &[1, 1], 2, 3);
-    assert_eq!(anomaly(&h), (OrderAnomalyKind::DuplicateElement, vec![1, 0]));
+    assert_eq!(
+        anomaly(&h),
+        (OrderAnomalyKind::DuplicateElement, vec![1, 0])
+    );
     // A failed append is dropped before checking: its element, read, was written by nobody.
     let h = H::default().append("k", 1, 0, 1).read("k", &[1, 7], 2, 3);
     assert_eq!(anomaly(&h), (OrderAnomalyKind::UnwrittenElement, vec![1]));
@@ -166,7 +188,10 @@ fn unknown_appends_may_appear_or_not_but_only_after_their_invocation() {
     let unseen = H::default().info_append("k", 1, 0).read("k", &[], 1, 2);
     assert!(matches!(decide(&unseen), KeyDecision::Linearizable { .. }));
     let too_early = H::default().read("k", &[1], 0, 1).info_append("k", 1, 2);
-    assert_eq!(anomaly(&too_early), (OrderAnomalyKind::FutureRead, vec![0, 1]));
+    assert_eq!(
+        anomaly(&too_early),
+        (OrderAnomalyKind::FutureRead, vec![0, 1])
+    );
     // Once seen it took effect: a later read without it is stale.
     let undone = H::default()
         .info_append("k", 1, 0)
@@ -183,8 +208,15 @@ fn a_key_with_an_element_appended_twice_goes_to_the_search() {
         .read("a", &[1, 1], 4, 5)
         .append("b", 5, 6, 7)
         .read("b", &[5], 8, 9);
-    let a: Vec<&Operation> = h.ops.iter().filter(|op| op.key == Some(Value::Str("a".into()))).collect();
-    assert!(matches!(decide_key(a[0].key.as_ref(), &a), KeyDecision::Undecidable(_)));
+    let a: Vec<&Operation> = h
+        .ops
+        .iter()
+        .filter(|op| op.key == Some(Value::Str("a".into())))
+        .collect();
+    assert!(matches!(
+        decide_key(a[0].key.as_ref(), &a),
+        KeyDecision::Undecidable(_)
+    ));
     let report = check(&h);
     assert_eq!(report.verdict, Verdict::Linearizable);
     assert_eq!(report.method, CheckMethod::AppendOrderAndSearch);
@@ -212,10 +244,19 @@ fn a_violation_in_one_key_is_reported_with_its_key_and_the_others_still_decided(
 
 #[test]
 fn an_operation_the_model_cannot_read_leaves_the_whole_history_to_the_search() {
-    let h = H::default()
-        .append("k", 1, 0, 1)
-        .op("k", "read", Value::Nil, Some(Value::Int(3)), 2, Some(3));
+    let h = H::default().append("k", 1, 0, 1).op(
+        "k",
+        "read",
+        Value::Nil,
+        Some(Value::Int(3)),
+        2,
+        Some(3),
+    );
     let report = check(&h);
-    assert!(matches!(report.verdict, Verdict::Unknown { .. }), "{:?}", report.verdict);
+    assert!(
+        matches!(report.verdict, Verdict::Unknown { .. }),
+        "{:?}",
+        report.verdict
+    );
     assert_eq!(report.method, CheckMethod::Search);
 }

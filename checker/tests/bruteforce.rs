@@ -121,8 +121,11 @@ fn collection_op(add: &'static str) -> impl Strategy<Value = Planned> {
 /// and the decider's real-time sweep, not only its prefix check, is exercised.
 fn prefix_append_op() -> impl Strategy<Value = Planned> {
     let element = Just(("append", Value::Nil, Value::Nil));
-    let read = (0usize..=4, prop_oneof![4 => Just(None), 1 => (0usize..3).prop_map(Some)]).prop_map(
-        |(len, swap)| {
+    let read = (
+        0usize..=4,
+        prop_oneof![4 => Just(None), 1 => (0usize..3).prop_map(Some)],
+    )
+        .prop_map(|(len, swap)| {
             let mut items: Vec<i64> = (0..4).collect();
             if let Some(at) = swap {
                 items.swap(at, at + 1);
@@ -133,8 +136,7 @@ fn prefix_append_op() -> impl Strategy<Value = Planned> {
                 Value::Nil,
                 Value::List(items.into_iter().map(Value::Int).collect()),
             )
-        },
-    );
+        });
     planned(prop_oneof![element, read])
 }
 
@@ -189,7 +191,11 @@ fn assert_decider_agrees(ops: &[Operation]) -> Result<(), TestCaseError> {
                 let appended = elements.len();
                 elements.sort();
                 elements.dedup();
-                prop_assert!(elements.len() < appended, "undecidable without repeats: {}", reason);
+                prop_assert!(
+                    elements.len() < appended,
+                    "undecidable without repeats: {}",
+                    reason
+                );
             }
         }
     }
@@ -456,7 +462,10 @@ fn generated_histories_cover_both_verdicts_and_unknown_outcomes() {
             history(collection_op("append"), 7).boxed(),
         ),
         (ModelKind::Set, history(collection_op("add"), 7).boxed()),
-        (ModelKind::ListAppend, history(prefix_append_op(), 7).boxed()),
+        (
+            ModelKind::ListAppend,
+            history(prefix_append_op(), 7).boxed(),
+        ),
     ];
     for (kind, strategy) in cases {
         let (mut valid, mut invalid, mut unknown_outcomes) = (0, 0, 0);

@@ -23,9 +23,9 @@ use super::decide::{decide_key, KeyDecision};
 /// When the decider proves a key not linearizable, keys it could not decide are not searched.
 pub fn check_list_append(ops: &[Operation], opts: &CheckOptions) -> CheckReport {
     let started = Instant::now();
-    let unreadable = ops.iter().any(|op| {
-        ListAppend.prepare(op).is_err() || op.ret.is_some_and(|ret| ret <= op.call)
-    });
+    let unreadable = ops
+        .iter()
+        .any(|op| ListAppend.prepare(op).is_err() || op.ret.is_some_and(|ret| ret <= op.call));
     if unreadable {
         return check_model(&ListAppend, ops, opts);
     }
@@ -52,7 +52,10 @@ pub fn check_list_append(ops: &[Operation], opts: &CheckOptions) -> CheckReport 
         }
     }
     let searched = (!violation && !undecided.is_empty()).then(|| {
-        let mut indices: Vec<usize> = undecided.iter().flat_map(|p| p.ops.iter().copied()).collect();
+        let mut indices: Vec<usize> = undecided
+            .iter()
+            .flat_map(|p| p.ops.iter().copied())
+            .collect();
         indices.sort_unstable();
         let subset: Vec<Operation> = indices.iter().map(|&i| ops[i].clone()).collect();
         check_model(&ListAppend, &subset, opts)
@@ -99,7 +102,10 @@ pub fn check_list_append(ops: &[Operation], opts: &CheckOptions) -> CheckReport 
             }
             KeyDecision::Undecidable(_) => {
                 let found = searched.as_ref().and_then(|s| {
-                    s.partitions.iter().find(|p| p.key == partition.key).cloned()
+                    s.partitions
+                        .iter()
+                        .find(|p| p.key == partition.key)
+                        .cloned()
                 });
                 match (found, &searched) {
                     (Some(found), _) => found,

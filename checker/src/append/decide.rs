@@ -44,10 +44,9 @@ pub fn decide_key(key: Option<&Value>, ops: &[&Operation]) -> KeyDecision {
 fn explain(key: Option<&Value>, order: &VersionOrder<'_>, conflict: Conflict<'_>) -> OrderAnomaly {
     let (x, y) = (conflict.earlier, conflict.later);
     let element_at = |position: usize| order.elements.get(position).map(|e| (*e).clone());
-    let show = |position: usize| element_at(position).map_or("?".to_string(), |e| describe_value(&e));
-    let longest = order
-        .longest
-        .map_or("no read".to_string(), op_text);
+    let show =
+        |position: usize| element_at(position).map_or("?".to_string(), |e| describe_value(&e));
+    let longest = order.longest.map_or("no read".to_string(), op_text);
     let k = key_text(key);
     let (kind, element, description) = match (x.role, y.role) {
         (Role::Observed { position }, Role::Read { .. }) => (
