@@ -4,16 +4,16 @@
 
 use std::time::Instant;
 
-use crate::history::Operation;
+use crate::history::{Operation, Value};
 use crate::linearizability::{check_model, CheckOptions};
-use crate::model::{partition_by_key, Model, Partition};
+use crate::model::{partition_by_key, Partition};
 use crate::models::ListAppend;
 use crate::report::{
     BlockedOperation, CheckMethod, CheckReport, Counterexample, Method, PartitionReport,
     SearchStats, Verdict,
 };
 
-use super::anomaly::OrderAnomaly;
+use super::anomaly::{OrderAnomaly, OrderAnomalyKind};
 use super::decide::{decide_key, KeyDecision};
 
 /// Checks a `list-append` history: the decider per key, the search for the rest.
@@ -25,7 +25,7 @@ pub fn check_list_append(ops: &[Operation], opts: &CheckOptions) -> CheckReport 
     let started = Instant::now();
     let unreadable = ops
         .iter()
-        .any(|op| ListAppend.prepare(op).is_err() || op.ret.is_some_and(|ret| ret <= op.call));
+        .any(|op| !list_append_can_read(op) || op.ret.is_some_and(|ret| ret <= op.call));
     if unreadable {
         return check_model(&ListAppend, ops, opts);
     }
@@ -168,6 +168,29 @@ pub fn check_list_append(ops: &[Operation], opts: &CheckOptions) -> CheckReport 
     report
 }
 
+/// What the `at`-th operation of an anomaly of `kind` did (see [`OrderAnomaly::ops`]).
+fn role_in(kind: OrderAnomalyKind, at: usize) -> &'static str {
+    use OrderAnomalyKind::*;
+    match (kind, at) {
+        (DuplicateElement, 0) => "returned the element more than once",
+        (DuplicateElement, _) => "the one append of the element",
+        (UnwrittenElement, _) => "returned an element no append wrote",
+        (IncompatibleOrder, _) => "neither this read nor the other returned a prefix of the other",
+        (_, 0) => "completed first, yet the order the reads show puts it later",
+        (_, _) => "invoked after the other completed, yet the order the reads show puts it first",
+    }
+}
+
+/// True when [`ListAppend`]'s `prepare` accepts `op` (the same rule, without copying the list
+/// read).
+fn list_append_can_read(op: &Operation) -> bool {
+    match op.f.as_str() {
+        "append" => true,
+        "read" | "r" => matches!(op.output, None | Some(Value::List(_)) | Some(Value::Nil)),
+        _ => false,
+    }
+}
+
 /// The counterexample of a key the decider proved not linearizable: no prefix (the decider does
 /// not search), the operations of the anomaly as the blocked ones, and the anomaly itself.
 fn counterexample(anomaly: &OrderAnomaly) -> Counterexample {
@@ -178,11 +201,7 @@ fn counterexample(anomaly: &OrderAnomaly) -> Counterexample {
         .enumerate()
         .map(|(at, &op)| BlockedOperation {
             op,
-            reason: match (at, anomaly.ops.len()) {
-                (_, 1) => format!("{kind}: its result matches no state of the key"),
-                (0, _) => format!("{kind}: completed first, yet must take effect later"),
-                _ => format!("{kind}: with the other operation, shows the anomaly"),
-            },
+            reason: format!("{kind}: {}", role_in(anomaly.kind, at)),
         })
         .collect();
     Counterexample {
