@@ -163,7 +163,7 @@ impl CheckReport {
             self.stats.operations, self.stats.partitions, self.stats.steps, self.stats.elapsed_ms
         ));
         out.push_str(&format!("decided by: {}", self.method.name()));
-        if self.method != CheckMethod::Search {
+        if self.method == CheckMethod::AppendOrderAndSearch {
             out.push_str(&format!(
                 " ({} of {} partitions by the list-append order, the rest by search)",
                 self.stats.decided_by_append_order, self.stats.partitions

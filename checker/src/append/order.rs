@@ -5,8 +5,10 @@
 //! two reads that disagree on the order.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use crate::history::{Operation, Value};
+use crate::linearizability::hash::FxHasher;
 use crate::model::describe_value;
 
 use super::anomaly::{OrderAnomaly, OrderAnomalyKind};
@@ -69,7 +71,7 @@ fn read_list(op: &Operation) -> Option<&[Value]> {
 /// undecidable here.
 pub(crate) fn recover_order<'a>(key: Option<&Value>, ops: &[&'a Operation]) -> Recovered<'a> {
     let mut appends: Vec<&'a Operation> = Vec::new();
-    let mut appended: HashMap<&'a Value, usize> = HashMap::new();
+    let mut appended: HashMap<&'a Value, usize, BuildHasherDefault<FxHasher>> = HashMap::default();
     let mut reads: Vec<(&'a Operation, &'a [Value])> = Vec::new();
     for &op in ops {
         if op.f == "append" {
