@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::history::{Operation, Value};
 use crate::model::describe_value;
@@ -43,10 +43,17 @@ fn is_read(f: &str) -> bool {
 ///
 /// Lost: an append/add acknowledged (its `ok` event) before a read was invoked, whose element that
 /// read does not contain; reported once per element, with the earliest such read. Duplicate: an
-/// element a read returned more than once; reported once per read and element.
+/// element a read returned more than once (for a list, more often than it was appended);
+/// reported once per read and element.
 pub fn find_collection_anomalies(ops: &[Operation]) -> Vec<Anomaly> {
     let mut by_key: BTreeMap<Option<&Value>, (Vec<&Operation>, Vec<&Operation>)> = BTreeMap::new();
+    // How often each element was appended to each list (whatever the outcome): a list may hold
+    // an element as often as it was appended.
+    let mut appended: HashMap<(Option<&Value>, &Value), usize> = HashMap::new();
     for op in ops {
+        if op.f == "append" {
+            *appended.entry((op.key.as_ref(), &op.input)).or_default() += 1;
+        }
         if op.ret.is_none() {
             continue;
         }
@@ -66,10 +73,13 @@ pub fn find_collection_anomalies(ops: &[Operation]) -> Vec<Anomaly> {
             let Some(Value::List(items)) = &read.output else {
                 continue;
             };
-            let mut seen: HashSet<&Value> = HashSet::with_capacity(items.len());
+            let mut seen: HashMap<&Value, usize> = HashMap::with_capacity(items.len());
             let mut duplicated: BTreeSet<&Value> = BTreeSet::new();
             for item in items {
-                if !seen.insert(item) {
+                let count = seen.entry(item).or_default();
+                *count += 1;
+                let allowed = appended.get(&(key, item)).copied().unwrap_or(0).max(1);
+                if *count > allowed {
                     duplicated.insert(item);
                 }
             }
@@ -95,7 +105,7 @@ pub fn find_collection_anomalies(ops: &[Operation]) -> Vec<Anomaly> {
                 acknowledged += 1;
             }
             for (index, write) in writes[..acknowledged].iter().enumerate() {
-                if reported[index] || seen.contains(&write.input) {
+                if reported[index] || seen.contains_key(&write.input) {
                     continue;
                 }
                 reported[index] = true;

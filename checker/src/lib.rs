@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod anomalies;
+pub mod append;
 pub mod check;
 pub mod edn;
 pub mod error;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::anomalies::Anomaly;
+use crate::append::OrderAnomaly;
 use crate::history::{Operation, Value};
 use crate::model::{describe_operation, describe_value};
 
@@ -30,6 +31,39 @@ impl Verdict {
     }
 }
 
+/// How one partition (key) was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// The general linearizability search (with its cheap necessary conditions).
+    Search,
+    /// The list-append decider (`crate::append`): the order the reads show, fitted to real time.
+    AppendOrder,
+}
+
+/// How a whole check was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckMethod {
+    /// Every partition by the search.
+    Search,
+    /// Every partition by the list-append decider.
+    AppendOrder,
+    /// Some partitions by the decider, the others (where it does not apply) by the search.
+    AppendOrderAndSearch,
+}
+
+impl CheckMethod {
+    /// The kebab-case name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckMethod::Search => "search",
+            CheckMethod::AppendOrder => "append-order",
+            CheckMethod::AppendOrderAndSearch => "append-order-and-search",
+        }
+    }
+}
+
 /// The outcome for one partition (one key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionReport {
@@ -43,6 +77,8 @@ pub struct PartitionReport {
     pub witness: Option<Vec<usize>>,
     /// Search steps spent on this partition.
     pub steps: u64,
+    /// What decided it.
+    pub method: Method,
 }
 
 /// An operation that cannot be placed after the longest linearizable prefix, and why.
@@ -68,6 +104,10 @@ pub struct Counterexample {
     pub concurrent: Vec<usize>,
     /// One-paragraph explanation.
     pub explanation: String,
+    /// When the list-append decider proved the violation: the named anomaly (the prefix is then
+    /// empty: the decider does not search).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<OrderAnomaly>,
 }
 
 /// Counters of the search, for tuning and for the benchmark notes.
@@ -83,6 +123,8 @@ pub struct SearchStats {
     pub peak_memory_bytes: usize,
     /// Partitions decided by a cheap necessary condition without search.
     pub decided_without_search: usize,
+    /// Partitions decided by the list-append decider (no search at all).
+    pub decided_by_append_order: usize,
     pub elapsed_ms: f64,
 }
 
@@ -92,7 +134,12 @@ pub struct CheckReport {
     pub verdict: Verdict,
     pub partitions: Vec<PartitionReport>,
     pub anomalies: Vec<Anomaly>,
+    /// Anomalies the list-append decider proved, one per key it found not linearizable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_anomalies: Vec<OrderAnomaly>,
     pub counterexample: Option<Counterexample>,
+    /// What decided the verdict.
+    pub method: CheckMethod,
     pub stats: SearchStats,
 }
 
@@ -115,10 +162,40 @@ impl CheckReport {
             "verdict: {verdict}\n{} operations in {} partitions, {} search steps, {:.1} ms\n",
             self.stats.operations, self.stats.partitions, self.stats.steps, self.stats.elapsed_ms
         ));
+        out.push_str(&format!("decided by: {}", self.method.name()));
+        if self.method == CheckMethod::AppendOrderAndSearch {
+            out.push_str(&format!(
+                " ({} of {} partitions by the list-append order, the rest by search)",
+                self.stats.decided_by_append_order, self.stats.partitions
+            ));
+        }
+        out.push('\n');
         for anomaly in &self.anomalies {
             out.push_str(&format!("anomaly: {}\n", anomaly.description));
         }
-        if let Some(cx) = &self.counterexample {
+        for anomaly in &self.order_anomalies {
+            out.push_str(&format!(
+                "anomaly ({}): {}\n",
+                anomaly.kind.name(),
+                anomaly.description
+            ));
+        }
+        if let Some(cx) = self
+            .counterexample
+            .as_ref()
+            .filter(|cx| cx.anomaly.is_some())
+        {
+            let key = cx
+                .key
+                .as_ref()
+                .map_or("(no key)".to_string(), describe_value);
+            out.push_str(&format!("\ncounterexample in partition {key}:\n"));
+            out.push_str(&format!("  {}\n", cx.explanation));
+            out.push_str("  shown by:\n");
+            for blocked in &cx.blocked {
+                out.push_str(&format!("    {}: {}\n", by_id(blocked.op), blocked.reason));
+            }
+        } else if let Some(cx) = &self.counterexample {
             let key = cx
                 .key
                 .as_ref()

@@ -3,6 +3,7 @@
 //! of those with unknown outcome), for every model; that it gives witnesses that replay, counterexample prefixes
 //! that replay, and the same report whatever the number of threads.
 
+use checker::append::{decide_key, KeyDecision};
 use checker::fuzzing::brute_force_linearizable;
 use checker::history::{Operation, Value};
 use checker::model::Model;
@@ -113,6 +114,92 @@ fn collection_op(add: &'static str) -> impl Strategy<Value = Planned> {
         )
     });
     planned(prop_oneof![element, read])
+}
+
+/// List-append operations whose reads are mostly prefixes of one order (`[0 1 2 3]`, now and
+/// then with two neighbours swapped): closer to real histories, so more of them are linearizable
+/// and the decider's real-time sweep, not only its prefix check, is exercised.
+fn prefix_append_op() -> impl Strategy<Value = Planned> {
+    let element = Just(("append", Value::Nil, Value::Nil));
+    let read = (
+        0usize..=4,
+        prop_oneof![4 => Just(None), 1 => (0usize..3).prop_map(Some)],
+    )
+        .prop_map(|(len, swap)| {
+            let mut items: Vec<i64> = (0..4).collect();
+            if let Some(at) = swap {
+                items.swap(at, at + 1);
+            }
+            items.truncate(len);
+            (
+                "read",
+                Value::Nil,
+                Value::List(items.into_iter().map(Value::Int).collect()),
+            )
+        });
+    planned(prop_oneof![element, read])
+}
+
+/// The same histories with appended elements folded onto `0..3`, so some keys append one element
+/// twice (where the decider must leave the key to the search).
+fn with_repeated_elements(ops: Vec<Operation>) -> Vec<Operation> {
+    ops.into_iter()
+        .map(|mut op| {
+            if let (true, Value::Int(e)) = (op.f == "append", &op.input) {
+                op.input = Value::Int(e % 3);
+                if op.output.is_some() {
+                    op.output = Some(op.input.clone());
+                }
+            }
+            op
+        })
+        .collect()
+}
+
+/// The list-append decider alone, key by key: whenever it decides, brute force agrees, and its
+/// witness replays and holds every completed operation of the key.
+fn assert_decider_agrees(ops: &[Operation]) -> Result<(), TestCaseError> {
+    let mut keys: Vec<Option<Value>> = ops.iter().map(|op| op.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let key_ops: Vec<Operation> = ops.iter().filter(|op| op.key == key).cloned().collect();
+        let refs: Vec<&Operation> = key_ops.iter().collect();
+        let expected = brute_force_kind(ModelKind::ListAppend, &key_ops);
+        match decide_key(key.as_ref(), &refs) {
+            KeyDecision::Linearizable { witness } => {
+                prop_assert!(expected, "decider says linearizable: {:#?}", key_ops);
+                prop_assert!(
+                    replays_kind(ModelKind::ListAppend, &key_ops, &witness),
+                    "witness {:?} does not replay: {:#?}",
+                    witness,
+                    key_ops
+                );
+                for op in key_ops.iter().filter(|op| op.ret.is_some()) {
+                    prop_assert!(witness.contains(&op.id), "witness misses op {}", op.id);
+                }
+            }
+            KeyDecision::Violation(anomaly) => {
+                prop_assert!(!expected, "decider says {:?}: {:#?}", anomaly, key_ops);
+            }
+            KeyDecision::Undecidable(reason) => {
+                let mut elements: Vec<&Value> = key_ops
+                    .iter()
+                    .filter(|op| op.f == "append")
+                    .map(|op| &op.input)
+                    .collect();
+                let appended = elements.len();
+                elements.sort();
+                elements.dedup();
+                prop_assert!(
+                    elements.len() < appended,
+                    "undecidable without repeats: {}",
+                    reason
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn planned(
@@ -306,6 +393,25 @@ proptest! {
     }
 
     #[test]
+    fn list_append_decider_agrees_with_brute_force(ops in history(collection_op("append"), 7)) {
+        assert_decider_agrees(&ops)?;
+    }
+
+    #[test]
+    fn list_append_decider_agrees_on_prefix_reads(ops in history(prefix_append_op(), 7)) {
+        assert_decider_agrees(&ops)?;
+        assert_agrees(ModelKind::ListAppend, &ops)?;
+    }
+
+    #[test]
+    fn list_append_with_repeated_elements_agrees_with_brute_force(
+        ops in history(prefix_append_op(), 7).prop_map(with_repeated_elements)
+    ) {
+        assert_decider_agrees(&ops)?;
+        assert_agrees(ModelKind::ListAppend, &ops)?;
+    }
+
+    #[test]
     fn set_agrees_with_brute_force(ops in history(collection_op("add"), 7)) {
         assert_agrees(ModelKind::Set, &ops)?;
     }
@@ -344,7 +450,7 @@ fn generated_histories_cover_both_verdicts_and_unknown_outcomes() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
-    let cases: [(ModelKind, BoxedStrategy<Vec<Operation>>); 5] = [
+    let cases: [(ModelKind, BoxedStrategy<Vec<Operation>>); 6] = [
         (ModelKind::Register, history(register_op(false), 8).boxed()),
         (
             ModelKind::CasRegister,
@@ -356,6 +462,10 @@ fn generated_histories_cover_both_verdicts_and_unknown_outcomes() {
             history(collection_op("append"), 7).boxed(),
         ),
         (ModelKind::Set, history(collection_op("add"), 7).boxed()),
+        (
+            ModelKind::ListAppend,
+            history(prefix_append_op(), 7).boxed(),
+        ),
     ];
     for (kind, strategy) in cases {
         let (mut valid, mut invalid, mut unknown_outcomes) = (0, 0, 0);

@@ -34,6 +34,7 @@ pub fn build<M: Model>(
             blocked: Vec::new(),
             concurrent: Vec::new(),
             explanation: "every completed operation fits, yet the search failed".to_string(),
+            anomaly: None,
         };
     };
     let must_ret = ops[must].ret.unwrap_or(usize::MAX);
@@ -84,5 +85,6 @@ pub fn build<M: Model>(
         blocked,
         concurrent,
         explanation,
+        anomaly: None,
     }
 }

@@ -19,7 +19,8 @@ use rayon::prelude::*;
 use crate::history::{Operation, Value};
 use crate::model::{Model, Partition, PreparedOp};
 use crate::report::{
-    BlockedOperation, CheckReport, Counterexample, PartitionReport, SearchStats, Verdict,
+    BlockedOperation, CheckMethod, CheckReport, Counterexample, Method, PartitionReport,
+    SearchStats, Verdict,
 };
 pub use options::CheckOptions;
 pub use search::{Limits, MemoryBudget, Outcome, Search, SearchResult};
@@ -98,7 +99,9 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
                     },
                     partitions: Vec::new(),
                     anomalies: Vec::new(),
+                    order_anomalies: Vec::new(),
                     counterexample: None,
+                    method: CheckMethod::Search,
                     stats: SearchStats {
                         operations: ops.len(),
                         partitions: partitions.len(),
@@ -187,6 +190,7 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
                     verdict: not_checked(),
                     witness: None,
                     steps: search.steps(),
+                    method: Method::Search,
                 },
                 counterexample: None,
                 decided_without_search: false,
@@ -239,6 +243,7 @@ fn quick_violation<M: Model>(
             "Operation {} can never be linearized, whatever the order of the others: {reason}.",
             culprit.id
         ),
+        anomaly: None,
     };
     Some(PartitionResult {
         report: PartitionReport {
@@ -247,6 +252,7 @@ fn quick_violation<M: Model>(
             verdict: Verdict::NotLinearizable,
             witness: None,
             steps: 0,
+            method: Method::Search,
         },
         counterexample: Some(counterexample),
         decided_without_search: true,
@@ -269,6 +275,7 @@ fn finish<M: Model>(
         verdict: Verdict::Linearizable,
         witness: None,
         steps: search.steps(),
+        method: Method::Search,
     };
     let mut counterexample = None;
     match outcome {
@@ -341,7 +348,9 @@ fn merge(
         verdict,
         partitions,
         anomalies: Vec::new(),
+        order_anomalies: Vec::new(),
         counterexample,
+        method: CheckMethod::Search,
         stats,
     }
 }
