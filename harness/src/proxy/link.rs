@@ -66,11 +66,27 @@ pub enum LinkState {
     /// Every connection carrying this direction is closed with a reset now, and new connections
     /// are refused until the state changes.
     Reset,
+    /// Stale delivery across connections: each connection whose `from` side is this direction's
+    /// sender passes bytes for `pass`, then stalls for `stall` (the proxy keeps reading, so the
+    /// sender's writes succeed, but delivers nothing), then is stranded: its sender's side is
+    /// closed (the sender reconnects, and the new connection starts its own cycle) while its
+    /// target side stays open, and `release` later the held bytes are delivered to the target on
+    /// that old connection, after whatever the new one carried, and it is closed. Order within
+    /// each connection is kept, as TCP does; only the order between connections is lost.
+    /// Leaving the state lets passing connections pass; a stranded one still releases.
+    Stale {
+        pass: Duration,
+        stall: Duration,
+        release: Duration,
+    },
 }
 
 impl LinkState {
     /// True when bytes may be passed on now (possibly late).
     pub fn delivers(&self) -> bool {
-        matches!(self, LinkState::Pass | LinkState::Delay { .. })
+        matches!(
+            self,
+            LinkState::Pass | LinkState::Delay { .. } | LinkState::Stale { .. }
+        )
     }
 }

@@ -17,7 +17,11 @@
 //! while its direction is blackholed is accepted but not passed on: the target sees nothing until
 //! the link heals. A delay applies to bytes, not to connection setup. Each direction's queue is
 //! bounded (bytes and chunks, see [`ProxyConfig`]); beyond it the sender feels TCP back-pressure.
-//! `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
+//! `Stale { pass, stall, release }` makes stale deliveries across connections: each connection
+//! passes bytes for `pass`, then holds what its sender writes for `stall` (read and acknowledged,
+//! not delivered), then is stranded: the sender's side is closed, so the sender reconnects, while
+//! the target side stays open and receives the held bytes `release` later, after what the new
+//! connection carried (see `stale`). `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
 //! stops every task.
 //!
 //! ```no_run
@@ -33,7 +37,7 @@
 //!
 //! Files: `link` (ids, specs, states), `stats` (counters), `direction` (the shared per-direction
 //! state), `listener` (accept loop), `connection` (one proxied connection), `pump` (one byte
-//! direction of a connection), `handle` (start, control, shutdown).
+//! direction of a connection), `stale` (the stall, strand and late release of `Stale`), `handle` (start, control, shutdown).
 
 mod connection;
 mod direction;
@@ -42,6 +46,7 @@ mod handle;
 mod link;
 mod listener;
 mod pump;
+mod stale;
 mod stats;
 
 #[cfg(test)]
