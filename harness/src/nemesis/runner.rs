@@ -225,6 +225,7 @@ impl NemesisRunner {
                 source,
                 pass_ms,
                 stall_ms,
+                long_stall_ms,
                 release_ms,
             } => {
                 let (sources, detail) = self.resolve_targets(source).await;
@@ -239,12 +240,13 @@ impl NemesisRunner {
                     LinkState::Stale {
                         pass: Duration::from_millis(*pass_ms),
                         stall: Duration::from_millis(*stall_ms),
+                        long_stall: Duration::from_millis(*long_stall_ms),
                         release: Duration::from_millis(*release_ms),
                     },
                 );
                 applied.links = links;
                 format!(
-                    "stale-links out of {detail} (pass {pass_ms}ms, stall {stall_ms}ms, release {release_ms}ms)"
+                    "stale-links out of {detail} (pass {pass_ms}ms, stall {stall_ms}/{long_stall_ms}ms, release {release_ms}ms)"
                 )
             }
             Fault::Kill { targets } | Fault::Pause { targets } => {

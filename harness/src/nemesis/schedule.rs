@@ -200,13 +200,14 @@ pub enum Fault {
     Loss { links: Vec<Link> },
     /// Stale deliveries on every link out of `source` (resolved when the fault starts) to the
     /// other nodes: the proxy's `Stale` state. Each connection passes bytes for `pass_ms`, holds
-    /// what its sender writes for `stall_ms`, then is stranded (the sender's side closed; it
+    /// what its sender writes for `stall_ms` (`long_stall_ms` every second time), then is stranded (the sender's side closed; it
     /// reconnects) and delivers the held bytes `release_ms` later on the old connection, after
     /// what the new one carried. The new connection runs the same cycle while the fault lasts.
     Stale {
         source: Targets,
         pass_ms: u64,
         stall_ms: u64,
+        long_stall_ms: u64,
         release_ms: u64,
     },
     /// Membership (simulator only): start a fresh node under a new id and add it as a learner.
@@ -284,10 +285,11 @@ impl fmt::Display for Fault {
                 source,
                 pass_ms,
                 stall_ms,
+                long_stall_ms,
                 release_ms,
             } => write!(
                 f,
-                "stale-links out of {} (pass {pass_ms}ms, stall {stall_ms}ms, release {release_ms}ms)",
+                "stale-links out of {} (pass {pass_ms}ms, stall {stall_ms}/{long_stall_ms}ms, release {release_ms}ms)",
                 targets(source)
             ),
             Fault::AddLearner => write!(f, "add-learner"),
@@ -699,17 +701,19 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
 }
 
 /// A `stale-links` fault, out of the leader (its AppendEntries are what a stale batch can turn
-/// against a follower's log). A short pass (5-60 ms) lets the new connection carry the leader's
-/// repair of the follower's log but, often, not the commit index that follows it; the stall
-/// (450-700 ms) holds the rest, sometimes past a follower's election timeout (500-1000 ms); the
-/// release (100-300 ms after the strand) lands the stale batch while the new connection stalls.
-/// `pass_ms + stall_ms` is at least 0.5 s, so raft-kv's reconnect backoff starts over after
-/// each strand and the new connection is up within tens of milliseconds.
+/// against a follower's log; raft-kv's election timeout is 0.5-1 s, its heartbeat 50 ms). A
+/// short pass (3-20 ms) lets each new connection carry the leader's repair of the follower's log
+/// but often not the commit index that follows it. Stalls alternate: a short one (300-450 ms,
+/// below the election timeout, so the leader keeps its quorum) whose held batch becomes stale,
+/// then a long one (600-900 ms) during which that batch is released (100-300 ms after the
+/// strand, once the new connection stalls) and the leader, hearing no one, steps down, so the
+/// followers elect a leader among themselves with whatever the stale batch left in their logs.
 fn stale_links(rng: &mut ChaCha8Rng) -> Fault {
     Fault::Stale {
         source: Targets::Leader,
-        pass_ms: rng.random_range(5..=60),
-        stall_ms: rng.random_range(450..=700),
+        pass_ms: rng.random_range(3..=20),
+        stall_ms: rng.random_range(300..=450),
+        long_stall_ms: rng.random_range(600..=900),
         release_ms: rng.random_range(100..=300),
     }
 }

@@ -67,16 +67,19 @@ pub enum LinkState {
     /// are refused until the state changes.
     Reset,
     /// Stale delivery across connections: each connection whose `from` side is this direction's
-    /// sender passes bytes for `pass`, then stalls for `stall` (the proxy keeps reading, so the
+    /// sender passes bytes for `pass`, then stalls for `stall` (`long_stall` every second time:
+    /// the direction's stalls alternate, short first) (the proxy keeps reading, so the
     /// sender's writes succeed, but delivers nothing), then is stranded: its sender's side is
     /// closed (the sender reconnects, and the new connection starts its own cycle) while its
     /// target side stays open, and `release` later the held bytes are delivered to the target on
-    /// that old connection, after whatever the new one carried, and it is closed. Order within
+    /// that old connection, after whatever the new one carried: the first half of the held
+    /// chunks, then the old connection is closed (the rest lost). Order within
     /// each connection is kept, as TCP does; only the order between connections is lost.
     /// Leaving the state lets passing connections pass; a stranded one still releases.
     Stale {
         pass: Duration,
         stall: Duration,
+        long_stall: Duration,
         release: Duration,
     },
 }

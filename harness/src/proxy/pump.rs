@@ -169,10 +169,10 @@ pub(crate) async fn write_half<W: AsyncWrite + Unpin>(
                 continue;
             }
             _ = sleep_until_some(stall_at) => {
-                let (Some(strand), Some((stall, release))) = (strand, stale_times(*state.borrow())) else {
+                let (Some(strand), Some(times)) = (strand, stale_times(*state.borrow())) else {
                     continue;
                 };
-                return stall_strand_release(&mut sink, direction, &mut queue, strand, stall, release).await;
+                return stall_strand_release(&mut sink, direction, &mut queue, strand, times).await;
             }
         };
         // Only touch the timer for real delays: tokio's timer has millisecond granularity, so

@@ -459,6 +459,7 @@ async fn stale_strands_a_stalled_connection_and_delivers_its_bytes_after_the_new
     let stale = LinkState::Stale {
         pass: Duration::from_millis(100),
         stall: Duration::from_millis(300),
+        long_stall: Duration::from_millis(600),
         release: Duration::from_millis(800),
     };
     proxy.set(FORWARD, stale).unwrap();
@@ -507,6 +508,7 @@ async fn stale_on_the_reverse_direction_never_strands_the_forward_listener() {
     let stale = LinkState::Stale {
         pass: Duration::from_millis(20),
         stall: Duration::from_millis(20),
+        long_stall: Duration::from_millis(40),
         release: Duration::from_millis(20),
     };
     proxy.set(BACKWARD, stale).unwrap();

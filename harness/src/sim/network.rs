@@ -19,7 +19,7 @@ pub struct Network {
     cut: BTreeMap<Link, u32>,
     lossy: BTreeSet<Link>,
     slow: BTreeMap<Link, (u64, u64)>,
-    /// `stale-links`: (pass, stall, release) in ms, as the proxy's `Stale` state.
+    /// `stale-links`: (pass, mean stall, release) in ms, as the proxy's `Stale` state.
     stale: BTreeMap<Link, (u64, u64, u64)>,
     pub sent: u64,
     pub dropped: u64,

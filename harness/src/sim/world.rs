@@ -708,6 +708,7 @@ impl World {
                 source,
                 pass_ms,
                 stall_ms,
+                long_stall_ms,
                 release_ms,
             } => {
                 let sources: Vec<u64> = self
@@ -725,8 +726,10 @@ impl World {
                     .into_iter()
                     .filter(|(from, _)| sources.contains(from))
                     .collect();
-                self.network
-                    .set_stale(&links, Some((*pass_ms, *stall_ms, *release_ms)));
+                self.network.set_stale(
+                    &links,
+                    Some((*pass_ms, (stall_ms + long_stall_ms) / 2, *release_ms)),
+                );
                 Applied::Stale(links)
             }
             Fault::AddLearner | Fault::Promote | Fault::Remove { .. } | Fault::Replace { .. } => {
