@@ -21,7 +21,8 @@
 //! passes bytes for `pass`, then holds what its sender writes for `stall` (read and acknowledged,
 //! not delivered), then is stranded: the sender's side is closed, so the sender reconnects, while
 //! the target side stays open and receives the held bytes `release` later, after what the new
-//! connection carried (see `stale`). `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
+//! connection carried, then half of them is delivered and it closes (see `stale`).
+//! `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
 //! stops every task.
 //!
 //! ```no_run
@@ -37,7 +38,8 @@
 //!
 //! Files: `link` (ids, specs, states), `stats` (counters), `direction` (the shared per-direction
 //! state), `listener` (accept loop), `connection` (one proxied connection), `pump` (one byte
-//! direction of a connection), `stale` (the stall, strand and late release of `Stale`), `handle` (start, control, shutdown).
+//! direction of a connection), `stale` (the stall, strand and late release of `Stale`),
+//! `handle` (start, control, shutdown).
 
 mod connection;
 mod direction;
