@@ -48,7 +48,8 @@ pub struct SimArgs {
     pub time: f64,
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: SimWorkload,
-    /// Faults, comma-separated: partition, kill, pause, delay, lag-kill, diverge, membership
+    /// Faults, comma-separated: partition, kill, pause, delay, stale-links, lag-kill, diverge,
+    /// membership
     /// (add, promote, remove and replace nodes), all (the four single kinds and membership) or
     /// none.
     #[arg(long, default_value = "all", value_parser = parse_nemesis)]

@@ -30,8 +30,9 @@ pub struct TestArgs {
     /// register, kv or append.
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: WorkloadKind,
-    /// Faults to use: comma-separated partition, kill, pause, delay, lag-kill, diverge (or none,
-    /// or all: the four single kinds; `all,lag-kill,diverge` for everything). `membership` is
+    /// Faults to use: comma-separated partition, kill, pause, delay, stale-links, lag-kill,
+    /// diverge (or none, or all: the first four; `all,stale-links,lag-kill,diverge` for
+    /// everything). `membership` is
     /// refused: it runs in `gauntlet sim` only for now.
     #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,

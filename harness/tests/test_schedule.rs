@@ -103,9 +103,10 @@ fn nemesis_lists_parse_and_reject_unknown_names() {
         parse_nemesis_list("all").unwrap(),
         NemesisKind::ALL.to_vec()
     );
-    let every: Vec<NemesisKind> = NemesisKind::every().collect();
+    let mut every: Vec<NemesisKind> = NemesisKind::every().collect();
+    every.sort();
     assert_eq!(
-        parse_nemesis_list("diverge,lag-kill,all,membership").unwrap(),
+        parse_nemesis_list("diverge,lag-kill,all,membership,stale-links").unwrap(),
         every
     );
     assert!(
@@ -386,4 +387,76 @@ fn diverge_cuts_the_leader_off_two_or_three_times_in_a_row() {
         assert_eq!(serde_json::from_str::<Schedule>(&text).unwrap(), schedule);
     }
     assert!(twos > 10 && threes > 10, "{twos} {threes}");
+}
+
+#[test]
+fn stale_links_is_opt_in_and_leaves_documented_schedules_alone() {
+    assert!(!parse_nemesis_list("all")
+        .unwrap()
+        .contains(&NemesisKind::StaleLinks));
+    assert_eq!(
+        parse_nemesis_list("stale-links").unwrap(),
+        vec![NemesisKind::StaleLinks]
+    );
+    for seed in 1..20 {
+        // `all` and the default `partition,kill` give the same faults as before the kind existed:
+        // none of theirs is a stale-links fault.
+        for kinds in [
+            &NemesisKind::ALL[..],
+            &[NemesisKind::Partition, NemesisKind::Kill],
+        ] {
+            let schedule = Schedule::generate(&options(seed, kinds));
+            assert!(schedule
+                .steps
+                .iter()
+                .all(|s| !matches!(s.fault, Fault::Stale { .. })));
+        }
+    }
+}
+
+#[test]
+fn stale_links_faults_are_network_faults_with_a_full_cycle() {
+    for seed in 1..20 {
+        let kinds = [NemesisKind::Partition, NemesisKind::StaleLinks];
+        let schedule = Schedule::generate(&options(seed, &kinds));
+        let stale: Vec<&Step> = schedule
+            .steps
+            .iter()
+            .filter(|s| matches!(s.fault, Fault::Stale { .. }))
+            .collect();
+        assert!(!stale.is_empty(), "seed {seed}: no stale-links fault");
+        for step in stale {
+            let Fault::Stale {
+                source,
+                pass_ms,
+                stall_ms,
+                long_stall_ms,
+                release_ms,
+            } = &step.fault
+            else {
+                unreachable!("filtered above");
+            };
+            assert_eq!(step.fault.kind(), NemesisKind::StaleLinks);
+            assert_eq!(Lane::of(step.fault.kind()), Lane::Network);
+            assert!(
+                (3..=20).contains(pass_ms)
+                    && *stall_ms < 500
+                    && *long_stall_ms > 500
+                    && pass_ms + stall_ms >= 300,
+                "a short pass, stalls on both sides of the election timeout"
+            );
+            assert!((100..=300).contains(release_ms));
+            assert_eq!(*source, Targets::Leader);
+            assert_eq!(step.fault.name(), "stale-links");
+        }
+        // Data: a saved schedule replays as the same faults.
+        let json = serde_json::to_string(&schedule).unwrap();
+        let replayed: Schedule = serde_json::from_str(&json).unwrap();
+        assert_eq!(replayed, schedule);
+        // One lane: its faults never overlap.
+        let lane = schedule.lane(Lane::Network);
+        for pair in lane.windows(2) {
+            assert!(pair[0].end_ms < pair[1].start_ms);
+        }
+    }
 }

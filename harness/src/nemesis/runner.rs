@@ -221,6 +221,34 @@ impl NemesisRunner {
                 applied.links = links.clone();
                 format!("{fault}")
             }
+            Fault::Stale {
+                source,
+                pass_ms,
+                stall_ms,
+                long_stall_ms,
+                release_ms,
+            } => {
+                let (sources, detail) = self.resolve_targets(source).await;
+                let all = self.cluster.db().nodes();
+                let links: Vec<Link> = sources
+                    .iter()
+                    .flat_map(|&from| isolate(from, &all))
+                    .filter(|(from, to)| sources.contains(from) && !sources.contains(to))
+                    .collect();
+                self.cluster.set_links(
+                    &links,
+                    LinkState::Stale {
+                        pass: Duration::from_millis(*pass_ms),
+                        stall: Duration::from_millis(*stall_ms),
+                        long_stall: Duration::from_millis(*long_stall_ms),
+                        release: Duration::from_millis(*release_ms),
+                    },
+                );
+                applied.links = links;
+                format!(
+                    "stale-links out of {detail} (pass {pass_ms}ms, stall {stall_ms}/{long_stall_ms}ms, release {release_ms}ms)"
+                )
+            }
             Fault::Kill { targets } | Fault::Pause { targets } => {
                 let (nodes, detail) = self.resolve_targets(targets).await;
                 let kill = matches!(fault, Fault::Kill { .. });
@@ -261,7 +289,10 @@ impl NemesisRunner {
 
     fn revert(&self, applied: Applied) {
         let detail = match &applied.fault {
-            Fault::Partition { .. } | Fault::Delay { .. } | Fault::Loss { .. } => {
+            Fault::Partition { .. }
+            | Fault::Delay { .. }
+            | Fault::Loss { .. }
+            | Fault::Stale { .. } => {
                 self.cluster.set_links(&applied.links, LinkState::Pass);
                 format!("healed {} links", applied.links.len())
             }

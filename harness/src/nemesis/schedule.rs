@@ -47,6 +47,12 @@ pub enum NemesisKind {
     /// leader is still being repaired (see [`composed_windows`]). Aimed at the log matching rule
     /// and at conflict truncation.
     Diverge,
+    /// Stale deliveries: every link out of the leader cycles through passing,
+    /// stalling (bytes taken from the sender but not delivered) and stranding (the sender's side of
+    /// the connection closed, so it reconnects, and the held bytes delivered on the old
+    /// connection after what the new one carried). See [`Fault::Stale`]. Opt-in: `all` leaves it
+    /// out, so seeds documented with `all` keep their schedules.
+    StaleLinks,
     /// Membership changes, simulator only (see [`membership_steps`]): add a node as a learner,
     /// promote a learner once it has caught up, remove a voter, replace a voter (remove it, wipe
     /// its disk, add a fresh node under a new id and promote it). Real runs refuse it.
@@ -62,16 +68,21 @@ impl NemesisKind {
         NemesisKind::Delay,
     ];
 
+    /// Single kinds that a run only uses when named (`all` leaves them out).
+    pub const OPT_IN: [NemesisKind; 1] = [NemesisKind::StaleLinks];
+
     /// The composed kinds: timed sequences of single faults.
     pub const COMPOSED: [NemesisKind; 2] = [NemesisKind::LagKill, NemesisKind::Diverge];
 
     /// The kinds only the simulator can carry out (`gauntlet test` refuses them).
     pub const SIM_ONLY: [NemesisKind; 1] = [NemesisKind::Membership];
 
-    /// Every kind, single, composed and simulator-only (`--nemesis all,lag-kill,diverge,membership`).
+    /// Every kind, single, opt-in, composed and simulator-only
+    /// (`--nemesis all,stale-links,lag-kill,diverge,membership`).
     pub fn every() -> impl Iterator<Item = NemesisKind> {
         NemesisKind::ALL
             .into_iter()
+            .chain(NemesisKind::OPT_IN)
             .chain(NemesisKind::COMPOSED)
             .chain(NemesisKind::SIM_ONLY)
     }
@@ -95,13 +106,14 @@ impl NemesisKind {
             NemesisKind::LagKill => "lag-kill",
             NemesisKind::Membership => "membership",
             NemesisKind::Diverge => "diverge",
+            NemesisKind::StaleLinks => "stale-links",
         }
     }
 }
 
 /// A nemesis name that is not one of [`NemesisKind::every`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, lag-kill, diverge, membership (or none, or all: the four single kinds)")]
+#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, stale-links, lag-kill, diverge, membership (or none, or all: partition, kill, pause, delay)")]
 pub struct UnknownNemesis(pub String);
 
 impl FromStr for NemesisKind {
@@ -186,6 +198,18 @@ pub enum Fault {
     },
     /// Silently drop every byte on these links (connections that lost bytes reset on healing).
     Loss { links: Vec<Link> },
+    /// Stale deliveries on every link out of `source` (resolved when the fault starts) to the
+    /// other nodes: the proxy's `Stale` state. Each connection passes bytes for `pass_ms`, holds
+    /// what its sender writes for `stall_ms` (`long_stall_ms` every second time), then is stranded (the sender's side closed; it
+    /// reconnects) and delivers the held bytes `release_ms` later on the old connection, after
+    /// what the new one carried. The new connection runs the same cycle while the fault lasts.
+    Stale {
+        source: Targets,
+        pass_ms: u64,
+        stall_ms: u64,
+        long_stall_ms: u64,
+        release_ms: u64,
+    },
     /// Membership (simulator only): start a fresh node under a new id and add it as a learner.
     AddLearner,
     /// Membership (simulator only): wait until the learner with the lowest id has caught up
@@ -211,6 +235,7 @@ impl Fault {
             Fault::Kill { .. } => NemesisKind::Kill,
             Fault::Pause { .. } => NemesisKind::Pause,
             Fault::Delay { .. } | Fault::Loss { .. } => NemesisKind::Delay,
+            Fault::Stale { .. } => NemesisKind::StaleLinks,
             Fault::AddLearner
             | Fault::Promote
             | Fault::Remove { .. }
@@ -227,6 +252,7 @@ impl Fault {
             Fault::Pause { .. } => "pause",
             Fault::Delay { .. } => "delay",
             Fault::Loss { .. } => "loss",
+            Fault::Stale { .. } => "stale-links",
             Fault::AddLearner => "add-learner",
             Fault::Promote => "promote",
             Fault::Remove { .. } => "remove",
@@ -261,6 +287,17 @@ impl fmt::Display for Fault {
                 jitter_ms,
             } => write!(f, "delay {fixed_ms}+{jitter_ms}ms on [{}]", links(l)),
             Fault::Loss { links: l } => write!(f, "loss on [{}]", links(l)),
+            Fault::Stale {
+                source,
+                pass_ms,
+                stall_ms,
+                long_stall_ms,
+                release_ms,
+            } => write!(
+                f,
+                "stale-links out of {} (pass {pass_ms}ms, stall {stall_ms}/{long_stall_ms}ms, release {release_ms}ms)",
+                targets(source)
+            ),
             Fault::AddLearner => write!(f, "add-learner"),
             Fault::Promote => write!(f, "promote"),
             Fault::Remove { targets: t } => write!(f, "remove voter {}", targets(t)),
@@ -379,6 +416,7 @@ impl Lane {
         match kind {
             NemesisKind::Partition
             | NemesisKind::Delay
+            | NemesisKind::StaleLinks
             | NemesisKind::LagKill
             | NemesisKind::Diverge => Lane::Network,
             NemesisKind::Kill | NemesisKind::Pause => Lane::Process,
@@ -656,6 +694,7 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
             shape: PartitionShape::IsolateLeader,
             cut: Vec::new(),
         },
+        NemesisKind::StaleLinks => stale_links(rng),
         NemesisKind::Delay => {
             let links = random_links(rng, nodes);
             if rng.random_bool(0.3) {
@@ -668,6 +707,24 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
                 }
             }
         }
+    }
+}
+
+/// A `stale-links` fault, out of the leader (its AppendEntries are what a stale batch can turn
+/// against a follower's log; raft-kv's election timeout is 0.5-1 s, its heartbeat 50 ms). A
+/// short pass (3-20 ms) lets each new connection carry the leader's repair of the follower's log
+/// but often not the commit index that follows it. Stalls alternate: a short one (300-450 ms,
+/// below the election timeout, so the leader keeps its quorum) whose held batch becomes stale,
+/// then a long one (600-900 ms) during which that batch is released (100-300 ms after the
+/// strand, once the new connection stalls) and the leader, hearing no one, steps down, so the
+/// followers elect a leader among themselves with whatever the stale batch left in their logs.
+fn stale_links(rng: &mut ChaCha8Rng) -> Fault {
+    Fault::Stale {
+        source: Targets::Leader,
+        pass_ms: rng.random_range(3..=20),
+        stall_ms: rng.random_range(300..=450),
+        long_stall_ms: rng.random_range(600..=900),
+        release_ms: rng.random_range(100..=300),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -95,28 +95,48 @@ async fn serve(
     stream.set_nodelay(true)?;
     let target = target_slot.insert(stream);
 
-    let (client_read, client_write) = client.split();
+    let (client_read, mut client_write) = client.split();
     let (target_read, target_write) = target.split();
     let (forward_tx, forward_rx) = queue(ctx.limits);
     let (backward_tx, backward_rx) = queue(ctx.limits);
     let (fwd, bwd) = (&*ctx.forward, &*ctx.backward);
+    // Cancelled by a stale cycle: the sender's side stops and is closed, while the forward writer
+    // keeps the target side open to deliver the held bytes late.
+    let strand = CancellationToken::new();
+    let sender_side = async {
+        let ended = tokio::select! {
+            result = async {
+                tokio::try_join!(
+                    read_half(client_read, fwd, fwd.subscribe(), forward_tx),
+                    read_half(target_read, bwd, bwd.subscribe(), backward_tx),
+                    write_half(
+                        &mut client_write,
+                        bwd,
+                        bwd.subscribe(),
+                        backward_rx,
+                        backward_lossy,
+                        None,
+                    ),
+                )
+            } => Some(result),
+            _ = strand.cancelled() => None,
+        };
+        match ended {
+            Some(result) => result.map(|_| ()),
+            // Stranded: tell the sender the connection is over, so it dials a new one.
+            None => client_write.shutdown().await,
+        }
+    };
     tokio::try_join!(
-        read_half(client_read, fwd, fwd.subscribe(), forward_tx),
         write_half(
             target_write,
             fwd,
             fwd.subscribe(),
             forward_rx,
-            forward_lossy
+            forward_lossy,
+            Some(&strand),
         ),
-        read_half(target_read, bwd, bwd.subscribe(), backward_tx),
-        write_half(
-            client_write,
-            bwd,
-            bwd.subscribe(),
-            backward_rx,
-            backward_lossy
-        ),
+        sender_side,
     )?;
     Ok(())
 }
@@ -131,10 +151,10 @@ async fn wait_until_dialable(ctx: &ConnectionContext, client: &mut TcpStream) ->
     loop {
         let current = *state.borrow_and_update();
         match current {
-            LinkState::Pass | LinkState::Delay { .. } if dropped_any => {
+            LinkState::Pass | LinkState::Delay { .. } | LinkState::Stale { .. } if dropped_any => {
                 return Err(fault_closed("bytes were dropped before the link healed"));
             }
-            LinkState::Pass | LinkState::Delay { .. } => return Ok(true),
+            LinkState::Pass | LinkState::Delay { .. } | LinkState::Stale { .. } => return Ok(true),
             LinkState::Reset => return Err(fault_closed("link is reset")),
             LinkState::Blackhole { drop: false } => {
                 state

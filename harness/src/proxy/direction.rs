@@ -3,6 +3,7 @@
 //! reset can close them all).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ pub(crate) struct Direction {
     pub counters: LinkCounters,
     rng: Mutex<ChaCha8Rng>,
     connections: Mutex<BTreeMap<u64, CancellationToken>>,
+    /// Stalls begun since the direction last entered `Stale` (they alternate short and long).
+    stalls: AtomicU64,
 }
 
 /// Poisoning only means another task panicked mid-update of plain data; keep going.
@@ -38,6 +41,7 @@ impl Direction {
             counters: LinkCounters::default(),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(link_seed)),
             connections: Mutex::new(BTreeMap::new()),
+            stalls: AtomicU64::new(0),
         }
     }
 
@@ -51,6 +55,9 @@ impl Direction {
 
     /// Changes the state; entering `Reset` closes every connection carrying this direction.
     pub fn set(&self, state: LinkState) {
+        if matches!(state, LinkState::Stale { .. }) {
+            self.stalls.store(0, Ordering::Relaxed);
+        }
         let old = self.state.send_replace(state);
         if old != state {
             tracing::info!(link = %self.link, ?old, new = ?state, "proxy link state changed");
@@ -58,6 +65,11 @@ impl Direction {
         if state == LinkState::Reset {
             self.reset_connections();
         }
+    }
+
+    /// Counts a stall beginning; returns how many began before it since the state was set.
+    pub fn next_stall(&self) -> u64 {
+        self.stalls.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Closes every connection carrying this direction now; returns how many.

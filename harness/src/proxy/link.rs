@@ -66,11 +66,30 @@ pub enum LinkState {
     /// Every connection carrying this direction is closed with a reset now, and new connections
     /// are refused until the state changes.
     Reset,
+    /// Stale delivery across connections: each connection whose `from` side is this direction's
+    /// sender passes bytes for `pass`, then stalls for `stall` (`long_stall` every second time:
+    /// the direction's stalls alternate, short first) (the proxy keeps reading, so the
+    /// sender's writes succeed, but delivers nothing), then is stranded: its sender's side is
+    /// closed (the sender reconnects, and the new connection starts its own cycle) while its
+    /// target side stays open, and `release` later the held bytes are delivered to the target on
+    /// that old connection, after whatever the new one carried: the first half of the held
+    /// chunks, then the old connection is closed (the rest lost). Order within
+    /// each connection is kept, as TCP does; only the order between connections is lost.
+    /// Leaving the state lets passing connections pass; a stranded one still releases.
+    Stale {
+        pass: Duration,
+        stall: Duration,
+        long_stall: Duration,
+        release: Duration,
+    },
 }
 
 impl LinkState {
     /// True when bytes may be passed on now (possibly late).
     pub fn delivers(&self) -> bool {
-        matches!(self, LinkState::Pass | LinkState::Delay { .. })
+        matches!(
+            self,
+            LinkState::Pass | LinkState::Delay { .. } | LinkState::Stale { .. }
+        )
     }
 }

@@ -17,6 +17,12 @@
 //! while its direction is blackholed is accepted but not passed on: the target sees nothing until
 //! the link heals. A delay applies to bytes, not to connection setup. Each direction's queue is
 //! bounded (bytes and chunks, see [`ProxyConfig`]); beyond it the sender feels TCP back-pressure.
+//! `Stale { pass, stall, long_stall, release }` makes stale deliveries across connections: each
+//! connection passes bytes for `pass`, then holds what its sender writes for `stall` or
+//! `long_stall` (alternately; read and acknowledged, not delivered), then is stranded: the
+//! sender's side is closed, so the sender reconnects, while the target side stays open and,
+//! `release` later, receives the first half of the held bytes, after what the new connection
+//! carried, then closes (see `stale`).
 //! `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
 //! stops every task.
 //!
@@ -33,7 +39,8 @@
 //!
 //! Files: `link` (ids, specs, states), `stats` (counters), `direction` (the shared per-direction
 //! state), `listener` (accept loop), `connection` (one proxied connection), `pump` (one byte
-//! direction of a connection), `handle` (start, control, shutdown).
+//! direction of a connection), `stale` (the stall, strand and late release of `Stale`),
+//! `handle` (start, control, shutdown).
 
 mod connection;
 mod direction;
@@ -42,6 +49,7 @@ mod handle;
 mod link;
 mod listener;
 mod pump;
+mod stale;
 mod stats;
 
 #[cfg(test)]

@@ -11,9 +11,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::direction::Direction;
 use super::link::LinkState;
+use super::stale::{stale_times, stall_strand_release};
 use super::stats::LinkCounters;
 
 /// A chunk in flight; empty bytes stand for end of stream (the source half-closed).
@@ -22,6 +24,13 @@ pub(crate) struct Chunk {
     bytes: Bytes,
     /// Holds the chunk's share of the byte budget until the writer is done with it.
     _budget: OwnedSemaphorePermit,
+}
+
+impl Chunk {
+    /// The chunk's bytes (empty: end of stream).
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
 }
 
 /// The bounds of one byte direction's queue.
@@ -125,16 +134,30 @@ pub(crate) async fn read_half<R: AsyncRead + Unpin>(
     }
 }
 
-/// Delivers queued chunks to `sink` as the direction's state allows.
+/// Delivers queued chunks to `sink` as the direction's state allows. `strand` is given to the
+/// writer of a connection's forward direction (the one its sender dials for): under
+/// [`LinkState::Stale`] it runs the stale cycle, cancelling `strand` to close the sender's side.
 pub(crate) async fn write_half<W: AsyncWrite + Unpin>(
     mut sink: W,
     direction: &Direction,
     mut state: watch::Receiver<LinkState>,
     mut queue: mpsc::Receiver<Chunk>,
     lossy: &AtomicBool,
+    strand: Option<&CancellationToken>,
 ) -> io::Result<()> {
     let counters = &direction.counters;
+    // When this connection's current stale cycle began (it passes for `pass` from then on).
+    let mut stale_since: Option<Instant> = None;
     loop {
+        let stall_at = match (strand, *state.borrow()) {
+            (Some(_), LinkState::Stale { pass, .. }) => {
+                Some(*stale_since.get_or_insert_with(Instant::now) + pass)
+            }
+            _ => {
+                stale_since = None;
+                None
+            }
+        };
         let chunk = tokio::select! {
             chunk = queue.recv() => match chunk {
                 Some(chunk) => chunk,
@@ -144,6 +167,12 @@ pub(crate) async fn write_half<W: AsyncWrite + Unpin>(
                 changed.map_err(|_| fault_closed("proxy stopped"))?;
                 close_if_lossy_after_heal(&state, lossy)?;
                 continue;
+            }
+            _ = sleep_until_some(stall_at) => {
+                let (Some(strand), Some(times)) = (strand, stale_times(*state.borrow())) else {
+                    continue;
+                };
+                return stall_strand_release(&mut sink, direction, &mut queue, strand, times).await;
             }
         };
         // Only touch the timer for real delays: tokio's timer has millisecond granularity, so
@@ -160,7 +189,7 @@ pub(crate) async fn write_half<W: AsyncWrite + Unpin>(
                 continue;
             }
             LinkState::Reset => return Err(fault_closed("link reset")),
-            LinkState::Pass | LinkState::Delay { .. } => {
+            LinkState::Pass | LinkState::Delay { .. } | LinkState::Stale { .. } => {
                 close_if_lossy_after_heal(&state, lossy)?;
             }
         }
@@ -170,6 +199,14 @@ pub(crate) async fn write_half<W: AsyncWrite + Unpin>(
         }
         sink.write_all(&chunk.bytes).await?;
         LinkCounters::add(&counters.bytes_forwarded, chunk.bytes.len() as u64);
+    }
+}
+
+/// Sleeps until `at`, or forever when there is no `at`.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

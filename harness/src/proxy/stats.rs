@@ -16,6 +16,11 @@ pub struct LinkStats {
     pub bytes_forwarded: u64,
     /// Bytes thrown away in this direction by `Blackhole { drop: true }`.
     pub bytes_dropped: u64,
+    /// Connections carrying this direction that `Stale` stranded (sender's side closed, held
+    /// bytes delivered late on the old connection).
+    pub connections_stranded: u64,
+    /// Of `bytes_forwarded`, the bytes delivered late by stranded connections.
+    pub bytes_stale: u64,
 }
 
 #[derive(Debug, Default)]
@@ -25,6 +30,8 @@ pub(crate) struct LinkCounters {
     pub connections_reset: AtomicU64,
     pub bytes_forwarded: AtomicU64,
     pub bytes_dropped: AtomicU64,
+    pub connections_stranded: AtomicU64,
+    pub bytes_stale: AtomicU64,
 }
 
 impl LinkCounters {
@@ -44,6 +51,8 @@ impl LinkCounters {
             connections_reset: get(&self.connections_reset),
             bytes_forwarded: get(&self.bytes_forwarded),
             bytes_dropped: get(&self.bytes_dropped),
+            connections_stranded: get(&self.connections_stranded),
+            bytes_stale: get(&self.bytes_stale),
         }
     }
 }

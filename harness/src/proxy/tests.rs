@@ -450,3 +450,72 @@ async fn new_target_is_used_by_new_connections() {
     assert_eq!(read_exact(&mut old_end, 5).await, b"still");
     old.accepts_nothing().await;
 }
+
+#[tokio::test]
+async fn stale_strands_a_stalled_connection_and_delivers_its_bytes_after_the_new_one() {
+    let mut server = server().await;
+    let proxy = proxy_to(&server).await;
+    let (mut old_client, mut old_upstream) = connected(&proxy, &mut server).await;
+    let stale = LinkState::Stale {
+        pass: Duration::from_millis(100),
+        stall: Duration::from_millis(300),
+        long_stall: Duration::from_millis(600),
+        release: Duration::from_millis(800),
+    };
+    proxy.set(FORWARD, stale).unwrap();
+    old_client.write_all(b"early").await.unwrap();
+    assert_eq!(read_exact(&mut old_upstream, 5).await, b"early");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Stalling: the proxy takes the bytes (the write succeeds) but delivers nothing.
+    old_client.write_all(b"old batch").await.unwrap();
+    reads_nothing(&mut old_upstream).await;
+    // Stranded: the sender's side ends, so it dials again.
+    closed(&mut old_client).await;
+    let (mut new_client, mut new_upstream) = connected(&proxy, &mut server).await;
+    new_client.write_all(b"new batch").await.unwrap();
+    assert_eq!(read_exact(&mut new_upstream, 9).await, b"new batch");
+    let mut probe = [0u8; 16];
+    assert!(
+        matches!(old_upstream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the held bytes arrived before the new connection's"
+    );
+    // Released late, in order, on the old connection, which then closes.
+    let mut late = Vec::new();
+    within("the stale release", old_upstream.read_to_end(&mut late))
+        .await
+        .unwrap();
+    assert_eq!(late, b"old batch");
+    let stats = proxy.stats(FORWARD).unwrap();
+    // The new connection runs its own cycle, so it may have been stranded by now too.
+    assert!(stats.connections_stranded >= 1);
+    assert_eq!(stats.bytes_stale, 9);
+    drop((new_client, new_upstream));
+    // Leaving the state lets connections pass for good.
+    proxy.set(FORWARD, LinkState::Pass).unwrap();
+    let stranded = proxy.stats(FORWARD).unwrap().connections_stranded;
+    let (mut client, mut upstream) = connected(&proxy, &mut server).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.write_all(b"later").await.unwrap();
+    assert_eq!(read_exact(&mut upstream, 5).await, b"later");
+    assert_eq!(proxy.stats(FORWARD).unwrap().connections_stranded, stranded);
+}
+
+#[tokio::test]
+async fn stale_on_the_reverse_direction_never_strands_the_forward_listener() {
+    let mut server = server().await;
+    let proxy = proxy_to(&server).await;
+    let (mut client, mut upstream) = connected(&proxy, &mut server).await;
+    let stale = LinkState::Stale {
+        pass: Duration::from_millis(20),
+        stall: Duration::from_millis(20),
+        long_stall: Duration::from_millis(40),
+        release: Duration::from_millis(20),
+    };
+    proxy.set(BACKWARD, stale).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    upstream.write_all(b"reply").await.unwrap();
+    assert_eq!(read_exact(&mut client, 5).await, b"reply");
+    client.write_all(b"still").await.unwrap();
+    assert_eq!(read_exact(&mut upstream, 5).await, b"still");
+    assert_eq!(proxy.stats(BACKWARD).unwrap().connections_stranded, 0);
+}

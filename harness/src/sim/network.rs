@@ -1,5 +1,6 @@
 //! The simulated network between nodes: per-message delay, loss, duplication and reordering
-//! (slow messages overtaken by later ones), plus the schedule's cut, lossy and delayed links.
+//! (slow messages overtaken by later ones), plus the schedule's cut, lossy, delayed and stale
+//! links.
 //! Clients reach nodes over links with the ordinary delay and loss but no partitions.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,8 @@ pub struct Network {
     cut: BTreeMap<Link, u32>,
     lossy: BTreeSet<Link>,
     slow: BTreeMap<Link, (u64, u64)>,
+    /// `stale-links`: (pass, mean stall, release) in ms, as the proxy's `Stale` state.
+    stale: BTreeMap<Link, (u64, u64, u64)>,
     pub sent: u64,
     pub dropped: u64,
     pub duplicated: u64,
@@ -30,6 +33,7 @@ impl Network {
             cut: BTreeMap::new(),
             lossy: BTreeSet::new(),
             slow: BTreeMap::new(),
+            stale: BTreeMap::new(),
             sent: 0,
             dropped: 0,
             duplicated: 0,
@@ -81,6 +85,20 @@ impl Network {
         }
     }
 
+    /// Makes links stale (`Some((pass_ms, stall_ms, release_ms))`) or not (`None`).
+    pub fn set_stale(&mut self, links: &[Link], stale: Option<(u64, u64, u64)>) {
+        for link in links {
+            match stale {
+                Some(s) => {
+                    self.stale.insert(*link, s);
+                }
+                None => {
+                    self.stale.remove(link);
+                }
+            }
+        }
+    }
+
     /// The delays (microseconds) of the copies of one peer message that get through: none when
     /// lost or cut, two when duplicated.
     pub fn peer_delays(&mut self, rng: &mut ChaCha8Rng, link: Link) -> Vec<u64> {
@@ -90,9 +108,17 @@ impl Network {
             self.dropped += 1;
             return Vec::new();
         }
-        let extra = self.slow.get(&link).map_or(0, |&(fixed_ms, jitter_ms)| {
+        let mut extra = self.slow.get(&link).map_or(0, |&(fixed_ms, jitter_ms)| {
             (fixed_ms + rng.random_range(0..=jitter_ms)) * 1_000
         });
+        // A stale link holds what is sent during a stall (a share `stall / (pass + stall)` of the
+        // time) until after the stall and the release, while later messages pass: the real
+        // fault's effect on one message, without its connections.
+        if let Some(&(pass_ms, stall_ms, release_ms)) = self.stale.get(&link) {
+            if stall_ms > 0 && rng.random_range(0..pass_ms + stall_ms) < stall_ms {
+                extra += (rng.random_range(1..=stall_ms) + release_ms) * 1_000;
+            }
+        }
         let mut delays = vec![self.one_delay(rng) + extra];
         if rng.random_bool(self.spec.duplicate_chance) {
             self.duplicated += 1;

@@ -54,6 +54,7 @@ enum Applied {
     Paused(Vec<usize>),
     Delayed(Vec<Link>),
     Lossy(Vec<Link>),
+    Stale(Vec<Link>),
     /// A membership action (in progress, or skipped for the reason given).
     Member(String),
 }
@@ -703,6 +704,34 @@ impl World {
                 self.network.set_lossy(&links, true);
                 Applied::Lossy(links)
             }
+            Fault::Stale {
+                source,
+                pass_ms,
+                stall_ms,
+                long_stall_ms,
+                release_ms,
+            } => {
+                let sources: Vec<u64> = self
+                    .resolve(source)
+                    .into_iter()
+                    .map(|n| n as u64 + 1)
+                    .collect();
+                let rest: Vec<u64> = self
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|m| !sources.contains(m))
+                    .collect();
+                let links: Vec<Link> = links_between(&sources, &rest)
+                    .into_iter()
+                    .filter(|(from, _)| sources.contains(from))
+                    .collect();
+                self.network.set_stale(
+                    &links,
+                    Some((*pass_ms, (stall_ms + long_stall_ms) / 2, *release_ms)),
+                );
+                Applied::Stale(links)
+            }
             Fault::AddLearner
             | Fault::Promote
             | Fault::Remove { .. }
@@ -740,6 +769,7 @@ impl World {
             }
             Applied::Delayed(links) => self.network.set_delay(links, None),
             Applied::Lossy(links) => self.network.set_lossy(links, false),
+            Applied::Stale(links) => self.network.set_stale(links, None),
             Applied::Member(_) => {}
         }
         let description = match &applied {
@@ -813,6 +843,7 @@ fn describe(fault: &Fault, applied: &Applied) -> String {
             _ => format!("delay [{}]", links(l)),
         },
         Applied::Lossy(l) => format!("loss [{}]", links(l)),
+        Applied::Stale(l) => format!("stale-links [{}]", links(l)),
         Applied::Member(text) => text.clone(),
     }
 }
