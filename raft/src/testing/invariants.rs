@@ -31,7 +31,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::core::{ConfChange, ConfState, Entry, Index, NodeId, PersistedState, Role, Status, Term};
+use crate::core::{
+    ConfChange, ConfState, Entry, Index, NodeId, PersistedState, Role, Status, Term,
+};
 
 use super::log_mirror::{entry_digest, Dropped, LogMirror};
 use super::membership::Membership;
@@ -182,8 +184,16 @@ impl Checker {
         let track = self.nodes.entry(id).or_default();
         let mut dropped = Vec::new();
         if let Some(s) = snapshot {
+            // A snapshot covers committed entries only: the ones it frees are recorded as
+            // committed before they leave the mirror.
+            let from = track.commit_checked.max(track.log.snapshot_index()) + 1;
+            if !s.replaces_log && s.index >= from {
+                self.record_range(id, from, s.index, Term::MAX)?;
+            }
+            let track = self.nodes.get_mut(&id).unwrap_or_else(|| unreachable!());
             dropped = track.log.snapshot(s.index, s.term, s.replaces_log);
         }
+        let track = self.nodes.get_mut(&id).unwrap_or_else(|| unreachable!());
         dropped.extend(track.log.write(entries));
         // Entries a snapshot dropped and the same batch wrote again are not lost.
         let log = &track.log;
@@ -249,6 +259,12 @@ impl Checker {
     /// Node `id`'s storage reports its log durable up to `index`.
     pub fn on_durable(&mut self, id: NodeId, index: Index) {
         self.nodes.entry(id).or_default().log.set_durable(index);
+    }
+
+    /// Node `id`'s disk was replaced by an empty one (the node rejoins as a new member): its
+    /// log, commit and applied indexes are forgotten.
+    pub fn on_disk_wiped(&mut self, id: NodeId) {
+        self.nodes.remove(&id);
     }
 
     /// Node `id` crashed: its memory is gone, its disk stays.
@@ -319,16 +335,11 @@ impl Checker {
         if applied == 0 {
             return Ok(());
         }
-        let (known, node) = *self
-            .applied_digests
-            .entry(applied)
-            .or_insert((digest, id));
+        let (known, node) = *self.applied_digests.entry(applied).or_insert((digest, id));
         if known != digest {
             return Err(Violation::new(
                 "state-machine-safety",
-                format!(
-                    "node {id}'s applied sequence up to {applied} differs from node {node}'s"
-                ),
+                format!("node {id}'s applied sequence up to {applied} differs from node {node}'s"),
             ));
         }
         Ok(())
@@ -426,9 +437,16 @@ impl Checker {
         }
         let from = track.commit_checked + 1;
         track.commit_checked = status.commit;
-        let log = &track.log;
+        self.record_range(id, from, status.commit, status.term)
+    }
+
+    /// The entries `from..=to` of node `id`'s log are committed (seen by a node of term
+    /// `observed_term`): compare them with what other nodes committed there, and note the
+    /// membership changes among them.
+    fn record_range(&mut self, id: NodeId, from: Index, to: Index, observed_term: Term) -> Check {
+        let log = &self.nodes[&id].log;
         let mut changes: Vec<(Index, Term, ConfChange)> = Vec::new();
-        for index in from..=status.commit {
+        for index in from..=to {
             let Some((term, digest)) = log.get(index) else {
                 continue;
             };
@@ -436,17 +454,17 @@ impl Checker {
             if self.committed.len() <= slot {
                 self.committed.resize(slot + 1, None);
             }
+            if let Some(change) = log.conf_change(index) {
+                changes.push((index, term, change.clone()));
+            }
             match &mut self.committed[slot] {
                 None => {
                     self.committed[slot] = Some(Committed {
                         term,
                         digest,
-                        observed_term: status.term,
+                        observed_term,
                         node: id,
                     });
-                    if let Some(change) = log.conf_change(index) {
-                        changes.push((index, term, change.clone()));
-                    }
                 }
                 Some(c) if (c.term, c.digest) != (term, digest) => {
                     return Err(Violation::new(
@@ -459,7 +477,7 @@ impl Checker {
                         ),
                     ));
                 }
-                Some(c) => c.observed_term = c.observed_term.min(status.term),
+                Some(c) => c.observed_term = c.observed_term.min(observed_term),
             }
         }
         for (index, term, change) in changes {

@@ -5,7 +5,8 @@
 //!   committed it, possibly stepped down in the same step because the change removed it), the
 //!   entry there is in the logs of a majority of the voters of the configuration in effect (made
 //!   by the changes below that index, or the one before the last of them: a leader may still
-//!   count with the older one until it applies the newer); learners never count;
+//!   count with the older one until it applies the newer), or of the configuration the node
+//!   reports itself (the one it has applied); learners never count;
 //! - `non-voter-leader`: a node leads only while it is a voter in its own configuration;
 //! - `removed-node-elected`: a node removed by a committed change never leads in a later term.
 //!
@@ -66,8 +67,11 @@ impl Membership {
         }
     }
 
-    /// A membership change was committed at `index` (called once per index).
+    /// A membership change was committed at `index` (repeats are ignored).
     pub fn on_committed(&mut self, index: Index, term: Term, change: &ConfChange) {
+        if self.committed.contains_key(&index) {
+            return;
+        }
         self.committed.insert(index, (term, change.clone()));
         if let ConfChange::Remove(id) = *change {
             self.removed.insert(id, term);
@@ -179,11 +183,19 @@ impl Membership {
             let holders = |conf: &ConfState| {
                 conf.voters
                     .iter()
-                    .filter(|&&v| log_of(v).and_then(|log| log.get(index)) == Some(entry))
+                    .filter(|&&v| {
+                        log_of(v).is_some_and(|log| {
+                            log.get(index) == Some(entry) || log.snapshot_index() >= index
+                        })
+                    })
                     .count()
             };
             let (on_older, on_newer) = (holders(&older), holders(&newer));
-            if on_older < older.quorum() && on_newer < newer.quorum() {
+            let on_own = holders(&status.conf);
+            if on_older < older.quorum()
+                && on_newer < newer.quorum()
+                && on_own < status.conf.quorum()
+            {
                 return Err(Violation::new(
                     "commit-without-quorum",
                     format!(

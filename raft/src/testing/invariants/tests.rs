@@ -40,7 +40,9 @@ fn status(id: NodeId, role: Role, term: Term, commit: Index) -> Status {
 }
 
 fn name(result: Check) -> &'static str {
-    result.expect_err("the sequence must violate an invariant").name
+    result
+        .expect_err("the sequence must violate an invariant")
+        .name
 }
 
 /// Every node of `ids` persisted `entries` durably.
@@ -91,7 +93,8 @@ fn log_matching_same_index_and_term_different_entry() {
 #[test]
 fn log_matching_same_entry_after_different_predecessor_terms() {
     let mut c = Checker::new(genesis());
-    c.on_persist(1, None, &[entry(1, 1, 1), entry(2, 3, 2)]).unwrap();
+    c.on_persist(1, None, &[entry(1, 1, 1), entry(2, 3, 2)])
+        .unwrap();
     assert_eq!(
         name(c.on_persist(2, None, &[entry(1, 2, 1), entry(2, 3, 2)])),
         "log-matching"
@@ -148,10 +151,7 @@ fn state_machine_safety_different_applied_digests() {
     let mut c = Checker::new(genesis());
     c.on_applied_digest(1, 4, 10).unwrap();
     c.on_applied_digest(2, 4, 10).unwrap();
-    assert_eq!(
-        name(c.on_applied_digest(3, 4, 11)),
-        "state-machine-safety"
-    );
+    assert_eq!(name(c.on_applied_digest(3, 4, 11)), "state-machine-safety");
 }
 
 #[test]
@@ -237,10 +237,7 @@ fn committed_entry_lost_held_by_too_few_voters() {
     c.on_persist(2, None, &log).unwrap();
     c.check(&status(1, Role::Leader, 1, 1)).unwrap();
     // Node 2 wrote it but never made it durable: one durable copy, two needed of three voters.
-    assert_eq!(
-        name(c.check_durability(&[1, 2, 3])),
-        "committed-entry-lost"
-    );
+    assert_eq!(name(c.check_durability(&[1, 2, 3])), "committed-entry-lost");
     c.on_durable(2, 1);
     c.check_durability(&[1, 2, 3]).unwrap();
 }
@@ -270,8 +267,15 @@ fn a_snapshot_covering_committed_entries_loses_nothing() {
         replaces_log: false,
     };
     c.on_persist(2, Some(snap), &[]).unwrap();
-    c.on_persist(3, Some(SnapshotWrite { replaces_log: true, ..snap }), &[])
-        .unwrap();
+    c.on_persist(
+        3,
+        Some(SnapshotWrite {
+            replaces_log: true,
+            ..snap
+        }),
+        &[],
+    )
+    .unwrap();
     c.check_durability(&[1, 2, 3]).unwrap();
 }
 
