@@ -128,6 +128,8 @@ impl LogMirror {
         }
         let keep = (first - self.first) as usize;
         let mut dropped = Vec::new();
+        // Entries written again identically stay durable; the log changes from here on.
+        let mut changed_from = first + entries.len() as u64;
         for (offset, &(term, digest)) in self.entries.iter().enumerate().skip(keep) {
             let index = self.first + offset as u64;
             let again = entries
@@ -135,11 +137,14 @@ impl LogMirror {
                 .is_some_and(|e| e.term == term && entry_digest(e) == digest);
             if !again {
                 dropped.push((index, term, digest));
+                changed_from = changed_from.min(index);
             }
         }
+        let old_last = self.last_index();
+        changed_from = changed_from.min(old_last + 1);
         self.entries.truncate(keep);
         self.conf.split_off(&first);
-        self.durable = self.durable.min(first - 1);
+        self.durable = self.durable.min(changed_from.max(first) - 1);
         for entry in entries {
             self.entries.push((entry.term, entry_digest(entry)));
             if entry.kind == EntryKind::ConfChange {
