@@ -128,9 +128,10 @@ fn commit_old_term_is_caught_by_leader_churn() {
     let Some(found) = violation else {
         panic!("commit-old-term not caught in {} seeds", result.runs);
     };
+    // The new leader lacks an entry committed in an earlier term before it commits over it.
     assert_eq!(
         found.verdict.kind(),
-        Some("committed-mismatch"),
+        Some("leader-completeness"),
         "seed {}",
         found.spec.seed
     );
@@ -138,7 +139,7 @@ fn commit_old_term_is_caught_by_leader_churn() {
     // The failure shrinks to a run that still breaks the same way and replays byte for byte.
     let shrunk = shrink(found, RunOptions::default(), 150);
     let small = &shrunk.outcome;
-    assert_eq!(small.verdict.kind(), Some("committed-mismatch"));
+    assert_eq!(small.verdict.kind(), Some("leader-completeness"));
     assert!(small.steps.is_empty(), "no scheduled faults in this mode");
     assert!(small.strikes.len() <= found.strikes.len());
     assert!(small.spec.clients <= found.spec.clients);

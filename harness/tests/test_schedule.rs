@@ -103,6 +103,8 @@ fn nemesis_lists_parse_and_reject_unknown_names() {
         parse_nemesis_list("all").unwrap(),
         NemesisKind::ALL.to_vec()
     );
+    // The parsed list comes in the enum's order; `every()` lists single, opt-in, composed, then
+    // simulator-only kinds.
     let mut every: Vec<NemesisKind> = NemesisKind::every().collect();
     every.sort();
     assert_eq!(

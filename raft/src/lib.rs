@@ -14,3 +14,4 @@ pub mod kv;
 pub mod net;
 pub mod server;
 pub mod storage;
+pub mod testing;

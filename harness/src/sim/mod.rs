@@ -4,7 +4,6 @@
 //! step. Same seed and build, same bytes. See `docs/simulation.md`.
 pub mod churn;
 pub mod client;
-pub mod conf_invariants;
 pub mod disk;
 pub mod events;
 pub mod fuzzing;

@@ -10,7 +10,7 @@ mod membership;
 use std::collections::BTreeMap;
 
 use raft::core::{ConfState, Config, PersistedState, PlantedBugs, Role};
-use raft::driver::{Driver, DriverBatch, DriverConfig, SnapshotToPersist, Token, UnsafeBugs};
+use raft::driver::{Driver, DriverBatch, DriverConfig, Token, UnsafeBugs};
 use raft::kv::ClientResponse;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -21,7 +21,7 @@ use super::client::{Next, SimClient, ATTEMPT_TIMEOUT_US};
 use super::disk::SimDisk;
 use super::events::{Event, EventQueue};
 use super::history::SimHistory;
-use super::invariants::{InvariantViolation, Invariants, LogMirror};
+use super::invariants::{observe_batch, Checker, InvariantViolation};
 use super::network::Network;
 use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
 use super::spec::SimSpec;
@@ -42,7 +42,6 @@ struct SimNode {
     paused: bool,
     held: Vec<Event>,
     disk: SimDisk,
-    mirror: LogMirror,
     /// Removed from the cluster by a committed change: stopped for good.
     removed: bool,
 }
@@ -79,7 +78,7 @@ pub struct World {
     generators: Vec<OpGenerator>,
     steps: Vec<Step>,
     applied: Vec<Option<Applied>>,
-    invariants: Invariants,
+    invariants: Checker,
     tokens: BTreeMap<Token, (usize, u64)>,
     next_token: Token,
     next_process: u64,
@@ -125,7 +124,7 @@ impl World {
             static_steps: steps.len(),
             strike_notes: Vec::new(),
             steps,
-            invariants: Invariants::new(ConfState::with_voters(1..=n)),
+            invariants: Checker::new(ConfState::with_voters(1..=n)),
             members: (1..=n).collect(),
             operator: Operator::default(),
             tokens: BTreeMap::new(),
@@ -148,7 +147,6 @@ impl World {
                 paused: false,
                 held: Vec::new(),
                 disk: SimDisk::new(world.driver_bugs.ack_before_sync),
-                mirror: LogMirror::default(),
                 removed: false,
             });
             world.start_node((id - 1) as usize)?;
@@ -239,6 +237,8 @@ impl World {
                 }
                 if let Some(number) = batch {
                     self.nodes[node].disk.sync_through(number);
+                    let durable = self.nodes[node].disk.durable_last_index();
+                    self.invariants.on_durable(self.nodes[node].id, durable);
                 }
                 // Only now do the batch's entries count toward commit on this node.
                 if let (Some(mark), Some(driver)) = (durable, self.nodes[node].driver.as_mut()) {
@@ -254,6 +254,8 @@ impl World {
                         .disk
                         .flush_lazy(self.now)
                         .map_err(|err| storage_failure(id, err))?;
+                    let durable = self.nodes[node].disk.durable_last_index();
+                    self.invariants.on_durable(id, durable);
                     self.queue
                         .push(self.now + 1_000_000, Event::LazySync { node, incarnation });
                 }
@@ -338,10 +340,18 @@ impl World {
             .spec
             .session_idle_entries
             .unwrap_or(cfg.kv.session_idle_entries);
-        node.mirror = LogMirror::from_entries(&persisted.entries, persisted.hard_state.commit);
+        let recovered = persisted.clone();
         let driver = Driver::new(cfg, persisted)
             .map_err(|err| Stop::Harness(format!("node {} does not restart: {err}", node.id)))?;
+        let (id, status) = (node.id, driver.status());
         node.driver = Some(driver);
+        self.invariants
+            .on_restart(id, &recovered, &status)
+            .and_then(|()| {
+                let voters = self.invariants.committed_conf().voters;
+                self.invariants.check_durability(&voters)
+            })
+            .map_err(Stop::Invariant)?;
         let incarnation = node.incarnation;
         let phase = self.rng.random_range(0..self.spec.tick_ms * 1_000);
         self.queue.push(
@@ -378,18 +388,11 @@ impl World {
                 .map_err(|err| Stop::Harness(format!("node {}: {err}", node.id)))?;
             let status = driver.status();
             let commit = status.commit;
-            match &batch.persist.snapshot {
-                Some(SnapshotToPersist::Installed(s)) => node.mirror.snapshot(s.index, true),
-                Some(SnapshotToPersist::Taken(s)) => node.mirror.snapshot(s.index, false),
-                None => {}
-            }
-            node.mirror.write(&batch.persist.entries);
-            self.invariants
-                .check(&status, &mut node.mirror)
+            observe_batch(&mut self.invariants, status.id, &batch.persist)
+                .and_then(|()| self.invariants.check(&status))
                 .map_err(Stop::Invariant)?;
-            self.check_conf(n, &status, commit)?;
             self.carry_out(n, batch)?;
-            for removed in self.invariants.conf.take_fresh_removals() {
+            for removed in self.invariants.take_fresh_removals() {
                 self.stop_removed(removed);
             }
             if status.role == Role::Leader {
@@ -805,6 +808,7 @@ impl World {
         node.paused = false;
         node.held.clear();
         node.disk.crash(&mut self.rng);
+        self.invariants.on_crash(node.id);
     }
 }
 

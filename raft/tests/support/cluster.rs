@@ -16,13 +16,13 @@ use raft::core::{
     ConfState, Config, Entry, Index, Message, MessageBody, Node, NodeId, NotLeader, ReadState,
     Role, Status,
 };
+use raft::testing::{Checker, CheckerOptions, SnapshotWrite};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::app::App;
 use super::disk::Disk;
-use super::invariants::Invariants;
 use super::network::{NetConfig, Network};
 
 /// How to build a cluster.
@@ -90,7 +90,13 @@ pub struct Cluster {
     pub genesis: ConfState,
     pub net: Network,
     pub rng: ChaCha8Rng,
-    pub inv: Option<Invariants>,
+    /// The project's invariant checker (`raft::testing`), when `Options::check` is set.
+    pub inv: Option<Checker>,
+    /// The committed entries seen (persisted as committed or applied), by index; kept while
+    /// checking.
+    committed: BTreeMap<Index, Entry>,
+    /// Per node, the highest persisted commit index already recorded in `committed`.
+    commit_recorded: HashMap<NodeId, Index>,
     pub snapshot_every: Option<u64>,
     pub record_messages: bool,
     pub sent: Vec<Message>,
@@ -137,7 +143,16 @@ impl Cluster {
             genesis: genesis.clone(),
             net: Network::new(opts.net.clone()),
             rng: ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed_0fc1_a57e_5500),
-            inv: opts.check.then(Invariants::default),
+            inv: opts.check.then(|| {
+                // The simulated disk persists every commit advance at once, so commit survives
+                // crashes exactly.
+                let options = CheckerOptions {
+                    commit_survives_crash: true,
+                };
+                Checker::with_options(genesis.clone(), options)
+            }),
+            committed: BTreeMap::new(),
+            commit_recorded: HashMap::new(),
             snapshot_every: opts.snapshot_every,
             record_messages: opts.record_messages,
             sent: Vec::new(),
@@ -372,35 +387,30 @@ impl Cluster {
                     rd.messages.iter().map(|m| format!("{}->{} t{} {:?}", m.from, m.to, m.term, m.body)).collect::<Vec<_>>()
                 );
             }
-            let disk = self.disks.get_mut(&id).unwrap_or_else(|| unreachable!());
-            // (1) persist.
-            let mut range = (1, 0);
-            let mut replaced = Vec::new();
-            let mut dropped = Vec::new();
-            if let Some(snap) = &rd.snapshot {
-                dropped = disk
-                    .entries
-                    .iter()
-                    .filter(|e| e.index > snap.index)
-                    .map(|e| (e.index, e.term))
-                    .collect();
-                disk.install_snapshot(snap.clone());
-                range = (snap.index + 1, snap.index + 1);
-            }
-            if let (Some(first), Some(last)) = (rd.entries.first(), rd.entries.last()) {
-                range = (range.0.min(first.index), last.index.max(range.1));
-                // Moved, not copied: the disk owns what the Ready handed over.
-                match disk.append(rd.entries) {
-                    Ok(r) => replaced = r,
-                    Err(e) => self.fail(format!("node {id}: {e}")),
+            if let Some(inv) = self.inv.as_mut() {
+                // A snapshot this node took (`maybe_snapshot`) frees its log; one received from
+                // a leader replaces it.
+                let taken = self.pending_snapshot.get(&id).copied();
+                let snapshot = rd.snapshot.as_ref().map(|s| SnapshotWrite {
+                    index: s.index,
+                    term: s.term,
+                    replaces_log: taken != Some(s.index),
+                });
+                if let Err(e) = inv.on_persist(id, snapshot, &rd.entries) {
+                    self.fail(e.to_string());
                 }
             }
-            // Entries a snapshot dropped and the same Ready did not store again are replaced.
-            replaced.extend(
-                dropped
-                    .into_iter()
-                    .filter(|(i, t)| disk.term_at(*i) != Some(*t)),
-            );
+            let disk = self.disks.get_mut(&id).unwrap_or_else(|| unreachable!());
+            // (1) persist.
+            if let Some(snap) = &rd.snapshot {
+                disk.install_snapshot(snap.clone());
+            }
+            if !rd.entries.is_empty() {
+                // Moved, not copied: the disk owns what the Ready handed over.
+                if let Err(e) = disk.append(rd.entries) {
+                    self.fail(format!("node {id}: {e}"));
+                }
+            }
             if let Some(hs) = rd.hard_state {
                 let old = disk.hard_state;
                 if hs.term < old.term {
@@ -424,10 +434,9 @@ impl Cluster {
                 disk.hard_state = hs;
             }
             if let Some(inv) = self.inv.as_mut() {
-                let disk = &self.disks[&id];
-                if let Err(e) = inv.on_persist(id, disk, range.0, range.1, &replaced) {
-                    self.fail(e);
-                }
+                // The disk is synchronous: everything written is durable.
+                inv.on_durable(id, self.disks[&id].last_index());
+                self.record_persisted_commit(id);
             }
             // The disk is synchronous: the Ready is durable as soon as it is written, so it is
             // acknowledged at once (a crash before this point keeps the write yet loses the node
@@ -481,8 +490,9 @@ impl Cluster {
                         Err(e) => self.fail(format!("node {id}: {e}")),
                     }
                     if let Some(inv) = self.inv.as_mut() {
-                        if let Err(e) = inv.on_restore(id, &self.apps[&id]) {
-                            self.fail(e);
+                        let app = &self.apps[&id];
+                        if let Err(e) = inv.on_applied_digest(id, app.applied, app.hash) {
+                            self.fail(e.to_string());
                         }
                     }
                 }
@@ -494,10 +504,17 @@ impl Cluster {
                 }
                 self.applied_total += 1;
                 if let Some(inv) = self.inv.as_mut() {
-                    let known = inv.committed.contains_key(&entry.index);
-                    if let Err(e) = inv.on_apply(id, entry, &self.apps[&id], term) {
-                        self.fail(e);
+                    let known = inv.is_committed(entry.index);
+                    let app = &self.apps[&id];
+                    let result = inv
+                        .on_apply(id, entry, term)
+                        .and_then(|()| inv.on_applied_digest(id, app.applied, app.hash));
+                    if let Err(e) = result {
+                        self.fail(e.to_string());
                     }
+                    self.committed
+                        .entry(entry.index)
+                        .or_insert_with(|| entry.clone());
                     if !known && entry.kind == raft::core::EntryKind::Normal {
                         self.committed_normal += 1;
                     }
@@ -551,6 +568,24 @@ impl Cluster {
         self.pending_snapshot.insert(id, app.applied);
     }
 
+    /// Records the entries node `id`'s persisted commit index newly covers.
+    fn record_persisted_commit(&mut self, id: NodeId) {
+        let disk = &self.disks[&id];
+        let done = self.commit_recorded.get(&id).copied().unwrap_or(0);
+        let from = done.max(disk.snapshot_index()) + 1;
+        let commit = disk.hard_state.commit;
+        for index in from..=commit {
+            let Some(entry) = disk.entry(index) else {
+                self.fail(format!(
+                    "node {id} persisted commit {commit} but has no entry {index} (log ends at {})",
+                    disk.last_index()
+                ));
+            };
+            self.committed.entry(index).or_insert_with(|| entry.clone());
+        }
+        self.commit_recorded.insert(id, done.max(commit));
+    }
+
     /// Run the per-node checks on every live node.
     pub fn check_all(&mut self) {
         let Some(inv) = self.inv.as_mut() else {
@@ -559,8 +594,16 @@ impl Cluster {
         let mut failure = None;
         for (id, node) in &self.nodes {
             let status = node.status();
-            if let Err(e) = inv.check_node(&status, &self.apps[id], &self.disks[id]) {
-                failure = Some(e);
+            if let Err(e) = inv.check(&status) {
+                failure = Some(e.to_string());
+                break;
+            }
+            let applied = self.apps[id].applied;
+            if applied > status.commit {
+                failure = Some(format!(
+                    "node {id} applied {applied} beyond its commit {}",
+                    status.commit
+                ));
                 break;
             }
         }
@@ -575,16 +618,10 @@ impl Cluster {
         let Some(inv) = self.inv.as_ref() else {
             return;
         };
-        // The latest membership any node applied, even if that node has crashed since.
-        let voters = inv
-            .latest_voters()
-            .unwrap_or_else(|| self.genesis.voters.clone());
-        // Every quorum of the voters must hold a copy: more than n - quorum of them do.
-        let quorum = voters.len() / 2 + 1;
-        let needed = voters.len() - quorum + 1;
-        let disks = voters.iter().filter_map(|v| self.disks.get(v));
-        if let Err(e) = inv.check_durability(disks, needed) {
-            self.fail(e);
+        // The committed membership; every quorum of its voters must hold a copy.
+        let voters = inv.committed_conf().voters;
+        if let Err(e) = inv.check_durability(&voters) {
+            self.fail(e.to_string());
         }
     }
 
@@ -594,6 +631,9 @@ impl Cluster {
     pub fn crash(&mut self, id: NodeId) {
         self.crash_before_send.remove(&id);
         if self.nodes.remove(&id).is_some() {
+            if let Some(inv) = self.inv.as_mut() {
+                inv.on_crash(id);
+            }
             self.apps.insert(id, App::default());
             self.check_durability();
         }
@@ -615,10 +655,10 @@ impl Cluster {
         if let Some(inv) = self.inv.as_mut() {
             let status = node.status();
             let r = inv
-                .on_restore(id, &app)
-                .and_then(|_| inv.on_restart(id, &status, &disk));
+                .on_applied_digest(id, app.applied, app.hash)
+                .and_then(|()| inv.on_restart(id, &disk.persisted(), &status));
             if let Err(e) = r {
-                self.fail(e);
+                self.fail(e.to_string());
             }
         }
         self.apps.insert(id, app);
@@ -691,28 +731,17 @@ impl Cluster {
             .keys()
             .filter(|id| self.apps[id].applied >= index)
             .count();
-        let entry = self
-            .inv
-            .as_ref()
-            .and_then(|i| i.committed.get(&index))
-            .map(|c| c.entry.clone());
-        (count, entry)
+        (count, self.committed_entry(index))
     }
 
     /// The committed entry at `index`, as recorded by the checker.
     pub fn committed_entry(&self, index: Index) -> Option<Entry> {
-        self.inv
-            .as_ref()
-            .and_then(|i| i.committed.get(&index))
-            .map(|c| c.entry.clone())
+        self.committed.get(&index).cloned()
     }
 
     /// All committed entries in index order.
     pub fn committed_log(&self) -> Vec<Entry> {
-        self.inv
-            .as_ref()
-            .map(|i| i.committed.values().map(|c| c.entry.clone()).collect())
-            .unwrap_or_default()
+        self.committed.values().cloned().collect()
     }
 
     /// Propose `data` to whoever leads, and wait until at least `expected` live nodes applied it

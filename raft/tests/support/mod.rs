@@ -8,7 +8,6 @@ pub mod churn;
 pub mod cluster;
 pub mod disk;
 pub mod figure8;
-pub mod invariants;
 pub mod messages;
 pub mod network;
 

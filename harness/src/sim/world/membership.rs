@@ -22,7 +22,6 @@ use raft::kv::{AdminRequest, ClientRequest, ClientResponse};
 
 use super::super::disk::SimDisk;
 use super::super::events::Event;
-use super::super::invariants::LogMirror;
 use super::super::schedule::{Fault, Targets};
 use super::{Applied, SimNode, Stop, World};
 
@@ -117,26 +116,6 @@ impl World {
         mapped
     }
 
-    /// The membership invariants of node `n` after a step (`commit` as the core reports it).
-    pub(super) fn check_conf(
-        &mut self,
-        n: usize,
-        status: &raft::core::Status,
-        commit: u64,
-    ) -> Result<(), Stop> {
-        let nodes = &self.nodes;
-        let conf = &mut self.invariants.conf;
-        conf.check(status, commit, &nodes[n].mirror)
-            .map_err(Stop::Invariant)?;
-        let log_of = |id: NodeId| -> Option<&LogMirror> {
-            nodes
-                .get(usize::try_from(id).ok()?.checked_sub(1)?)
-                .map(|node| &node.mirror)
-        };
-        conf.check_quorum(status, commit, &nodes[n].mirror, log_of)
-            .map_err(Stop::Invariant)
-    }
-
     /// The removal of `id` was committed: stop it for good (its disk stays, its messages
     /// already on their way still arrive) and take it out of the members.
     pub(super) fn stop_removed(&mut self, id: NodeId) {
@@ -168,7 +147,6 @@ impl World {
             paused: false,
             held: Vec::new(),
             disk: SimDisk::new(lazy),
-            mirror: LogMirror::default(),
             removed: false,
         });
         id
@@ -213,7 +191,7 @@ impl World {
         if self.operator.action.is_some() {
             return Applied::Member("skipped: another membership action is in progress".into());
         }
-        let conf = self.invariants.conf.committed_conf();
+        let conf = self.invariants.committed_conf();
         let min_voters = (self.spec.nodes as usize).min(3);
         let stages: Vec<Stage> = match &fault {
             Fault::AddLearner => {
@@ -380,7 +358,7 @@ impl World {
                 node.driver = None;
                 node.incarnation += 1;
                 node.disk = SimDisk::new(lazy);
-                node.mirror = LogMirror::default();
+                self.invariants.on_disk_wiped(*id);
                 Ok(true)
             }
             Stage::CatchUp(id) => {
@@ -412,11 +390,11 @@ impl World {
                 Ok(false)
             }
             Stage::Propose(change) => {
-                let conf = self.invariants.conf.committed_conf();
+                let conf = self.invariants.committed_conf();
                 let committed = match *change {
                     ConfChange::AddLearner(id) => conf.contains(id),
                     ConfChange::Promote(id) => conf.is_voter(id),
-                    ConfChange::Remove(id) => self.invariants.conf.is_removed(id),
+                    ConfChange::Remove(id) => self.invariants.is_removed(id),
                 };
                 if committed {
                     self.operator.refusal = None;
