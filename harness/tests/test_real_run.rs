@@ -5,39 +5,19 @@
 //! The raft-kv binary lives in another package, so it is found next to this package's gauntlet
 //! binary (same target directory) and built with `cargo build -p raft --bin raft-kv` if missing.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use harness::run::{RunResults, RunVerdict};
 use harness::verdict::ExitVerdict;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use support::node_bin;
 
 const GAUNTLET: &str = env!("CARGO_BIN_EXE_gauntlet");
-
-fn node_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = Path::new(GAUNTLET).parent().unwrap().to_path_buf();
-        let bin = dir.join("raft-kv");
-        if !bin.is_file() {
-            // <target>/debug/gauntlet -> build raft-kv into the same target directory.
-            let target = dir.parent().unwrap();
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "-p", "raft", "--bin", "raft-kv"])
-                .env("CARGO_TARGET_DIR", target)
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("running cargo build for raft-kv");
-            assert!(status.success(), "cargo build -p raft --bin raft-kv failed");
-        }
-        assert!(bin.is_file(), "no raft-kv at {}", bin.display());
-        bin
-    })
-}
 
 fn gauntlet_test(store: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(GAUNTLET);
