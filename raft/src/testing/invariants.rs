@@ -198,7 +198,7 @@ impl Checker {
         // Entries a snapshot dropped and the same batch wrote again are not lost.
         let log = &track.log;
         dropped.retain(|&(index, term, _)| log.term_at(index) != Some(term));
-        self.check_dropped(id, &dropped)?;
+        self.check_dropped(id, &dropped, "overwrote or dropped")?;
         let log = &self.nodes[&id].log;
         for entry in entries.iter().filter(|e| e.index > log.snapshot_index()) {
             let Some(prev) = log.term_at(entry.index - 1) else {
@@ -240,15 +240,14 @@ impl Checker {
         Ok(())
     }
 
-    fn check_dropped(&self, id: NodeId, dropped: &[Dropped]) -> Check {
+    /// No entry in `dropped` is a committed one; `how` says what removed them (for the report).
+    fn check_dropped(&self, id: NodeId, dropped: &[Dropped], how: &str) -> Check {
         for &(index, term, digest) in dropped {
             if let Some(c) = self.committed_at(index) {
                 if (c.term, c.digest) == (term, digest) {
                     return Err(Violation::new(
                         "committed-entry-lost",
-                        format!(
-                            "node {id} overwrote or dropped committed entry {index} (term {term})"
-                        ),
+                        format!("node {id} {how} committed entry {index} (term {term})"),
                     ));
                 }
             }
@@ -301,7 +300,7 @@ impl Checker {
             .filter_map(|i| before.get(i).map(|(t, d)| (i, t, d)))
             .filter(|&(i, t, _)| track.log.term_at(i) != Some(t))
             .collect::<Vec<_>>();
-        self.check_dropped(id, &lost)
+        self.check_dropped(id, &lost, "lost in a crash (held durably, not recovered)")
     }
 
     /// Node `id` applied `entry`: it must be the committed entry there.
