@@ -242,12 +242,37 @@ where
     /// after it), a truncation when the first entry would overwrite a stored one, the entries,
     /// the hard state; then one sync. A crash keeps a prefix of these writes, so a hard state is
     /// never durable without the entries written before it.
+    ///
+    /// Leading entries already stored with the same index and term are the same entries (Raft's
+    /// log matching) and are not written again: rewriting them would put a truncation before
+    /// their copies, and a crash keeping the truncation but not the copies would lose entries
+    /// that an earlier sync made durable (and this node may have acknowledged).
     fn write_batch(
         &mut self,
         hard_state: Option<&H>,
-        entries: &[E],
+        mut entries: &[E],
         snapshot: Option<&S>,
     ) -> Result<(), StorageError> {
+        if snapshot.is_none() {
+            let stored = entries
+                .iter()
+                .take_while(|entry| {
+                    self.position(entry.index())
+                        .is_some_and(|p| p.term == entry.term())
+                })
+                .count();
+            if stored > 0 && stored == entries.len() {
+                // Every entry is stored; the batch still ends the log at its last entry.
+                let after = entries[stored - 1].index() + 1;
+                if self.log.last().is_some_and(|last| last.index >= after) {
+                    self.wal
+                        .append_encoded(&RaftRecord::<&E, &H>::TruncateFrom(after))?;
+                    let keep = self.log.partition_point(|p| p.index < after);
+                    self.log.truncate(keep);
+                }
+            }
+            entries = &entries[stored..];
+        }
         if let Some(snap) = snapshot {
             write_value_in(&self.fs, &self.dir.join(SNAPSHOT_FILE), snap)?;
             self.snapshot = Some((snap.index(), snap.term()));
@@ -364,6 +389,12 @@ where
     }
 
     /// Rejects a batch that would break the log's shape, before anything is written.
+    /// Where the stored entry at `index` is, if the log holds it.
+    fn position(&self, index: u64) -> Option<&EntryPosition> {
+        let at = self.log.partition_point(|p| p.index < index);
+        self.log.get(at).filter(|p| p.index == index)
+    }
+
     fn check_batch(&self, entries: &[E], snapshot: Option<&S>) -> Result<(), StorageError> {
         let Some(first) = entries.first() else {
             return Ok(());
