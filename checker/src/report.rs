@@ -180,49 +180,45 @@ impl CheckReport {
                 anomaly.description
             ));
         }
-        if let Some(cx) = self
-            .counterexample
-            .as_ref()
-            .filter(|cx| cx.anomaly.is_some())
-        {
+        if let Some(cx) = &self.counterexample {
             let key = cx
                 .key
                 .as_ref()
                 .map_or("(no key)".to_string(), describe_value);
             out.push_str(&format!("\ncounterexample in partition {key}:\n"));
             out.push_str(&format!("  {}\n", cx.explanation));
-            out.push_str("  shown by:\n");
-            for blocked in &cx.blocked {
-                out.push_str(&format!("    {}: {}\n", by_id(blocked.op), blocked.reason));
+        }
+        match &self.counterexample {
+            None => {}
+            Some(cx) if cx.anomaly.is_some() => {
+                out.push_str("  shown by:\n");
+                for blocked in &cx.blocked {
+                    out.push_str(&format!("    {}: {}\n", by_id(blocked.op), blocked.reason));
+                }
             }
-        } else if let Some(cx) = &self.counterexample {
-            let key = cx
-                .key
-                .as_ref()
-                .map_or("(no key)".to_string(), describe_value);
-            out.push_str(&format!("\ncounterexample in partition {key}:\n"));
-            out.push_str(&format!("  {}\n", cx.explanation));
-            out.push_str(&format!(
-                "  longest linearizable prefix ({} operations):\n",
-                cx.prefix.len()
-            ));
-            const SHOWN: usize = 20;
-            let skip = cx.prefix.len().saturating_sub(SHOWN);
-            if skip > 0 {
-                out.push_str(&format!("    ... {skip} earlier operations\n"));
-            }
-            for id in &cx.prefix[skip..] {
-                out.push_str(&format!("    {}\n", by_id(*id)));
-            }
-            out.push_str(&format!("  state after it: {}\n", cx.state_after_prefix));
-            out.push_str("  cannot go next:\n");
-            for blocked in &cx.blocked {
-                out.push_str(&format!("    {}: {}\n", by_id(blocked.op), blocked.reason));
-            }
-            if !cx.concurrent.is_empty() {
-                out.push_str("  concurrent with them:\n");
-                for id in &cx.concurrent {
+            Some(cx) => {
+                out.push_str(&format!(
+                    "  longest linearizable prefix ({} operations):\n",
+                    cx.prefix.len()
+                ));
+                const SHOWN: usize = 20;
+                let skip = cx.prefix.len().saturating_sub(SHOWN);
+                if skip > 0 {
+                    out.push_str(&format!("    ... {skip} earlier operations\n"));
+                }
+                for id in &cx.prefix[skip..] {
                     out.push_str(&format!("    {}\n", by_id(*id)));
+                }
+                out.push_str(&format!("  state after it: {}\n", cx.state_after_prefix));
+                out.push_str("  cannot go next:\n");
+                for blocked in &cx.blocked {
+                    out.push_str(&format!("    {}: {}\n", by_id(blocked.op), blocked.reason));
+                }
+                if !cx.concurrent.is_empty() {
+                    out.push_str("  concurrent with them:\n");
+                    for id in &cx.concurrent {
+                        out.push_str(&format!("    {}\n", by_id(*id)));
+                    }
                 }
             }
         }

@@ -98,12 +98,7 @@ fn membership_among_partitions_and_kills_keeps_the_correct_build_clean() {
         &|_| {},
     );
     assert_eq!(result.runs, 12);
-    let violations: Vec<String> = result
-        .failures
-        .iter()
-        .filter(|f| f.verdict.exit_code() != 2)
-        .map(|f| format!("seed {}: {}", f.spec.seed, f.verdict.summary()))
-        .collect();
+    let violations = result.definite_failures();
     assert!(violations.is_empty(), "{violations:?}");
 }
 

@@ -157,12 +157,7 @@ fn leader_churn_keeps_the_correct_build_clean() {
         false,
         &|_| {},
     );
-    let violations: Vec<String> = result
-        .failures
-        .iter()
-        .filter(|f| f.verdict.exit_code() != 2)
-        .map(|f| format!("seed {}: {}", f.spec.seed, f.verdict.summary()))
-        .collect();
+    let violations = result.definite_failures();
     assert!(violations.is_empty(), "{violations:?}");
 }
 
@@ -171,12 +166,7 @@ fn swarm_worlds_of_the_correct_build_stay_clean_and_replay_exactly() {
     let mut swarm = template(&[]);
     swarm.swarm = true;
     let result = sweep(&swarm, 0..24, RunOptions::default(), false, &|_| {});
-    let violations: Vec<String> = result
-        .failures
-        .iter()
-        .filter(|f| f.verdict.exit_code() != 2)
-        .map(|f| format!("seed {}: {}", f.spec.seed, f.verdict.summary()))
-        .collect();
+    let violations = result.definite_failures();
     assert!(violations.is_empty(), "{violations:?}");
     // A drawn world saved as JSON runs again byte for byte.
     let spec = swarm.for_seed(5);

@@ -1,9 +1,11 @@
 //! Property tests: random sequences of appends, syncs, compactions and reopens against a simple
 //! model, for the WAL and for the Raft layer on top of it.
 
+mod storage_types;
+
 use proptest::prelude::*;
-use raft::storage::{LogEntry, RaftDisk, SnapshotMeta, Wal, WalOptions};
-use serde::{Deserialize, Serialize};
+use raft::storage::{RaftDisk, Wal, WalOptions};
+use storage_types::{Entry, Snap};
 
 #[derive(Clone, Debug)]
 enum WalOp {
@@ -71,34 +73,6 @@ proptest! {
                 }
             }
         }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
-    index: u64,
-    term: u64,
-    data: Vec<u8>,
-}
-impl LogEntry for Entry {
-    fn index(&self) -> u64 {
-        self.index
-    }
-    fn term(&self) -> u64 {
-        self.term
-    }
-}
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Snap {
-    index: u64,
-    term: u64,
-}
-impl SnapshotMeta for Snap {
-    fn index(&self) -> u64 {
-        self.index
-    }
-    fn term(&self) -> u64 {
-        self.term
     }
 }
 

@@ -6,44 +6,15 @@
 //! marker, a truncation, the entries, the hard state). So never a hole in the log and never a
 //! hard state without the entries written before it.
 
+mod storage_types;
+
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use raft::storage::{LogEntry, RaftDisk, RaftState, SimFs, SnapshotMeta, WalOptions};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
-    index: u64,
-    term: u64,
-    data: Vec<u8>,
-}
-
-impl LogEntry for Entry {
-    fn index(&self) -> u64 {
-        self.index
-    }
-    fn term(&self) -> u64 {
-        self.term
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Snap {
-    index: u64,
-    term: u64,
-}
-
-impl SnapshotMeta for Snap {
-    fn index(&self) -> u64 {
-        self.index
-    }
-    fn term(&self) -> u64 {
-        self.term
-    }
-}
+use raft::storage::{RaftDisk, RaftState, SimFs, WalOptions};
+use storage_types::{Entry, Snap};
 
 type Disk = RaftDisk<Entry, u64, Snap, SimFs>;
 type State = RaftState<Entry, u64, Snap>;

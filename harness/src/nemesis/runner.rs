@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::schedule::{
-    isolate, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape, Schedule, Step, Targets,
+    isolate, links_out_of, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape, Schedule, Step,
+    Targets,
 };
 use crate::db::Db;
 use crate::proxy::{LinkId, LinkState, ProxyHandle};
@@ -230,11 +231,7 @@ impl NemesisRunner {
             } => {
                 let (sources, detail) = self.resolve_targets(source).await;
                 let all = self.cluster.db().nodes();
-                let links: Vec<Link> = sources
-                    .iter()
-                    .flat_map(|&from| isolate(from, &all))
-                    .filter(|(from, to)| sources.contains(from) && !sources.contains(to))
-                    .collect();
+                let links = links_out_of(&sources, &all);
                 self.cluster.set_links(
                     &links,
                     LinkState::Stale {

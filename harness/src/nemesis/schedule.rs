@@ -794,6 +794,20 @@ pub fn isolate(node: NodeId, nodes: &[NodeId]) -> Vec<Link> {
     links_between_groups(&[vec![node], rest])
 }
 
+/// The directed links from each of `sources` to every node of `nodes` that is not a source (the
+/// links a [`Fault::Stale`] acts on).
+pub fn links_out_of(sources: &[NodeId], nodes: &[NodeId]) -> Vec<Link> {
+    sources
+        .iter()
+        .flat_map(|&from| {
+            nodes
+                .iter()
+                .filter(|to| !sources.contains(to))
+                .map(move |&to| (from, to))
+        })
+        .collect()
+}
+
 /// Resolves a partition shape into the directed links to cut (empty for `IsolateLeader`, which
 /// the runner resolves with [`isolate`] once it knows the leader).
 pub fn partition_links(rng: &mut ChaCha8Rng, shape: PartitionShape, nodes: &[NodeId]) -> Vec<Link> {

@@ -5,8 +5,8 @@
 //! end before `duration_ms`.
 
 pub use crate::nemesis::schedule::{
-    links_between_groups, parse_nemesis_list, Fault, Link, NemesisKind, NodeId, PartitionShape,
-    Schedule, ScheduleOptions, Step, Targets, UnknownNemesis,
+    links_between_groups, links_out_of, parse_nemesis_list, Fault, Link, NemesisKind, NodeId,
+    PartitionShape, Schedule, ScheduleOptions, Step, Targets, UnknownNemesis,
 };
 
 /// Parses the simulator's `--nemesis` list: as [`parse_nemesis_list`], except that `all` also

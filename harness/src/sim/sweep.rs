@@ -23,6 +23,18 @@ pub struct SweepResult {
     pub coverage: MarkTally,
 }
 
+impl SweepResult {
+    /// `seed N: <verdict>` for every failing run that is not merely `unknown` (a violation or a
+    /// harness failure), in seed order.
+    pub fn definite_failures(&self) -> Vec<String> {
+        self.failures
+            .iter()
+            .filter(|f| f.verdict.exit_code() != 2)
+            .map(|f| format!("seed {}: {}", f.spec.seed, f.verdict.summary()))
+            .collect()
+    }
+}
+
 /// Per coverage mark, the number of runs that passed it at least once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MarkTally {

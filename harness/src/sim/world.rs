@@ -23,7 +23,7 @@ use super::events::{Event, EventQueue};
 use super::history::SimHistory;
 use super::invariants::{observe_batch, Checker, InvariantViolation};
 use super::network::Network;
-use super::schedule::{links_between, Fault, Link, PartitionShape, Step, Targets};
+use super::schedule::{links_between, links_out_of, Fault, Link, PartitionShape, Step, Targets};
 use super::spec::SimSpec;
 use super::workload::OpGenerator;
 
@@ -719,16 +719,7 @@ impl World {
                     .into_iter()
                     .map(|n| n as u64 + 1)
                     .collect();
-                let rest: Vec<u64> = self
-                    .members
-                    .iter()
-                    .copied()
-                    .filter(|m| !sources.contains(m))
-                    .collect();
-                let links: Vec<Link> = links_between(&sources, &rest)
-                    .into_iter()
-                    .filter(|(from, _)| sources.contains(from))
-                    .collect();
+                let links = links_out_of(&sources, &self.members);
                 self.network.set_stale(
                     &links,
                     Some((*pass_ms, (stall_ms + long_stall_ms) / 2, *release_ms)),
