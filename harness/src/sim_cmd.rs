@@ -13,12 +13,15 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::artifacts::utc_stamp;
+use crate::shard::Shard;
 use crate::sim::churn::ChurnSpec;
 use crate::sim::schedule::{parse_sim_nemesis_list, NemesisKind};
 use crate::sim::shrink::shrink;
 use crate::sim::spec::{parse_bugs, SimSpec, SimWorkload, DEFAULT_SNAPSHOT_EVERY};
-use crate::sim::sweep::{sweep, MarkTally};
+use crate::sim::sweep::{sweep_seeds, MarkTally};
 use crate::sim::{run, RunOptions, SimOutcome, SimVerdict};
+use crate::sweep_record::{MarkSeeds, SweepFailure, SweepRecord, SWEEP_FORMAT};
 use crate::verdict::ExitVerdict;
 use raft::coverage::MarkCounts;
 
@@ -28,9 +31,15 @@ pub struct SimArgs {
     /// Run this one seed.
     #[arg(long, conflicts_with_all = ["seeds", "replay"])]
     pub seed: Option<u64>,
-    /// Run every seed in `A..B` (B excluded) on all cores.
+    /// Run every seed in `A..B` (B excluded) on all cores, and write a summary of the sweep to
+    /// `<store>/sim/sweeps/A..B[-shard-I-of-N].json`.
     #[arg(long, value_name = "A..B", value_parser = parse_range)]
     pub seeds: Option<Range<u64>>,
+    /// With `--seeds A..B`: run only the I-th of N disjoint slices of the range, I from 1 to N.
+    /// The slices are strided (shard I runs seeds A+I-1, A+I-1+N, ...), so N machines given
+    /// 1/N .. N/N run every seed exactly once. Default: 1/1, the whole range.
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["seed", "replay"])]
+    pub shard: Option<Shard>,
     /// Run a saved spec again (the file `--shrink` writes).
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
@@ -196,8 +205,33 @@ impl SimArgs {
         }
     }
 
-    /// The command line that reproduces seed `seed`.
+    /// The command line that reproduces seed `seed` (on any machine: no shard, no store).
     pub fn reproduce_command(&self, seed: u64) -> String {
+        format!("gauntlet sim --seed {seed}{}", self.world_flags())
+    }
+
+    /// The `--shard` slice (the whole range without the flag).
+    pub fn shard(&self) -> Shard {
+        self.shard.unwrap_or(Shard::WHOLE)
+    }
+
+    /// The command line of a sweep of `seeds` (with the shard, unless it is the whole range).
+    pub fn sweep_command(&self, seeds: &Range<u64>) -> String {
+        let shard = if self.shard().is_whole() {
+            String::new()
+        } else {
+            format!(" --shard {}", self.shard())
+        };
+        format!(
+            "gauntlet sim --seeds {}..{}{shard}{}",
+            seeds.start,
+            seeds.end,
+            self.world_flags()
+        )
+    }
+
+    /// The flags that shape every seed's world, each with a leading space.
+    fn world_flags(&self) -> String {
         let nemesis: Vec<&str> = self.nemesis.0.iter().map(|k| k.name()).collect();
         let nemesis = if nemesis.is_empty() {
             "none".to_string()
@@ -205,7 +239,7 @@ impl SimArgs {
             nemesis.join(",")
         };
         let mut cmd = format!(
-            "gauntlet sim --seed {seed} --nodes {} --time {} --workload {} --nemesis {nemesis} --nemesis-interval {} --concurrency {}",
+            " --nodes {} --time {} --workload {} --nemesis {nemesis} --nemesis-interval {} --concurrency {}",
             self.nodes,
             self.time,
             self.workload.name(),
@@ -318,12 +352,14 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
 
 fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     let template = args.template(seeds.start)?;
+    let shard = args.shard();
+    let slice: Vec<u64> = shard.seeds(seeds.clone()).collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
         .context("starting the sweep's thread pool")?;
     let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(seeds.end - seeds.start)
+        ProgressBar::new(slice.len() as u64)
     } else {
         ProgressBar::hidden()
     };
@@ -332,11 +368,12 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let failed = std::sync::atomic::AtomicU64::new(0);
+    let started_at = utc_stamp(std::time::SystemTime::now());
     let started = Instant::now();
     let result = pool.install(|| {
-        sweep(
+        sweep_seeds(
             &template,
-            seeds.clone(),
+            &slice,
             args.run_options(),
             args.until_first,
             &|outcome: &SimOutcome| {
@@ -351,22 +388,37 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     bar.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
     let mut verdicts = Vec::new();
+    let mut failures = Vec::new();
     for outcome in &result.failures {
         let dir = save(&args.store, outcome)?;
+        let reproduce = args.reproduce_command(outcome.spec.seed);
         println!(
-            "seed {} FAILED ({}): {}\n  saved: {}",
+            "seed {} FAILED ({}): {reproduce}\n  saved: {}",
             outcome.spec.seed,
             outcome.verdict.summary(),
-            args.reproduce_command(outcome.spec.seed),
             dir.display()
         );
         verdicts.push(outcome.verdict.outcome());
+        failures.push(SweepFailure {
+            seed: outcome.spec.seed,
+            verdict: outcome.verdict.outcome().name().to_string(),
+            anomaly: outcome.verdict.kind().unwrap_or("valid").to_string(),
+            summary: outcome.verdict.summary(),
+            reproduce,
+            dir,
+        });
     }
+    let shard_label = if shard.is_whole() {
+        String::new()
+    } else {
+        format!("shard {shard} of ")
+    };
     println!(
-        "{} seeds ({}..{}), {} failed, in {:.1} s wall; {:.0} simulated s per wall s",
+        "{} of {} seeds ({shard_label}{}..{}), {} failed, in {:.1} s wall; {:.0} simulated s per wall s",
         result.runs,
+        slice.len(),
         seeds.start,
-        seeds.start + result.runs,
+        seeds.end,
         result.failures.len(),
         wall,
         result.sim_time_us as f64 / 1e6 / wall.max(1e-9)
@@ -376,16 +428,52 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
         .iter()
         .filter(|f| f.verdict.outcome() == ExitVerdict::Violation);
     if let Some(first) = violations.clone().next() {
+        let position = slice
+            .iter()
+            .position(|&s| s == first.spec.seed)
+            .unwrap_or(0);
         println!(
             "first violating seed: {} ({} seeds run to find it; {} violations)",
             first.spec.seed,
-            first.spec.seed - seeds.start + 1,
+            position + 1,
             violations.count()
         );
     }
     print_tally(&result.coverage, result.runs);
     // A harness failure outranks a violation, which outranks an unknown.
-    Ok(ExitVerdict::worst(verdicts).exit_code())
+    let exit_code = ExitVerdict::worst(verdicts).exit_code();
+    let record = SweepRecord {
+        format: SWEEP_FORMAT.to_string(),
+        version: 1,
+        seeds: format!("{}..{}", seeds.start, seeds.end),
+        first_seed: seeds.start,
+        end_seed: seeds.end,
+        shard,
+        started: started_at,
+        command: args.sweep_command(&seeds),
+        seeds_planned: slice.len() as u64,
+        seeds_run: result.runs,
+        unknowns: failures
+            .iter()
+            .filter(|f| f.verdict == ExitVerdict::Unknown.name())
+            .count() as u64,
+        failures,
+        simulated_s: result.sim_time_us as f64 / 1e6,
+        wall_s: wall,
+        jobs: pool.current_num_threads(),
+        coverage: result
+            .coverage
+            .iter()
+            .map(|(mark, seeds)| MarkSeeds {
+                mark: mark.name().to_string(),
+                seeds,
+            })
+            .collect(),
+        exit_code,
+    };
+    let path = record.save(&args.store)?;
+    println!("sweep summary: {}", path.display());
+    Ok(exit_code)
 }
 
 /// Columns of the coverage tables.

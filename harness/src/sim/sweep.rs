@@ -72,15 +72,25 @@ pub fn sweep(
     until_first: bool,
     on_done: &(dyn Fn(&SimOutcome) + Sync),
 ) -> SweepResult {
-    let chunk = (rayon::current_num_threads() as u64 * 4).max(1);
+    let seeds: Vec<u64> = seeds.collect();
+    sweep_seeds(template, &seeds, opts, until_first, on_done)
+}
+
+/// [`sweep`] over any list of seeds (one `--shard` of a range), in the order given.
+pub fn sweep_seeds(
+    template: &SimSpec,
+    seeds: &[u64],
+    opts: RunOptions,
+    until_first: bool,
+    on_done: &(dyn Fn(&SimOutcome) + Sync),
+) -> SweepResult {
+    let chunk = (rayon::current_num_threads() * 4).max(1);
     let mut result = SweepResult::default();
     let sim_time = AtomicU64::new(0);
-    let mut start = seeds.start;
-    while start < seeds.end {
-        let end = (start + chunk).min(seeds.end);
-        let outcomes: Vec<SimOutcome> = (start..end)
-            .into_par_iter()
-            .map(|seed| {
+    for chunk in seeds.chunks(chunk) {
+        let outcomes: Vec<SimOutcome> = chunk
+            .par_iter()
+            .map(|&seed| {
                 let spec = template.for_seed(seed);
                 let outcome = run(&spec, opts);
                 sim_time.fetch_add(outcome.stats.sim_time_us, Ordering::Relaxed);
@@ -88,7 +98,7 @@ pub fn sweep(
                 outcome
             })
             .collect();
-        result.runs += end - start;
+        result.runs += chunk.len() as u64;
         let mut failed = false;
         for outcome in outcomes {
             result.coverage.add(&outcome.coverage);
@@ -100,7 +110,6 @@ pub fn sweep(
         if failed && until_first {
             break;
         }
-        start = end;
     }
     result.sim_time_us = sim_time.load(Ordering::Relaxed);
     result
