@@ -30,6 +30,12 @@ pub enum Command {
     ///
     /// Exit code: 0 valid, 1 violation, 2 unknown, 3 harness failure.
     Sim(crate::sim_cmd::SimArgs),
+    /// Summarize a store: every real run, simulated sweep and fuzz result in it, as summary.md,
+    /// summary.json and junit.xml, with what changed since the previous night (trend.jsonl).
+    ///
+    /// Exit code: 0 everything passed, 1 a violation or fuzz crash, 2 an unknown, 3 a harness
+    /// failure, an unreadable run directory, or an unreadable store.
+    Summarize(crate::summarize::SummarizeArgs),
 }
 
 /// Flags of `gauntlet check`.

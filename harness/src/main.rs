@@ -57,6 +57,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check_cmd::run(&args),
         Command::Test(args) => harness::test_cmd::run(&args),
         Command::Sim(args) => harness::sim_cmd::run_cmd(&args),
+        Command::Summarize(args) => harness::summarize::run(&args),
     };
     match code {
         Ok(code) => ExitCode::from(code),
