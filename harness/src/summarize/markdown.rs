@@ -50,16 +50,20 @@ fn totals(md: &mut String, s: &Summary) {
     } else {
         String::new()
     };
-    let _ = writeln!(
-        md,
-        "- Real runs: {}{}{unreadable}",
-        s.real.runs,
-        if verdicts.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", verdicts.join(", "))
-        }
-    );
+    if s.real.runs == 0 && s.real.unreadable == 0 {
+        let _ = writeln!(md, "- Real runs: none (no run directories in the store)");
+    } else {
+        let _ = writeln!(
+            md,
+            "- Real runs: {}{}{unreadable}",
+            s.real.runs,
+            if verdicts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", verdicts.join(", "))
+            }
+        );
+    }
     if s.sim.sweeps == 0 {
         let _ = writeln!(
             md,
@@ -69,7 +73,7 @@ fn totals(md: &mut String, s: &Summary) {
         let _ = writeln!(
         md,
         "- Simulated seeds: {} in {} sweep(s): {} violation(s), {} unknown, {} harness failure(s); \
-         {:.0} simulated s in {:.0} CPU s",
+         {:.1} simulated s in {:.1} CPU s",
         s.sim.seeds_run,
         s.sim.sweeps,
         s.sim.violations,
@@ -250,7 +254,7 @@ fn sweeps(md: &mut String, s: &Summary) {
     for w in &s.collected.sweeps {
         let _ = writeln!(
             md,
-            "| {} | {}/{} | {} of {} | {} | {} | {:.0} | {:.0} | {:.1} |",
+            "| {} | {}/{} | {} of {} | {} | {} | {:.1} | {:.1} | {:.1} |",
             w.seeds,
             w.shards.len(),
             w.shard_count,
