@@ -160,3 +160,40 @@ fn the_files_the_scripts_name_exist() {
         }
     }
 }
+
+#[test]
+fn the_fuzz_result_fuzz_nightly_writes_is_what_summarize_reads() {
+    let text = std::fs::read_to_string(repo_root().join("scripts/fuzz-nightly")).unwrap();
+    // The printf of <target>.result.json and its continuation lines.
+    let start = text
+        .find("printf '{\"format\":\"gauntlet-fuzz-result\"")
+        .expect("fuzz-nightly writes a result file");
+    let end = start + text[start..].find(".result.json\"").expect("its file name") + 13;
+    let printf = &text[start..end];
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("fuzz");
+    std::fs::create_dir_all(&out).unwrap();
+    for (runs, rate) in [("", ""), ("1234", "56")] {
+        let script = format!(
+            "target=wal_recover seconds=60 runs={runs} rate={rate} crashes=2 status=77 \
+             artifacts={dir}/wal_recover log={dir}/wal_recover.log out={dir}\n{printf}\n",
+            dir = out.display()
+        );
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let json = std::fs::read_to_string(out.join("wal_recover.result.json")).unwrap();
+        let result: harness::summarize::collect::FuzzResult =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!(result.format, harness::summarize::collect::FUZZ_FORMAT);
+        assert_eq!((result.crashes, result.exit_status), (2, 77));
+        assert_eq!(result.runs, runs.parse().ok(), "{json}");
+        assert!(
+            harness::summarize::when::stamp_seconds(&result.finished).is_some(),
+            "{json}"
+        );
+    }
+}
