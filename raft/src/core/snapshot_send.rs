@@ -2,7 +2,9 @@
 //! `Config::snapshot_chunk_bytes`, a small window of them in flight; the follower's answers say
 //! how many bytes it holds, so a lost, reordered or refused chunk is resent from there (one
 //! chunk at a time until the follower makes progress again), as is a chunk nobody answered
-//! within two heartbeat intervals. A newer snapshot restarts the transfer from offset 0.
+//! within two heartbeat intervals while the follower answered heartbeats. A transfer without
+//! progress for two election timeouts is given up (the follower is probed again), and a newer
+//! snapshot restarts the transfer from offset 0.
 
 use super::message::MessageBody;
 use super::node::Node;
@@ -157,16 +159,22 @@ impl SnapshotTransfer {
         self.ticks_waiting = 0;
     }
 
-    /// One leader tick: rewind when chunks went unanswered for `resend_after` ticks, give up
-    /// after `give_up_after` ticks without progress.
-    pub(crate) fn tick(&mut self, resend_after: u32, give_up_after: u32) -> TransferTick {
+    /// One leader tick: rewind when chunks went unanswered for `resend_after` ticks while the
+    /// follower still answers other messages (`heard_recently`: so chunks were lost, rather
+    /// than the follower being down), give up after `give_up_after` ticks without progress.
+    pub(crate) fn tick(
+        &mut self,
+        resend_after: u32,
+        give_up_after: u32,
+        heard_recently: bool,
+    ) -> TransferTick {
         self.ticks_waiting = self.ticks_waiting.saturating_add(1);
         self.ticks_stalled = self.ticks_stalled.saturating_add(1);
         if self.ticks_stalled >= give_up_after {
             return TransferTick::Stalled;
         }
         let unanswered = self.last_sent || self.sent > self.acked;
-        if unanswered && self.ticks_waiting >= resend_after {
+        if unanswered && heard_recently && self.ticks_waiting >= resend_after {
             self.rewind(self.acked);
             return TransferTick::Rewound;
         }
@@ -272,7 +280,8 @@ impl Node {
             let ProgressState::Snapshot(transfer) = &mut p.state else {
                 continue;
             };
-            match transfer.tick(resend_after, give_up_after) {
+            let heard_recently = p.ticks_since_heard <= resend_after;
+            match transfer.tick(resend_after, give_up_after, heard_recently) {
                 TransferTick::Waiting => {}
                 TransferTick::Rewound => {
                     tracing::trace!(id = self.id, to = *id, "snapshot chunks unanswered");
@@ -348,13 +357,22 @@ mod tests {
         let mut t = SnapshotTransfer::new(9, 40, 10);
         offsets(&mut t, 4);
         t.on_accepted(10);
-        assert_eq!(t.tick(2, 20), TransferTick::Waiting);
-        assert_eq!(t.tick(2, 20), TransferTick::Rewound);
+        assert_eq!(t.tick(2, 20, true), TransferTick::Waiting);
+        assert_eq!(t.tick(2, 20, true), TransferTick::Rewound);
         assert_eq!(
             t.next_chunk(4).map(|c| (c.offset, c.resent)),
             Some((10, true))
         );
-        let outcomes: Vec<TransferTick> = (0..18).map(|_| t.tick(2, 20)).collect();
+        let outcomes: Vec<TransferTick> = (0..18).map(|_| t.tick(2, 20, true)).collect();
         assert_eq!(outcomes.last(), Some(&TransferTick::Stalled));
+    }
+
+    #[test]
+    fn nothing_is_resent_to_a_follower_that_answers_nothing() {
+        let mut t = SnapshotTransfer::new(9, 40, 10);
+        offsets(&mut t, 4);
+        let outcomes: Vec<TransferTick> = (0..5).map(|_| t.tick(2, 20, false)).collect();
+        assert!(outcomes.iter().all(|o| *o == TransferTick::Waiting));
+        assert!(!t.can_send(4));
     }
 }
