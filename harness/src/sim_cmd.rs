@@ -87,8 +87,8 @@ pub struct SimArgs {
     /// The core's window of in-flight AppendEntries per follower (default: the server's 256).
     #[arg(long, default_value_t = 256)]
     pub max_inflight_msgs: usize,
-    /// Bytes of snapshot data per InstallSnapshot chunk, at least 1 (default: the server's
-    /// 1 MiB). Only with `--no-swarm`: swarm testing draws it per seed.
+    /// Bytes of snapshot data per InstallSnapshot chunk, at least 1 (the default is the
+    /// server's). Only with `--no-swarm`: swarm testing draws it per seed (16 B to 16 KiB).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SNAPSHOT_CHUNK_BYTES)]
     pub snapshot_chunk_bytes: usize,
     /// Leader churn: strike each new leader with this chance 0.1-20 ms after its election and after

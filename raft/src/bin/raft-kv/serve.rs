@@ -51,7 +51,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10_000)]
     snapshot_every: u64,
     /// Bytes of snapshot data per InstallSnapshot chunk sent to a lagging follower, from 1 to
-    /// 8388608 (half the peer frame limit). Default: 1048576 (1 MiB).
+    /// 8388608 (half the peer frame limit).
     #[arg(long, default_value_t = DEFAULT_SNAPSHOT_CHUNK_BYTES)]
     snapshot_chunk_bytes: usize,
     /// Seed of the node's randomness.
