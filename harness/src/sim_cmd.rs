@@ -23,6 +23,7 @@ use crate::sim::sweep::{sweep_seeds, MarkTally};
 use crate::sim::{run, RunOptions, SimOutcome, SimVerdict};
 use crate::sweep_record::{MarkSeeds, SweepFailure, SweepRecord, SWEEP_FORMAT};
 use crate::verdict::ExitVerdict;
+use raft::core::DEFAULT_SNAPSHOT_CHUNK_BYTES;
 use raft::coverage::MarkCounts;
 
 /// Flags of `gauntlet sim`.
@@ -95,6 +96,10 @@ pub struct SimArgs {
     /// The core's window of in-flight AppendEntries per follower (default: the server's 256).
     #[arg(long, default_value_t = 256)]
     pub max_inflight_msgs: usize,
+    /// Bytes of snapshot data per InstallSnapshot chunk, at least 1 (the default is the
+    /// server's). Only with `--no-swarm`: swarm testing draws it per seed (16 B to 16 KiB).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SNAPSHOT_CHUNK_BYTES)]
+    pub snapshot_chunk_bytes: usize,
     /// Leader churn: strike each new leader with this chance 0.1-20 ms after its election and after
     /// its first commit, or else after a tenure of up to 2 s (crash it, or cut it off, for
     /// 0.2-2 s).
@@ -111,7 +116,7 @@ pub struct SimArgs {
     /// Turn swarm testing off and run every seed in the one world the flags above describe.
     /// By default every seed draws its own knobs from the seed (message size and in-flight
     /// window, loss/duplicate/slow chances, fault kinds and interval, clients, leader churn,
-    /// snapshot interval, session expiry), bounded by `--nemesis` and `--concurrency`; the drawn
+    /// snapshot interval and chunk size, session expiry), bounded by `--nemesis` and `--concurrency`; the drawn
     /// values override the other flags and spec.json records them.
     #[arg(long)]
     pub no_swarm: bool,
@@ -183,6 +188,10 @@ impl SimArgs {
         spec.network.slow_chance = self.slow;
         spec.network.duplicate_chance = self.duplicate;
         spec.max_inflight_msgs = self.max_inflight_msgs;
+        if self.snapshot_chunk_bytes == 0 {
+            bail!("expected --snapshot-chunk-bytes of at least 1");
+        }
+        spec.snapshot_chunk_bytes = self.snapshot_chunk_bytes;
         if let Some(chance) = self.leader_churn {
             let churn = ChurnSpec {
                 chance,
@@ -263,6 +272,12 @@ impl SimArgs {
         }
         if self.snapshot_every != DEFAULT_SNAPSHOT_EVERY {
             cmd.push_str(&format!(" --snapshot-every {}", self.snapshot_every));
+        }
+        if self.snapshot_chunk_bytes != DEFAULT_SNAPSHOT_CHUNK_BYTES {
+            cmd.push_str(&format!(
+                " --snapshot-chunk-bytes {}",
+                self.snapshot_chunk_bytes
+            ));
         }
         cmd.push_str(&format!(
             " --loss {} --slow {} --duplicate {}",

@@ -14,8 +14,12 @@ use std::cell::Cell;
 pub enum Mark {
     /// The application handed the core a snapshot and the log was compacted.
     SnapshotTaken,
-    /// A leader sent InstallSnapshot to a follower that needed compacted entries.
+    /// A leader started sending a snapshot to a follower that needed compacted entries.
     SnapshotSent,
+    /// A follower received the last chunk of a snapshot that came in more than one chunk.
+    SnapshotSentInChunks,
+    /// A leader sent a snapshot chunk again (it, or its answer, was lost or refused).
+    SnapshotChunkResent,
     /// A follower installed a snapshot whose last entry conflicted with an entry it held.
     SnapshotInstalledOverConflict,
     /// A follower installed a snapshot beyond the end of its log.
@@ -59,6 +63,8 @@ impl Mark {
     pub const ALL: &'static [Mark] = &[
         Mark::SnapshotTaken,
         Mark::SnapshotSent,
+        Mark::SnapshotSentInChunks,
+        Mark::SnapshotChunkResent,
         Mark::SnapshotInstalledOverConflict,
         Mark::SnapshotInstalled,
         Mark::SnapshotRestoredOnRestart,
@@ -87,6 +93,8 @@ impl Mark {
         match self {
             Mark::SnapshotTaken => "snapshot-taken",
             Mark::SnapshotSent => "snapshot-sent",
+            Mark::SnapshotSentInChunks => "snapshot-sent-in-chunks",
+            Mark::SnapshotChunkResent => "snapshot-chunk-resent",
             Mark::SnapshotInstalledOverConflict => "snapshot-installed-over-conflict",
             Mark::SnapshotInstalled => "snapshot-installed",
             Mark::SnapshotRestoredOnRestart => "snapshot-restored-on-restart",

@@ -80,6 +80,10 @@ pub struct SimSpec {
     /// with 1 and a tiny `max_msg_bytes`, a follower is caught up one entry per round trip).
     #[serde(default = "default_max_inflight_msgs")]
     pub max_inflight_msgs: usize,
+    /// Bytes of snapshot data per InstallSnapshot chunk (the server's default is 1 MiB; a
+    /// small chunk sends a snapshot in many messages, any of which can be lost or reordered).
+    #[serde(default = "default_snapshot_chunk_bytes")]
+    pub snapshot_chunk_bytes: usize,
     /// Leader churn: strike new leaders a short random time after their election (`None`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub churn: Option<ChurnSpec>,
@@ -104,6 +108,10 @@ fn default_max_msg_bytes() -> usize {
 
 fn default_max_inflight_msgs() -> usize {
     256
+}
+
+fn default_snapshot_chunk_bytes() -> usize {
+    raft::core::DEFAULT_SNAPSHOT_CHUNK_BYTES
 }
 
 /// The driver's (and the server's) default snapshot interval.
@@ -133,6 +141,7 @@ impl SimSpec {
             election_ticks: 10,
             max_msg_bytes: default_max_msg_bytes(),
             max_inflight_msgs: default_max_inflight_msgs(),
+            snapshot_chunk_bytes: default_snapshot_chunk_bytes(),
             churn: None,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             session_idle_entries: None,
@@ -218,13 +227,16 @@ mod tests {
         let mut spec = SimSpec::new(3);
         spec.snapshot_every = 17;
         spec.session_idle_entries = Some(40);
+        spec.snapshot_chunk_bytes = 100;
         let mut json = serde_json::to_value(&spec).expect("spec serializes");
         let fields = json.as_object_mut().expect("a JSON object");
         assert!(fields.remove("snapshot_every").is_some());
         assert!(fields.remove("session_idle_entries").is_some());
+        assert!(fields.remove("snapshot_chunk_bytes").is_some());
         let old: SimSpec = serde_json::from_value(json).expect("an old spec parses");
         assert_eq!(old.snapshot_every, DEFAULT_SNAPSHOT_EVERY);
         assert_eq!(old.session_idle_entries, None);
+        assert_eq!(old.snapshot_chunk_bytes, 1 << 20, "the snapshot went whole");
         let round_trip: SimSpec =
             serde_json::from_str(&serde_json::to_string(&spec).expect("serializes"))
                 .expect("parses");

@@ -2,7 +2,7 @@
 //! configuration from the seed (the core's flow control, the network's loss, duplication and
 //! reordering, which fault kinds run and how often (`membership` among them when the template
 //! has it), how many clients, leader churn, how often replicas snapshot and compact their logs,
-//! how soon idle client sessions expire), so a sweep explores many different worlds instead of
+//! how soon idle client sessions expire, how large a snapshot chunk is), so a sweep explores many different worlds instead of
 //! one average one. A feature that hides a bug in the average world (large
 //! AppendEntries that deliver an old leader's entries together with the new leader's no-op; so
 //! many fault kinds that none lasts) is switched off or turned to an extreme in some seeds.
@@ -73,7 +73,9 @@ pub fn draw(spec: &mut SimSpec) {
 /// most seeds snapshot often enough that followers receive InstallSnapshot and restarts restore
 /// from one), never in one seed of six; sessions expire after 10 to 500 idle entries in one seed
 /// of three (a client that gave up on a request moves to a fresh session and leaves its old one
-/// idle).
+/// idle); snapshots travel in chunks of 16 B to 16 KiB, log-uniform (drawn last, so the draws
+/// above are those of a build without chunks): a KV snapshot of a run is mostly 200 B to 2 KiB,
+/// so about half the seeds send it in several chunks and the others whole.
 fn draw_compaction(spec: &mut SimSpec) {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x636f_6d70_6163_7400);
     let log_uniform = |rng: &mut ChaCha8Rng, lo: f64, hi: f64| {
@@ -87,6 +89,7 @@ fn draw_compaction(spec: &mut SimSpec) {
     spec.session_idle_entries = rng
         .random_bool(1.0 / 3.0)
         .then(|| log_uniform(&mut rng, 10.0, 500.0));
+    spec.snapshot_chunk_bytes = log_uniform(&mut rng, 16.0, 16_384.0) as usize;
 }
 
 #[cfg(test)]
@@ -116,6 +119,11 @@ mod tests {
             "{snapshotting} of 64 snapshot"
         );
         assert!(specs.iter().any(|s| s.session_idle_entries.is_some()));
+        assert!(specs
+            .iter()
+            .all(|s| (16..=16_384).contains(&s.snapshot_chunk_bytes)));
+        assert!(specs.iter().any(|s| s.snapshot_chunk_bytes < 128));
+        assert!(specs.iter().any(|s| s.snapshot_chunk_bytes > 4096));
         assert!(specs
             .iter()
             .all(|s| s.churn.as_ref().is_none_or(|c| c.validate().is_ok())));

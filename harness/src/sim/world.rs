@@ -328,6 +328,7 @@ impl World {
         core.heartbeat_tick = 1;
         core.max_msg_bytes = self.spec.max_msg_bytes.max(1);
         core.max_inflight_msgs = self.spec.max_inflight_msgs.max(1);
+        core.snapshot_chunk_bytes = self.spec.snapshot_chunk_bytes.max(1);
         core.seed = self.spec.seed ^ (u64::from(node.incarnation) << 40);
         let mut cfg = DriverConfig::new(
             core,

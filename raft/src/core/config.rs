@@ -1,4 +1,5 @@
-//! Node configuration: timing, randomness, flow-control limits and the planted-bug switches.
+//! Node configuration: timing, randomness, flow-control limits (snapshot chunk size included)
+//! and the planted-bug switches.
 
 use super::types::NodeId;
 use super::CoreError;
@@ -21,6 +22,9 @@ pub struct PlantedBugs {
     pub snapshot_keeps_suffix: bool,
 }
 
+/// The default size of one InstallSnapshot chunk: 1 MiB, like the AppendEntries byte budget.
+pub const DEFAULT_SNAPSHOT_CHUNK_BYTES: usize = 1 << 20;
+
 /// Everything a node needs to know besides its persisted state.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -40,6 +44,8 @@ pub struct Config {
     pub max_inflight_msgs: usize,
     /// Byte budget of entries per AppendEntries (at least one entry is always sent).
     pub max_msg_bytes: usize,
+    /// Bytes of snapshot data per InstallSnapshot chunk (the last chunk may be shorter).
+    pub snapshot_chunk_bytes: usize,
     pub bugs: PlantedBugs,
 }
 
@@ -55,6 +61,7 @@ impl Config {
             check_quorum: true,
             max_inflight_msgs: 256,
             max_msg_bytes: 1 << 20,
+            snapshot_chunk_bytes: DEFAULT_SNAPSHOT_CHUNK_BYTES,
             bugs: PlantedBugs::default(),
         }
     }
@@ -80,6 +87,11 @@ impl Config {
         if self.max_msg_bytes == 0 {
             return Err(CoreError::InvalidConfig(
                 "max_msg_bytes must be at least 1".into(),
+            ));
+        }
+        if self.snapshot_chunk_bytes == 0 {
+            return Err(CoreError::InvalidConfig(
+                "snapshot_chunk_bytes must be at least 1".into(),
             ));
         }
         Ok(())

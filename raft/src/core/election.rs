@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::message::{Message, MessageBody};
 use super::node::{Node, State};
-use super::progress::{Progress, ProgressState};
+use super::progress::Progress;
 use super::types::{EntryKind, NodeId, Term};
 use crate::coverage::{self, Mark};
 
@@ -206,16 +206,7 @@ impl Node {
             self.become_follower(term, None);
             return;
         }
-        for p in self.progress.values_mut() {
-            if let ProgressState::Snapshot { ticks, .. } = &mut p.state {
-                *ticks += 1;
-                if *ticks >= 2 * election_tick {
-                    // The snapshot (or its answer) was lost: probe again.
-                    let next = p.match_index + 1;
-                    p.become_probe(next);
-                }
-            }
-        }
+        self.tick_snapshot_transfers();
         if self.heartbeat_elapsed >= self.cfg.heartbeat_tick {
             self.heartbeat_elapsed = 0;
             self.broadcast_heartbeat();
@@ -246,6 +237,8 @@ impl Node {
         if term != self.term {
             self.term = term;
             self.vote = None;
+            // Chunks of the old term's snapshot will not be completed.
+            self.incoming_snapshot = None;
         }
         self.state = State::Follower;
         self.leader = leader;
@@ -288,6 +281,7 @@ impl Node {
         self.vote = Some(self.id);
         self.state = State::Candidate;
         self.leader = None;
+        self.incoming_snapshot = None;
         self.progress.clear();
         self.reads.clear();
         self.votes = BTreeMap::from([(self.id, true)]);
@@ -316,6 +310,7 @@ impl Node {
         tracing::debug!(id = self.id, term = self.term, "became leader");
         self.state = State::Leader;
         self.leader = Some(self.id);
+        self.incoming_snapshot = None;
         self.votes.clear();
         self.transfer = None;
         self.reads.clear();

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::types::{Entry, Index, NodeId, Snapshot, Term};
+use super::types::{Entry, Index, NodeId, SnapshotMeta, Term};
 
 /// One protocol message. `term` is the sender's current term, except for pre-vote requests
 /// (the term the sender would campaign in) and granted pre-vote responses (echo of that term).
@@ -68,12 +68,24 @@ pub enum MessageBody {
         read_round: u64,
         last_index: Index,
     },
-    /// Replace your state with this snapshot (you are too far behind for the log).
+    /// One chunk of a snapshot for a follower too far behind for the log: `data` holds the
+    /// snapshot's bytes from `offset` on, `done` marks the last chunk. The follower assembles
+    /// the chunks of one snapshot (of this leader term) in order and installs it on `done`.
     InstallSnapshot {
-        snapshot: Snapshot,
+        meta: SnapshotMeta,
+        offset: u64,
+        data: Vec<u8>,
+        done: bool,
     },
-    /// The follower now holds everything up to `index`.
+    /// The answer to one chunk of the snapshot ending at `snapshot_index`. `received` is how
+    /// many of its bytes the follower holds in order from offset 0 (where the leader resumes);
+    /// `rejected` says the chunk was refused (not at the expected offset, or of an older
+    /// snapshot than the one being assembled). The follower holds (committed) every entry up
+    /// to `index`: at or past `snapshot_index`, the transfer is over.
     InstallSnapshotResponse {
+        snapshot_index: Index,
+        received: u64,
+        rejected: bool,
         index: Index,
     },
     /// The leader hands leadership to the receiver: campaign at once, skipping pre-vote.

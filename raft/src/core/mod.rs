@@ -40,9 +40,9 @@
 //! the core hands out the committed entries after the snapshot again.
 //!
 //! Files by concern: `log` (entries since the last snapshot), `progress` (per-follower flow
-//! control), `election`, `replication` (append, commit), `read_index`, `snapshot`,
-//! `membership`, `node` (state and public API), `restart` (construction), `ready` (the Ready
-//! cycle).
+//! control), `election`, `replication` (append, commit), `read_index`, `snapshot` (taking and
+//! installing), `snapshot_send` and `snapshot_receive` (the chunked transfer), `membership`,
+//! `node` (state and public API), `restart` (construction), `ready` (the Ready cycle).
 
 mod config;
 mod election;
@@ -57,18 +57,20 @@ mod ready;
 mod replication;
 mod restart;
 mod snapshot;
+mod snapshot_receive;
+mod snapshot_send;
 mod types;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{Config, PlantedBugs};
+pub use config::{Config, PlantedBugs, DEFAULT_SNAPSHOT_CHUNK_BYTES};
 pub use error::{CoreError, NotLeader, ProposeError};
 pub use message::{Message, MessageBody, RejectHint};
 pub use node::Node;
 pub use types::{
     ConfChange, ConfState, Entry, EntryKind, HardState, Index, LogMark, NodeId, ReadState, Role,
-    Snapshot, Status, Term,
+    Snapshot, SnapshotMeta, Status, Term,
 };
 
 /// Everything the application must do, in this order: (1) persist `hard_state`, `snapshot` (if

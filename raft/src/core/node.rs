@@ -12,6 +12,7 @@ use super::log::RaftLog;
 use super::message::{Message, MessageBody};
 use super::progress::Progress;
 use super::read_index::ReadIndexState;
+use super::snapshot_receive::SnapshotAssembly;
 use super::types::{
     ConfChange, ConfState, Entry, EntryKind, HardState, Index, NodeId, Role, Snapshot, Status, Term,
 };
@@ -47,6 +48,8 @@ pub struct Node {
     pub(crate) snapshot: Option<Snapshot>,
     /// A snapshot to hand out in the next Ready.
     pub(crate) pending_snapshot: Option<Snapshot>,
+    /// Follower: the snapshot whose chunks are arriving (volatile: a restart loses it).
+    pub(crate) incoming_snapshot: Option<SnapshotAssembly>,
     /// Leader only: every other member's progress (voters and learners).
     pub(crate) progress: BTreeMap<NodeId, Progress>,
     /// Candidate / pre-candidate: the answers so far.
@@ -139,9 +142,14 @@ impl Node {
                     self.handle_heartbeat(from, commit, read_round);
                 }
             }
-            MessageBody::InstallSnapshot { snapshot } => {
+            MessageBody::InstallSnapshot {
+                meta,
+                offset,
+                data,
+                done,
+            } => {
                 if self.accept_leader(from) {
-                    return self.handle_install_snapshot(from, snapshot);
+                    return self.handle_snapshot_chunk(from, meta, offset, data, done);
                 }
             }
             MessageBody::AppendEntriesResponse {
@@ -161,9 +169,14 @@ impl Node {
                     self.handle_heartbeat_response(from, read_round, last_index);
                 }
             }
-            MessageBody::InstallSnapshotResponse { index } => {
+            MessageBody::InstallSnapshotResponse {
+                snapshot_index,
+                received,
+                rejected,
+                index,
+            } => {
                 if self.state == State::Leader {
-                    self.handle_snapshot_response(from, index);
+                    self.handle_snapshot_response(from, snapshot_index, received, rejected, index);
                 }
             }
             MessageBody::TimeoutNow => self.handle_timeout_now(from),

@@ -1,20 +1,21 @@
 //! What the leader knows about one follower: how far its log matches, where to send next, and
 //! the flow-control state (probe: one message at a time until a match is found; pipeline:
-//! optimistic sending within a bounded window of in-flight messages; snapshot: waiting for an
-//! InstallSnapshot to land).
+//! optimistic sending within a bounded window of in-flight messages; snapshot: a chunked
+//! snapshot transfer under way, see `snapshot_send`).
 
 use std::collections::VecDeque;
 
+use super::snapshot_send::SnapshotTransfer;
 use super::types::Index;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ProgressState {
     /// Looking for the match point; `paused` after one message until a response arrives.
     Probe { paused: bool },
     /// The match point is known; entries are streamed, bounded by the in-flight window.
     Pipeline,
-    /// An InstallSnapshot up to `index` was sent `ticks` ticks ago.
-    Snapshot { index: Index, ticks: u32 },
+    /// The follower needs compacted entries: a snapshot is being sent to it in chunks.
+    Snapshot(SnapshotTransfer),
 }
 
 #[derive(Clone, Debug)]
@@ -58,17 +59,17 @@ impl Progress {
         self.inflight.clear();
     }
 
-    pub(crate) fn become_snapshot(&mut self, index: Index) {
-        self.state = ProgressState::Snapshot { index, ticks: 0 };
+    pub(crate) fn become_snapshot(&mut self, transfer: SnapshotTransfer) {
+        self.state = ProgressState::Snapshot(transfer);
         self.inflight.clear();
     }
 
-    /// Can another AppendEntries go out now?
+    /// Can another AppendEntries (or snapshot chunk) go out now?
     pub(crate) fn can_send(&self, max_inflight: usize) -> bool {
-        match self.state {
+        match &self.state {
             ProgressState::Probe { paused } => !paused,
             ProgressState::Pipeline => self.inflight.len() < max_inflight,
-            ProgressState::Snapshot { .. } => false,
+            ProgressState::Snapshot(transfer) => transfer.can_send(max_inflight),
         }
     }
 
@@ -82,7 +83,7 @@ impl Progress {
                     self.next_index = last + 1;
                 }
             }
-            ProgressState::Snapshot { .. } => {}
+            ProgressState::Snapshot(_) => {}
         }
     }
 

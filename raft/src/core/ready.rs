@@ -3,6 +3,7 @@
 //! acknowledgement that a Ready's writes are durable.
 
 use super::node::{Node, State};
+use super::progress::ProgressState;
 use super::types::{EntryKind, Index, LogMark};
 use super::Ready;
 
@@ -76,15 +77,22 @@ impl Node {
         self.log.durable()
     }
 
-    /// Does the leader have an AppendEntries or InstallSnapshot to send?
+    /// Does the leader have an AppendEntries or a snapshot chunk to send?
     fn wants_to_send(&self) -> bool {
         let last = self.log.last_index();
         let max = self.cfg.max_inflight_msgs;
-        self.progress.values().any(|p| {
-            p.can_send(max)
-                && (p.next_index <= last
-                    || p.needs_empty_probe()
-                    || self.log.term(p.next_index - 1).is_none())
+        let newest_snapshot = self.snapshot.as_ref().map(|s| s.index);
+        self.progress.values().any(|p| match &p.state {
+            // More chunks fit in the window, or a newer snapshot restarts the transfer.
+            ProgressState::Snapshot(transfer) => {
+                p.can_send(max) || newest_snapshot.is_some_and(|i| i != transfer.index)
+            }
+            _ => {
+                p.can_send(max)
+                    && (p.next_index <= last
+                        || p.needs_empty_probe()
+                        || self.log.term(p.next_index - 1).is_none())
+            }
         })
     }
 }

@@ -28,6 +28,10 @@ impl Node {
             let Some(pr) = self.progress.get_mut(&to) else {
                 return;
             };
+            if matches!(pr.state, ProgressState::Snapshot(_)) {
+                self.send_snapshot_chunks(to);
+                return;
+            }
             if !pr.can_send(max_inflight) {
                 return;
             }
@@ -35,25 +39,7 @@ impl Node {
             let prev = next - 1;
             let Some(prev_term) = self.log.term(prev) else {
                 // The follower needs entries we compacted: send the snapshot.
-                match &self.snapshot {
-                    Some(snapshot) => {
-                        let snapshot = snapshot.clone();
-                        pr.become_snapshot(snapshot.index);
-                        tracing::debug!(
-                            id = self.id,
-                            to,
-                            index = snapshot.index,
-                            "sending snapshot"
-                        );
-                        coverage::hit(Mark::SnapshotSent);
-                        self.send(to, MessageBody::InstallSnapshot { snapshot });
-                    }
-                    None => {
-                        // Unreachable by construction; park the follower rather than spin.
-                        tracing::error!(id = self.id, to, prev, "log compacted but no snapshot");
-                        pr.become_snapshot(self.log.snapshot_index());
-                    }
-                }
+                self.send_snapshot_chunks(to);
                 return;
             };
             if next > self.log.last_index() && !pr.needs_empty_probe() {
@@ -256,9 +242,9 @@ impl Node {
         pr.ticks_since_heard = 0;
         if success {
             let progressed = pr.acknowledge(index.min(last));
-            match pr.state {
+            match &pr.state {
                 ProgressState::Probe { .. } => pr.become_pipeline(),
-                ProgressState::Snapshot { index: s, .. } if pr.match_index >= s => {
+                ProgressState::Snapshot(transfer) if pr.match_index >= transfer.index => {
                     pr.become_pipeline()
                 }
                 _ => {}
@@ -274,7 +260,7 @@ impl Node {
             return; // stale
         }
         match pr.state {
-            ProgressState::Snapshot { .. } => return,
+            ProgressState::Snapshot(_) => return,
             ProgressState::Probe { .. } if index.checked_add(1) != Some(pr.next_index) => return, // stale
             _ => {}
         }
@@ -329,23 +315,9 @@ impl Node {
                     pr.become_probe(next);
                 }
             }
-            ProgressState::Snapshot { .. } => {}
+            ProgressState::Snapshot(_) => {}
         }
         self.release_reads();
-    }
-
-    pub(crate) fn handle_snapshot_response(&mut self, from: NodeId, index: Index) {
-        let last = self.log.last_index();
-        let Some(pr) = self.progress.get_mut(&from) else {
-            return;
-        };
-        pr.ticks_since_heard = 0;
-        pr.acknowledge(index.min(last));
-        if matches!(pr.state, ProgressState::Snapshot { .. }) {
-            pr.become_pipeline();
-        }
-        self.maybe_commit();
-        self.maybe_send_timeout_now(from);
     }
 
     /// Leader: advance the commit index to the highest index durable on a quorum, but only if

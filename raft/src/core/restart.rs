@@ -113,6 +113,7 @@ impl Node {
             pending_conf_index: 0,
             snapshot: persisted.snapshot,
             pending_snapshot: None,
+            incoming_snapshot: None,
             progress: BTreeMap::new(),
             votes: BTreeMap::new(),
             election_elapsed: 0,

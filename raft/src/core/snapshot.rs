@@ -1,8 +1,8 @@
 //! Snapshots: the application hands the core a snapshot of applied state, the core compacts
-//! its log; a follower too far behind receives InstallSnapshot and restores from it.
+//! its log; a follower too far behind receives it in chunks (`snapshot_send`,
+//! `snapshot_receive`) and restores from it here.
 
 use super::error::CoreError;
-use super::message::MessageBody;
 use super::node::Node;
 use super::types::{ConfState, Index, NodeId, Snapshot};
 use crate::coverage::{self, Mark};
@@ -61,26 +61,9 @@ impl Node {
         self.conf_history.drain(..keep_from);
     }
 
-    /// Follower side of InstallSnapshot.
-    pub(crate) fn handle_install_snapshot(
-        &mut self,
-        from: NodeId,
-        snapshot: Snapshot,
-    ) -> Result<(), CoreError> {
-        if snapshot.index > Index::MAX / 2 {
-            return Err(CoreError::MalformedMessage {
-                from,
-                reason: format!("snapshot index {} is out of range", snapshot.index),
-            });
-        }
-        let committed = self.log.committed;
-        if snapshot.index <= committed {
-            self.send(
-                from,
-                MessageBody::InstallSnapshotResponse { index: committed },
-            );
-            return Ok(());
-        }
+    /// Follower: a snapshot fully received from the leader (`snapshot_receive`) and above our
+    /// commit index replaces our state, unless we hold its last entry already.
+    pub(crate) fn install_snapshot(&mut self, from: NodeId, snapshot: Snapshot) {
         let index = snapshot.index;
         let held = self.log.term(index);
         // An entry of another term at the snapshot's index: our log conflicts with the
@@ -104,7 +87,5 @@ impl Node {
             self.pending_snapshot = Some(snapshot.clone());
             self.snapshot = Some(snapshot);
         }
-        self.send(from, MessageBody::InstallSnapshotResponse { index });
-        Ok(())
     }
 }

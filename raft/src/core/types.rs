@@ -118,6 +118,26 @@ pub struct Snapshot {
     pub data: Vec<u8>,
 }
 
+impl Snapshot {
+    /// What identifies the snapshot, without its data (what every InstallSnapshot chunk carries).
+    pub fn meta(&self) -> SnapshotMeta {
+        SnapshotMeta {
+            index: self.index,
+            term: self.term,
+            conf: self.conf.clone(),
+        }
+    }
+}
+
+/// A snapshot's last index and term and the membership in effect there: everything of a
+/// [`Snapshot`] but its data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    pub index: Index,
+    pub term: Term,
+    pub conf: ConfState,
+}
+
 /// A linearizable read that became safe: serve it once the applied index reaches `index`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadState {

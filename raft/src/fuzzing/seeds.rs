@@ -181,8 +181,19 @@ fn sample_messages() -> Vec<Message> {
             read_round: 3,
             last_index: 7,
         },
-        MessageBody::InstallSnapshot { snapshot },
-        MessageBody::InstallSnapshotResponse { index: 9 },
+        // A whole snapshot in one chunk (the KV snapshot inside is decoded too).
+        MessageBody::InstallSnapshot {
+            meta: snapshot.meta(),
+            offset: 0,
+            data: snapshot.data.clone(),
+            done: true,
+        },
+        MessageBody::InstallSnapshotResponse {
+            snapshot_index: 9,
+            received: 1 << 20,
+            rejected: false,
+            index: 5,
+        },
         MessageBody::TimeoutNow,
     ];
     bodies

@@ -52,7 +52,7 @@ fn log_entry_command(data: &[u8]) {
 }
 
 /// A Raft peer message, and the payloads nested in it (commands in entries, membership changes,
-/// the KV snapshot of an InstallSnapshot), decoded as the node would.
+/// the KV snapshot of an InstallSnapshot sent in one chunk), decoded as the node would.
 fn peer_message(data: &[u8]) {
     let Ok(message) = decode_frame_payload::<Message>(data) else {
         return;
@@ -84,7 +84,13 @@ fn peer_message(data: &[u8]) {
                 }
             }
         }
-        MessageBody::InstallSnapshot { snapshot } => kv_snapshot(&snapshot.data),
+        // A snapshot sent whole, in one chunk: its data is a KV snapshot.
+        MessageBody::InstallSnapshot {
+            offset: 0,
+            data,
+            done: true,
+            ..
+        } => kv_snapshot(data),
         _ => {}
     }
 }

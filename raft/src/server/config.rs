@@ -1,5 +1,5 @@
 //! Everything a `raft-kv` node needs to start: identity, addresses, data directory, timing,
-//! snapshot cadence and planted bugs.
+//! snapshot cadence and chunk size, and planted bugs.
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub election_ticks: u32,
     /// Snapshot every this many applied entries (0 = never).
     pub snapshot_every: u64,
+    /// Bytes of snapshot data per InstallSnapshot chunk (at least 1).
+    pub snapshot_chunk_bytes: usize,
     /// How long a client request may wait inside the node before it is answered "unknown".
     pub request_timeout: Duration,
     /// With `ack-before-sync`: how long written batches stay in memory before they are synced.
@@ -42,7 +44,7 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// A config with defaults for the timing (tick 50 ms, election 10 ticks), snapshot every
-    /// 10,000 entries, request timeout 5 s.
+    /// 10,000 entries sent in chunks of 1 MiB, request timeout 5 s.
     pub fn new(id: NodeId, data_dir: PathBuf) -> ServerConfig {
         ServerConfig {
             id,
@@ -56,6 +58,7 @@ impl ServerConfig {
             tick: Duration::from_millis(50),
             election_ticks: 10,
             snapshot_every: 10_000,
+            snapshot_chunk_bytes: crate::core::DEFAULT_SNAPSHOT_CHUNK_BYTES,
             request_timeout: Duration::from_secs(5),
             lazy_sync_interval: Duration::from_millis(1000),
             seed: 0,

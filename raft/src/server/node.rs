@@ -96,6 +96,7 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
     node_cfg.election_tick = cfg.election_ticks;
     node_cfg.heartbeat_tick = 1;
     node_cfg.seed = cfg.seed;
+    node_cfg.snapshot_chunk_bytes = cfg.snapshot_chunk_bytes;
     let mut driver_cfg = DriverConfig::new(
         node_cfg,
         ConfState::with_voters(cfg.voters.iter().copied()),

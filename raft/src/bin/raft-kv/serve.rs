@@ -6,11 +6,16 @@ use std::{io::Write, net::SocketAddr, path::PathBuf, process::ExitCode, time::Du
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use raft::core::DEFAULT_SNAPSHOT_CHUNK_BYTES;
 use raft::driver::UnsafeBugs;
+use raft::net::framing::DEFAULT_MAX_FRAME_LEN;
 use raft::server::{self, ServerConfig};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::addrs::parse_id_addrs;
+
+/// A chunk and its message around it must fit in one peer frame.
+const MAX_SNAPSHOT_CHUNK_BYTES: usize = DEFAULT_MAX_FRAME_LEN / 2;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -45,6 +50,10 @@ pub struct ServeArgs {
     /// Snapshot and compact every this many applied entries (0 = never).
     #[arg(long, default_value_t = 10_000)]
     snapshot_every: u64,
+    /// Bytes of snapshot data per InstallSnapshot chunk sent to a lagging follower, from 1 to
+    /// 8388608 (half the peer frame limit).
+    #[arg(long, default_value_t = DEFAULT_SNAPSHOT_CHUNK_BYTES)]
+    snapshot_chunk_bytes: usize,
     /// Seed of the node's randomness.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -124,6 +133,12 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
             args.heartbeat_ms
         );
     }
+    if !(1..=MAX_SNAPSHOT_CHUNK_BYTES).contains(&args.snapshot_chunk_bytes) {
+        bail!(
+            "--snapshot-chunk-bytes must be from 1 to {MAX_SNAPSHOT_CHUNK_BYTES}, found {}",
+            args.snapshot_chunk_bytes
+        );
+    }
     let bugs = UnsafeBugs::parse(&args.unsafe_bugs)?;
     let mut cfg = ServerConfig::new(args.id, args.data_dir);
     cfg.peers = peers;
@@ -136,6 +151,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
     cfg.election_ticks = u32::try_from((args.election_ms / args.heartbeat_ms).max(2))
         .context("--election-ms / --heartbeat-ms is too large")?;
     cfg.snapshot_every = args.snapshot_every;
+    cfg.snapshot_chunk_bytes = args.snapshot_chunk_bytes;
     cfg.seed = args.seed;
     cfg.bugs = bugs;
     cfg.lazy_sync_interval = Duration::from_millis(args.lazy_sync_ms);

@@ -78,15 +78,26 @@ fn body() -> impl Strategy<Value = MessageBody> {
                 last_index,
             }
         }),
-        (number(), number()).prop_map(|(index, term)| MessageBody::InstallSnapshot {
-            snapshot: Snapshot {
-                index,
-                term,
-                conf: ConfState::with_voters([1, 2, 3]),
-                data: vec![],
+        (number(), number(), number(), 0..4usize, any::<bool>()).prop_map(
+            |(index, term, offset, len, done)| MessageBody::InstallSnapshot {
+                meta: SnapshotMeta {
+                    index,
+                    term,
+                    conf: ConfState::with_voters([1, 2, 3]),
+                },
+                offset,
+                data: vec![7; len],
+                done,
             }
-        }),
-        number().prop_map(|index| MessageBody::InstallSnapshotResponse { index }),
+        ),
+        (number(), number(), any::<bool>(), number()).prop_map(
+            |(snapshot_index, received, rejected, index)| MessageBody::InstallSnapshotResponse {
+                snapshot_index,
+                received,
+                rejected,
+                index,
+            }
+        ),
         Just(MessageBody::TimeoutNow),
     ]
 }

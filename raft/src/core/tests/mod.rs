@@ -12,6 +12,7 @@ mod read_index;
 mod reordered_appends;
 mod replication;
 mod snapshot;
+mod snapshot_chunks;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -158,7 +158,12 @@ fn install_over_a_conflicting_log(bugs: PlantedBugs) -> Node {
         from: 2,
         to: 3,
         term: 3,
-        body: MessageBody::InstallSnapshot { snapshot },
+        body: MessageBody::InstallSnapshot {
+            meta: snapshot.meta(),
+            offset: 0,
+            data: snapshot.data,
+            done: true,
+        },
     })
     .unwrap();
     node
