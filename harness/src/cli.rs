@@ -35,15 +35,18 @@ pub enum Command {
 /// Flags of `gauntlet check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The history file (`-` reads standard input).
-    pub file: PathBuf,
+    /// The history files, or directories of them (every file below, by name); `-` reads standard
+    /// input. One file prints its full report; several print one line each and a summary, and
+    /// exit with the worst of their codes.
+    #[arg(required = true, value_name = "FILE|DIR|-")]
+    pub files: Vec<PathBuf>,
     /// The file's format (default: detected from its content).
     #[arg(long, value_name = "jsonl|jepsen|porcupine-kv|jepsen-etcd-log", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The model to check against (default: from the file's header or format, or the functions it uses).
     #[arg(long, value_name = "register|cas-register|kv|list-append|set", value_parser = parse_model)]
     pub model: Option<ModelKind>,
-    /// Print the result as one JSON object on standard output.
+    /// Print the result as JSON on standard output: one object per file, one a line.
     #[arg(long)]
     pub json: bool,
     /// Give up with "unknown" (exit code 2) after this many seconds.
@@ -55,6 +58,12 @@ pub struct CheckArgs {
     /// For a linearizable history, also print a witness linearization.
     #[arg(long)]
     pub witness: bool,
+    /// Refuse (exit code 3) a history larger than this many MiB.
+    #[arg(long, value_name = "N", default_value_t = checker::formats::DEFAULT_MAX_BYTES >> 20)]
+    pub max_input_mb: u64,
+    /// Refuse (exit code 3) a history with a line longer than this many MiB.
+    #[arg(long, value_name = "N", default_value_t = checker::formats::DEFAULT_MAX_LINE_BYTES >> 20)]
+    pub max_line_mb: u64,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

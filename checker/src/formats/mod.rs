@@ -6,6 +6,7 @@
 mod edn_op;
 mod etcd_log;
 mod infer;
+mod input;
 mod jepsen;
 pub mod jsonl;
 
@@ -14,6 +15,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use infer::infer_model;
+pub use input::{read_bounded, ReadLimits, DEFAULT_MAX_BYTES, DEFAULT_MAX_LINE_BYTES};
 pub use jsonl::Header;
 
 use crate::edn;
@@ -87,11 +89,13 @@ pub struct ParsedHistory {
 
 /// How many lines [`detect`] looks at for an etcd-log operation line.
 const DETECT_LINES: usize = 200;
+/// How many bytes from the start [`detect`] looks at.
+const DETECT_BYTES: usize = 256 * 1024;
 
 /// Guesses a file's format from its first meaningful line; `None` when it matches none.
 pub fn detect(bytes: &[u8]) -> Option<Format> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let head = &bytes[..bytes.len().min(256 * 1024)];
+    let head = &bytes[..bytes.len().min(DETECT_BYTES)];
     let text = String::from_utf8_lossy(head);
     let mut lines = text
         .lines()
@@ -144,14 +148,45 @@ pub fn parse_file(path: &Path, format: Option<Format>) -> Result<History, ParseE
     load_file(path, format).map(|parsed| parsed.history)
 }
 
-/// Reads and parses the file at `path`, keeping its header and implied model.
+/// Reads and parses the file at `path` within the default [`ReadLimits`], keeping its header and
+/// implied model.
 pub fn load_file(path: &Path, format: Option<Format>) -> Result<ParsedHistory, ParseError> {
+    load_file_within(path, format, &ReadLimits::default())
+}
+
+/// Reads and parses the file at `path` within `limits`, keeping its header and implied model.
+pub fn load_file_within(
+    path: &Path,
+    format: Option<Format>,
+    limits: &ReadLimits,
+) -> Result<ParsedHistory, ParseError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ParseError::Io {
+    let io_error = |source| ParseError::Io {
         file: file.clone(),
         source,
-    })?;
+    };
+    let opened = std::fs::File::open(path).map_err(io_error)?;
+    let metadata = opened.metadata().map_err(io_error)?;
+    if metadata.is_dir() {
+        return Err(ParseError::Io {
+            file,
+            source: std::io::Error::other("it is a directory"),
+        });
+    }
+    let size_hint = metadata.is_file().then_some(metadata.len());
+    let bytes = read_bounded(opened, &file, limits, format, size_hint)?;
     load_bytes(&bytes, format, &file)
+}
+
+/// Reads all of `reader` within `limits` and parses it (named `source` in errors).
+pub fn load_reader(
+    reader: impl std::io::Read,
+    format: Option<Format>,
+    source: &str,
+    limits: &ReadLimits,
+) -> Result<ParsedHistory, ParseError> {
+    let bytes = read_bounded(reader, source, limits, format, None)?;
+    load_bytes(&bytes, format, source)
 }
 
 /// Parses `bytes` (named `source` in errors), keeping the header and implied model.
