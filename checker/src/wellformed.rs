@@ -14,6 +14,7 @@
 //! A process whose operation ended in `info` may invoke again (Jepsen logs do this): the unknown
 //! operation stays pending forever and the new one is simply concurrent with it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -57,12 +58,24 @@ pub struct WellFormedError {
 /// Checks that `history` is well-formed and pairs its client events into operations, ordered by
 /// invocation and numbered from 0. Failed operations are dropped.
 pub fn pair(history: &History) -> Result<Vec<Operation>, WellFormedError> {
+    pair_events(history.events.iter().map(Cow::Borrowed))
+}
+
+/// [`pair`], taking the history: its events' functions and values move into the operations
+/// instead of being copied.
+pub fn pair_owned(history: History) -> Result<Vec<Operation>, WellFormedError> {
+    pair_events(history.events.into_iter().map(Cow::Owned))
+}
+
+fn pair_events<'a>(
+    events: impl Iterator<Item = Cow<'a, Event>>,
+) -> Result<Vec<Operation>, WellFormedError> {
     // Per process: the index into `pending` of its open invocation.
     let mut open: HashMap<u64, usize> = HashMap::new();
     // Operations in invocation order; `None` once dropped as failed.
     let mut pending: Vec<Option<Operation>> = Vec::new();
 
-    for event in &history.events {
+    for event in events {
         let Process::Client(process) = event.process else {
             continue;
         };
@@ -80,16 +93,18 @@ pub fn pair(history: &History) -> Result<Vec<Operation>, WellFormedError> {
                 });
             }
             open.insert(process, pending.len());
+            let (call, call_line) = (event.index, event.line);
+            let Event { f, key, value, .. } = event.into_owned();
             pending.push(Some(Operation {
                 id: 0,
                 process,
-                f: event.f.clone(),
-                key: event.key.clone(),
-                input: event.value.clone(),
+                f,
+                key,
+                input: value,
                 output: None,
-                call: event.index,
+                call,
                 ret: None,
-                call_line: event.line,
+                call_line,
                 ret_line: None,
             }));
             continue;
@@ -108,12 +123,16 @@ pub fn pair(history: &History) -> Result<Vec<Operation>, WellFormedError> {
         let Some(op) = pending[slot].as_mut() else {
             continue;
         };
-        check_completion_matches(op, event)?;
+        check_completion_matches(op, &event)?;
         match event.kind {
             EventKind::Ok => {
-                op.output = Some(normalize_output(&op.f, &event.value));
                 op.ret = Some(event.index);
                 op.ret_line = Some(event.line);
+                let value = match event {
+                    Cow::Borrowed(event) => event.value.clone(),
+                    Cow::Owned(event) => event.value,
+                };
+                op.output = Some(normalize_output(&op.f, value));
             }
             EventKind::Fail => pending[slot] = None,
             EventKind::Info | EventKind::Invoke => {}
@@ -154,10 +173,10 @@ fn check_completion_matches(op: &Operation, event: &Event) -> Result<(), WellFor
 }
 
 /// A `cas` that completed `ok` succeeded; Jepsen records its value as the `[expected new]` pair.
-fn normalize_output(f: &str, value: &Value) -> Value {
+fn normalize_output(f: &str, value: Value) -> Value {
     match (f, value) {
         ("cas", Value::List(_)) => Value::Bool(true),
-        _ => value.clone(),
+        (_, value) => value,
     }
 }
 
@@ -211,6 +230,7 @@ mod tests {
             event(8, EventKind::Ok, 2, "read", Value::Int(1)),
         ]);
         let ops = pair(&h).unwrap();
+        assert_eq!(pair_owned(h.clone()), Ok(ops.clone()));
         assert_eq!(ops.len(), 4);
         assert_eq!(
             ops.iter().map(|o| o.id).collect::<Vec<_>>(),

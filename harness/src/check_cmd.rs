@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use checker::error::InputError;
-use checker::formats::{self, ParsedHistory, ReadLimits};
+use checker::formats::{self, Format, ParsedHistory, ReadLimits};
 use checker::history::Operation;
 use checker::model::{describe_operation, describe_value};
 use checker::wellformed;
@@ -48,7 +48,9 @@ impl Source {
 
 /// A history ready to check: parsed, paired, with its model chosen.
 pub struct PreparedCheck {
-    pub parsed: ParsedHistory,
+    pub format: Format,
+    /// Events in the file (nemesis events and failed operations included).
+    pub events: usize,
     pub operations: Vec<Operation>,
     pub model: ModelKind,
     pub options: CheckOptions,
@@ -174,10 +176,23 @@ fn check_one(
         Ok(prepared) => {
             let started = Instant::now();
             let report = check_operations(&prepared.operations, prepared.model, &prepared.options);
+            let check_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // A model that cannot read an operation ends the check "unknown" before any search;
+            // the input is then unusable with this model (exit code 3), not undecided.
+            if matches!(report.verdict, Verdict::Unknown { .. }) {
+                if let Some(err) = model_fit::first_unreadable(&prepared.operations, prepared.model)
+                {
+                    return Outcome::Unusable(anyhow!(
+                        "{}:{}: {err}; is this the right model? (--model register|cas-register|kv|list-append|set)",
+                        source.name(),
+                        err.line
+                    ));
+                }
+            }
             Outcome::Checked {
                 prepared: Box::new(prepared),
                 report,
-                check_ms: started.elapsed().as_secs_f64() * 1000.0,
+                check_ms,
             }
         }
         Err(err) => Outcome::Unusable(err),
@@ -220,7 +235,7 @@ fn render_line(file: &str, outcome: &Outcome) -> String {
             };
             format!(
                 "{file}: {verdict} ({} history, {} operations, model {}, read {:.1} ms, check {:.1} ms)",
-                prepared.parsed.format,
+                prepared.format,
                 prepared.operations.len(),
                 prepared.model.name(),
                 prepared.read_ms,
@@ -257,21 +272,20 @@ pub fn prepare(
         Source::File(path) => formats::load_file_within(path, args.format, limits),
     }
     .map_err(InputError::from)?;
+    // The model is chosen before pairing (which takes the events) and reported after it, so a
+    // history that is not well-formed says so first.
+    let model = choose_model(args, &parsed, &file);
+    let (format, events) = (parsed.format, parsed.history.events.len());
     let operations =
-        wellformed::pair(&parsed.history).map_err(|source| InputError::WellFormed {
+        wellformed::pair_owned(parsed.history).map_err(|source| InputError::WellFormed {
             file: file.clone(),
             source,
         })?;
-    let model = choose_model(args, &parsed, &file)?;
-    if let Some(err) = model_fit::first_unreadable(&operations, model) {
-        bail!(
-            "{file}:{}: {err}; is this the right model? (--model register|cas-register|kv|list-append|set)",
-            err.line
-        );
-    }
+    let model = model?;
     let read_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(PreparedCheck {
-        parsed,
+        format,
+        events,
         operations,
         model,
         options: options.clone(),
@@ -334,8 +348,8 @@ fn options(args: &CheckArgs) -> anyhow::Result<CheckOptions> {
 fn render_text(file: &str, prepared: &PreparedCheck, report: &CheckReport) -> String {
     let mut text = format!(
         "{file}: {} history, {} events, {} operations, model {} (read in {:.1} ms)\n{}",
-        prepared.parsed.format,
-        prepared.parsed.history.events.len(),
+        prepared.format,
+        prepared.events,
         prepared.operations.len(),
         prepared.model.name(),
         prepared.read_ms,
@@ -388,9 +402,9 @@ fn render_json(file: &str, outcome: &Outcome) -> anyhow::Result<String> {
             check_ms,
         } => json!({
             "file": file,
-            "format": prepared.parsed.format.name(),
+            "format": prepared.format.name(),
             "model": prepared.model.name(),
-            "events": prepared.parsed.history.events.len(),
+            "events": prepared.events,
             "operations": prepared.operations.len(),
             "read_ms": prepared.read_ms,
             "check_ms": check_ms,
