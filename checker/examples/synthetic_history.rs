@@ -1,7 +1,7 @@
 //! Writes a synthetic, linearizable kv history to standard output, for timing `gauntlet check`
 //! end to end: `cargo run --release -p checker --example synthetic_history -- jepsen 100000 40 >
-//! /tmp/kv-100k.edn` (format `jepsen` or `jsonl`, operations, keys; 50 clients, seed 7). The
-//! 100,000-operation, 40-key Jepsen EDN file is 17 MB.
+//! /tmp/kv-100k.edn` (format `jepsen`, `jsonl` or `porcupine-kv`, operations, keys; 50 clients,
+//! seed 7). The 100,000-operation, 40-key Jepsen EDN file is 19 MB.
 
 #[path = "../benches/support/synthetic.rs"]
 mod synthetic;
@@ -17,8 +17,9 @@ fn main() {
     let text = match format {
         "jepsen" => synthetic::jepsen_edn(&history),
         "jsonl" => synthetic::native_jsonl(&history),
+        "porcupine-kv" => synthetic::porcupine_kv(&history),
         other => {
-            eprintln!("synthetic_history: unknown format {other:?}: expected jepsen or jsonl");
+            eprintln!("synthetic_history: unknown format {other:?}: expected jepsen, jsonl or porcupine-kv");
             std::process::exit(3);
         }
     };

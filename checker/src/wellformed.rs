@@ -71,7 +71,7 @@ fn pair_events<'a>(
     events: impl Iterator<Item = Cow<'a, Event>>,
 ) -> Result<Vec<Operation>, WellFormedError> {
     // Per process: the index into `pending` of its open invocation.
-    let mut open: HashMap<u64, usize> = HashMap::new();
+    let mut open = OpenInvocations::default();
     // Operations in invocation order; `None` once dropped as failed.
     let mut pending: Vec<Option<Operation>> = Vec::new();
 
@@ -80,7 +80,7 @@ fn pair_events<'a>(
             continue;
         };
         if event.kind == EventKind::Invoke {
-            if let Some(&slot) = open.get(&process) {
+            if let Some(slot) = open.get(process) {
                 let earlier = pending[slot].as_ref().map_or(0, |op| op.call_line);
                 return Err(WellFormedError {
                     line: event.line,
@@ -109,7 +109,7 @@ fn pair_events<'a>(
             }));
             continue;
         }
-        let Some(slot) = open.remove(&process) else {
+        let Some(slot) = open.remove(process) else {
             return Err(WellFormedError {
                 line: event.line,
                 rule: Rule::CompletionWithoutInvocation,
@@ -144,6 +144,50 @@ fn pair_events<'a>(
         op.id = id;
     }
     Ok(ops)
+}
+
+/// Per process, the index of its open invocation: a table for the small process numbers histories
+/// use, a map for the rest.
+#[derive(Default)]
+struct OpenInvocations {
+    dense: Vec<usize>,
+    sparse: HashMap<u64, usize>,
+}
+
+impl OpenInvocations {
+    /// Processes below this are kept in the table.
+    const DENSE_LIMIT: u64 = 1 << 16;
+    const NONE: usize = usize::MAX;
+
+    fn get(&self, process: u64) -> Option<usize> {
+        if process < Self::DENSE_LIMIT {
+            let slot = *self.dense.get(process as usize)?;
+            (slot != Self::NONE).then_some(slot)
+        } else {
+            self.sparse.get(&process).copied()
+        }
+    }
+
+    fn insert(&mut self, process: u64, slot: usize) {
+        if process < Self::DENSE_LIMIT {
+            let index = process as usize;
+            if self.dense.len() <= index {
+                self.dense.resize(index + 1, Self::NONE);
+            }
+            self.dense[index] = slot;
+        } else {
+            self.sparse.insert(process, slot);
+        }
+    }
+
+    fn remove(&mut self, process: u64) -> Option<usize> {
+        if process < Self::DENSE_LIMIT {
+            let slot = std::mem::replace(self.dense.get_mut(process as usize)?, Self::NONE);
+            (slot != Self::NONE).then_some(slot)
+        } else {
+            self.sparse.remove(&process)
+        }
+    }
 }
 
 fn check_completion_matches(op: &Operation, event: &Event) -> Result<(), WellFormedError> {

@@ -131,6 +131,29 @@ pub fn jepsen_edn(ops: &[Operation]) -> String {
     text
 }
 
+/// The history as a Porcupine KV log (`{:process 7, :type :invoke, :f :get, :key "k6", :value
+/// nil}` a line), which Porcupine's own test reader also reads.
+pub fn porcupine_kv(ops: &[Operation]) -> String {
+    let mut text = String::new();
+    for (_, done, op) in events(ops) {
+        let (kind, value) = if done {
+            ("ok", op.output.as_ref().unwrap_or(&Value::Nil))
+        } else {
+            ("invoke", &op.input)
+        };
+        let key = op.key.as_ref().unwrap_or(&Value::Nil);
+        let _ = writeln!(
+            text,
+            "{{:process {}, :type :{kind}, :f :{}, :key {}, :value {}}}",
+            op.process,
+            op.f,
+            edn_value(key),
+            edn_value(value),
+        );
+    }
+    text
+}
+
 /// The history as native JSON Lines, after a header naming the kv model.
 pub fn native_jsonl(ops: &[Operation]) -> String {
     let mut text =

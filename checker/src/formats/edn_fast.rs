@@ -113,7 +113,7 @@ pub(crate) fn fast_op(text: &str, key_field: KeyField) -> Option<FastOp> {
     };
     let process = match process? {
         Top::Int(p) if p >= 0 => Process::Client(p as u64),
-        Top::Keyword(name) if name == "nemesis" => Process::Nemesis,
+        Top::Keyword("nemesis") => Process::Nemesis,
         _ => return None,
     };
     let f = match (f, process) {

@@ -4,7 +4,7 @@
 //! formats recognises in the first [`DETECT_BYTES`] (so `yes | gauntlet check -` stops at once).
 //! Each refusal is a [`ParseError`] naming the source, the line and what was expected.
 
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 
 use super::{detect, Format, DETECT_BYTES};
 use crate::error::ParseError;
@@ -38,7 +38,7 @@ const CHUNK: usize = 1 << 20;
 
 /// A size for messages: whole MiB as `8 MiB`, anything else in bytes.
 fn mib(bytes: u64) -> String {
-    if bytes % (1 << 20) == 0 {
+    if bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")
@@ -90,11 +90,9 @@ pub fn read_bounded(
             .max_bytes
             .saturating_sub(start as u64)
             .saturating_add(1);
-        let want = usize::try_from(room.min(CHUNK as u64)).unwrap_or(CHUNK);
-        bytes.resize(start + want, 0);
-        let read = match reader.read(&mut bytes[start..]) {
+        let want = room.min(CHUNK as u64);
+        let read = match (&mut reader).take(want).read_to_end(&mut bytes) {
             Ok(read) => read,
-            Err(err) if err.kind() == ErrorKind::Interrupted => 0,
             Err(source_err) => {
                 return Err(ParseError::Io {
                     file: source.to_string(),
@@ -102,8 +100,7 @@ pub fn read_bounded(
                 })
             }
         };
-        bytes.truncate(start + read);
-        let at_end = read == 0 && want > 0;
+        let at_end = (read as u64) < want;
         if read > 0 {
             check_chunk(&bytes, start, &mut lines, source, limits)?;
         }
