@@ -34,7 +34,7 @@ fn bench_read(c: &mut Criterion) {
         group.bench_function(format!("parse_and_pair_{name}"), |b| {
             b.iter(|| {
                 let parsed = formats::load_bytes(text.as_bytes(), None, name).expect("parses");
-                wellformed::pair(&parsed.history).map(|ops| ops.len())
+                wellformed::pair_owned(parsed.history).map(|ops| ops.len())
             })
         });
     }

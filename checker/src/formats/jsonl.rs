@@ -62,9 +62,11 @@ pub(crate) fn parse_with(
             continue;
         }
         let is_last = number + 1 == lines.len();
-        // Fast path for well-formed event lines; anything unusual takes the slow path below,
-        // which also words the error.
-        if let Some(mut event) = fast.then(|| fast_event(line, line_no)).flatten() {
+        // Fast paths for well-formed event lines (a plain scan, then serde into borrowed
+        // fields); anything unusual takes the slow path below, which also words the error.
+        let fast_event =
+            || super::jsonl_fast::fast_event(line, line_no).or_else(|| fast_event(line, line_no));
+        if let Some(mut event) = fast.then(fast_event).flatten() {
             seen_first = true;
             event.index = events.len();
             events.push(event);

@@ -10,6 +10,7 @@ mod infer;
 mod input;
 mod jepsen;
 pub mod jsonl;
+mod jsonl_fast;
 
 use std::fmt;
 use std::path::Path;
