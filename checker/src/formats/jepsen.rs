@@ -70,7 +70,8 @@ pub(crate) fn read_ops_with(
     fast: bool,
 ) -> Result<(Vec<Event>, bool), ParseError> {
     let bytes = text.as_bytes();
-    let mut events = Vec::with_capacity(text.len() / 96);
+    // One op map a line is the usual shape: one event per line end, at most.
+    let mut events = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
     let mut saw_key_field = false;
     let mut push_edn =
         |events: &mut Vec<Event>, edn: Edn, at: Position| -> Result<(), ParseError> {
