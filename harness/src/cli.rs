@@ -16,10 +16,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a recorded history for linearizability.
+    /// Check recorded histories for linearizability.
     ///
     /// Exit code: 0 linearizable, 1 not linearizable, 2 unknown (time or memory bound reached),
-    /// 3 unusable input (unreadable, malformed or ill-formed history, or bad arguments).
+    /// 3 unusable input (unreadable, over a read limit, malformed or ill-formed history, or bad
+    /// arguments); for several files, the worst of theirs.
     Check(CheckArgs),
     /// Run a cluster under faults, record a history, and check it.
     ///
