@@ -72,8 +72,9 @@ fn pair_events<'a>(
 ) -> Result<Vec<Operation>, WellFormedError> {
     // Per process: the index into `pending` of its open invocation.
     let mut open = OpenInvocations::default();
-    // Operations in invocation order; `None` once dropped as failed.
-    let mut pending: Vec<Option<Operation>> = Vec::new();
+    // Operations in invocation order; `None` once dropped as failed. About half the events are
+    // invocations: sized once, the vector is never copied as it grows.
+    let mut pending: Vec<Option<Operation>> = Vec::with_capacity(events.size_hint().0 / 2 + 1);
 
     for event in events {
         let Process::Client(process) = event.process else {
