@@ -69,6 +69,9 @@ fn prepare_partition<M: Model>(
     Ok(prepared)
 }
 
+/// Histories with fewer operations than this are searched on the calling thread alone.
+const SEQUENTIAL_BELOW_OPS: usize = 1024;
+
 /// Steps each unfinished partition may take in the first round; each round doubles it.
 const FIRST_ROUND_STEPS: u64 = 1 << 14;
 
@@ -161,7 +164,9 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
             .iter()
             .filter(|s| matches!(s, Slot::Searching(_)))
             .count();
-        if searching <= 1 || opts.threads == 1 {
+        // A few hundred operations are searched faster than threads start.
+        let small = prepared.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW_OPS;
+        if searching <= 1 || opts.threads == 1 || small {
             slots.iter_mut().enumerate().for_each(advance);
         } else {
             slots
