@@ -6,86 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
-use checker::history::{Operation, Value};
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
+use checker::history::Operation;
 use checker::{check_operations, CheckOptions, ModelKind, Verdict};
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use synthetic::generated_kv;
 
 /// The corpus beside the repository (`<repo>/../shared`), or under `$GAUNTLET_SHARED_DIR`.
 const CORPUS: &str = "corpus/porcupine";
-
-/// A linearizable kv history: `clients` clients run `ops` get/put/append operations on `keys`
-/// keys against one store; each takes effect at a random moment between its call and return.
-pub fn generated_kv(ops: usize, keys: usize, clients: usize, seed: u64) -> Vec<Operation> {
-    #[derive(Clone)]
-    enum Phase {
-        Idle,
-        Invoked(usize),
-        Applied(usize),
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut store: Vec<String> = vec![String::new(); keys];
-    let mut phases = vec![Phase::Idle; clients];
-    let mut history: Vec<Operation> = Vec::with_capacity(ops);
-    let mut event = 0;
-    let mut completed = 0;
-    while completed < ops {
-        let client = rng.random_range(0..clients);
-        match phases[client].clone() {
-            Phase::Idle if history.len() < ops => {
-                let key = rng.random_range(0..keys);
-                let (f, input) = match rng.random_range(0..10) {
-                    0..4 => ("get", Value::Nil),
-                    4..8 => ("put", Value::Str(format!("v{}", history.len()))),
-                    _ => ("append", Value::Str(format!("a{}", history.len() % 100))),
-                };
-                history.push(Operation {
-                    id: history.len(),
-                    process: client as u64,
-                    f: f.to_string(),
-                    key: Some(Value::Str(format!("k{key}"))),
-                    input,
-                    output: None,
-                    call: event,
-                    ret: None,
-                    call_line: event + 1,
-                    ret_line: None,
-                });
-                phases[client] = Phase::Invoked(history.len() - 1);
-            }
-            Phase::Idle => continue,
-            Phase::Invoked(index) => {
-                let op = &mut history[index];
-                let Some(Value::Str(key)) = &op.key else {
-                    unreachable!()
-                };
-                let slot = &mut store[key[1..].parse::<usize>().unwrap_or(0)];
-                op.output = Some(match (op.f.as_str(), &op.input) {
-                    ("put", Value::Str(v)) => {
-                        *slot = v.clone();
-                        Value::Str(v.clone())
-                    }
-                    ("append", Value::Str(v)) => {
-                        slot.push_str(v);
-                        Value::Str(v.clone())
-                    }
-                    _ => Value::Str(slot.clone()),
-                });
-                phases[client] = Phase::Applied(index);
-                continue;
-            }
-            Phase::Applied(index) => {
-                history[index].ret = Some(event);
-                history[index].ret_line = Some(event + 1);
-                phases[client] = Phase::Idle;
-                completed += 1;
-            }
-        }
-        event += 1;
-    }
-    history
-}
 
 fn corpus_dir() -> Option<PathBuf> {
     let shared = match std::env::var_os("GAUNTLET_SHARED_DIR") {

@@ -178,6 +178,17 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader over `text` that starts at byte `offset` (a character boundary), which is at
+    /// `line` and `column`; positions in errors count from there.
+    pub fn resume(text: &'a str, offset: usize, line: usize, column: usize) -> Self {
+        Reader {
+            text,
+            offset: offset.min(text.len()),
+            line,
+            column,
+        }
+    }
+
     /// Where the reader is now (after the last value read).
     pub fn position(&self) -> Position {
         Position {

@@ -16,7 +16,7 @@ pub enum ParseError {
     },
     /// No format was given and the content matches none of the known ones.
     #[error(
-        "{file}: cannot tell the history format from its content; \
+        "{file}:1: cannot tell the history format from its first lines; \
          expected JSON Lines, Jepsen EDN, a Porcupine KV log or a Jepsen etcd log \
          (name one with --format jsonl|jepsen|porcupine-kv|jepsen-etcd-log)"
     )]

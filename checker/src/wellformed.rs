@@ -14,6 +14,7 @@
 //! A process whose operation ended in `info` may invoke again (Jepsen logs do this): the unknown
 //! operation stays pending forever and the new one is simply concurrent with it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -57,17 +58,30 @@ pub struct WellFormedError {
 /// Checks that `history` is well-formed and pairs its client events into operations, ordered by
 /// invocation and numbered from 0. Failed operations are dropped.
 pub fn pair(history: &History) -> Result<Vec<Operation>, WellFormedError> {
-    // Per process: the index into `pending` of its open invocation.
-    let mut open: HashMap<u64, usize> = HashMap::new();
-    // Operations in invocation order; `None` once dropped as failed.
-    let mut pending: Vec<Option<Operation>> = Vec::new();
+    pair_events(history.events.iter().map(Cow::Borrowed))
+}
 
-    for event in &history.events {
+/// [`pair`], taking the history: its events' functions and values move into the operations
+/// instead of being copied.
+pub fn pair_owned(history: History) -> Result<Vec<Operation>, WellFormedError> {
+    pair_events(history.events.into_iter().map(Cow::Owned))
+}
+
+fn pair_events<'a>(
+    events: impl Iterator<Item = Cow<'a, Event>>,
+) -> Result<Vec<Operation>, WellFormedError> {
+    // Per process: the index into `pending` of its open invocation.
+    let mut open = OpenInvocations::default();
+    // Operations in invocation order; `None` once dropped as failed. About half the events are
+    // invocations: sized once, the vector is never copied as it grows.
+    let mut pending: Vec<Option<Operation>> = Vec::with_capacity(events.size_hint().0 / 2 + 1);
+
+    for event in events {
         let Process::Client(process) = event.process else {
             continue;
         };
         if event.kind == EventKind::Invoke {
-            if let Some(&slot) = open.get(&process) {
+            if let Some(slot) = open.get(process) {
                 let earlier = pending[slot].as_ref().map_or(0, |op| op.call_line);
                 return Err(WellFormedError {
                     line: event.line,
@@ -80,21 +94,23 @@ pub fn pair(history: &History) -> Result<Vec<Operation>, WellFormedError> {
                 });
             }
             open.insert(process, pending.len());
+            let (call, call_line) = (event.index, event.line);
+            let Event { f, key, value, .. } = event.into_owned();
             pending.push(Some(Operation {
                 id: 0,
                 process,
-                f: event.f.clone(),
-                key: event.key.clone(),
-                input: event.value.clone(),
+                f,
+                key,
+                input: value,
                 output: None,
-                call: event.index,
+                call,
                 ret: None,
-                call_line: event.line,
+                call_line,
                 ret_line: None,
             }));
             continue;
         }
-        let Some(slot) = open.remove(&process) else {
+        let Some(slot) = open.remove(process) else {
             return Err(WellFormedError {
                 line: event.line,
                 rule: Rule::CompletionWithoutInvocation,
@@ -108,12 +124,16 @@ pub fn pair(history: &History) -> Result<Vec<Operation>, WellFormedError> {
         let Some(op) = pending[slot].as_mut() else {
             continue;
         };
-        check_completion_matches(op, event)?;
+        check_completion_matches(op, &event)?;
         match event.kind {
             EventKind::Ok => {
-                op.output = Some(normalize_output(&op.f, &event.value));
                 op.ret = Some(event.index);
                 op.ret_line = Some(event.line);
+                let value = match event {
+                    Cow::Borrowed(event) => event.value.clone(),
+                    Cow::Owned(event) => event.value,
+                };
+                op.output = Some(normalize_output(&op.f, value));
             }
             EventKind::Fail => pending[slot] = None,
             EventKind::Info | EventKind::Invoke => {}
@@ -125,6 +145,50 @@ pub fn pair(history: &History) -> Result<Vec<Operation>, WellFormedError> {
         op.id = id;
     }
     Ok(ops)
+}
+
+/// Per process, the index of its open invocation: a table for the small process numbers histories
+/// use, a map for the rest.
+#[derive(Default)]
+struct OpenInvocations {
+    dense: Vec<usize>,
+    sparse: HashMap<u64, usize>,
+}
+
+impl OpenInvocations {
+    /// Processes below this are kept in the table.
+    const DENSE_LIMIT: u64 = 1 << 16;
+    const NONE: usize = usize::MAX;
+
+    fn get(&self, process: u64) -> Option<usize> {
+        if process < Self::DENSE_LIMIT {
+            let slot = *self.dense.get(process as usize)?;
+            (slot != Self::NONE).then_some(slot)
+        } else {
+            self.sparse.get(&process).copied()
+        }
+    }
+
+    fn insert(&mut self, process: u64, slot: usize) {
+        if process < Self::DENSE_LIMIT {
+            let index = process as usize;
+            if self.dense.len() <= index {
+                self.dense.resize(index + 1, Self::NONE);
+            }
+            self.dense[index] = slot;
+        } else {
+            self.sparse.insert(process, slot);
+        }
+    }
+
+    fn remove(&mut self, process: u64) -> Option<usize> {
+        if process < Self::DENSE_LIMIT {
+            let slot = std::mem::replace(self.dense.get_mut(process as usize)?, Self::NONE);
+            (slot != Self::NONE).then_some(slot)
+        } else {
+            self.sparse.remove(&process)
+        }
+    }
 }
 
 fn check_completion_matches(op: &Operation, event: &Event) -> Result<(), WellFormedError> {
@@ -154,10 +218,10 @@ fn check_completion_matches(op: &Operation, event: &Event) -> Result<(), WellFor
 }
 
 /// A `cas` that completed `ok` succeeded; Jepsen records its value as the `[expected new]` pair.
-fn normalize_output(f: &str, value: &Value) -> Value {
+fn normalize_output(f: &str, value: Value) -> Value {
     match (f, value) {
         ("cas", Value::List(_)) => Value::Bool(true),
-        _ => value.clone(),
+        (_, value) => value,
     }
 }
 
@@ -211,6 +275,7 @@ mod tests {
             event(8, EventKind::Ok, 2, "read", Value::Int(1)),
         ]);
         let ops = pair(&h).unwrap();
+        assert_eq!(pair_owned(h.clone()), Ok(ops.clone()));
         assert_eq!(ops.len(), 4);
         assert_eq!(
             ops.iter().map(|o| o.id).collect::<Vec<_>>(),

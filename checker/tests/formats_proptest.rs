@@ -1,6 +1,7 @@
 //! Properties of the history parsers: no input makes any of them panic (random bytes, random
-//! EDN-like text, and valid histories with random damage), and random histories written as JSON
-//! Lines or as Jepsen EDN read back as the same events.
+//! EDN-like text, and valid histories with random damage), the fuzz target's properties hold on the
+//! last two (the parsers' fast paths read exactly what the general readers read), and random
+//! histories written as JSON Lines or as Jepsen EDN read back as the same events.
 
 use std::path::Path;
 use std::time::Duration;
@@ -179,6 +180,8 @@ proptest! {
     fn random_edn_like_text_never_panics(text in "[{}\\[\\]()#_:;\"\\\\a-z0-9 ,\\n.+-NM^]{0,200}") {
         parse_everything(text.as_bytes());
         let _ = edn::read_all(&text);
+        // The fuzz target's properties, among them: the fast paths read what the general ones do.
+        checker::fuzzing::parse_history(text.as_bytes());
     }
 
     #[test]
@@ -190,6 +193,7 @@ proptest! {
         let original = histories[which.index(histories.len())].clone();
         let damaged = damage(original, &damages);
         parse_everything(&damaged);
+        checker::fuzzing::parse_history(&damaged);
         // Whatever still parses and pairs is checked too: a damaged file must never crash a run.
         if let Ok(parsed) = formats::load_bytes(&damaged, None, "damaged") {
             if let (Ok(ops), Some(model)) = (wellformed::pair(&parsed.history), parsed.default_model) {

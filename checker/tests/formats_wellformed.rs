@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use checker::history::{Event, EventKind, History, Process, Value};
-use checker::wellformed::{pair, Rule};
+use checker::wellformed::{pair, pair_owned, Rule};
 use proptest::prelude::*;
 
 fn event_strategy() -> impl Strategy<Value = (EventKind, u64, bool, bool)> {
@@ -98,6 +98,7 @@ proptest! {
                 _ => {}
             }
         }
+        prop_assert_eq!(pair_owned(history.clone()), pair(&history));
         match (pair(&history), broken) {
             (Err(err), Some((line, rule))) => {
                 prop_assert_eq!(err.line, line);

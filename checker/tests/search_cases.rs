@@ -535,3 +535,64 @@ fn an_operation_returning_before_its_call_is_refused_not_a_panic() {
         other => panic!("expected unknown, got {other:?}"),
     }
 }
+
+#[test]
+fn partitions_above_a_proven_violation_stop_at_once_whatever_the_threads() {
+    let key_op = |h: H, key: &str, f: &str, v: i64, call: usize, ret: usize| {
+        h.op(
+            Some(key),
+            f,
+            Value::Int(v),
+            Some(Value::Int(v)),
+            call,
+            Some(ret),
+        )
+    };
+    // Key "0": short and linearizable. Key "a": eight overlapping writes, then reads of 1, 2, 1:
+    // impossible, proved by search. Key "b": a long chain of writes, far more steps than a round.
+    let mut h = key_op(H::new(), "0", "write", 5, 0, 1);
+    for v in 0..8 {
+        h = key_op(h, "a", "write", v, 10 + v as usize, 100 + v as usize);
+    }
+    h = key_op(h, "a", "read", 1, 200, 201);
+    h = key_op(h, "a", "read", 2, 202, 203);
+    h = key_op(h, "a", "read", 1, 204, 205);
+    for i in 0..20_000 {
+        h = key_op(
+            h,
+            "b",
+            "write",
+            i,
+            300 + 2 * i as usize,
+            301 + 2 * i as usize,
+        );
+    }
+    let reports: Vec<_> = [1, 2, 4]
+        .iter()
+        .map(|&threads| {
+            check_operations(
+                &h.ops,
+                ModelKind::Register,
+                &CheckOptions {
+                    threads,
+                    ..CheckOptions::default()
+                },
+            )
+        })
+        .collect();
+    let first = &reports[0];
+    assert_eq!(first.verdict, Verdict::NotLinearizable);
+    let verdicts: Vec<&Verdict> = first.partitions.iter().map(|p| &p.verdict).collect();
+    assert_eq!(verdicts[0], &Verdict::Linearizable);
+    assert_eq!(verdicts[1], &Verdict::NotLinearizable);
+    assert!(
+        matches!(verdicts[2], Verdict::Unknown { reason } if reason.contains("not checked")),
+        "{verdicts:?}"
+    );
+    // Stopped before its first round's budget: reported with the steps it had before the round.
+    assert_eq!(first.partitions[2].steps, 0);
+    for report in &reports[1..] {
+        assert_eq!(report.partitions, first.partitions);
+        assert_eq!(report.counterexample, first.counterexample);
+    }
+}

@@ -1,22 +1,25 @@
-//! `gauntlet check FILE`: read a history in any known format, check it is well-formed, pick the
-//! model, run the linearizability check, and print the verdict as text or JSON.
+//! `gauntlet check FILE...`: read each history in any known format within the read limits, check
+//! it is well-formed, pick the model, run the linearizability check, and print the verdict as
+//! text or JSON. One file prints its full report; several files (or a directory) print one line
+//! per file and a summary (with `--json`, one object per file, one a line).
 //!
 //! Exits with an [`ExitVerdict`]: 0 linearizable (`valid`), 1 not linearizable (`violation`),
-//! 2 unknown, 3 unusable input (`harness-failure`: no verdict could be reached). Every way the
-//! input can be unusable (unreadable file, unknown format, syntax error, ill-formed history,
-//! unknown or unguessable model, bad bound) ends in exit code 3 with a message naming the file and,
-//! where there is one, the line.
+//! 2 unknown, 3 unusable input (`harness-failure`: no verdict could be reached); for several
+//! files, the worst of theirs. Every way the input can be unusable (unreadable file, over the size
+//! or line limit, unknown format, syntax error, ill-formed history, unknown or unguessable model,
+//! bad bound) ends in exit code 3 with a message naming the file and, where there is one, the line.
 
-use std::io::{Read, Write};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use checker::error::InputError;
-use checker::formats::{self, ParsedHistory};
+use checker::formats::{self, Format, ParsedHistory, ReadLimits};
 use checker::history::Operation;
 use checker::model::{describe_operation, describe_value};
 use checker::wellformed;
-use checker::{check_operations, CheckOptions, CheckReport, ModelKind};
+use checker::{check_operations, CheckOptions, CheckReport, ModelKind, Verdict};
 use serde_json::json;
 
 use crate::cli::CheckArgs;
@@ -26,9 +29,28 @@ use crate::verdict::ExitVerdict;
 /// The exit code for input the checker cannot use (no verdict: [`ExitVerdict::HarnessFailure`]).
 pub const EXIT_UNUSABLE_INPUT: u8 = ExitVerdict::HarnessFailure.exit_code();
 
+/// Where one history comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Source {
+    /// How the source is named in messages and output.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stdin => "<stdin>".to_string(),
+            Source::File(path) => path.display().to_string(),
+        }
+    }
+}
+
 /// A history ready to check: parsed, paired, with its model chosen.
 pub struct PreparedCheck {
-    pub parsed: ParsedHistory,
+    pub format: Format,
+    /// Events in the file (nemesis events and failed operations included).
+    pub events: usize,
     pub operations: Vec<Operation>,
     pub model: ModelKind,
     pub options: CheckOptions,
@@ -36,48 +58,202 @@ pub struct PreparedCheck {
     pub read_ms: f64,
 }
 
-/// Runs `gauntlet check` and returns the process exit code. Output goes to stdout (the result) and
-/// stderr (why the input is unusable).
-pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
-    let file = source_name(args);
-    let prepared = match prepare(args) {
-        Ok(prepared) => prepared,
-        Err(err) => {
-            if args.json {
-                let output = json!({
-                    "file": file,
-                    "exit_code": EXIT_UNUSABLE_INPUT,
-                    "verdict": { "kind": "unusable-input" },
-                    "error": err.to_string(),
-                });
-                print_result(&output.to_string())?;
-            }
-            eprintln!("gauntlet check: {err}");
-            return Ok(EXIT_UNUSABLE_INPUT);
-        }
-    };
-    let report = check_operations(&prepared.operations, prepared.model, &prepared.options);
-    let exit_code = ExitVerdict::of_check(&report.verdict).exit_code();
-    let text = if args.json {
-        render_json(&file, &prepared, &report, exit_code)?
-    } else {
-        render_text(&file, &prepared, &report)
-    };
-    print_result(&text)?;
-    Ok(exit_code)
+/// What became of one history: checked (with the time the check took), or unusable.
+enum Outcome {
+    Checked {
+        prepared: Box<PreparedCheck>,
+        report: Box<CheckReport>,
+        check_ms: f64,
+    },
+    Unusable(anyhow::Error),
 }
 
-/// How the history's source is named in messages and output.
-fn source_name(args: &CheckArgs) -> String {
-    if args.file.as_os_str() == "-" {
-        "<stdin>".to_string()
-    } else {
-        args.file.display().to_string()
+impl Outcome {
+    fn exit(&self) -> ExitVerdict {
+        match self {
+            Outcome::Checked { report, .. } => ExitVerdict::of_check(&report.verdict),
+            Outcome::Unusable(_) => ExitVerdict::HarnessFailure,
+        }
+    }
+}
+
+/// Runs `gauntlet check` and returns the process exit code. Output goes to stdout (the result) and
+/// stderr (why an input is unusable).
+pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
+    let limits = read_limits(args)?;
+    let options = options(args)?;
+    let single = match args.files.as_slice() {
+        [only] => only.as_os_str() == "-" || !only.is_dir(),
+        _ => false,
+    };
+    let sources = expand_sources(&args.files)?;
+    if single {
+        let source = &sources[0];
+        let outcome = check_one(source, args, &limits, &options);
+        print_result(&render_full(&source.name(), &outcome, args)?)?;
+        let code = outcome.exit().exit_code();
+        // The process ends now: freeing every operation one by one would only delay the exit
+        // (a few percent of the whole run on a large history); the OS takes the memory back.
+        std::mem::forget(outcome);
+        return Ok(code);
+    }
+    let mut exits = Vec::with_capacity(sources.len());
+    let mut counts = [0usize; 4];
+    for source in &sources {
+        let outcome = check_one(source, args, &limits, &options);
+        let exit = outcome.exit();
+        exits.push(exit);
+        counts[usize::from(exit.exit_code())] += 1;
+        let line = if args.json {
+            render_json(&source.name(), &outcome)?
+        } else {
+            render_line(&source.name(), &outcome)
+        };
+        print_result(&line)?;
+    }
+    let worst = ExitVerdict::worst(exits);
+    if !args.json {
+        print_result(&format!(
+            "{} files: {} linearizable, {} not linearizable, {} unknown, {} unusable input (exit {})",
+            sources.len(),
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            worst.exit_code()
+        ))?;
+    }
+    Ok(worst.exit_code())
+}
+
+/// The histories the arguments name: files as given, `-` as standard input, and every file under a
+/// directory (recursively, in name order, skipping names that start with a dot).
+pub fn expand_sources(args: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            sources.push(Source::Stdin);
+        } else if arg.is_dir() {
+            let before = sources.len();
+            files_under(arg, &mut sources)?;
+            if sources.len() == before {
+                bail!(
+                    "{}: expected history files in this directory, found none",
+                    arg.display()
+                );
+            }
+        } else {
+            sources.push(Source::File(arg.clone()));
+        }
+    }
+    Ok(sources)
+}
+
+fn files_under(dir: &Path, sources: &mut Vec<Source>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list the directory", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|name| !name.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files_under(&path, sources)?;
+        } else {
+            sources.push(Source::File(path));
+        }
+    }
+    Ok(())
+}
+
+/// Reads, prepares and checks one history.
+fn check_one(
+    source: &Source,
+    args: &CheckArgs,
+    limits: &ReadLimits,
+    options: &CheckOptions,
+) -> Outcome {
+    match prepare(source, args, limits, options) {
+        Ok(prepared) => {
+            let started = Instant::now();
+            let report = check_operations(&prepared.operations, prepared.model, &prepared.options);
+            let check_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // A model that cannot read an operation ends the check "unknown" before any search;
+            // the input is then unusable with this model (exit code 3), not undecided.
+            if matches!(report.verdict, Verdict::Unknown { .. }) {
+                if let Some(err) = model_fit::first_unreadable(&prepared.operations, prepared.model)
+                {
+                    return Outcome::Unusable(anyhow!(
+                        "{}:{}: {err}; is this the right model? (--model register|cas-register|kv|list-append|set)",
+                        source.name(),
+                        err.line
+                    ));
+                }
+            }
+            Outcome::Checked {
+                prepared: Box::new(prepared),
+                report: Box::new(report),
+                check_ms,
+            }
+        }
+        Err(err) => Outcome::Unusable(err),
+    }
+}
+
+/// The full output for one file: the report as text or one JSON object. An unusable input also
+/// says why on stderr.
+fn render_full(file: &str, outcome: &Outcome, args: &CheckArgs) -> anyhow::Result<String> {
+    if let Outcome::Unusable(err) = outcome {
+        eprintln!("gauntlet check: {err}");
+        if !args.json {
+            return Ok(String::new());
+        }
+    }
+    match outcome {
+        Outcome::Checked {
+            prepared, report, ..
+        } if !args.json => Ok(render_text(file, prepared, report)),
+        _ => render_json(file, outcome),
+    }
+}
+
+/// One line for one file of several.
+fn render_line(file: &str, outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Unusable(err) => {
+            eprintln!("gauntlet check: {err}");
+            format!("{file}: unusable input ({err})")
+        }
+        Outcome::Checked {
+            prepared,
+            report,
+            check_ms,
+        } => {
+            let verdict = match &report.verdict {
+                Verdict::Linearizable => "linearizable".to_string(),
+                Verdict::NotLinearizable => "NOT linearizable".to_string(),
+                Verdict::Unknown { reason } => format!("unknown ({reason})"),
+            };
+            format!(
+                "{file}: {verdict} ({} history, {} operations, model {}, read {:.1} ms, check {:.1} ms)",
+                prepared.format,
+                prepared.operations.len(),
+                prepared.model.name(),
+                prepared.read_ms,
+                check_ms
+            )
+        }
     }
 }
 
 /// Writes the result to stdout; a reader that stopped early (`| head`) is not an error.
 fn print_result(text: &str) -> anyhow::Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}") {
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -85,41 +261,50 @@ fn print_result(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Reads, parses and pairs the history and chooses the model and bounds. Any error means the
-/// input is unusable.
-pub fn prepare(args: &CheckArgs) -> anyhow::Result<PreparedCheck> {
+/// Reads, parses and pairs one history and chooses its model. Any error means the input is
+/// unusable.
+pub fn prepare(
+    source: &Source,
+    args: &CheckArgs,
+    limits: &ReadLimits,
+    options: &CheckOptions,
+) -> anyhow::Result<PreparedCheck> {
     let started = Instant::now();
-    let file = source_name(args);
-    let parsed = if args.file.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("reading the history from standard input")?;
-        formats::load_bytes(&bytes, args.format, &file)
-    } else {
-        formats::load_file(&args.file, args.format)
+    let file = source.name();
+    let parsed = match source {
+        Source::Stdin => formats::load_reader(std::io::stdin().lock(), args.format, &file, limits),
+        Source::File(path) => formats::load_file_within(path, args.format, limits),
     }
     .map_err(InputError::from)?;
+    // The model is chosen before pairing (which takes the events) and reported after it, so a
+    // history that is not well-formed says so first.
+    let model = choose_model(args, &parsed, &file);
+    let (format, events) = (parsed.format, parsed.history.events.len());
     let operations =
-        wellformed::pair(&parsed.history).map_err(|source| InputError::WellFormed {
+        wellformed::pair_owned(parsed.history).map_err(|source| InputError::WellFormed {
             file: file.clone(),
             source,
         })?;
-    let model = choose_model(args, &parsed, &file)?;
-    if let Some(err) = model_fit::first_unreadable(&operations, model) {
-        bail!(
-            "{file}:{}: {err}; is this the right model? (--model register|cas-register|kv|list-append|set)",
-            err.line
-        );
-    }
-    let options = options(args)?;
+    let model = model?;
     let read_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(PreparedCheck {
-        parsed,
+        format,
+        events,
         operations,
         model,
-        options,
+        options: options.clone(),
         read_ms,
+    })
+}
+
+/// The read limits the flags ask for.
+fn read_limits(args: &CheckArgs) -> anyhow::Result<ReadLimits> {
+    if args.max_input_mb == 0 || args.max_line_mb == 0 {
+        bail!("--max-input-mb and --max-line-mb must be at least 1");
+    }
+    Ok(ReadLimits {
+        max_bytes: args.max_input_mb.saturating_mul(1 << 20),
+        max_line_bytes: args.max_line_mb.saturating_mul(1 << 20),
     })
 }
 
@@ -167,8 +352,8 @@ fn options(args: &CheckArgs) -> anyhow::Result<CheckOptions> {
 fn render_text(file: &str, prepared: &PreparedCheck, report: &CheckReport) -> String {
     let mut text = format!(
         "{file}: {} history, {} events, {} operations, model {} (read in {:.1} ms)\n{}",
-        prepared.parsed.format,
-        prepared.parsed.history.events.len(),
+        prepared.format,
+        prepared.events,
         prepared.operations.len(),
         prepared.model.name(),
         prepared.read_ms,
@@ -206,22 +391,31 @@ fn render_witnesses(prepared: &PreparedCheck, report: &CheckReport) -> String {
     text
 }
 
-fn render_json(
-    file: &str,
-    prepared: &PreparedCheck,
-    report: &CheckReport,
-    exit_code: u8,
-) -> anyhow::Result<String> {
-    let output = json!({
-        "file": file,
-        "format": prepared.parsed.format.name(),
-        "model": prepared.model.name(),
-        "events": prepared.parsed.history.events.len(),
-        "operations": prepared.operations.len(),
-        "read_ms": prepared.read_ms,
-        "exit_code": exit_code,
-        "verdict": report.verdict,
-        "report": report,
-    });
+fn render_json(file: &str, outcome: &Outcome) -> anyhow::Result<String> {
+    let exit_code = outcome.exit().exit_code();
+    let output = match outcome {
+        Outcome::Unusable(err) => json!({
+            "file": file,
+            "exit_code": exit_code,
+            "verdict": { "kind": "unusable-input" },
+            "error": err.to_string(),
+        }),
+        Outcome::Checked {
+            prepared,
+            report,
+            check_ms,
+        } => json!({
+            "file": file,
+            "format": prepared.format.name(),
+            "model": prepared.model.name(),
+            "events": prepared.events,
+            "operations": prepared.operations.len(),
+            "read_ms": prepared.read_ms,
+            "check_ms": check_ms,
+            "exit_code": exit_code,
+            "verdict": report.verdict,
+            "report": report,
+        }),
+    };
     serde_json::to_string(&output).context("serializing the report")
 }

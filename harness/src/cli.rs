@@ -16,10 +16,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a recorded history for linearizability.
+    /// Check recorded histories for linearizability.
     ///
     /// Exit code: 0 linearizable, 1 not linearizable, 2 unknown (time or memory bound reached),
-    /// 3 unusable input (unreadable, malformed or ill-formed history, or bad arguments).
+    /// 3 unusable input (unreadable, over a read limit, malformed or ill-formed history, or bad
+    /// arguments); for several files, the worst of theirs.
     Check(CheckArgs),
     /// Run a cluster under faults, record a history, and check it.
     ///
@@ -41,15 +42,18 @@ pub enum Command {
 /// Flags of `gauntlet check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The history file (`-` reads standard input).
-    pub file: PathBuf,
+    /// The history files, or directories of them (every file below, by name); `-` reads standard
+    /// input. One file prints its full report; several print one line each and a summary, and
+    /// exit with the worst of their codes.
+    #[arg(required = true, value_name = "FILE|DIR|-")]
+    pub files: Vec<PathBuf>,
     /// The file's format (default: detected from its content).
     #[arg(long, value_name = "jsonl|jepsen|porcupine-kv|jepsen-etcd-log", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The model to check against (default: from the file's header or format, or the functions it uses).
     #[arg(long, value_name = "register|cas-register|kv|list-append|set", value_parser = parse_model)]
     pub model: Option<ModelKind>,
-    /// Print the result as one JSON object on standard output.
+    /// Print the result as JSON on standard output: one object per file, one a line.
     #[arg(long)]
     pub json: bool,
     /// Give up with "unknown" (exit code 2) after this many seconds.
@@ -61,6 +65,12 @@ pub struct CheckArgs {
     /// For a linearizable history, also print a witness linearization.
     #[arg(long)]
     pub witness: bool,
+    /// Refuse (exit code 3) a history larger than this many MiB.
+    #[arg(long, value_name = "N", default_value_t = checker::formats::DEFAULT_MAX_BYTES >> 20)]
+    pub max_input_mb: u64,
+    /// Refuse (exit code 3) a history with a line longer than this many MiB.
+    #[arg(long, value_name = "N", default_value_t = checker::formats::DEFAULT_MAX_LINE_BYTES >> 20)]
+    pub max_line_mb: u64,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {

@@ -235,3 +235,99 @@ fn a_dash_reads_the_history_from_standard_input() {
     assert_eq!(json["format"], "jepsen-etcd-log");
     assert_eq!(json["model"], "cas-register");
 }
+
+#[test]
+fn several_files_print_one_line_each_and_a_summary_and_exit_with_the_worst() {
+    let ok = history("jsonl/register-ok.jsonl");
+    let bad = history("jepsen/stale-read.edn");
+    let (ok, bad) = (ok.to_str().unwrap(), bad.to_str().unwrap());
+    let (code, stdout, _) = gauntlet(&[ok, bad, ok]);
+    assert_eq!(code, 1, "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!("{ok}: linearizable")),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{bad}: NOT linearizable")),
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[3],
+        "3 files: 2 linearizable, 1 not linearizable, 0 unknown, 0 unusable input (exit 1)"
+    );
+
+    let (code, stdout, _) = gauntlet(&[ok, "/nonexistent/history.jsonl", bad, "--json"]);
+    assert_eq!(code, 3, "{stdout}");
+    let objects: Vec<Value> = stdout.lines().map(json_of).collect();
+    assert_eq!(objects.len(), 3, "{stdout}");
+    let codes: Vec<i64> = objects
+        .iter()
+        .map(|o| o["exit_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, vec![0, 3, 1]);
+    assert_eq!(objects[1]["verdict"]["kind"], "unusable-input");
+    assert!(objects[2]["check_ms"].as_f64().is_some(), "{}", objects[2]);
+}
+
+#[test]
+fn a_directory_is_every_file_below_it_in_name_order() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("b")).unwrap();
+    std::fs::copy(
+        history("jsonl/register-ok.jsonl"),
+        dir.path().join("b/z.jsonl"),
+    )
+    .unwrap();
+    std::fs::copy(history("etcd/ok.log"), dir.path().join("a.log")).unwrap();
+    std::fs::write(dir.path().join(".hidden"), "not a history").unwrap();
+    let (code, stdout, _) = gauntlet(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].contains("a.log: linearizable"), "{stdout}");
+    assert!(lines[1].contains("z.jsonl: linearizable"), "{stdout}");
+    assert!(lines[2].starts_with("2 files: 2 linearizable"), "{stdout}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = gauntlet(&[empty.path().to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("found none"), "{stderr}");
+}
+
+#[test]
+fn endless_binary_or_over_long_input_is_refused_at_once_with_exit_3() {
+    let (code, _, stderr) = gauntlet(&["/dev/zero"]);
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("/dev/zero:1:1: expected a text history, found a NUL byte"),
+        "{stderr}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.jsonl");
+    let line = format!(
+        "{{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":\"{}\"}}\n",
+        "x".repeat(2 << 20)
+    );
+    std::fs::write(&long, format!("{{\"model\":\"register\"}}\n{line}")).unwrap();
+    let long = long.to_str().unwrap();
+    let (code, _, stderr) = gauntlet(&[long, "--max-line-mb", "1"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!("{long}:2: expected a line end within 1 MiB")),
+        "{stderr}"
+    );
+    let (code, _, stderr) = gauntlet(&[long, "--max-input-mb", "1"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("expected a history of at most 1 MiB"),
+        "{stderr}"
+    );
+    let (code, _, _) = gauntlet(&[long, "--max-line-mb", "3"]);
+    assert_eq!(code, 0);
+    let (code, _, stderr) = gauntlet(&[long, "--max-line-mb", "0"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("at least 1"), "{stderr}");
+}

@@ -1,8 +1,6 @@
 //! The model a history file implies when the user names none: the native header's `model`, the
 //! format's own model (etcd log: cas-register; Porcupine KV: kv), or else the functions used.
 
-use std::collections::BTreeSet;
-
 use super::{Format, Header};
 use crate::history::{History, Process};
 
@@ -20,12 +18,20 @@ pub fn infer_model(
     if let Some(model) = header.and_then(|h| h.model.as_deref()) {
         return MODELS.iter().copied().find(|known| *known == model);
     }
-    let functions: BTreeSet<&str> = history
+    // The distinct functions, in order of first use (histories use a handful).
+    let mut functions: Vec<&str> = Vec::new();
+    let mut last = None;
+    for event in history
         .events
         .iter()
         .filter(|e| e.process != Process::Nemesis)
-        .map(|e| e.f.as_str())
-        .collect();
+    {
+        let f = event.f.as_str();
+        if last != Some(f) && !functions.contains(&f) {
+            functions.push(f);
+        }
+        last = Some(f);
+    }
     let only = |allowed: &[&str]| functions.iter().all(|f| allowed.contains(f));
     if functions.is_empty() {
         None

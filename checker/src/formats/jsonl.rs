@@ -39,7 +39,17 @@ pub struct Header {
 }
 
 /// Parses a native history; returns its header (if any) and events.
+#[cfg(test)]
 pub(crate) fn parse(text: &str, file: &str) -> Result<(Option<Header>, History), ParseError> {
+    parse_with(text, file, true)
+}
+
+/// [`parse`], with the fast path for plain event lines on or off.
+pub(crate) fn parse_with(
+    text: &str,
+    file: &str,
+    fast: bool,
+) -> Result<(Option<Header>, History), ParseError> {
     let mut header = None;
     let lines: Vec<&str> = text.split('\n').collect();
     let mut events = Vec::with_capacity(lines.len());
@@ -52,9 +62,11 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<(Option<Header>, History),
             continue;
         }
         let is_last = number + 1 == lines.len();
-        // Fast path for well-formed event lines; anything unusual takes the slow path below,
-        // which also words the error.
-        if let Some(mut event) = fast_event(line, line_no) {
+        // Fast paths for well-formed event lines (a plain scan, then serde into borrowed
+        // fields); anything unusual takes the slow path below, which also words the error.
+        let fast_event =
+            || super::jsonl_fast::fast_event(line, line_no).or_else(|| fast_event(line, line_no));
+        if let Some(mut event) = fast.then(fast_event).flatten() {
             seen_first = true;
             event.index = events.len();
             events.push(event);

@@ -3,17 +3,21 @@
 //! file into a [`ParsedHistory`] (events, header, the model the file implies). Every failure is a
 //! [`ParseError`] naming the file, the line and what was expected; no input makes a parser panic.
 
+mod edn_fast;
 mod edn_op;
 mod etcd_log;
 mod infer;
+mod input;
 mod jepsen;
 pub mod jsonl;
+mod jsonl_fast;
 
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
 pub use infer::infer_model;
+pub use input::{read_bounded, ReadLimits, DEFAULT_MAX_BYTES, DEFAULT_MAX_LINE_BYTES};
 pub use jsonl::Header;
 
 use crate::edn;
@@ -87,11 +91,13 @@ pub struct ParsedHistory {
 
 /// How many lines [`detect`] looks at for an etcd-log operation line.
 const DETECT_LINES: usize = 200;
+/// How many bytes from the start [`detect`] looks at.
+const DETECT_BYTES: usize = 256 * 1024;
 
 /// Guesses a file's format from its first meaningful line; `None` when it matches none.
 pub fn detect(bytes: &[u8]) -> Option<Format> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let head = &bytes[..bytes.len().min(256 * 1024)];
+    let head = &bytes[..bytes.len().min(DETECT_BYTES)];
     let text = String::from_utf8_lossy(head);
     let mut lines = text
         .lines()
@@ -144,14 +150,45 @@ pub fn parse_file(path: &Path, format: Option<Format>) -> Result<History, ParseE
     load_file(path, format).map(|parsed| parsed.history)
 }
 
-/// Reads and parses the file at `path`, keeping its header and implied model.
+/// Reads and parses the file at `path` within the default [`ReadLimits`], keeping its header and
+/// implied model.
 pub fn load_file(path: &Path, format: Option<Format>) -> Result<ParsedHistory, ParseError> {
+    load_file_within(path, format, &ReadLimits::default())
+}
+
+/// Reads and parses the file at `path` within `limits`, keeping its header and implied model.
+pub fn load_file_within(
+    path: &Path,
+    format: Option<Format>,
+    limits: &ReadLimits,
+) -> Result<ParsedHistory, ParseError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ParseError::Io {
+    let io_error = |source| ParseError::Io {
         file: file.clone(),
         source,
-    })?;
+    };
+    let opened = std::fs::File::open(path).map_err(io_error)?;
+    let metadata = opened.metadata().map_err(io_error)?;
+    if metadata.is_dir() {
+        return Err(ParseError::Io {
+            file,
+            source: std::io::Error::other("it is a directory"),
+        });
+    }
+    let size_hint = metadata.is_file().then_some(metadata.len());
+    let bytes = read_bounded(opened, &file, limits, format, size_hint)?;
     load_bytes(&bytes, format, &file)
+}
+
+/// Reads all of `reader` within `limits` and parses it (named `source` in errors).
+pub fn load_reader(
+    reader: impl std::io::Read,
+    format: Option<Format>,
+    source: &str,
+    limits: &ReadLimits,
+) -> Result<ParsedHistory, ParseError> {
+    let bytes = read_bounded(reader, source, limits, format, None)?;
+    load_bytes(&bytes, format, source)
 }
 
 /// Parses `bytes` (named `source` in errors), keeping the header and implied model.
@@ -186,18 +223,29 @@ pub fn load_bytes(
             file: source.to_string(),
         })?,
     };
-    let (header, history) = match format {
-        Format::Jsonl => jsonl::parse(text, source)?,
-        Format::Jepsen => (None, jepsen::parse(text, source)?),
-        Format::PorcupineKv => (None, jepsen::parse_porcupine_kv(text, source)?),
-        Format::JepsenEtcdLog => (None, etcd_log::parse(text, source)?),
-    };
+    let (header, history) = parse_text(text, format, source, true)?;
     let default_model = infer_model(format, header.as_ref(), &history);
     Ok(ParsedHistory {
         format,
         header,
         history,
         default_model,
+    })
+}
+
+/// Parses `text` in `format`; `fast` turns the parsers' fast paths on (always, but for the fuzz
+/// target comparing them with the general readers, which must give the same result).
+pub(crate) fn parse_text(
+    text: &str,
+    format: Format,
+    source: &str,
+    fast: bool,
+) -> Result<(Option<Header>, History), ParseError> {
+    Ok(match format {
+        Format::Jsonl => jsonl::parse_with(text, source, fast)?,
+        Format::Jepsen => (None, jepsen::parse_with(text, source, fast)?),
+        Format::PorcupineKv => (None, jepsen::parse_porcupine_kv_with(text, source, fast)?),
+        Format::JepsenEtcdLog => (None, etcd_log::parse(text, source)?),
     })
 }
 

@@ -31,6 +31,32 @@ pub fn parse_history(data: &[u8]) {
             check_parsed(data, &parsed);
         }
     }
+    fast_and_general_paths_agree(data);
+}
+
+/// The parsers' fast paths must give exactly what the general readers give: the same events, or
+/// the same error.
+fn fast_and_general_paths_agree(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for format in [Format::Jsonl, Format::Jepsen, Format::PorcupineKv] {
+        let fast = formats::parse_text(text, format, "fuzz-input", true);
+        let general = formats::parse_text(text, format, "fuzz-input", false);
+        match (fast, general) {
+            (Ok(fast), Ok(general)) => assert_eq!(fast, general, "{format}: the paths disagree"),
+            (Err(fast), Err(general)) => assert_eq!(
+                fast.to_string(),
+                general.to_string(),
+                "{format}: the paths word the error differently"
+            ),
+            (fast, general) => panic!(
+                "{format}: one path reads what the other refuses: fast {:?}, general {:?}",
+                fast.map(|_| ()),
+                general.map(|_| ())
+            ),
+        }
+    }
 }
 
 fn check_parsed(data: &[u8], parsed: &ParsedHistory) {

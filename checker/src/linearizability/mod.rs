@@ -12,6 +12,7 @@ pub mod memo;
 pub mod options;
 pub mod search;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -68,13 +69,18 @@ fn prepare_partition<M: Model>(
     Ok(prepared)
 }
 
+/// Histories with fewer operations than this are searched on the calling thread alone.
+const SEQUENTIAL_BELOW_OPS: usize = 1024;
+
 /// Steps each unfinished partition may take in the first round; each round doubles it.
 const FIRST_ROUND_STEPS: u64 = 1 << 14;
 
-/// A partition still being searched, or its result.
+/// A partition still being searched, its result, or a search stopped because a partition of a
+/// lower key was proven not linearizable (with the steps it had taken before that round).
 enum Slot<'a, M: Model> {
     Searching(Box<Search<'a, M>>),
     Done(Box<PartitionResult>),
+    Abandoned { steps: u64 },
 }
 
 /// Checks `ops` against any [`Model`].
@@ -82,7 +88,8 @@ enum Slot<'a, M: Model> {
 /// Partitions are searched in rounds: in each round every unfinished partition takes up to a
 /// fixed number of steps (doubling from round to round), in parallel. After the first round in
 /// which some partition proves a violation, the search stops and reports the violation of the
-/// lowest key among them. Which partitions finish in which round depends only on step counts, so
+/// lowest key among them; within that round, partitions of higher keys than a violation already
+/// found stop at once (early exit), and are reported not checked with their steps before it. Which partitions finish in which round depends only on step counts, so
 /// the report is the same whatever the number of threads and their timing.
 pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) -> CheckReport {
     let started = Instant::now();
@@ -114,12 +121,9 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     }
 
     let memory = MemoryBudget::new(opts.memory_budget_bytes);
-    let never = || false;
-    let limits = Limits {
-        deadline,
-        memory: &memory,
-        cancelled: &never,
-    };
+    // The index of the lowest partition proven not linearizable in this round: every partition
+    // above it stops at once (its result can no longer change the report).
+    let lowest_violation = AtomicUsize::new(usize::MAX);
     let mut slots: Vec<Slot<'_, M>> = partitions
         .iter()
         .zip(&prepared)
@@ -134,6 +138,12 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     let round = |slots: &mut Vec<Slot<'_, M>>, budget: u64| {
         let advance = |(index, slot): (usize, &mut Slot<'_, M>)| {
             if let Slot::Searching(search) = slot {
+                let cancelled = || lowest_violation.load(Ordering::Relaxed) < index;
+                let limits = Limits {
+                    deadline,
+                    memory: &memory,
+                    cancelled: &cancelled,
+                };
                 if let Some(outcome) = search.run(budget, &limits) {
                     let result = finish(
                         model,
@@ -143,6 +153,9 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
                         outcome,
                         opts.witness,
                     );
+                    if result.report.verdict == Verdict::NotLinearizable {
+                        lowest_violation.fetch_min(index, Ordering::Relaxed);
+                    }
                     *slot = Slot::Done(Box::new(result));
                 }
             }
@@ -151,7 +164,9 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
             .iter()
             .filter(|s| matches!(s, Slot::Searching(_)))
             .count();
-        if searching <= 1 || opts.threads == 1 {
+        // A few hundred operations are searched faster than threads start.
+        let small = prepared.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW_OPS;
+        if searching <= 1 || opts.threads == 1 || small {
             slots.iter_mut().enumerate().for_each(advance);
         } else {
             slots
@@ -171,7 +186,27 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
             if violation || !searching {
                 break;
             }
+            let steps_before: Vec<Option<u64>> = slots
+                .iter()
+                .map(|slot| match slot {
+                    Slot::Searching(search) => Some(search.steps()),
+                    _ => None,
+                })
+                .collect();
             round(slots, budget);
+            // Partitions above the lowest violation were stopped at whatever point the timing
+            // allowed; report each as it stood before the round, so the report does not depend
+            // on threads and timing.
+            let lowest = lowest_violation.load(Ordering::Relaxed);
+            for (slot, steps) in slots
+                .iter_mut()
+                .zip(steps_before)
+                .skip(lowest.saturating_add(1))
+            {
+                if let Some(steps) = steps {
+                    *slot = Slot::Abandoned { steps };
+                }
+            }
             budget = budget.saturating_mul(2);
         }
     };
@@ -195,6 +230,19 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
                 counterexample: None,
                 decided_without_search: false,
                 memo_entries: search.memo_entries(),
+            },
+            Slot::Abandoned { steps } => PartitionResult {
+                report: PartitionReport {
+                    key: key.cloned(),
+                    operations: ops.len(),
+                    verdict: not_checked(),
+                    witness: None,
+                    steps,
+                    method: Method::Search,
+                },
+                counterexample: None,
+                decided_without_search: false,
+                memo_entries: 0,
             },
         })
         .collect();

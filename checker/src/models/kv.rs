@@ -99,24 +99,27 @@ impl Model for Kv {
     }
 
     fn prepare(&self, op: &Operation) -> Result<KvOp, ModelError> {
-        match op.f.as_str() {
-            "get" | "read" => {
+        // Byte patterns: matching `&str` literals calls `memcmp` for every operation.
+        match op.f.as_bytes() {
+            [b'g', b'e', b't'] | [b'r', b'e', b'a', b'd'] => {
                 let prefixes = match &op.output {
                     Some(Value::Str(s)) => Some(Arc::from(Piece::new(s).prefix_hashes())),
                     _ => None,
                 };
                 Ok(KvOp::Get(op.output.as_ref().map(normalize), prefixes))
             }
-            "put" | "write" => Ok(KvOp::Put(normalize(&op.input))),
-            "append" => Ok(KvOp::Append(Suffix {
+            [b'p', b'u', b't'] | [b'w', b'r', b'i', b't', b'e'] => {
+                Ok(KvOp::Put(normalize(&op.input)))
+            }
+            [b'a', b'p', b'p', b'e', b'n', b'd'] => Ok(KvOp::Append(Suffix {
                 value: op.input.clone(),
                 piece: match &op.input {
                     Value::Str(s) => Some(Piece::new(s)),
                     _ => None,
                 },
             })),
-            "delete" => Ok(KvOp::Delete),
-            "cas" => match &op.input {
+            [b'd', b'e', b'l', b'e', b't', b'e'] => Ok(KvOp::Delete),
+            [b'c', b'a', b's'] => match &op.input {
                 Value::List(pair) if pair.len() == 2 => Ok(KvOp::Cas {
                     expected: normalize(&pair[0]),
                     new: normalize(&pair[1]),
