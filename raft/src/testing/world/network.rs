@@ -1,5 +1,5 @@
-//! The simulated network between nodes: per-message delay, loss, duplication and reordering
-//! (slow messages overtaken by later ones), plus the schedule's cut, lossy, delayed and stale
+//! The world's network between nodes: per-message delay, loss, duplication and reordering
+//! (slow messages overtaken by later ones), plus the cut, lossy, delayed and stale
 //! links.
 //! Clients reach nodes over links with the ordinary delay and loss but no partitions.
 
@@ -8,8 +8,58 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::schedule::Link;
-use super::spec::NetworkSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::core::NodeId;
+
+/// A directed link between two nodes: messages from `.0` to `.1`.
+pub type Link = (NodeId, NodeId);
+
+/// The per-message behaviour of the world's network (on top of the cut, lossy, delayed and
+/// stale links its owner sets).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// Delay of an ordinary message, uniform in `[min_delay_us, max_delay_us]`.
+    pub min_delay_us: u64,
+    pub max_delay_us: u64,
+    /// Chance that a message is held much longer (up to `slow_delay_us`): reorders messages.
+    pub slow_chance: f64,
+    pub slow_delay_us: u64,
+    /// Chance that a message is lost.
+    pub loss_chance: f64,
+    /// Chance that a message is delivered twice.
+    pub duplicate_chance: f64,
+    /// Time one simulated fsync takes, uniform in `[min_sync_us, max_sync_us]`.
+    pub min_sync_us: u64,
+    pub max_sync_us: u64,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            min_delay_us: 200,
+            max_delay_us: 3_000,
+            slow_chance: 0.02,
+            slow_delay_us: 300_000,
+            loss_chance: 0.01,
+            duplicate_chance: 0.02,
+            min_sync_us: 100,
+            max_sync_us: 2_000,
+        }
+    }
+}
+
+impl NetworkSpec {
+    /// No loss, duplication or slow messages: only the ordinary delay (for scripted scenarios).
+    pub fn reliable() -> NetworkSpec {
+        NetworkSpec {
+            slow_chance: 0.0,
+            loss_chance: 0.0,
+            duplicate_chance: 0.0,
+            ..NetworkSpec::default()
+        }
+    }
+}
 
 /// The state of every link.
 #[derive(Debug)]
