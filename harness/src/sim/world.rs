@@ -34,7 +34,7 @@ impl From<WorldError> for Stop {
     fn from(err: WorldError) -> Stop {
         match err {
             WorldError::Invariant(violation) => Stop::Invariant(violation),
-            WorldError::Broken(reason) => Stop::Harness(reason),
+            WorldError::Broken(reason) | WorldError::Stalled(reason) => Stop::Harness(reason),
         }
     }
 }

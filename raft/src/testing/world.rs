@@ -21,6 +21,7 @@ pub mod disk;
 pub mod network;
 mod observe;
 pub mod queue;
+mod script;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,7 @@ use disk::SimDisk;
 pub use network::{Link, Network, NetworkSpec};
 use observe::observe_batch;
 pub use queue::{Event, EventQueue, Requester};
+pub use script::{ScriptedWorld, Ticket};
 
 /// Why the world stopped.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,9 @@ pub enum WorldError {
     /// code under test or in the world, since the world injects no disk faults.
     #[error("{0}")]
     Broken(String),
+    /// A scripted scenario waited in vain (no leader, no answer) for as long as it allowed.
+    #[error("{0}")]
+    Stalled(String),
 }
 
 /// What handling one event left for the world's owner.
@@ -114,6 +119,8 @@ pub struct World<X> {
     members: Vec<NodeId>,
     /// Set when a removal changed `members`; the owner takes it.
     members_changed: bool,
+    /// Every peer message sent, when recording (scenario tests that count messages).
+    recorded: Option<Vec<Message>>,
 }
 
 impl<X> World<X> {
@@ -132,6 +139,7 @@ impl<X> World<X> {
             next_token: 1,
             members: (1..=n).collect(),
             members_changed: false,
+            recorded: None,
             config,
         };
         for id in 1..=n {
@@ -567,6 +575,9 @@ impl<X> World<X> {
 
     fn dispatch(&mut self, send: Vec<Message>, replies: Vec<(Token, ClientResponse)>) {
         for msg in send {
+            if let Some(log) = self.recorded.as_mut() {
+                log.push(msg.clone());
+            }
             let delays = self.network.peer_delays(&mut self.rng, (msg.from, msg.to));
             let valid = msg.to >= 1 && msg.to <= self.nodes.len() as u64;
             if !valid {

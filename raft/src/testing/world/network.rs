@@ -112,6 +112,16 @@ impl Network {
         }
     }
 
+    /// Heals every cut link at once, however often it was cut.
+    pub fn heal_all(&mut self) {
+        self.cut.clear();
+    }
+
+    /// Heals `link` at once, however often it was cut.
+    pub fn uncut(&mut self, link: Link) {
+        self.cut.remove(&link);
+    }
+
     pub fn set_lossy(&mut self, links: &[Link], on: bool) {
         for link in links {
             if on {

@@ -107,6 +107,10 @@ impl KeyHeap {
         self.keys[hole] = key;
     }
 
+    fn first(&self) -> Option<&Scheduled> {
+        self.keys.first()
+    }
+
     fn pop(&mut self) -> Option<Scheduled> {
         let last = self.keys.pop()?;
         let Some(&top) = self.keys.first() else {
@@ -170,6 +174,11 @@ impl<X> EventQueue<X> {
             }
         };
         self.heap.push(Scheduled { time, seq, slot });
+    }
+
+    /// The time of the earliest event (perhaps a cancelled slot's, which is never later).
+    pub fn peek_time(&self) -> Option<u64> {
+        self.heap.first().map(|key| key.time)
     }
 
     /// The earliest event and its time.
