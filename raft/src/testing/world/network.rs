@@ -50,9 +50,12 @@ impl Default for NetworkSpec {
 }
 
 impl NetworkSpec {
-    /// No loss, duplication or slow messages: only the ordinary delay (for scripted scenarios).
+    /// No loss, duplication, slow messages or reordering: every message takes 1 ms, so each link
+    /// delivers in order (for scripted scenarios).
     pub fn reliable() -> NetworkSpec {
         NetworkSpec {
+            min_delay_us: 1_000,
+            max_delay_us: 1_000,
             slow_chance: 0.0,
             loss_chance: 0.0,
             duplicate_chance: 0.0,

@@ -165,6 +165,38 @@ impl ScriptedWorld {
         self.world.driver(id)?.kv().read(key)
     }
 
+    /// How many running nodes' KV machines hold `key = value`.
+    pub fn holding(&self, key: &str, value: &str) -> usize {
+        self.running()
+            .into_iter()
+            .filter(|&id| self.value(id, key).as_deref() == Some(value))
+            .count()
+    }
+
+    /// Writes `key = value` through the leader, as a client would, and waits until `copies`
+    /// running nodes applied it.
+    pub fn replicate(
+        &mut self,
+        key: &str,
+        value: &str,
+        copies: usize,
+        max_us: u64,
+    ) -> Result<(), WorldError> {
+        let end = self.now() + max_us;
+        self.put(key, value, max_us)?;
+        let left = end.saturating_sub(self.now());
+        if self.run_until(left, |w| w.holding(key, value) >= copies)? {
+            return Ok(());
+        }
+        Err(WorldError::Stalled(format!(
+            "{key} = {value} applied on {} nodes, not {copies}, within {max_us} µs (seed {}, at \
+             {} µs)",
+            self.holding(key, value),
+            self.seed(),
+            self.now()
+        )))
+    }
+
     /// Node `id`'s applied index, when running.
     pub fn applied(&self, id: NodeId) -> Option<Index> {
         self.status(id).map(|s| s.applied)
@@ -253,6 +285,15 @@ impl ScriptedWorld {
         };
         self.world.send_request(to, from, request);
         ticket
+    }
+
+    /// Sends a write of `key = value` (in a session of its own) to node `to`, without waiting.
+    pub fn submit_put(&mut self, to: NodeId, key: &str, value: &str) -> Ticket {
+        let request = self.kv_request(Op::Put {
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+        self.submit(to, request)
     }
 
     pub fn reply(&self, ticket: Ticket) -> Option<&ClientResponse> {
