@@ -106,6 +106,7 @@ impl World {
             driver_bugs,
             core_bugs,
             network: spec.network.clone(),
+            tune: |_| {},
         })?;
         let mut world = World {
             cluster,

@@ -121,7 +121,15 @@ pub struct World<X> {
     members_changed: bool,
     /// Every peer message sent, when recording (scenario tests that count messages).
     recorded: Option<Vec<Message>>,
+    /// Peer messages this filter picks are lost (scripted scenarios that steer delivery).
+    drop_filter: Option<DropFilter>,
+    /// Nodes that crash when their next fsync completes, before anything waiting on it is sent
+    /// (scripted scenarios).
+    crash_after_sync: Vec<NodeId>,
 }
+
+/// Picks the peer messages a scripted scenario loses.
+pub type DropFilter = Box<dyn Fn(&Message) -> bool>;
 
 impl<X> World<X> {
     /// Builds and starts the nodes 1..=`config.nodes`.
@@ -140,6 +148,8 @@ impl<X> World<X> {
             members: (1..=n).collect(),
             members_changed: false,
             recorded: None,
+            drop_filter: None,
+            crash_after_sync: Vec::new(),
             config,
         };
         for id in 1..=n {
@@ -291,6 +301,18 @@ impl<X> World<X> {
         self.checker.on_disk_wiped(id);
     }
 
+    /// Node `id` starts an election now (if running), and its batches are carried out.
+    pub fn campaign(&mut self, id: NodeId) -> Result<(), WorldError> {
+        let Some(n) = self.slot(id) else {
+            return Ok(());
+        };
+        let Some(driver) = self.nodes[n].driver.as_mut() else {
+            return Ok(());
+        };
+        driver.campaign();
+        self.pump(n, &mut ())
+    }
+
     /// Freezes node `id`: its clock stops and what arrives for it waits.
     pub fn pause(&mut self, id: NodeId) {
         if let Some(n) = self.slot(id) {
@@ -321,6 +343,24 @@ impl<X> World<X> {
                 },
             );
         }
+    }
+
+    /// Loses every peer message `filter` picks from now on (`None`: none).
+    pub fn set_drop_filter(&mut self, filter: Option<DropFilter>) {
+        self.drop_filter = filter;
+    }
+
+    /// Crashes node `id` when its next fsync completes: what it wrote is durable, but nothing
+    /// that waited on it (messages, replies, the durability report) gets out.
+    pub fn crash_after_next_sync(&mut self, id: NodeId) {
+        if self.is_running(id) && !self.crash_after_sync.contains(&id) {
+            self.crash_after_sync.push(id);
+        }
+    }
+
+    /// Forgets every crash armed with [`World::crash_after_next_sync`].
+    pub fn disarm_crashes(&mut self) {
+        self.crash_after_sync.clear();
     }
 
     // ----- the event loop -----
@@ -381,8 +421,14 @@ impl<X> World<X> {
                 }
                 if let Some(number) = batch {
                     self.nodes[node].disk.sync_through(number);
+                    let id = self.nodes[node].id;
                     let durable = self.nodes[node].disk.durable_last_index();
-                    self.checker.on_durable(self.nodes[node].id, durable);
+                    self.checker.on_durable(id, durable);
+                    if self.crash_after_sync.contains(&id) {
+                        self.crash_after_sync.retain(|&other| other != id);
+                        self.crash(id);
+                        return Ok(Handled::Done);
+                    }
                 }
                 // Only now do the batch's entries count toward commit on this node.
                 if let (Some(mark), Some(driver)) = (durable, self.nodes[node].driver.as_mut()) {
@@ -577,6 +623,9 @@ impl<X> World<X> {
         for msg in send {
             if let Some(log) = self.recorded.as_mut() {
                 log.push(msg.clone());
+            }
+            if self.drop_filter.as_ref().is_some_and(|drop| drop(&msg)) {
+                continue;
             }
             let delays = self.network.peer_delays(&mut self.rng, (msg.from, msg.to));
             let valid = msg.to >= 1 && msg.to <= self.nodes.len() as u64;

@@ -30,6 +30,9 @@ pub struct WorldConfig {
     pub driver_bugs: UnsafeBugs,
     pub core_bugs: PlantedBugs,
     pub network: NetworkSpec,
+    /// Adjusts each node's driver configuration last (pre-vote, check-quorum, ... for scenario
+    /// tests); the simulator leaves it alone.
+    pub tune: fn(&mut DriverConfig),
 }
 
 impl WorldConfig {
@@ -49,6 +52,7 @@ impl WorldConfig {
             driver_bugs: UnsafeBugs::default(),
             core_bugs: PlantedBugs::default(),
             network: NetworkSpec::default(),
+            tune: |_| {},
         }
     }
 
@@ -71,6 +75,7 @@ impl WorldConfig {
         cfg.kv.session_idle_entries = self
             .session_idle_entries
             .unwrap_or(cfg.kv.session_idle_entries);
+        (self.tune)(&mut cfg);
         cfg
     }
 }

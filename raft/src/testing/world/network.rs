@@ -93,6 +93,11 @@ impl Network {
         }
     }
 
+    /// Changes the per-message behaviour from now on (messages on their way keep theirs).
+    pub fn set_spec(&mut self, spec: NetworkSpec) {
+        self.spec = spec;
+    }
+
     /// True when `from -> to` is cut now.
     pub fn is_cut(&self, link: Link) -> bool {
         self.cut.contains_key(&link)

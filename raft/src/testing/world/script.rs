@@ -226,6 +226,25 @@ impl ScriptedWorld {
         self.world.restart(id)
     }
 
+    /// Crashes node `id` when its next fsync completes, before what waited on it is sent.
+    pub fn crash_after_next_sync(&mut self, id: NodeId) {
+        self.world.crash_after_next_sync(id);
+    }
+
+    /// Restarts every node that is down (and not removed).
+    pub fn restart_all(&mut self) -> Result<(), WorldError> {
+        self.world.disarm_crashes();
+        for id in 1..=self.world.nodes.len() as NodeId {
+            self.world.restart(id)?;
+        }
+        Ok(())
+    }
+
+    /// Node `id` starts an election now (if running).
+    pub fn campaign(&mut self, id: NodeId) -> Result<(), WorldError> {
+        self.world.campaign(id)
+    }
+
     pub fn pause(&mut self, id: NodeId) {
         self.world.pause(id);
     }
