@@ -202,6 +202,14 @@ impl ScriptedWorld {
         self.status(id).map(|s| s.applied)
     }
 
+    /// The index of node `id`'s latest snapshot as its storage wrote it (0: none).
+    pub fn snapshot_index(&self, id: NodeId) -> Index {
+        self.world
+            .checker
+            .log(id)
+            .map_or(0, |log| log.snapshot_index())
+    }
+
     /// Peer messages sent so far (lost ones included).
     pub fn messages_sent(&self) -> u64 {
         self.world.network.sent
