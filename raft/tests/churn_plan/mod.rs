@@ -4,6 +4,7 @@
 //! restart, are cut off and reconnected, links are cut one way; the invariant checker watches
 //! every step. At the end the world heals, and every write that was acknowledged must be on
 //! every node.
+#![allow(dead_code)] // each test file uses a part
 
 use raft::core::NodeId;
 use raft::driver::DriverConfig;
