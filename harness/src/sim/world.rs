@@ -107,6 +107,7 @@ impl World {
             core_bugs,
             network: spec.network.clone(),
             tune: |_| {},
+            digest_states: false,
         })?;
         let mut world = World {
             cluster,

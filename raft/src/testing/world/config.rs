@@ -33,6 +33,11 @@ pub struct WorldConfig {
     /// Adjusts each node's driver configuration last (pre-vote, check-quorum, ... for scenario
     /// tests); the simulator leaves it alone.
     pub tune: fn(&mut DriverConfig),
+    /// After every batch that moved a node's applied index, report a digest of its KV machine
+    /// (data, sessions, tombstones) to the checker, so that `state-machine-safety` compares the
+    /// nodes' states index by index. Costs an encoding of the whole state per such batch: the
+    /// scripted world turns it on, the simulator leaves it off.
+    pub digest_states: bool,
 }
 
 impl WorldConfig {
@@ -53,6 +58,7 @@ impl WorldConfig {
             core_bugs: PlantedBugs::default(),
             network: NetworkSpec::default(),
             tune: |_| {},
+            digest_states: false,
         }
     }
 

@@ -25,8 +25,10 @@ pub struct ScriptedWorld {
 }
 
 impl ScriptedWorld {
-    /// Builds the world of `config` and starts its nodes (nothing has run yet).
-    pub fn new(config: WorldConfig) -> Result<ScriptedWorld, WorldError> {
+    /// Builds the world of `config` and starts its nodes (nothing has run yet). The checker
+    /// compares the nodes' KV states index by index (`WorldConfig::digest_states`).
+    pub fn new(mut config: WorldConfig) -> Result<ScriptedWorld, WorldError> {
+        config.digest_states = true;
         Ok(ScriptedWorld {
             world: World::new(config)?,
             replies: BTreeMap::new(),
