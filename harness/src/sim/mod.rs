@@ -1,7 +1,8 @@
 //! The deterministic simulator (`gauntlet sim`): the library's test world
 //! (`raft::testing::world`: the real replica driver on simulated time, disks and network, with
 //! Raft invariants asserted at every step) driven by a seeded fault schedule and seeded clients,
-//! producing a native history checked by the checker. Same seed and build, same bytes. See `docs/simulation.md`.
+//! producing a native history checked by the checker. Same seed and build, same bytes. See
+//! `docs/simulation.md`.
 pub mod churn;
 pub mod client;
 pub mod events;
