@@ -78,6 +78,8 @@ pub struct World {
     static_steps: usize,
     /// For each strike step: the moment and term it followed, for the history.
     strike_notes: Vec<String>,
+    /// For each strike step: the leader it strikes, by id (not a schedule position).
+    strike_nodes: Vec<NodeId>,
     operator: Operator,
     pub history: SimHistory,
     pub stats: WorldStats,
@@ -117,6 +119,7 @@ impl World {
             churn: spec.churn.clone().map(|c| Churn::new(c, spec.seed)),
             static_steps: steps.len(),
             strike_notes: Vec::new(),
+            strike_nodes: Vec::new(),
             steps,
             operator: Operator::default(),
             next_process: spec.clients as u64,
@@ -179,6 +182,7 @@ impl World {
             steps: &mut self.steps,
             applied: &mut self.applied,
             strike_notes: &mut self.strike_notes,
+            strike_nodes: &mut self.strike_nodes,
             end_us: self.spec.time_ms * 1_000,
         };
         let handled = self.cluster.handle(time, event, &mut watch);
@@ -312,9 +316,17 @@ impl World {
 
     fn fault_start(&mut self, step: usize) -> Result<(), Stop> {
         let fault = self.steps[step].fault.clone();
+        // A leader churn strike names its leader by id: it is resolved among the members now,
+        // not mapped from a schedule position (which, once membership changed, named another
+        // node).
+        let struck = step
+            .checked_sub(self.static_steps)
+            .and_then(|i| self.strike_nodes.get(i).copied());
         let applied = match &fault {
             Fault::Partition { shape, cut } => {
-                let cut = if *shape == PartitionShape::IsolateLeader {
+                let cut = if let Some(leader) = struck {
+                    strike_cut(leader, self.cluster.members())
+                } else if *shape == PartitionShape::IsolateLeader {
                     let leader = self.resolve(&Targets::Leader)[0];
                     let rest: Vec<u64> = self
                         .cluster
@@ -331,7 +343,10 @@ impl World {
                 Applied::Cut(cut)
             }
             Fault::Kill { targets } => {
-                let nodes = self.resolve(targets);
+                let nodes = match struck {
+                    Some(leader) => strike_kill(leader, self.cluster.members()),
+                    None => self.resolve(targets),
+                };
                 for &id in &nodes {
                     self.cluster.crash(id);
                 }
@@ -435,6 +450,24 @@ impl World {
     }
 }
 
+/// The node a crash strike kills: its leader, if still a member.
+fn strike_kill(leader: NodeId, members: &[NodeId]) -> Vec<NodeId> {
+    members.iter().copied().filter(|&m| m == leader).collect()
+}
+
+/// The links an isolation strike cuts: between its leader and every other member (none when the
+/// leader is no member any more), sorted.
+fn strike_cut(leader: NodeId, members: &[NodeId]) -> Vec<Link> {
+    if !members.contains(&leader) {
+        return Vec::new();
+    }
+    let rest: Vec<NodeId> = members.iter().copied().filter(|&m| m != leader).collect();
+    let mut cut = links_between(&[leader], &rest);
+    cut.sort_unstable();
+    cut.dedup();
+    cut
+}
+
 fn describe(fault: &Fault, applied: &Applied) -> String {
     let nodes = |ns: &[NodeId]| {
         ns.iter()
@@ -473,6 +506,7 @@ struct LeaderWatch<'a> {
     steps: &'a mut Vec<Step>,
     applied: &'a mut Vec<Option<Applied>>,
     strike_notes: &'a mut Vec<String>,
+    strike_nodes: &'a mut Vec<NodeId>,
     end_us: u64,
 }
 
@@ -500,6 +534,7 @@ impl Supervisor<SimEvent> for LeaderWatch<'_> {
         } = strike;
         self.strike_notes
             .push(format!("{} in term {term}", moment.name()));
+        self.strike_nodes.push(node);
         let fault = match kind {
             StrikeKind::Crash => Fault::Kill {
                 targets: Targets::Nodes(vec![node]),
@@ -526,5 +561,39 @@ impl Supervisor<SimEvent> for LeaderWatch<'_> {
         self.applied.push(None);
         cluster.schedule(at_us, SimEvent::FaultStart { step });
         cluster.schedule(until_us, SimEvent::FaultEnd { step });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_strike_hits_its_leader_after_membership_changed() {
+        // Node 3 was removed and node 6 joined: the leader 6 is the fifth member. Mapped as a
+        // schedule position, 6 named member 1.
+        let members = [1, 2, 4, 5, 6];
+        assert_eq!(strike_kill(6, &members), vec![6]);
+        let cut = strike_cut(6, &members);
+        assert_eq!(cut.len(), 8);
+        assert!(cut.iter().all(|&(a, b)| (a == 6) != (b == 6)));
+        assert!(cut
+            .iter()
+            .all(|&(a, b)| members.contains(&a) && members.contains(&b)));
+    }
+
+    #[test]
+    fn a_strike_on_a_removed_leader_does_nothing() {
+        assert!(strike_kill(3, &[1, 2, 4]).is_empty());
+        assert!(strike_cut(3, &[1, 2, 4]).is_empty());
+    }
+
+    #[test]
+    fn with_the_initial_members_a_strike_is_what_the_schedule_mapping_gave() {
+        let members: Vec<NodeId> = (1..=5).collect();
+        let mut mapped = links_between(&[2], &[1, 3, 4, 5]);
+        mapped.sort_unstable();
+        assert_eq!(strike_cut(2, &members), mapped);
+        assert_eq!(strike_kill(2, &members), vec![2]);
     }
 }
