@@ -234,9 +234,11 @@ fn figure8_fast_leader_crashes_1000_iterations() -> Result<(), WorldError> {
 
 #[test]
 fn figure8_unreliable_with_long_reordering() -> Result<(), WorldError> {
-    let mut net = NetworkSpec::default();
-    net.slow_chance = 0.2;
-    net.slow_delay_us = 2 * ELECTION;
+    let net = NetworkSpec {
+        slow_chance: 0.2,
+        slow_delay_us: 2 * ELECTION,
+        ..NetworkSpec::default()
+    };
     for seed in figure8_seeds(25_000) {
         figure8(seed, net.clone(), false)?;
     }

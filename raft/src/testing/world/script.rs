@@ -79,7 +79,7 @@ impl ScriptedWorld {
     ) -> Result<bool, WorldError> {
         let end = self.world.now + max_us;
         while !done(self) {
-            if !self.world.queue.peek_time().is_some_and(|t| t <= end) {
+            if self.world.queue.peek_time().is_none_or(|t| t > end) {
                 self.world.now = end;
                 return Ok(done(self));
             }
