@@ -1,181 +1,192 @@
-//! Snapshot scenarios: a lagging, a crashed and an unreliable follower catch up through
-//! InstallSnapshot once the leader compacted its log past them; every node restarts from its
-//! snapshot plus log tail.
+//! Snapshot scenarios on the library's test world (each replica snapshots every `EVERY` applied
+//! entries): a lagging, a crashed and an unreliable follower catch up through InstallSnapshot,
+//! every node restarts from its snapshot, and a lost InstallSnapshot is sent again.
 
-mod support;
+use std::cell::Cell;
+use std::rc::Rc;
 
 use raft::core::{MessageBody, NodeId};
-use support::{Cluster, NetConfig, Options};
+use raft::testing::world::{NetworkSpec, ScriptedWorld, WorldConfig, WorldError};
 
-const ELECTION: u64 = 20;
+const ELECTION: u64 = 1_000_000;
 const AGREE: u64 = 10 * ELECTION;
 const EVERY: u64 = 10;
 
-fn cluster(seed: u64) -> Cluster {
-    let mut opts = Options::new(3, seed);
-    opts.snapshot_every = Some(EVERY);
-    opts.record_messages = true;
-    Cluster::new(opts)
+fn world(seed: u64, network: NetworkSpec) -> ScriptedWorld {
+    let mut config = WorldConfig::new(3, seed);
+    config.network = network;
+    config.snapshot_every = EVERY;
+    let mut w = ScriptedWorld::new(config).expect("the world starts");
+    w.record_messages();
+    w
 }
 
-fn snapshots_sent_to(c: &Cluster, to: NodeId) -> usize {
-    c.sent
+fn snapshots_sent_to(w: &ScriptedWorld, to: NodeId) -> usize {
+    w.recorded()
         .iter()
         .filter(|m| m.to == to && matches!(m.body, MessageBody::InstallSnapshot { .. }))
         .count()
 }
 
-fn follower(c: &Cluster, leader: NodeId) -> NodeId {
-    c.alive().into_iter().find(|id| *id != leader).unwrap()
+fn follower(w: &ScriptedWorld, leader: NodeId) -> NodeId {
+    w.running().into_iter().find(|id| *id != leader).unwrap()
+}
+
+/// Writes `count` values through the leader, each applied on `copies` nodes; returns the
+/// leader's commit index after the last.
+fn write_many(
+    w: &mut ScriptedWorld,
+    tag: &str,
+    count: u64,
+    copies: usize,
+) -> Result<u64, WorldError> {
+    for i in 0..count {
+        w.replicate(&format!("{tag}{i}"), "x", copies, AGREE)?;
+    }
+    let leader = w.wait_leader(5 * ELECTION)?;
+    Ok(w.status(leader).unwrap().commit)
+}
+
+fn caught_up(w: &ScriptedWorld, id: NodeId, last: u64) -> bool {
+    w.applied(id).is_some_and(|a| a >= last)
 }
 
 #[test]
-fn snapshot_install_on_lagging_follower() {
-    let mut c = cluster(41);
-    c.one(b"first", 3, AGREE);
-    let leader = c.wait_leader(5 * ELECTION);
-    let lagging = follower(&c, leader);
-    c.isolate(lagging);
-    let mut last = 0;
-    for i in 0..5 * EVERY {
-        last = c.one(format!("v{i}").as_bytes(), 2, AGREE);
-    }
-    let leader = c.wait_leader(5 * ELECTION);
+fn snapshot_install_on_lagging_follower() -> Result<(), WorldError> {
+    let mut w = world(41, NetworkSpec::reliable());
+    w.replicate("first", "x", 3, AGREE)?;
+    let leader = w.wait_leader(5 * ELECTION)?;
+    let lagging = follower(&w, leader);
+    w.isolate(lagging);
+    let last = write_many(&mut w, "v", 5 * EVERY, 2)?;
+    let leader = w.wait_leader(5 * ELECTION)?;
     assert!(
-        c.disks[&leader].snapshot_index() > c.apps[&lagging].applied + 1,
+        w.snapshot_index(leader) > w.applied(lagging).unwrap() + 1,
         "the leader did not compact past the lagging follower"
     );
-    c.reconnect(lagging);
+    w.reconnect(lagging);
     assert!(
-        c.run_until(AGREE, |c| c.apps[&lagging].applied >= last),
+        w.run_until(AGREE, |w| caught_up(w, lagging, last))?,
         "lagging follower did not catch up"
     );
     assert!(
-        snapshots_sent_to(&c, lagging) >= 1,
+        snapshots_sent_to(&w, lagging) >= 1,
         "no InstallSnapshot sent"
     );
-    assert!(c.disks[&lagging].snapshot_index() >= EVERY);
-    c.one(b"after", 3, AGREE);
-    c.finish();
+    assert!(w.snapshot_index(lagging) >= EVERY);
+    w.replicate("after", "x", 3, AGREE)?;
+    Ok(())
 }
 
 #[test]
-fn snapshot_install_on_crashed_follower() {
-    let mut c = cluster(42);
-    c.one(b"first", 3, AGREE);
-    let leader = c.wait_leader(5 * ELECTION);
-    let crashed = follower(&c, leader);
-    c.crash(crashed);
-    let mut last = 0;
-    for i in 0..5 * EVERY {
-        last = c.one(format!("v{i}").as_bytes(), 2, AGREE);
-    }
-    c.restart(crashed);
+fn snapshot_install_on_crashed_follower() -> Result<(), WorldError> {
+    let mut w = world(42, NetworkSpec::reliable());
+    w.replicate("first", "x", 3, AGREE)?;
+    let leader = w.wait_leader(5 * ELECTION)?;
+    let crashed = follower(&w, leader);
+    w.crash(crashed);
+    let last = write_many(&mut w, "v", 5 * EVERY, 2)?;
+    w.restart(crashed)?;
     assert!(
-        c.run_until(AGREE, |c| c.apps[&crashed].applied >= last),
+        w.run_until(AGREE, |w| caught_up(w, crashed, last))?,
         "crashed follower did not catch up"
     );
     assert!(
-        snapshots_sent_to(&c, crashed) >= 1,
+        snapshots_sent_to(&w, crashed) >= 1,
         "no InstallSnapshot sent"
     );
-    // And it survives another crash right after installing the snapshot.
-    c.crash_restart(crashed);
-    assert!(c.run_until(AGREE, |c| c.apps[&crashed].applied >= last));
-    c.one(b"after", 3, AGREE);
-    c.finish();
+    // It restarts from the snapshot it installed.
+    w.run_for(ELECTION / 10)?;
+    w.crash(crashed);
+    w.restart(crashed)?;
+    assert!(w.run_until(AGREE, |w| caught_up(w, crashed, last))?);
+    assert_eq!(w.value(crashed, "v0").as_deref(), Some("x"));
+    w.replicate("after", "x", 3, AGREE)?;
+    Ok(())
 }
 
 #[test]
-fn snapshot_install_on_unreliable_follower() {
-    let mut opts = Options::new(3, 43);
-    opts.snapshot_every = Some(EVERY);
-    opts.record_messages = true;
-    opts.net = NetConfig::unreliable();
-    let mut c = Cluster::new(opts);
+fn snapshot_install_on_unreliable_follower() -> Result<(), WorldError> {
+    let unreliable = NetworkSpec {
+        loss_chance: 0.1,
+        duplicate_chance: 0.1,
+        ..NetworkSpec::default()
+    };
+    let mut w = world(43, unreliable);
     let mut last = 0;
     for round in 0..6 {
-        let leader = c.wait_leader(20 * ELECTION);
-        let victim = follower(&c, leader);
-        c.isolate(victim);
-        for i in 0..2 * EVERY {
-            last = c.one(format!("r{round}-{i}").as_bytes(), 2, 4 * AGREE);
-        }
-        c.reconnect(victim);
-        c.run(ELECTION);
+        let leader = w.wait_leader(20 * ELECTION)?;
+        let victim = follower(&w, leader);
+        w.isolate(victim);
+        last = write_many(&mut w, &format!("r{round}-"), 2 * EVERY, 2)?;
+        w.reconnect(victim);
+        w.run_for(ELECTION)?;
     }
-    c.net.config = NetConfig::reliable();
+    w.world_mut()
+        .network_mut()
+        .set_spec(NetworkSpec::reliable());
     assert!(
-        c.run_until(4 * AGREE, |c| c
-            .alive()
+        w.run_until(4 * AGREE, |w| w
+            .running()
             .iter()
-            .all(|id| c.apps[id].applied >= last)),
+            .all(|id| caught_up(w, *id, last)))?,
         "not everyone caught up"
     );
-    let installs: usize = c.ids.iter().map(|id| snapshots_sent_to(&c, *id)).sum();
+    let installs: usize = (1..=3).map(|id| snapshots_sent_to(&w, id)).sum();
     assert!(installs >= 1, "no InstallSnapshot sent");
-    c.finish();
+    Ok(())
 }
 
 #[test]
-fn everyone_restarts_from_snapshots() {
-    let mut c = cluster(44);
-    let mut last = 0;
-    for i in 0..5 * EVERY + 5 {
-        last = c.one(format!("v{i}").as_bytes(), 3, AGREE);
+fn everyone_restarts_from_snapshots() -> Result<(), WorldError> {
+    let mut w = world(44, NetworkSpec::reliable());
+    let last = write_many(&mut w, "v", 5 * EVERY + 5, 3)?;
+    w.run_for(ELECTION / 4)?;
+    for id in 1..=3 {
+        w.crash(id);
     }
-    c.run(5);
-    for id in c.ids.clone() {
-        c.crash(id);
-    }
-    for id in c.ids.clone() {
-        c.restart(id);
-        let snap = c.disks[&id].snapshot_index();
+    for id in 1..=3 {
+        w.restart(id)?;
+        let snap = w.snapshot_index(id);
         assert!(
             snap >= 5 * EVERY,
             "node {id} has no recent snapshot ({snap})"
         );
-        // The app came back from the snapshot, then the core replays the log tail.
-        assert!(c.apps[&id].applied >= snap);
+        assert!(w.applied(id).unwrap() >= snap);
     }
-    assert!(c.run_until(AGREE, |c| c
-        .alive()
+    assert!(w.run_until(AGREE, |w| w
+        .running()
         .iter()
-        .all(|id| c.apps[id].applied >= last)));
-    c.one(b"after", 3, AGREE);
-    c.finish();
+        .all(|id| caught_up(w, *id, last)))?);
+    w.replicate("after", "x", 3, AGREE)?;
+    assert_eq!(w.holding("v0", "x"), 3);
+    Ok(())
 }
 
 #[test]
-fn lost_install_snapshot_is_sent_again() {
-    use std::cell::Cell;
-    use std::rc::Rc;
-    let mut c = cluster(45);
-    c.one(b"first", 3, AGREE);
-    let leader = c.wait_leader(5 * ELECTION);
-    let lagging = follower(&c, leader);
-    c.isolate(lagging);
-    let mut last = 0;
-    for i in 0..5 * EVERY {
-        last = c.one(format!("v{i}").as_bytes(), 2, AGREE);
-    }
-    // The first two InstallSnapshot messages are lost on the way.
+fn lost_install_snapshot_is_sent_again() -> Result<(), WorldError> {
+    let mut w = world(45, NetworkSpec::reliable());
+    w.replicate("first", "x", 3, AGREE)?;
+    let leader = w.wait_leader(5 * ELECTION)?;
+    let lagging = follower(&w, leader);
+    w.isolate(lagging);
+    let last = write_many(&mut w, "v", 5 * EVERY, 2)?;
     let lost = Rc::new(Cell::new(0u32));
     let counter = lost.clone();
-    c.net.drop_filter = Some(Box::new(move |m| {
+    w.world_mut().set_drop_filter(Some(Box::new(move |m| {
         let drop = matches!(m.body, MessageBody::InstallSnapshot { .. }) && counter.get() < 2;
         if drop {
             counter.set(counter.get() + 1);
         }
         drop
-    }));
-    c.reconnect(lagging);
+    })));
+    w.reconnect(lagging);
     assert!(
-        c.run_until(2 * AGREE, |c| c.apps[&lagging].applied >= last),
+        w.run_until(2 * AGREE, |w| caught_up(w, lagging, last))?,
         "follower never got a snapshot after losing {}",
         lost.get()
     );
     assert_eq!(lost.get(), 2, "the snapshots were not lost as planned");
-    assert!(snapshots_sent_to(&c, lagging) >= 3);
-    c.finish();
+    assert!(snapshots_sent_to(&w, lagging) >= 3);
+    Ok(())
 }

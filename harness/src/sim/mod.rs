@@ -1,15 +1,13 @@
-//! The deterministic simulator (`gauntlet sim`): the real replica driver (`raft::driver`) on
-//! simulated time, disks and network, driven by a seeded fault schedule and seeded clients,
-//! producing a native history checked by the checker, with Raft invariants asserted at every
-//! step. Same seed and build, same bytes. See `docs/simulation.md`.
+//! The deterministic simulator (`gauntlet sim`): the library's test world
+//! (`raft::testing::world`: the real replica driver on simulated time, disks and network, with
+//! Raft invariants asserted at every step) driven by a seeded fault schedule and seeded clients,
+//! producing a native history checked by the checker. Same seed and build, same bytes. See
+//! `docs/simulation.md`.
 pub mod churn;
 pub mod client;
-pub mod disk;
 pub mod events;
 pub mod fuzzing;
 pub mod history;
-pub mod invariants;
-pub mod network;
 pub mod run;
 pub mod schedule;
 pub mod shrink;

@@ -13,38 +13,8 @@ use super::schedule::{self, NemesisKind, Step};
 /// models included).
 pub type SimWorkload = crate::workload::WorkloadKind;
 
-/// The per-message behaviour of the simulated network (on top of the schedule's faults).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NetworkSpec {
-    /// Delay of an ordinary message, uniform in `[min_delay_us, max_delay_us]`.
-    pub min_delay_us: u64,
-    pub max_delay_us: u64,
-    /// Chance that a message is held much longer (up to `slow_delay_us`): reorders messages.
-    pub slow_chance: f64,
-    pub slow_delay_us: u64,
-    /// Chance that a message is lost.
-    pub loss_chance: f64,
-    /// Chance that a message is delivered twice.
-    pub duplicate_chance: f64,
-    /// Time one simulated fsync takes, uniform in `[min_sync_us, max_sync_us]`.
-    pub min_sync_us: u64,
-    pub max_sync_us: u64,
-}
-
-impl Default for NetworkSpec {
-    fn default() -> Self {
-        NetworkSpec {
-            min_delay_us: 200,
-            max_delay_us: 3_000,
-            slow_chance: 0.02,
-            slow_delay_us: 300_000,
-            loss_chance: 0.01,
-            duplicate_chance: 0.02,
-            min_sync_us: 100,
-            max_sync_us: 2_000,
-        }
-    }
-}
+/// The per-message behaviour of the simulated network: the library world's.
+pub use raft::testing::world::NetworkSpec;
 
 /// One simulated run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,10 +7,15 @@
 //! it applied, it asserts election safety, log matching, leader completeness, state machine
 //! safety, monotonic commit and applied indexes, the durability of committed entries and the
 //! membership invariants after every step.
+//!
+//! [`world::World`] is the one in-memory test world (real drivers on real storage code over a
+//! simulated file system, a seeded network, virtual time), serving the simulator, the scenario
+//! tests and the fuzz targets, with the checker run after every step.
 
 pub mod invariants;
 mod log_mirror;
 mod membership;
+pub mod world;
 
 pub use invariants::{Checker, CheckerOptions, SnapshotWrite, Violation};
 pub use log_mirror::{entry_digest, LogMirror};

@@ -11,7 +11,7 @@
 //! index reaches the leader's commit index at the time of the look), wipe a removed node's disk,
 //! hand leadership to a voter (a `TransferLeadership` request to the current leader, sent again
 //! like a change, until the target is seen leading).
-//! A removed node is stopped as soon as its removal is committed (`World::stop_removed`), before
+//! A removed node is stopped as soon as its removal is committed (by the library world), before
 //! any later stage. The operator looks again every [`POLL_US`]; the action's start and end (done,
 //! skipped, or given up at the step's end) are nemesis events in the history.
 
@@ -19,11 +19,11 @@ use std::collections::VecDeque;
 
 use raft::core::{ConfChange, ConfState, NodeId, Role};
 use raft::kv::{AdminRequest, ClientRequest, ClientResponse};
+use raft::testing::world::Requester;
 
-use super::super::disk::SimDisk;
-use super::super::events::Event;
+use super::super::events::SimEvent;
 use super::super::schedule::{Fault, Targets};
-use super::{Applied, SimNode, Stop, World};
+use super::{Applied, Stop, World};
 
 /// The client index of the operator in `ClientArrive`/`ClientReply` events.
 pub const OPERATOR: usize = usize::MAX;
@@ -101,7 +101,8 @@ impl World {
     /// wrapping; while membership never changed, node `slot` itself.
     pub(super) fn member_at(&self, slot: NodeId) -> Option<NodeId> {
         let index = usize::try_from(slot.checked_sub(1)?).ok()?;
-        self.members.get(index % self.members.len().max(1)).copied()
+        let members = self.cluster.members();
+        members.get(index % members.len().max(1)).copied()
     }
 
     /// A schedule's links, with both ends mapped to members ([`World::member_at`]).
@@ -116,48 +117,16 @@ impl World {
         mapped
     }
 
-    /// The removal of `id` was committed: stop it for good (its disk stays, its messages
-    /// already on their way still arrive) and take it out of the members.
-    pub(super) fn stop_removed(&mut self, id: NodeId) {
-        let Some(node) = self.nodes.get_mut((id - 1) as usize) else {
-            return;
-        };
-        node.driver = None;
-        node.removed = true;
-        node.paused = false;
-        node.held.clear();
-        self.members.retain(|&m| m != id);
-        self.tell_clients();
-    }
-
-    fn tell_clients(&mut self) {
+    /// The clients rotate through the members.
+    pub(super) fn tell_clients(&mut self) {
         for client in &mut self.clients {
-            client.set_members(&self.members);
+            client.set_members(self.cluster.members());
         }
-    }
-
-    /// A fresh node slot under the next id, not started yet.
-    fn reserve_node(&mut self) -> NodeId {
-        let id = self.nodes.len() as NodeId + 1;
-        let lazy = self.driver_bugs.ack_before_sync;
-        self.nodes.push(SimNode {
-            id,
-            driver: None,
-            incarnation: 0,
-            paused: false,
-            held: Vec::new(),
-            disk: SimDisk::new(lazy),
-            removed: false,
-        });
-        id
     }
 
     /// The voter a `remove`/`replace` names: the leader, or the k-th voter by id (wrapping).
     fn pick_voter(&self, targets: &Targets, conf: &ConfState) -> NodeId {
-        let leader = self
-            .current_leader()
-            .map(|n| n as NodeId + 1)
-            .filter(|id| conf.is_voter(*id));
+        let leader = self.cluster.leader().filter(|id| conf.is_voter(*id));
         match (targets, leader) {
             (Targets::Leader, Some(id)) => id,
             (Targets::Nodes(slots), _) if !slots.is_empty() => {
@@ -172,13 +141,12 @@ impl World {
     /// leader, the one with the highest applied index (the lowest id on a tie); none without a
     /// leader.
     fn transfer_target(&self, conf: &ConfState) -> Option<NodeId> {
-        let leader = self.current_leader()? as NodeId + 1;
+        let leader = self.cluster.leader()?;
         conf.voters
             .iter()
             .filter(|&&id| id != leader)
             .filter_map(|&id| {
-                let node = self.nodes.get(usize::try_from(id).ok()?.checked_sub(1)?)?;
-                let status = node.driver.as_ref()?.status();
+                let status = self.cluster.status(id)?;
                 Some((status.applied, std::cmp::Reverse(id)))
             })
             .max()
@@ -191,11 +159,11 @@ impl World {
         if self.operator.action.is_some() {
             return Applied::Member("skipped: another membership action is in progress".into());
         }
-        let conf = self.invariants.committed_conf();
+        let conf = self.cluster.checker().committed_conf();
         let min_voters = (self.spec.nodes as usize).min(3);
         let stages: Vec<Stage> = match &fault {
             Fault::AddLearner => {
-                let id = self.reserve_node();
+                let id = self.cluster.add_node();
                 vec![Stage::Start(id), Stage::Propose(ConfChange::AddLearner(id))]
             }
             Fault::Promote => match conf.learners.first() {
@@ -215,7 +183,7 @@ impl World {
                     return Applied::Member(format!("skipped: only {} voters", conf.voters.len()));
                 }
                 let old = self.pick_voter(targets, &conf);
-                let new = self.reserve_node();
+                let new = self.cluster.add_node();
                 vec![
                     Stage::Propose(ConfChange::Remove(old)),
                     Stage::Wipe(old),
@@ -243,7 +211,8 @@ impl World {
         });
         self.operator.in_flight_since = None;
         self.operator.refusal = None;
-        self.queue.push(self.now, Event::MemberPoll { step });
+        let now = self.cluster.now();
+        self.cluster.schedule(now, SimEvent::MemberPoll { step });
         Applied::Member(plan)
     }
 
@@ -302,11 +271,11 @@ impl World {
                     );
                     return self.member_end(step, &text);
                 }
-                self.queue
-                    .push(self.now + POLL_US, Event::MemberPoll { step });
+                let at = self.cluster.now() + POLL_US;
+                self.cluster.schedule(at, SimEvent::MemberPoll { step });
                 return Ok(());
             }
-            let now_ms = self.now / 1_000;
+            let now_ms = self.cluster.now() / 1_000;
             if let Some(action) = self.operator.action.as_mut() {
                 action.stages.pop_front();
                 action
@@ -333,7 +302,7 @@ impl World {
         self.applied[step] = None;
         let fault = self.steps[step].fault.clone();
         self.history
-            .nemesis("end", &fault, text, self.now)
+            .nemesis("end", &fault, text, self.cluster.now())
             .map_err(Stop::Harness)
     }
 
@@ -341,60 +310,50 @@ impl World {
     fn advance(&mut self, stage: &Stage) -> Result<bool, Stop> {
         match stage {
             Stage::Start(id) => {
-                let n = (*id - 1) as usize;
-                if self.nodes[n].driver.is_none() {
-                    self.start_node(n)?;
-                }
-                if !self.members.contains(id) {
-                    self.members.push(*id);
-                    self.members.sort_unstable();
+                self.cluster.restart(*id)?;
+                if self.cluster.add_member(*id) {
                     self.tell_clients();
                 }
                 Ok(true)
             }
             Stage::Wipe(id) => {
-                let lazy = self.driver_bugs.ack_before_sync;
-                let node = &mut self.nodes[(*id - 1) as usize];
-                node.driver = None;
-                node.incarnation += 1;
-                node.disk = SimDisk::new(lazy);
-                self.invariants.on_disk_wiped(*id);
+                self.cluster.wipe(*id);
                 Ok(true)
             }
             Stage::CatchUp(id) => {
                 let leader_commit = self
-                    .current_leader()
-                    .and_then(|l| self.nodes[l].driver.as_ref())
-                    .map(|d| d.status().commit);
-                let applied = self.nodes[(*id - 1) as usize]
-                    .driver
-                    .as_ref()
-                    .map(|d| d.status())
+                    .cluster
+                    .leader()
+                    .and_then(|l| self.cluster.status(l))
+                    .map(|s| s.commit);
+                let applied = self
+                    .cluster
+                    .status(*id)
                     .filter(|s| s.role == Role::Learner || s.conf.is_learner(*id))
                     .map(|s| s.applied);
                 Ok(matches!((leader_commit, applied), (Some(c), Some(a)) if a >= c))
             }
             Stage::Transfer(id) => {
-                let leader = self.current_leader();
-                if leader == Some((*id - 1) as usize) {
+                let leader = self.cluster.leader();
+                if leader == Some(*id) {
                     self.operator.refusal = None;
                     return Ok(true);
                 }
                 let waiting = self
                     .operator
                     .in_flight_since
-                    .is_some_and(|since| self.now < since + ADMIN_TIMEOUT_US);
+                    .is_some_and(|since| self.cluster.now() < since + ADMIN_TIMEOUT_US);
                 if let (false, Some(leader)) = (waiting, leader) {
                     self.send_admin(leader, AdminRequest::TransferLeadership { to: *id });
                 }
                 Ok(false)
             }
             Stage::Propose(change) => {
-                let conf = self.invariants.committed_conf();
+                let conf = self.cluster.checker().committed_conf();
                 let committed = match *change {
                     ConfChange::AddLearner(id) => conf.contains(id),
                     ConfChange::Promote(id) => conf.is_voter(id),
-                    ConfChange::Remove(id) => self.invariants.is_removed(id),
+                    ConfChange::Remove(id) => self.cluster.checker().is_removed(id),
                 };
                 if committed {
                     self.operator.refusal = None;
@@ -403,9 +362,9 @@ impl World {
                 let waiting = self
                     .operator
                     .in_flight_since
-                    .is_some_and(|since| self.now < since + ADMIN_TIMEOUT_US);
+                    .is_some_and(|since| self.cluster.now() < since + ADMIN_TIMEOUT_US);
                 if !waiting {
-                    if let Some(leader) = self.current_leader() {
+                    if let Some(leader) = self.cluster.leader() {
                         self.send_admin(leader, admin_request(change));
                     }
                 }
@@ -414,21 +373,15 @@ impl World {
         }
     }
 
-    fn send_admin(&mut self, leader: usize, admin: AdminRequest) {
+    fn send_admin(&mut self, leader: NodeId, admin: AdminRequest) {
         self.operator.attempt += 1;
-        self.operator.in_flight_since = Some(self.now);
-        let request = ClientRequest::Admin(admin);
-        if let Some(delay) = self.network.client_delay(&mut self.rng) {
-            self.queue.push(
-                self.now + delay,
-                Event::ClientArrive {
-                    node: leader,
-                    client: OPERATOR,
-                    attempt: self.operator.attempt,
-                    request,
-                },
-            );
-        }
+        self.operator.in_flight_since = Some(self.cluster.now());
+        let from = Requester {
+            client: OPERATOR,
+            attempt: self.operator.attempt,
+        };
+        self.cluster
+            .send_request(leader, from, ClientRequest::Admin(admin));
     }
 }
 

@@ -1,4 +1,4 @@
-//! The simulated disk of one node: the real storage code (`raft::server::NodeDisk`, hence
+//! The world's disk of one node: the real storage code (`raft::server::NodeDisk`, hence
 //! `RaftDisk`, the WAL and the value files) running over an in-memory `raft::storage::SimFs`, so
 //! the simulator exercises the node's own writes, syncs, directory syncs and recovery (torn-tail
 //! cutting included) rather than a model of them.
@@ -15,10 +15,10 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
-use raft::core::PersistedState;
-use raft::driver::PersistBatch;
-use raft::server::NodeDisk;
-use raft::storage::{SimFs, StorageError, WalOptions};
+use crate::core::PersistedState;
+use crate::driver::PersistBatch;
+use crate::server::NodeDisk;
+use crate::storage::{SimFs, StorageError, WalOptions};
 use rand::Rng;
 
 /// The node's data directory inside its file system.
@@ -148,7 +148,7 @@ impl SimDisk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raft::core::{Entry, EntryKind, HardState};
+    use crate::core::{Entry, EntryKind, HardState};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

@@ -1,5 +1,5 @@
-//! The simulated network between nodes: per-message delay, loss, duplication and reordering
-//! (slow messages overtaken by later ones), plus the schedule's cut, lossy, delayed and stale
+//! The world's network between nodes: per-message delay, loss, duplication and reordering
+//! (slow messages overtaken by later ones), plus the cut, lossy, delayed and stale
 //! links.
 //! Clients reach nodes over links with the ordinary delay and loss but no partitions.
 
@@ -8,8 +8,61 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::schedule::Link;
-use super::spec::NetworkSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::core::NodeId;
+
+/// A directed link between two nodes: messages from `.0` to `.1`.
+pub type Link = (NodeId, NodeId);
+
+/// The per-message behaviour of the world's network (on top of the cut, lossy, delayed and
+/// stale links its owner sets).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// Delay of an ordinary message, uniform in `[min_delay_us, max_delay_us]`.
+    pub min_delay_us: u64,
+    pub max_delay_us: u64,
+    /// Chance that a message is held much longer (up to `slow_delay_us`): reorders messages.
+    pub slow_chance: f64,
+    pub slow_delay_us: u64,
+    /// Chance that a message is lost.
+    pub loss_chance: f64,
+    /// Chance that a message is delivered twice.
+    pub duplicate_chance: f64,
+    /// Time one simulated fsync takes, uniform in `[min_sync_us, max_sync_us]`.
+    pub min_sync_us: u64,
+    pub max_sync_us: u64,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            min_delay_us: 200,
+            max_delay_us: 3_000,
+            slow_chance: 0.02,
+            slow_delay_us: 300_000,
+            loss_chance: 0.01,
+            duplicate_chance: 0.02,
+            min_sync_us: 100,
+            max_sync_us: 2_000,
+        }
+    }
+}
+
+impl NetworkSpec {
+    /// No loss, duplication, slow messages or reordering: every message takes 1 ms, so each link
+    /// delivers in order (for scripted scenarios).
+    pub fn reliable() -> NetworkSpec {
+        NetworkSpec {
+            min_delay_us: 1_000,
+            max_delay_us: 1_000,
+            slow_chance: 0.0,
+            loss_chance: 0.0,
+            duplicate_chance: 0.0,
+            ..NetworkSpec::default()
+        }
+    }
+}
 
 /// The state of every link.
 #[derive(Debug)]
@@ -40,6 +93,11 @@ impl Network {
         }
     }
 
+    /// Changes the per-message behaviour from now on (messages on their way keep theirs).
+    pub fn set_spec(&mut self, spec: NetworkSpec) {
+        self.spec = spec;
+    }
+
     /// True when `from -> to` is cut now.
     pub fn is_cut(&self, link: Link) -> bool {
         self.cut.contains_key(&link)
@@ -60,6 +118,16 @@ impl Network {
                 }
             }
         }
+    }
+
+    /// Heals every cut link at once, however often it was cut.
+    pub fn heal_all(&mut self) {
+        self.cut.clear();
+    }
+
+    /// Heals `link` at once, however often it was cut.
+    pub fn uncut(&mut self, link: Link) {
+        self.cut.remove(&link);
     }
 
     pub fn set_lossy(&mut self, links: &[Link], on: bool) {
