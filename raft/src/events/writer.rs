@@ -1,6 +1,7 @@
 //! Writes a node's event stream as JSON lines, buffered, flushed at most every
-//! [`FLUSH_EVERY`] of writing (and by [`EventWriter::flush`], which the node calls on every
-//! tick and on shutdown), so a node killed with SIGKILL loses at most the last few lines.
+//! [`FLUSH_EVERY`] ([`EventWriter::flush_if_due`], which the node calls after every round of
+//! work, at least once a tick; [`EventWriter::flush`] on shutdown), so a node killed with SIGKILL
+//! loses at most the lines of its last moments.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -50,7 +51,13 @@ impl EventWriter {
             self.out.write_all(b"\n")?;
         }
         self.dirty = true;
-        if self.last_flush.elapsed() >= FLUSH_EVERY {
+        self.flush_if_due()
+    }
+
+    /// Flushes when lines have waited in the buffer since the last flush for [`FLUSH_EVERY`] or
+    /// more (the node calls it after every round of work, at least once a tick).
+    pub fn flush_if_due(&mut self) -> io::Result<()> {
+        if self.dirty && self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush()?;
         }
         Ok(())
