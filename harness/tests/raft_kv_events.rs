@@ -1,7 +1,7 @@
 //! Three real `raft-kv` processes writing their event streams (`--events`, as `gauntlet test`
 //! runs them): a follower killed with SIGKILL and restarted behind a snapshot, then the Raft
-//! check over the streams passes, and the streams say what happened (starts, a leader, applied
-//! digests that agree, snapshots taken and installed, a graceful stop). A cut last line, as a
+//! check over the streams passes, and the streams say what happened (starts with what was
+//! recovered, a leader, applied digests that agree, snapshots taken, a graceful stop). A cut last line, as a
 //! killed node leaves, is tolerated.
 
 mod support;
@@ -63,11 +63,24 @@ async fn the_streams_of_a_cluster_with_a_killed_follower_pass_the_raft_check() {
         .iter()
         .any(|e| matches!(e, NodeEvent::SnapshotTaken { .. })));
     assert_eq!(leader_events.last(), Some(&NodeEvent::Stopped));
+    // The second start says what the follower recovered: a snapshot (taken every 20 entries)
+    // and the log after it, at least the 40 entries it had when it was killed.
     let restarted = events(follower);
+    let recovered = restarted
+        .iter()
+        .filter_map(|e| match e {
+            NodeEvent::Started {
+                term,
+                snapshot_index,
+                last_index,
+                ..
+            } => Some((*term, *snapshot_index, *last_index)),
+            _ => None,
+        })
+        .nth(1)
+        .expect("a second start");
     assert!(
-        restarted
-            .iter()
-            .any(|e| matches!(e, NodeEvent::SnapshotInstalled { .. })),
+        recovered.0 >= 1 && recovered.1 >= 20 && recovered.2 >= 40,
         "{restarted:?}"
     );
     // Every node applied index 128 (a checkpoint) with one digest.

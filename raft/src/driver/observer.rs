@@ -74,6 +74,7 @@ impl EventObserver {
         let status = driver.status();
         let mut started = self.recovered.clone();
         if let NodeEvent::Started {
+            commit,
             applied,
             applied_digest,
             voters,
@@ -81,6 +82,9 @@ impl EventObserver {
             ..
         } = &mut started
         {
+            // At least the persisted commit; more when the snapshot covers more.
+            *commit = (*commit).max(status.commit);
+            self.commit = *commit;
             *applied = driver.kv().applied_index();
             *applied_digest = driver.kv().applied_digest();
             voters.clone_from(&status.conf.voters);

@@ -76,6 +76,8 @@ pub enum NodeEvent {
     Started {
         term: Term,
         vote: Option<NodeId>,
+        /// The commit index the node resumes with (its persisted one, or its snapshot's index
+        /// when that is higher).
         commit: Index,
         /// What the KV machine holds after restoring the snapshot (entries after it are applied
         /// again as the commit index allows).

@@ -244,7 +244,7 @@ impl KvStateMachine {
     /// checkpoint at every multiple of [`CHECKPOINT_EVERY`].
     fn fold_digest(&mut self, index: u64, kind: AppliedKind, bytes: &[u8]) {
         self.applied_digest = self.applied_digest.map(|d| d.fold(index, kind, bytes));
-        if index % CHECKPOINT_EVERY == 0 {
+        if index.is_multiple_of(CHECKPOINT_EVERY) {
             self.checkpoint = self.applied_digest.map(|d| (index, d));
         }
     }

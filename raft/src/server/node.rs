@@ -124,8 +124,7 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
             })?;
             let mut stream = EventStream { observer, writer };
             let first = stream.observer.started(&driver);
-            stream.write(&first);
-            Some(stream)
+            stream.write(&first).then_some(stream)
         }
         None => None,
     };
