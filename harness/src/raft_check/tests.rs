@@ -148,3 +148,10 @@ fn a_leader_outside_its_own_configuration_is_named() {
     records.push(role(13, 3, RoleName::Leader, 9, Some(3)));
     assert_eq!(names(&records), vec!["non-voter-leader"]);
 }
+
+#[test]
+fn applying_past_the_commit_index_is_named() {
+    let mut records = healthy();
+    records.push(applied(12, 1, 128, 0x123));
+    assert_eq!(names(&records), vec!["applied-beyond-commit"]);
+}
