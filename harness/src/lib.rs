@@ -9,6 +9,7 @@ pub mod model_fit;
 pub mod nemesis;
 pub mod progress;
 pub mod proxy;
+pub mod raft_check;
 pub mod recorder;
 pub mod run;
 pub mod shard;

@@ -80,6 +80,7 @@ fn real_run(
             heal_problems: Vec::new(),
         },
         final_reads: None,
+        raft_check: None,
         error: None,
         signal: None,
     };

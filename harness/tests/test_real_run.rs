@@ -72,6 +72,8 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
         "schedule.json",
         "node-1.log",
         "node-5.log",
+        "events-1.jsonl",
+        "events-5.jsonl",
     ] {
         assert!(run.join(file).is_file(), "missing {file}");
     }
@@ -86,8 +88,18 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
     assert_eq!(typed.exit_code, 0);
     assert!(typed.liveness.leader_at_start && typed.final_reads.is_some());
     assert!(typed.faults_applied > 0, "{results}");
+    let raft_check = typed.raft_check.as_ref().expect("the Raft check ran");
+    assert!(raft_check.violations.is_empty(), "{results}");
+    assert!(
+        raft_check.events > 0 && raft_check.nodes.len() == 5,
+        "{results}"
+    );
     let test = read_json(&run.join("test.json"));
     assert_eq!(test["seed"], 21);
+    assert!(
+        test["history_zero_monotonic_ns"].as_u64().unwrap() > 0,
+        "{test}"
+    );
     // The nemesis acted and said so in the history.
     let history = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
     assert!(

@@ -9,6 +9,7 @@ pub mod client;
 pub mod core;
 pub mod coverage;
 pub mod driver;
+pub mod events;
 pub mod fuzzing;
 pub mod kv;
 pub mod net;

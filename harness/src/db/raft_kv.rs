@@ -1,6 +1,7 @@
 //! [`RaftKv`]: the raft-kv node as a [`Db`]. Each node is a real `raft-kv serve` process in its own
-//! process group, with stdout read for the `ready <id> <addr>` line and stderr appended to
-//! `node-<id>.log` in the run directory. Ports are chosen free once and kept across restarts.
+//! process group, with stdout read for the `ready <id> <addr>` line, stderr appended to
+//! `node-<id>.log` and its event stream (`raft-kv serve --events`) to `events-<id>.jsonl` in the
+//! run directory. Ports are chosen free once and kept across restarts.
 //!
 //! Peer routing: [`RaftKv::plan`] picks the real peer and client addresses; the caller puts its
 //! fault proxy in front of the peer addresses and tells [`RaftKv::route_peers`] which address node
@@ -74,6 +75,7 @@ struct NodePlan {
     routes: BTreeMap<NodeId, SocketAddr>,
     data_dir: PathBuf,
     log: PathBuf,
+    events: PathBuf,
     starts: u32,
 }
 
@@ -110,6 +112,7 @@ impl RaftKv {
                     routes: BTreeMap::new(),
                     data_dir: options.dir.join(format!("data-{id}")),
                     log: options.dir.join(format!("node-{id}.log")),
+                    events: options.dir.join(crate::raft_check::stream_file(id)),
                     starts: 0,
                 },
             );
@@ -160,6 +163,11 @@ impl RaftKv {
     /// Node `node`'s data directory.
     pub fn data_dir(&self, node: NodeId) -> Option<PathBuf> {
         self.plans.get(&node).map(|p| p.data_dir.clone())
+    }
+
+    /// Where node `node` appends its event stream (over all its starts).
+    pub fn events_path(&self, node: NodeId) -> Option<PathBuf> {
+        self.plans.get(&node).map(|p| p.events.clone())
     }
 
     /// Everything node `node` wrote to stderr so far, over all its starts (empty if none).
@@ -254,6 +262,8 @@ impl RaftKv {
             .args(["--client-listen", &plan.client_addr.to_string()])
             .arg("--data-dir")
             .arg(&plan.data_dir)
+            .arg("--events")
+            .arg(&plan.events)
             .args(["--cluster-id", &self.options.cluster_id.to_string()])
             .args(["--election-ms", &self.options.election_ms.to_string()])
             .args(["--heartbeat-ms", &self.options.heartbeat_ms.to_string()])

@@ -40,6 +40,9 @@ pub struct CountsSnapshot {
 pub struct Recorder {
     log: Mutex<HistoryLog<Box<dyn Write + Send>>>,
     started: Instant,
+    /// `CLOCK_MONOTONIC` at `started`: the history's time zero on the clock the nodes' event
+    /// streams are stamped with.
+    zero_monotonic_ns: u64,
     next_process: AtomicU64,
 }
 
@@ -64,6 +67,7 @@ impl Recorder {
         Ok(Recorder {
             log: Mutex::new(HistoryLog::new(out, header)?),
             started: Instant::now(),
+            zero_monotonic_ns: raft::events::monotonic_ns(),
             next_process: AtomicU64::new(first_free_process),
         })
     }
@@ -77,6 +81,12 @@ impl Recorder {
     /// Nanoseconds since the recorder started (monotonic).
     pub fn now_ns(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// `CLOCK_MONOTONIC` nanoseconds at the history's time zero (`time_ns` 0): a node event
+    /// stamped `t` happened at history time `t - zero_monotonic_ns()`.
+    pub fn zero_monotonic_ns(&self) -> u64 {
+        self.zero_monotonic_ns
     }
 
     /// A process id never used before (for a logical client that continues after an `info`).

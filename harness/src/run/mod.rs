@@ -1,7 +1,8 @@
 //! One `gauntlet test` run, phase by phase (Jepsen's `run!` is the model): plan the fault schedule
 //! and the cluster, start the db, start the clients and the nemesis, run the case, heal and wait
-//! for recovery, read every key with a fresh client, stop the nodes, analyze the history, and leave
-//! the whole story in the run directory, `results.json` ([`RunResults`]) included.
+//! for recovery, read every key with a fresh client, stop the nodes, check their Raft event streams,
+//! analyze the history, and leave the whole story in the run directory, `results.json`
+//! ([`RunResults`]) included.
 
 pub mod cluster;
 pub mod options;
@@ -151,8 +152,18 @@ async fn run_phases(
     let liveness =
         phases::heal_and_recover(cluster, probe.as_mut(), options, first_leader, progress).await;
     let final_reads = phases::final_reads(cluster, &recorder, options, &liveness).await?;
+    let zero_ns = recorder.zero_monotonic_ns();
     drop(recorder);
-    let results = phases::analyze(&history, options, activity, liveness, final_reads, progress)?;
+    let raft_check = phases::check_raft(dir, options, zero_ns, progress)?;
+    let results = phases::analyze(
+        &history,
+        options,
+        activity,
+        liveness,
+        final_reads,
+        raft_check,
+        progress,
+    )?;
     phases::write_artifacts(dir, options, &results)?;
     Ok(results)
 }

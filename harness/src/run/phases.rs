@@ -1,7 +1,7 @@
 //! The phases of one run, each a small function, composed in order by [`super::run_phases`] (as
 //! Jepsen's `run!` composes its own): start the db, open the history and wait for a leader, start
-//! the clients and the nemesis, run the case, heal and recover, read every key a last time, then
-//! analyze and leave the artifacts.
+//! the clients and the nemesis, run the case, heal and recover, read every key a last time, check
+//! the nodes' Raft event streams, then analyze and leave the artifacts.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,7 @@ use crate::artifacts::RunDir;
 use crate::db::{ClientProfile, DbClient};
 use crate::nemesis::{Cluster, NemesisRunner, Schedule};
 use crate::progress::Progress;
+use crate::raft_check::{check_streams, load_streams, RaftCheckReport};
 use crate::recorder::Recorder;
 use crate::workload::WorkerGenerator;
 
@@ -63,7 +64,49 @@ pub fn open_history(
     let path = dir.file("history.jsonl");
     let recorder = Recorder::create(&path, &header, options.workload.concurrency as u64)
         .with_context(|| format!("creating {}", path.display()))?;
+    record_clock_zero(dir, recorder.zero_monotonic_ns())?;
     Ok((path, Arc::new(recorder)))
+}
+
+/// Adds `history_zero_monotonic_ns` to `test.json`: `CLOCK_MONOTONIC` at the history's time
+/// zero, so the nodes' event streams (stamped on that clock) map onto the history's `time_ns`.
+fn record_clock_zero(dir: &RunDir, zero_ns: u64) -> anyhow::Result<()> {
+    let path = dir.file("test.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut test: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if let Some(fields) = test.as_object_mut() {
+        fields.insert("history_zero_monotonic_ns".into(), zero_ns.into());
+    }
+    dir.write_json("test.json", &test)
+}
+
+/// Read back every node's event stream (the nodes are stopped) and check the Raft invariants
+/// over them.
+pub fn check_raft(
+    dir: &RunDir,
+    options: &RunOptions,
+    zero_ns: u64,
+    progress: &Progress,
+) -> anyhow::Result<RaftCheckReport> {
+    let nodes: Vec<u64> = (1..=options.nodes as u64).collect();
+    let streams = load_streams(&dir.path, &nodes)?;
+    let report = check_streams(&streams, Some(zero_ns));
+    progress.phase(&format!(
+        "checked the Raft event streams: {} events ({} KB, {:.1} KB/s), {}",
+        report.events,
+        report.bytes / 1024,
+        report.bytes_per_s / 1024.0,
+        match report.first_violation() {
+            None => "no violation".to_string(),
+            Some(v) => format!(
+                "{} violation(s), first {} on node {}: {}",
+                report.violation_count, v.name, v.node, v.detail
+            ),
+        }
+    ));
+    Ok(report)
 }
 
 /// The clients and the nemesis, running.
@@ -205,13 +248,15 @@ pub async fn final_reads(
     Ok(reads)
 }
 
-/// Check the history with the workload's model and weigh the result with liveness.
+/// Check the history with the workload's model and weigh the result with liveness and the Raft
+/// check.
 pub fn analyze(
     history: &std::path::Path,
     options: &RunOptions,
     activity: Activity,
     liveness: Liveness,
     final_reads: FinalReads,
+    raft_check: RaftCheckReport,
     progress: &Progress,
 ) -> anyhow::Result<RunResults> {
     progress.phase("checking the history");
@@ -220,13 +265,10 @@ pub fn analyze(
         options.workload.kind.model(),
         options.check_timeout,
     )?;
-    Ok(RunResults::analyzed(
-        options.seed,
-        judgement,
-        activity,
-        liveness,
-        final_reads,
-    ))
+    Ok(
+        RunResults::analyzed(options.seed, judgement, activity, liveness, final_reads)
+            .with_raft_check(raft_check),
+    )
 }
 
 /// Write `results.json`; a run that passed drops its nodes' data directories (the logs stay).

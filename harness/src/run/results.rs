@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 
 use super::recovery::FinalReads;
 use super::verdict::{HistoryCounts, Judgement};
+use crate::raft_check::RaftCheckReport;
 use crate::verdict::ExitVerdict;
 
 /// The run's verdict, as `results.json` and the summary line name it.
@@ -16,7 +17,8 @@ use crate::verdict::ExitVerdict;
 pub enum RunVerdict {
     /// The history is linearizable and the cluster served again after healing (exit 0).
     Valid,
-    /// The history is not linearizable (exit 1).
+    /// The history is not linearizable, or the nodes' event streams break a Raft invariant
+    /// (exit 1).
     Invalid,
     /// The checker reached its time or memory bound (exit 2).
     Unknown,
@@ -116,6 +118,9 @@ pub struct RunResults {
     pub liveness: Liveness,
     /// The final reads of every key after healing (absent when the run never got there).
     pub final_reads: Option<FinalReads>,
+    /// The Raft check of the nodes' event streams (absent when the run never got there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raft_check: Option<RaftCheckReport>,
     /// Why the harness failed (verdict `harness-failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -142,6 +147,7 @@ impl RunResults {
             faults_applied: 0,
             liveness: Liveness::default(),
             final_reads: None,
+            raft_check: None,
             error: None,
             signal: None,
         }
@@ -231,6 +237,30 @@ impl RunResults {
         }
     }
 
+    /// Adds the Raft check of the event streams: a violation makes the run `invalid` (exit 1)
+    /// whatever the history says, names the first violation as the anomaly when the history
+    /// showed none, and ends the detail with it.
+    pub fn with_raft_check(mut self, report: RaftCheckReport) -> RunResults {
+        if let Some(first) = report.first_violation() {
+            self.verdict = RunVerdict::Invalid;
+            self.exit_code = self.verdict.outcome().exit_code();
+            self.anomaly.get_or_insert_with(|| first.name.clone());
+            self.detail.push_str(&format!(
+                "; raft check: {} violation(s), first {} (node {}{}): {}",
+                report.violation_count,
+                first.name,
+                first.node,
+                first
+                    .time_s
+                    .map(|t| format!(" at {t:.1}s"))
+                    .unwrap_or_default(),
+                first.detail
+            ));
+        }
+        self.raft_check = Some(report);
+        self
+    }
+
     /// The exit verdict.
     pub fn outcome(&self) -> ExitVerdict {
         self.verdict.outcome()
@@ -251,6 +281,7 @@ fn to_json<T: Serialize>(value: &T) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raft_check::StreamViolation;
 
     #[test]
     fn every_run_verdict_has_its_exit_code_and_kebab_name() {
@@ -280,5 +311,44 @@ mod tests {
         let failed = RunResults::harness_failed(1, &anyhow::anyhow!("no raft-kv binary"));
         assert_eq!(failed.error.as_deref(), Some("no raft-kv binary"));
         assert_eq!(failed.outcome(), ExitVerdict::HarnessFailure);
+    }
+
+    fn raft_report(violations: Vec<StreamViolation>) -> RaftCheckReport {
+        RaftCheckReport {
+            violation_count: violations.len(),
+            violations,
+            events: 10,
+            bytes: 1000,
+            bytes_per_s: 100.0,
+            nodes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_raft_check_violation_makes_a_valid_run_invalid_and_names_it() {
+        let valid = RunResults::bare(RunVerdict::Valid, 3, "all good".into());
+        let passed = valid.clone().with_raft_check(raft_report(Vec::new()));
+        assert_eq!((passed.verdict, passed.exit_code), (RunVerdict::Valid, 0));
+        assert!(passed.raft_check.is_some());
+
+        let violation = StreamViolation {
+            name: "acked-entry-truncated".into(),
+            node: 2,
+            time_ns: 5,
+            time_s: Some(1.5),
+            detail: "node 2 removed entries".into(),
+        };
+        let failed = valid.with_raft_check(raft_report(vec![violation]));
+        assert_eq!((failed.verdict, failed.exit_code), (RunVerdict::Invalid, 1));
+        assert_eq!(failed.anomaly.as_deref(), Some("acked-entry-truncated"));
+        assert!(
+            failed.detail.contains(
+                "raft check: 1 violation(s), first acked-entry-truncated (node 2 at 1.5s)"
+            ),
+            "{}",
+            failed.detail
+        );
+        let text = serde_json::to_string(&failed).unwrap();
+        assert_eq!(serde_json::from_str::<RunResults>(&text).unwrap(), failed);
     }
 }

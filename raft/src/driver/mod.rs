@@ -5,6 +5,9 @@
 //! this replica's own copy of an entry counts toward commit only from then on (a lone voter
 //! commits nothing before it), so a crash can never lose an entry this replica counted.
 //!
+//! [`EventObserver`] turns what a driver does (its batches and its status) into the node's event
+//! stream (`raft::events`).
+//!
 //! No tokio, no files, no clock: the real server (`raft::server`) and the deterministic
 //! simulator drive this same code with real or simulated disks and networks.
 //!
@@ -20,13 +23,18 @@
 mod batch;
 mod bugs;
 mod config;
+mod log_terms;
+mod observer;
 mod replica;
 mod waiters;
 
+#[cfg(test)]
+mod observer_tests;
 #[cfg(test)]
 mod tests;
 
 pub use batch::{DriverBatch, PersistBatch, SnapshotToPersist, Token};
 pub use bugs::{UnknownBug, UnsafeBugs};
 pub use config::DriverConfig;
+pub use observer::EventObserver;
 pub use replica::{Driver, DriverError};

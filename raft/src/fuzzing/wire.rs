@@ -169,7 +169,13 @@ fn kv_snapshot(data: &[u8]) {
     };
     let encode = |p: &snapshot::SnapshotParts| {
         let tombstones: VecDeque<u64> = p.tombstones.iter().copied().collect();
-        snapshot::encode(p.applied_index, &p.data, &p.sessions, &tombstones)
+        snapshot::encode(
+            p.applied_index,
+            p.applied_digest,
+            &p.data,
+            &p.sessions,
+            &tombstones,
+        )
     };
     assert_round_trip("KV snapshot", data, &parts, encode, snapshot::decode);
     let canonical = encode(&parts);

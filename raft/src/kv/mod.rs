@@ -8,13 +8,14 @@
 //! * [`Command`]: what a log entry carries, `(client id, sequence number, op)`, postcard-encoded.
 //! * [`KvStateMachine`]: applies commands with exactly-once client sessions (see
 //!   [`session`] for the rules), serves reads for the read-index path, and takes and restores
-//!   snapshots.
+//!   snapshots, keeping a rolling [`Digest`] of what it applied.
 //! * [`protocol`]: the request/response types of the client port.
 //!
 //! `docs/kv.md` describes the session rules and their limits in prose.
 
 pub mod command;
 pub mod config;
+pub mod digest;
 pub mod error;
 pub mod op;
 pub mod protocol;
@@ -27,6 +28,7 @@ mod tests;
 
 pub use command::Command;
 pub use config::{KvConfig, KvPlantedBugs};
+pub use digest::Digest;
 pub use error::KvError;
 pub use op::{Op, OpResult};
 pub use protocol::{

@@ -1,5 +1,7 @@
-//! The byte format of a KV snapshot: a format version, then the applied index, the data map, the
-//! sessions and the tombstones, all in a canonical order so equal states give equal bytes.
+//! The byte format of a KV snapshot: a format version, then the applied index, the rolling digest
+//! of the applied sequence (version 2 on; see [`super::digest`]), the data map, the sessions and
+//! the tombstones, all in a canonical order so equal states give equal bytes. Version 1 snapshots
+//! (without the digest) are refused with [`KvError::SnapshotVersion`].
 //!
 //! Restore is strict: keys and client ids must be strictly increasing, every session must be
 //! consistent with the applied index, and tombstones must be unique and not live.
@@ -9,16 +11,18 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::config::KvPlantedBugs;
+use super::digest::Digest;
 use super::error::KvError;
 use super::session::{Session, FIRST_SEQ};
 
 /// The snapshot format this code writes and reads.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
 
 /// Borrowed view used to write a snapshot without copying the state.
 #[derive(Serialize)]
 struct SnapshotBodyRef<'a> {
     applied_index: u64,
+    applied_digest: Option<Digest>,
     #[serde(serialize_with = "map_as_pairs")]
     data: &'a BTreeMap<String, String>,
     #[serde(serialize_with = "map_as_pairs")]
@@ -30,6 +34,7 @@ struct SnapshotBodyRef<'a> {
 #[derive(Deserialize)]
 struct SnapshotBody {
     applied_index: u64,
+    applied_digest: Option<Digest>,
     data: Vec<(String, String)>,
     sessions: Vec<(u64, Session)>,
     tombstones: Vec<u64>,
@@ -39,6 +44,9 @@ struct SnapshotBody {
 #[derive(Debug, PartialEq, Eq)]
 pub struct SnapshotParts {
     pub applied_index: u64,
+    /// The digest of the applied sequence up to `applied_index` (`None`: the machine that took
+    /// the snapshot did not know it).
+    pub applied_digest: Option<Digest>,
     pub data: BTreeMap<String, String>,
     pub sessions: BTreeMap<u64, Session>,
     pub tombstones: Vec<u64>,
@@ -54,12 +62,14 @@ fn map_as_pairs<S: Serializer, K: Serialize, V: Serialize>(
 /// Encodes the state. Deterministic: equal inputs give byte-identical output.
 pub fn encode(
     applied_index: u64,
+    applied_digest: Option<Digest>,
     data: &BTreeMap<String, String>,
     sessions: &BTreeMap<u64, Session>,
     tombstones: &VecDeque<u64>,
 ) -> Vec<u8> {
     let body = SnapshotBodyRef {
         applied_index,
+        applied_digest,
         data,
         sessions,
         tombstones,
@@ -74,15 +84,22 @@ pub fn encode(
 pub fn encode_with_bugs(
     bugs: &KvPlantedBugs,
     applied_index: u64,
+    applied_digest: Option<Digest>,
     data: &BTreeMap<String, String>,
     sessions: &BTreeMap<u64, Session>,
     tombstones: &VecDeque<u64>,
 ) -> Vec<u8> {
     if bugs.snapshot_drops_sessions {
         // PLANTED BUG `snapshot-drops-sessions`: the sessions are "only a cache".
-        return encode(applied_index, data, &BTreeMap::new(), &VecDeque::new());
+        return encode(
+            applied_index,
+            applied_digest,
+            data,
+            &BTreeMap::new(),
+            &VecDeque::new(),
+        );
     }
-    encode(applied_index, data, sessions, tombstones)
+    encode(applied_index, applied_digest, data, sessions, tombstones)
 }
 
 /// Decodes and validates snapshot bytes.
@@ -145,6 +162,7 @@ fn validate(body: SnapshotBody) -> Result<SnapshotParts, KvError> {
     }
     Ok(SnapshotParts {
         applied_index: body.applied_index,
+        applied_digest: body.applied_digest,
         data: body.data.into_iter().collect(),
         sessions,
         tombstones: body.tombstones,

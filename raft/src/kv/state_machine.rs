@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::command::Command;
 use super::config::KvConfig;
+use super::digest::{AppliedKind, Digest, CHECKPOINT_EVERY};
 use super::error::KvError;
 use super::op::{execute, Op, OpResult};
 use super::session::{SessionCheck, SessionTable};
@@ -31,10 +32,16 @@ pub struct KvStateMachine {
     data: BTreeMap<String, String>,
     sessions: SessionTable,
     applied_index: u64,
+    /// Rolling digest of everything applied up to `applied_index` (`None` only if a snapshot
+    /// without one was restored; see [`super::digest`]).
+    applied_digest: Option<Digest>,
+    /// The digest at the last multiple of [`CHECKPOINT_EVERY`] applied in this process.
+    checkpoint: Option<(u64, Digest)>,
 }
 
 impl PartialEq for KvStateMachine {
-    /// Compares the replicated state (data, sessions, applied index), not the config.
+    /// Compares the replicated state (data, sessions, applied index), not the config nor the
+    /// digest of how it was reached.
     fn eq(&self, other: &KvStateMachine) -> bool {
         self.data == other.data
             && self.sessions == other.sessions
@@ -49,6 +56,8 @@ impl KvStateMachine {
             data: BTreeMap::new(),
             sessions: SessionTable::default(),
             applied_index: 0,
+            applied_digest: Some(Digest::EMPTY),
+            checkpoint: None,
         }
     }
 
@@ -66,6 +75,18 @@ impl KvStateMachine {
     /// The index of the last entry applied (or marked applied).
     pub fn applied_index(&self) -> u64 {
         self.applied_index
+    }
+
+    /// The rolling digest of the applied sequence up to [`KvStateMachine::applied_index`].
+    pub fn applied_digest(&self) -> Option<Digest> {
+        self.applied_digest
+    }
+
+    /// The last (index, digest) at a multiple of [`CHECKPOINT_EVERY`] this machine applied
+    /// itself (not restored from a snapshot): every replica that applies that index reports the
+    /// same digest there.
+    pub fn last_checkpoint(&self) -> Option<(u64, Digest)> {
+        self.checkpoint
     }
 
     pub fn data(&self) -> &BTreeMap<String, String> {
@@ -94,6 +115,13 @@ impl KvStateMachine {
     /// logged and answered through the sessions (so a write is still not applied twice), without
     /// moving the applied index or evaluating expiry.
     pub fn apply(&mut self, index: u64, command: &Command) -> Reply {
+        if index > self.applied_index {
+            self.fold_digest(index, AppliedKind::Command, &command.encode());
+        }
+        self.apply_command(index, command)
+    }
+
+    fn apply_command(&mut self, index: u64, command: &Command) -> Reply {
         if index > self.applied_index {
             self.advance_to(index);
         } else {
@@ -158,12 +186,14 @@ impl KvStateMachine {
             });
         }
         if bytes.is_empty() {
+            self.fold_digest(index, AppliedKind::Noop, bytes);
             self.advance_to(index);
             return Ok(None);
         }
+        self.fold_digest(index, AppliedKind::Command, bytes);
         match Command::decode(bytes) {
             Ok(command) => {
-                let reply = self.apply(index, &command);
+                let reply = self.apply_command(index, &command);
                 Ok(Some((command.client_id, command.seq, reply)))
             }
             Err(err) => {
@@ -181,6 +211,7 @@ impl KvStateMachine {
                 applied: self.applied_index,
             });
         }
+        self.fold_digest(index, AppliedKind::Other, &[]);
         self.advance_to(index);
         Ok(())
     }
@@ -190,6 +221,7 @@ impl KvStateMachine {
         snapshot::encode_with_bugs(
             &self.config.bugs,
             self.applied_index,
+            self.applied_digest,
             &self.data,
             self.sessions.sessions(),
             self.sessions.tombstones(),
@@ -201,9 +233,20 @@ impl KvStateMachine {
         let parts = snapshot::decode(bytes)?;
         coverage::hit_if(!parts.sessions.is_empty(), Mark::SessionsRestored);
         self.applied_index = parts.applied_index;
+        self.applied_digest = parts.applied_digest;
+        self.checkpoint = None;
         self.data = parts.data;
         self.sessions = SessionTable::from_parts(parts.sessions, parts.tombstones);
         Ok(())
+    }
+
+    /// Folds the entry applied at `index` (above the applied index) into the digest, keeping a
+    /// checkpoint at every multiple of [`CHECKPOINT_EVERY`].
+    fn fold_digest(&mut self, index: u64, kind: AppliedKind, bytes: &[u8]) {
+        self.applied_digest = self.applied_digest.map(|d| d.fold(index, kind, bytes));
+        if index.is_multiple_of(CHECKPOINT_EVERY) {
+            self.checkpoint = self.applied_digest.map(|d| (index, d));
+        }
     }
 
     fn advance_to(&mut self, index: u64) {

@@ -40,11 +40,13 @@ pub struct ServerConfig {
     /// Seed of the core's randomness (mixed with the node id).
     pub seed: u64,
     pub bugs: UnsafeBugs,
+    /// Where to append the node's event stream (`raft::events`, JSON lines); `None`: none.
+    pub events: Option<PathBuf>,
 }
 
 impl ServerConfig {
     /// A config with defaults for the timing (tick 50 ms, election 10 ticks), snapshot every
-    /// 10,000 entries sent in chunks of 1 MiB, request timeout 5 s.
+    /// 10,000 entries sent in chunks of 1 MiB, request timeout 5 s, no event stream.
     pub fn new(id: NodeId, data_dir: PathBuf) -> ServerConfig {
         ServerConfig {
             id,
@@ -63,6 +65,7 @@ impl ServerConfig {
             lazy_sync_interval: Duration::from_millis(1000),
             seed: 0,
             bugs: UnsafeBugs::default(),
+            events: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The tokio node: one task owns the replica driver and the disk (no locks around the core);
 //! peer messages, client requests and ticks come in through channels; each driver batch is
 //! persisted (one fsync) and reported durable to the driver, then its messages sent, then its
-//! replies delivered.
+//! replies delivered. With `ServerConfig::events`, an [`EventObserver`] turns every batch into the
+//! node's event stream (`raft::events`).
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
@@ -14,7 +15,8 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use crate::core::{ConfState, Config, Message};
-use crate::driver::{Driver, DriverConfig, DriverError, Token};
+use crate::driver::{Driver, DriverBatch, DriverConfig, DriverError, EventObserver, Token};
+use crate::events::{EventWriter, NodeEvent};
 use crate::kv::{AdminRequest, ClientRequest, ClientResponse};
 use crate::net::{accept_peers, NetError, PeerTransport, TransportOptions};
 use crate::storage::StorageError;
@@ -33,6 +35,12 @@ pub enum ServerError {
     Driver(#[from] DriverError),
     #[error("network: {0}")]
     Net(#[from] NetError),
+    #[error("cannot open the event stream {path}: {source}")]
+    Events {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -104,7 +112,23 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
     );
     driver_cfg.snapshot_every = cfg.snapshot_every;
     driver_cfg.client_addrs = cfg.client_addrs.clone();
+    let observer = cfg
+        .events
+        .as_ref()
+        .map(|path| (path, EventObserver::new(&persisted)));
     let driver = Driver::new(driver_cfg, persisted)?;
+    let events = match observer {
+        Some((path, observer)) => {
+            let writer = EventWriter::open(path, cfg.id).map_err(|source| ServerError::Events {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let mut stream = EventStream { observer, writer };
+            let first = stream.observer.started(&driver);
+            stream.write(&first).then_some(stream)
+        }
+        None => None,
+    };
     let status = driver.status();
     tracing::info!(node = cfg.id, term = status.term, commit = status.commit, last_index = status.last_index, bugs = ?cfg.bugs.enabled_names(), "recovered state");
 
@@ -151,6 +175,7 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
             replies: HashMap::new(),
             next_token: 1,
             tick: cfg.tick,
+            events,
         }
         .run(
             peer_rx,
@@ -175,6 +200,36 @@ struct DriverLoop {
     replies: HashMap<Token, oneshot::Sender<ClientResponse>>,
     next_token: Token,
     tick: Duration,
+    events: Option<EventStream>,
+}
+
+/// The node's event stream: what the observer derives from each batch, written as it happens.
+/// A write error is logged once and ends the stream; the node goes on.
+struct EventStream {
+    observer: EventObserver,
+    writer: EventWriter,
+}
+
+impl EventStream {
+    fn write(&mut self, events: &[NodeEvent]) -> bool {
+        match self.writer.write(events) {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot write the event stream; it ends here");
+                false
+            }
+        }
+    }
+
+    fn flush(&mut self) -> bool {
+        match self.writer.flush() {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot flush the event stream; it ends here");
+                false
+            }
+        }
+    }
 }
 
 impl DriverLoop {
@@ -220,6 +275,11 @@ impl DriverLoop {
         client_server.shutdown().await;
         peer_listener.shutdown().await;
         let flushed = tokio::task::block_in_place(|| self.disk.flush_lazy(true));
+        if let Some(mut stream) = self.events.take() {
+            if stream.write(&[NodeEvent::Stopped]) {
+                stream.flush();
+            }
+        }
         self.transport.shutdown().await;
         let status = self.driver.status();
         tracing::info!(node = status.id, term = status.term, "node stopped");
@@ -250,10 +310,21 @@ impl DriverLoop {
         self.driver.on_client_request(token, input.request);
     }
 
+    /// Writes what `batch` changed to the event stream, if there is one.
+    fn observe(&mut self, batch: &DriverBatch) {
+        if let Some(stream) = &mut self.events {
+            let events = stream.observer.observe(&self.driver, batch);
+            if !stream.write(&events) {
+                self.events = None;
+            }
+        }
+    }
+
     /// Persist (and report it durable), then send, then reply, for every batch the driver has.
     fn drain_batches(&mut self) -> Result<(), ServerError> {
         while self.driver.has_work() {
             let batch = self.driver.next_batch()?;
+            self.observe(&batch);
             if !batch.persist.is_empty() {
                 tokio::task::block_in_place(|| self.disk.persist(batch.persist))?;
             }
@@ -272,6 +343,12 @@ impl DriverLoop {
             }
         }
         tokio::task::block_in_place(|| self.disk.flush_lazy(false))?;
+        if let Some(stream) = &mut self.events {
+            if let Err(err) = stream.writer.flush_if_due() {
+                tracing::error!(error = %err, "cannot flush the event stream; it ends here");
+                self.events = None;
+            }
+        }
         // Forget clients that gave up waiting.
         if self.replies.len() > 1024 && self.replies.len() > 2 * self.driver.pending() {
             self.replies.retain(|_, reply| !reply.is_closed());

@@ -60,8 +60,14 @@ pub struct ServeArgs {
     /// With --unsafe-bug ack-before-sync: how long written batches stay in memory only.
     #[arg(long, default_value_t = 1000)]
     lazy_sync_ms: u64,
+    /// Append this node's event stream (JSON lines: role, term, commit, applied digests,
+    /// snapshots, truncations; see docs/events.md) to this file, stamped with CLOCK_MONOTONIC.
+    /// Default: no stream.
+    #[arg(long)]
+    events: Option<PathBuf>,
     /// Turn on a planted bug (repeatable): stale-read, no-dedup, ack-before-commit,
-    /// ack-before-sync, vote-any, snapshot-keeps-suffix, snapshot-drops-sessions. Default: none.
+    /// ack-before-sync, vote-any, snapshot-keeps-suffix, snapshot-drops-sessions,
+    /// truncate-matching. Default: none.
     #[arg(long = "unsafe-bug")]
     unsafe_bugs: Vec<String>,
 }
@@ -154,6 +160,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
     cfg.snapshot_chunk_bytes = args.snapshot_chunk_bytes;
     cfg.seed = args.seed;
     cfg.bugs = bugs;
+    cfg.events = args.events;
     cfg.lazy_sync_interval = Duration::from_millis(args.lazy_sync_ms);
     Ok(cfg)
 }

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::kv::digest::CHECKPOINT_EVERY;
 use crate::kv::session::Session;
 use crate::kv::snapshot::{self, SNAPSHOT_FORMAT_VERSION};
-use crate::kv::{KvError, OpResult, Reply};
+use crate::kv::{Digest, KvError, OpResult, Reply};
 
 fn busy_machine() -> KvStateMachine {
     let mut m = KvStateMachine::new(KvConfig {
@@ -96,7 +97,16 @@ fn raw_snapshot(
     sessions: Vec<(u64, Session)>,
     tombstones: Vec<u64>,
 ) -> Vec<u8> {
-    postcard::to_allocvec(&(SNAPSHOT_FORMAT_VERSION, applied, data, sessions, tombstones)).unwrap()
+    let digest: Option<Digest> = Some(Digest(7));
+    postcard::to_allocvec(&(
+        SNAPSHOT_FORMAT_VERSION,
+        applied,
+        digest,
+        data,
+        sessions,
+        tombstones,
+    ))
+    .unwrap()
 }
 
 fn session(last_seq: u64, last_active: u64) -> Session {
@@ -113,7 +123,7 @@ fn raw_snapshot_layout_matches_encoder() {
     data.insert("a".to_string(), "1".to_string());
     let mut sessions = BTreeMap::new();
     sessions.insert(4u64, session(1, 3));
-    let ours = snapshot::encode(3, &data, &sessions, &vec![7u64].into());
+    let ours = snapshot::encode(3, Some(Digest(7)), &data, &sessions, &vec![7u64].into());
     let raw = raw_snapshot(
         3,
         vec![("a".into(), "1".into())],
@@ -187,4 +197,60 @@ fn restoring_sessions_passes_its_mark_and_planted_snapshot_drops_sessions_loses_
     // The retried write is applied a second time.
     restored.apply(2, &cmd(9, 1, append("k", "x")));
     assert_eq!(restored.read("k").as_deref(), Some("xx"));
+}
+
+#[test]
+fn the_applied_digest_travels_in_the_snapshot_and_continues_there() {
+    let mut source = busy_machine();
+    let mut restored = machine();
+    restored.restore(&source.snapshot()).unwrap();
+    assert_eq!(restored.applied_digest(), source.applied_digest());
+    let next = source.applied_index() + 1;
+    source.apply_entry(next, &[]).unwrap();
+    restored.apply_entry(next, &[]).unwrap();
+    assert_eq!(restored.applied_digest(), source.applied_digest());
+    assert_ne!(restored.applied_digest(), busy_machine().applied_digest());
+}
+
+#[test]
+fn machines_that_applied_different_entries_differ_in_digest_at_the_checkpoint() {
+    let mut a = machine();
+    let mut b = machine();
+    for index in 1..=CHECKPOINT_EVERY {
+        a.apply_entry(index, &[]).unwrap();
+        if index == 3 {
+            b.mark_applied(index).unwrap();
+        } else {
+            b.apply_entry(index, &[]).unwrap();
+        }
+    }
+    let (at_a, digest_a) = a.last_checkpoint().unwrap();
+    let (at_b, digest_b) = b.last_checkpoint().unwrap();
+    assert_eq!((at_a, at_b), (CHECKPOINT_EVERY, CHECKPOINT_EVERY));
+    assert_ne!(digest_a, digest_b);
+    assert_eq!(Some(digest_a), a.applied_digest());
+}
+
+#[test]
+fn a_version_1_snapshot_without_digest_is_refused_by_name() {
+    let v1 = postcard::to_allocvec(&(
+        1u32,
+        3u64,
+        Vec::<(String, String)>::new(),
+        Vec::<(u64, Session)>::new(),
+        Vec::<u64>::new(),
+    ))
+    .unwrap();
+    let err = machine().restore(&v1).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            KvError::SnapshotVersion {
+                found: 1,
+                expected: 2
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("version 1"), "{err}");
 }
