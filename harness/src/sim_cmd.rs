@@ -211,6 +211,7 @@ impl SimArgs {
     fn run_options(&self) -> RunOptions {
         RunOptions {
             check_timeout: Duration::from_secs_f64(self.check_timeout.max(0.001)),
+            record_events: false,
         }
     }
 
@@ -310,7 +311,11 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
     };
     let seed = spec.seed;
     let started = Instant::now();
-    let outcome = run(&spec, args.run_options());
+    let options = RunOptions {
+        record_events: true,
+        ..args.run_options()
+    };
+    let outcome = run(&spec, options);
     report_one(&outcome);
     print_marks(&outcome.coverage);
     print_speed(outcome.stats.sim_time_us, started.elapsed());
@@ -406,6 +411,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     let mut failures = Vec::new();
     for outcome in &result.failures {
         let dir = save(&args.store, outcome)?;
+        save_events(&dir, &outcome.spec, args.run_options())?;
         let reproduce = args.reproduce_command(outcome.spec.seed);
         println!(
             "seed {} FAILED ({}): {reproduce}\n  saved: {}",
@@ -593,7 +599,32 @@ fn save(store: &Path, outcome: &SimOutcome) -> anyhow::Result<PathBuf> {
     spec.schedule = Some(outcome.steps.clone());
     write_spec(&dir.join("spec.json"), &spec)?;
     fs::write(dir.join("verdict.txt"), outcome.verdict.summary() + "\n")?;
+    if !outcome.events.is_empty() {
+        write_events(&dir, &outcome.events)?;
+    }
     Ok(dir)
+}
+
+/// A sweep does not keep event streams (they cost time on every seed); a failing seed is run
+/// again with them (the same seed runs the same way) and its streams saved beside its history.
+fn save_events(dir: &Path, spec: &SimSpec, options: RunOptions) -> anyhow::Result<()> {
+    let options = RunOptions {
+        record_events: true,
+        ..options
+    };
+    write_events(dir, &run(spec, options).events)
+}
+
+/// Writes every node's event stream, in virtual nanoseconds, as `events.jsonl` (the format of
+/// `raft-kv serve --events`, all nodes in one file: `docs/events.md`).
+fn write_events(dir: &Path, events: &[raft::events::EventRecord]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for event in events {
+        text.push_str(&serde_json::to_string(event)?);
+        text.push('\n');
+    }
+    let path = dir.join("events.jsonl");
+    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 fn write_spec(path: &Path, spec: &SimSpec) -> anyhow::Result<()> {

@@ -196,6 +196,7 @@ pub fn spec_from_bytes(data: &[u8]) -> SimSpec {
 pub fn verdict(spec: &SimSpec) -> SimVerdict {
     let options = RunOptions {
         check_timeout: CHECK_BUDGET,
+        record_events: false,
     };
     run(spec, options).verdict
 }

@@ -8,6 +8,7 @@ use checker::formats::jsonl::{Header, FORMAT_VERSION};
 use checker::formats::{self, Format};
 use checker::{check_operations, CheckOptions, Verdict};
 use raft::coverage::{self, MarkCounts};
+use raft::events::EventRecord;
 
 use super::history::SimHistory;
 use super::schedule::Step;
@@ -79,6 +80,8 @@ pub struct SimOutcome {
     pub strikes: Vec<u32>,
     /// How often the run passed each coverage mark of the raft crate.
     pub coverage: MarkCounts,
+    /// Every node's event stream in virtual time (with [`RunOptions::record_events`]).
+    pub events: Vec<EventRecord>,
 }
 
 /// Knobs of the check after a run.
@@ -86,12 +89,15 @@ pub struct SimOutcome {
 pub struct RunOptions {
     /// Give up with `unknown` after this long in the checker.
     pub check_timeout: Duration,
+    /// Keep every node's event stream (`raft::events`) in the outcome.
+    pub record_events: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             check_timeout: Duration::from_secs(30),
+            record_events: false,
         }
     }
 }
@@ -115,6 +121,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
         ops: (0, 0, 0, 0),
         strikes: Vec::new(),
         coverage: MarkCounts::default(),
+        events: Vec::new(),
     };
     if let Err(reason) = validate(spec) {
         outcome.verdict = SimVerdict::HarnessFailure(reason);
@@ -129,7 +136,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
     };
     // The world runs on this thread only, so this thread's counters are this run's.
     coverage::reset();
-    let mut world = match World::new(spec.clone(), steps, history) {
+    let mut world = match World::new(spec.clone(), steps, history, opts.record_events) {
         Ok(world) => world,
         Err(stop) => {
             outcome.verdict = stop_verdict(stop);
@@ -140,6 +147,7 @@ pub fn run(spec: &SimSpec, opts: RunOptions) -> SimOutcome {
     outcome.coverage = coverage::take();
     outcome.stats = world.stats;
     outcome.strikes = world.churn_strikes();
+    outcome.events = world.events().to_vec();
     let counts = world.history.counts();
     outcome.ops = (counts.invoked, counts.ok, counts.fail, counts.info);
     outcome.history = world.history.take_bytes();

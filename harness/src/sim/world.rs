@@ -87,7 +87,12 @@ pub struct World {
 
 impl World {
     /// Builds the world of `spec` with the fault `steps`; `history` already holds its header.
-    pub fn new(spec: SimSpec, steps: Vec<Step>, history: SimHistory) -> Result<World, Stop> {
+    pub fn new(
+        spec: SimSpec,
+        steps: Vec<Step>,
+        history: SimHistory,
+        record_events: bool,
+    ) -> Result<World, Stop> {
         let (driver_bugs, core_bugs) = spec.parsed_bugs().map_err(Stop::Harness)?;
         let n = spec.nodes;
         let clients = (0..spec.clients as u64)
@@ -111,6 +116,7 @@ impl World {
             network: spec.network.clone(),
             tune: |_| {},
             digest_states: false,
+            record_events,
         })?;
         let mut world = World {
             cluster,
@@ -220,6 +226,11 @@ impl World {
             },
         }
         Ok(())
+    }
+
+    /// Every node's event stream so far (empty unless the world records events).
+    pub fn events(&self) -> &[raft::events::EventRecord] {
+        self.cluster.events()
     }
 
     /// The elections leader churn struck, in order.

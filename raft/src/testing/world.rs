@@ -30,7 +30,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::core::{Message, NodeId, PersistedState, Status};
-use crate::driver::{Driver, DriverBatch, Token};
+use crate::driver::{Driver, DriverBatch, EventObserver, Token};
+use crate::events::EventRecord;
 use crate::kv::{ClientResponse, KvStateMachine};
 use crate::storage::StorageError;
 
@@ -88,6 +89,8 @@ struct SimNode<X> {
     disk: SimDisk,
     /// Removed from the cluster by a committed change: stopped for good.
     removed: bool,
+    /// Derives the node's event stream from its batches (when the world records events).
+    observer: Option<EventObserver>,
 }
 
 impl<X> SimNode<X> {
@@ -100,6 +103,7 @@ impl<X> SimNode<X> {
             held: Vec::new(),
             disk: SimDisk::new(lazy),
             removed: false,
+            observer: None,
         }
     }
 }
@@ -122,6 +126,9 @@ pub struct World<X> {
     members_changed: bool,
     /// Every peer message sent, when recording (scenario tests that count messages).
     recorded: Option<Vec<Message>>,
+    /// Every node's event stream (`raft::events`) in virtual time, when
+    /// [`WorldConfig::record_events`] is on.
+    events: Vec<EventRecord>,
     /// Peer messages this filter picks are lost (scripted scenarios that steer delivery).
     drop_filter: Option<DropFilter>,
     /// Nodes that crash when their next fsync completes, before anything waiting on it is sent
@@ -149,6 +156,7 @@ impl<X> World<X> {
             members: (1..=n).collect(),
             members_changed: false,
             recorded: None,
+            events: Vec::new(),
             drop_filter: None,
             crash_after_sync: Vec::new(),
             config,
@@ -290,6 +298,21 @@ impl<X> World<X> {
             WorldError::Broken(format!("node {} does not restart: {err}", node.id))
         })?;
         let (id, status) = (node.id, driver.status());
+        if self.config.record_events {
+            let mut observer = EventObserver::new(&recovered);
+            let time_ns = self.now * 1_000;
+            self.events.extend(
+                observer
+                    .started(&driver)
+                    .into_iter()
+                    .map(|event| EventRecord {
+                        time_ns,
+                        node: id,
+                        event,
+                    }),
+            );
+            node.observer = Some(observer);
+        }
         node.driver = Some(driver);
         self.checker
             .on_restart(id, &recovered, &status)
@@ -330,10 +353,22 @@ impl<X> World<X> {
                 return Ok(());
             }
             let applied_before = driver.kv().applied_index();
+            let checkpoint_before = driver.kv().last_checkpoint();
             let batch = driver
                 .next_batch()
                 .map_err(|err| WorldError::Broken(format!("node {}: {err}", node.id)))?;
             let status = driver.status();
+            if let Some(observer) = node.observer.as_mut() {
+                let time_ns = self.now * 1_000;
+                self.events
+                    .extend(observer.observe(driver, &batch).into_iter().map(|event| {
+                        EventRecord {
+                            time_ns,
+                            node: status.id,
+                            event,
+                        }
+                    }));
+            }
             observe_batch(&mut self.checker, status.id, &batch.persist)
                 .and_then(|()| self.checker.check(&status))
                 .map_err(WorldError::Invariant)?;
@@ -342,6 +377,14 @@ impl<X> World<X> {
                 self.checker
                     .on_applied_digest(status.id, driver.kv().applied_index(), digest)
                     .map_err(WorldError::Invariant)?;
+            } else if let Some((index, digest)) = driver.kv().last_checkpoint() {
+                // Cheaper: the KV machine's rolling digest of its applied sequence, compared at
+                // each checkpoint (what real nodes report in their event streams).
+                if checkpoint_before != Some((index, digest)) {
+                    self.checker
+                        .on_applied_digest(status.id, index, digest.0)
+                        .map_err(WorldError::Invariant)?;
+                }
             }
             self.carry_out(n, batch)?;
             for removed in self.checker.take_fresh_removals() {

@@ -38,8 +38,13 @@ pub struct WorldConfig {
     /// After every batch that moved a node's applied index, report a digest of its KV machine
     /// (data, sessions, tombstones) to the checker, so that `state-machine-safety` compares the
     /// nodes' states index by index. Costs an encoding of the whole state per such batch: the
-    /// scripted world turns it on, the simulator leaves it off.
+    /// scripted world turns it on, the simulator leaves it off. Off, the checker still compares
+    /// the KV machine's rolling digest of its applied sequence at every checkpoint
+    /// (`raft::kv::digest`), which misses a snapshot that thins the state but costs nothing.
     pub digest_states: bool,
+    /// Keep every node's event stream (`raft::events`: role, term, commit, applied digests,
+    /// truncations...) stamped in virtual nanoseconds, as real nodes write it with `--events`.
+    pub record_events: bool,
 }
 
 impl WorldConfig {
@@ -62,6 +67,7 @@ impl WorldConfig {
             network: NetworkSpec::default(),
             tune: |_| {},
             digest_states: false,
+            record_events: false,
         }
     }
 

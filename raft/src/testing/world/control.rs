@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::core::{NodeId, Role, Status};
 use crate::driver::Driver;
+use crate::events::EventRecord;
 use crate::kv::ClientRequest;
 
 use super::disk::SimDisk;
@@ -133,6 +134,12 @@ impl<X> World<X> {
 
     /// A crash: the process is gone, and its file system keeps what was synced plus a seeded
     /// part of the rest (`raft::storage::sim_fs`).
+    /// The event streams of every node so far, in the order the world produced them (empty
+    /// unless [`WorldConfig::record_events`]).
+    pub fn events(&self) -> &[EventRecord] {
+        &self.events
+    }
+
     pub fn crash(&mut self, id: NodeId) {
         let Some(n) = self.slot(id) else { return };
         let node = &mut self.nodes[n];
