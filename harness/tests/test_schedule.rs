@@ -462,3 +462,31 @@ fn stale_links_faults_are_network_faults_with_a_full_cycle() {
         }
     }
 }
+
+#[test]
+fn faults_print_kebab_case_names_and_plain_node_lists() {
+    let shapes = [
+        PartitionShape::IsolateOne,
+        PartitionShape::MajorityMinority,
+        PartitionShape::RandomHalves,
+        PartitionShape::Bridge,
+        PartitionShape::MajoritiesRing,
+        PartitionShape::IsolateLeader,
+    ];
+    for shape in shapes {
+        let json = serde_json::to_string(&shape).unwrap();
+        assert_eq!(json, format!("\"{}\"", shape.name()));
+        let fault = Fault::Partition {
+            shape,
+            cut: vec![(1, 2)],
+        };
+        assert_eq!(
+            fault.to_string(),
+            format!("partition {} cut [1->2]", shape.name())
+        );
+    }
+    let kill = Fault::Kill {
+        targets: Targets::Nodes(vec![1, 3]),
+    };
+    assert_eq!(kill.to_string(), "kill nodes 1,3");
+}

@@ -166,7 +166,10 @@ impl NemesisRunner {
 
     async fn resolve_targets(&self, targets: &Targets) -> (Vec<NodeId>, String) {
         match targets {
-            Targets::Nodes(nodes) => (nodes.clone(), format!("nodes {nodes:?}")),
+            Targets::Nodes(nodes) => (
+                nodes.clone(),
+                format!("nodes {}", super::schedule::node_list(nodes)),
+            ),
             Targets::Leader => match self.cluster.find_leader().await {
                 Some(leader) => (vec![leader], format!("leader {leader}")),
                 None => {

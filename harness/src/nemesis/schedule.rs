@@ -143,6 +143,29 @@ pub fn parse_nemesis_list(list: &str) -> Result<Vec<NemesisKind>, UnknownNemesis
     Ok(kinds.into_iter().collect())
 }
 
+/// `1,3,5`: node ids as the console and the history print them.
+pub fn node_list(nodes: &[NodeId]) -> String {
+    nodes
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl PartitionShape {
+    /// The kebab-case name (as in JSON and on the console).
+    pub fn name(self) -> &'static str {
+        match self {
+            PartitionShape::IsolateOne => "isolate-one",
+            PartitionShape::MajorityMinority => "majority-minority",
+            PartitionShape::RandomHalves => "random-halves",
+            PartitionShape::Bridge => "bridge",
+            PartitionShape::MajoritiesRing => "majorities-ring",
+            PartitionShape::IsolateLeader => "isolate-leader",
+        }
+    }
+}
+
 /// The shapes of partitions, named as in Jepsen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -273,11 +296,11 @@ impl fmt::Display for Fault {
         };
         let targets = |t: &Targets| match t {
             Targets::Leader => "leader".to_string(),
-            Targets::Nodes(nodes) => format!("{nodes:?}"),
+            Targets::Nodes(nodes) => format!("nodes {}", node_list(nodes)),
         };
         match self {
             Fault::Partition { shape, cut } => {
-                write!(f, "partition {shape:?} cut [{}]", links(cut))
+                write!(f, "partition {} cut [{}]", shape.name(), links(cut))
             }
             Fault::Kill { targets: t } => write!(f, "kill {}", targets(t)),
             Fault::Pause { targets: t } => write!(f, "pause {}", targets(t)),
