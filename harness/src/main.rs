@@ -32,14 +32,6 @@ fn exit_quietly_on_closed_stdout() {
 
 fn main() -> ExitCode {
     exit_quietly_on_closed_stdout();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -53,6 +45,21 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // The simulated nodes run the real node code, whose warnings (a torn WAL tail after a
+    // simulated crash, ...) are expected there by the thousand: a sweep shows the raft crate's
+    // errors only, unless RUST_LOG says otherwise.
+    let default_filter = match cli.command {
+        Command::Sim(_) => "warn,raft=error",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .init();
     let code = match cli.command {
         Command::Check(args) => check_cmd::run(&args),
         Command::Test(args) => harness::test_cmd::run(&args),
