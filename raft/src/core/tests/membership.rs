@@ -38,7 +38,7 @@ fn learner_catches_up_and_is_promoted() {
     }
     pump.run();
     let learner = Node::bootstrap(config(4), ConfState::with_voters([1, 2, 3])).unwrap();
-    pump.nodes.insert(4, learner);
+    pump.restart_node(4, learner);
     pump.node(1)
         .propose_conf_change(ConfChange::AddLearner(4))
         .unwrap();

@@ -1,6 +1,9 @@
-//! Unit tests of the protocol rules, each driving one or a few nodes by hand through a tiny
-//! lossless in-module message pump (scenario tests with a faulty network live in `raft/tests`).
-//! This file holds the pump and the builders; the rules are tested in the files by concern.
+//! Unit tests of the protocol rules, each driving one or a few bare cores by hand through a tiny
+//! in-module message pump (scenario tests with a faulty network, disks and clients run on the
+//! one test world, `raft::testing::world`, in `raft/tests`). The pump runs the same invariant
+//! checker (`raft::testing::Checker`) after every Ready it handles, unless a test plants a bug
+//! on purpose. This file holds the pump and the builders; the rules are tested
+//! in the files by concern.
 
 mod arbitrary_input;
 mod durability;
@@ -17,6 +20,7 @@ mod snapshot_chunks;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::testing::{Checker, SnapshotWrite};
 
 pub(super) fn config(id: NodeId) -> Config {
     Config {
@@ -45,6 +49,13 @@ pub(super) struct Pump {
     pub(super) disks: BTreeMap<NodeId, PersistedState>,
     /// Optional random message loss: (rng, probability).
     pub(super) loss: Option<(rand_chacha::ChaCha8Rng, f64)>,
+    /// The invariant checker, run after every Ready (`None`: a test that breaks the protocol on
+    /// purpose).
+    pub(super) checker: Option<Checker>,
+    /// Violations (by name) a test knows the core still commits and records instead of failing
+    /// on (each with a finding in docs/findings/core-scenarios.md); `seen_tolerated` counts them.
+    pub(super) tolerated: &'static [&'static str],
+    pub(super) seen_tolerated: usize,
 }
 
 impl Pump {
@@ -65,7 +76,24 @@ impl Pump {
             reads: BTreeMap::new(),
             disks: BTreeMap::new(),
             loss: None,
+            checker: Some(Checker::new(conf)),
+            tolerated: &[],
+            seen_tolerated: 0,
         }
+    }
+
+    /// Node `id` crashed and comes back as `node` (restarted from `pump.disks`, or new).
+    pub(super) fn restart_node(&mut self, id: NodeId, node: Node) {
+        if let Some(checker) = self.checker.as_mut() {
+            checker.on_crash(id);
+            let disk = self.disks.get(&id).cloned().unwrap_or_default();
+            checked(
+                checker.on_restart(id, &disk, &node.status()),
+                self.tolerated,
+                &mut self.seen_tolerated,
+            );
+        }
+        self.nodes.insert(id, node);
     }
 
     pub(super) fn node(&mut self, id: NodeId) -> &mut Node {
@@ -82,6 +110,18 @@ impl Pump {
                 if node.has_ready() {
                     handled = true;
                     let rd = node.ready();
+                    if let Some(checker) = self.checker.as_mut() {
+                        let snapshot = rd.snapshot.as_ref().map(|s| SnapshotWrite {
+                            index: s.index,
+                            term: s.term,
+                            replaces_log: true,
+                        });
+                        checked(
+                            checker.on_persist(*id, snapshot, &rd.entries),
+                            self.tolerated,
+                            &mut self.seen_tolerated,
+                        );
+                    }
                     let disk = self.disks.entry(*id).or_default();
                     if let Some(hs) = rd.hard_state {
                         disk.hard_state = hs;
@@ -97,6 +137,19 @@ impl Pump {
                     if let Some(mark) = rd.ack_when_durable {
                         node.on_persisted(mark);
                     }
+                    if let Some(checker) = self.checker.as_mut() {
+                        let durable = disk.entries.last().map(|e| e.index);
+                        let snapshot = disk.snapshot.as_ref().map(|s| s.index);
+                        checker.on_durable(*id, durable.or(snapshot).unwrap_or(0));
+                        let term = node.status().term;
+                        for entry in &rd.committed_entries {
+                            checked(
+                                checker.on_apply(*id, entry, term),
+                                self.tolerated,
+                                &mut self.seen_tolerated,
+                            );
+                        }
+                    }
                     self.applied
                         .entry(*id)
                         .or_default()
@@ -104,6 +157,13 @@ impl Pump {
                     self.reads.entry(*id).or_default().extend(rd.read_states);
                     msgs.extend(rd.messages);
                     node.advance();
+                    if let Some(checker) = self.checker.as_mut() {
+                        checked(
+                            checker.check(&node.status()),
+                            self.tolerated,
+                            &mut self.seen_tolerated,
+                        );
+                    }
                 }
             }
             if msgs.is_empty() && !handled {
@@ -120,6 +180,8 @@ impl Pump {
                 }
                 if let Some(node) = self.nodes.get_mut(&m.to) {
                     self.delivered.push(m.clone());
+                    // Checked once its Ready is handled: what a step changed in memory is not
+                    // yet persisted (the checker's mirror of the log follows the disk).
                     node.step(m).unwrap();
                 }
             }
@@ -164,6 +226,20 @@ impl Pump {
             .iter()
             .filter(|m| m.body.kind_name() == kind)
             .count()
+    }
+}
+
+/// Panics with the violation the checker found (a unit test's failure), unless the test
+/// tolerates it by name.
+fn checked(
+    result: Result<(), crate::testing::Violation>,
+    tolerated: &[&str],
+    seen_tolerated: &mut usize,
+) {
+    match result {
+        Err(violation) if tolerated.contains(&violation.name) => *seen_tolerated += 1,
+        Err(violation) => panic!("invariant violated in the pump: {violation}"),
+        Ok(()) => {}
     }
 }
 

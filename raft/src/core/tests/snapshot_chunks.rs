@@ -313,7 +313,7 @@ fn a_restarted_follower_gets_the_snapshot_again_from_offset_0() {
     // Node 3 crashes and restarts from its disk: the assembly (8 bytes) is gone.
     let disk = pump.disks[&3].clone();
     let restarted = Node::restart(chunked_config(3), ConfState::with_voters([1, 2, 3]), disk);
-    pump.nodes.insert(3, restarted.unwrap());
+    pump.restart_node(3, restarted.unwrap());
     let refused = round(&mut pump, &mut |_| true);
     assert_eq!(chunk_offsets(&refused), [8]);
     assert!(refused.iter().any(|m| matches!(
