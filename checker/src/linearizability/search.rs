@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::hash::hash_of;
 use super::hash::zobrist_tag;
+use super::linearized::Linearized;
 use super::memo::Memo;
 use crate::model::{Model, PreparedOp};
 
@@ -229,7 +230,7 @@ pub struct Search<'a, M: Model> {
     memo: Memo<M::State>,
     /// Heap bytes of the states the memo holds, as the model estimates them.
     state_heap_bytes: usize,
-    bits: Vec<u64>,
+    linearized: Linearized,
     bits_hash: u64,
     state: M::State,
     /// (call entry, state before it), in linearization order.
@@ -258,7 +259,7 @@ impl<'a, M: Model> Search<'a, M> {
             list,
             memo: Memo::new(completed_mask(ops)),
             state_heap_bytes: 0,
-            bits: vec![0u64; words],
+            linearized: Linearized::new(ops.len()),
             bits_hash: 0,
             state: model.init(),
             stack: Vec::new(),
@@ -288,6 +289,7 @@ impl<'a, M: Model> Search<'a, M> {
         self.memo.bytes()
             + self.state_heap_bytes
             + self.list.nodes.len() * 20
+            + self.linearized.words().len() * 8
             + (self.stack.capacity() + self.best_prefix.capacity()) * 8
     }
 
@@ -336,13 +338,13 @@ impl<'a, M: Model> Search<'a, M> {
                 let op = &ops[position];
                 let twin = node.twin as usize;
                 let twin_pending =
-                    twin != u32::MAX as usize && self.bits[twin / 64] & (1 << (twin % 64)) == 0;
+                    twin != u32::MAX as usize && !self.linearized.contains(twin);
                 if twin_pending {
                     self.entry = node.next as usize;
                     continue;
                 }
                 if let Some(next_state) = model.step(&self.state, &op.op) {
-                    self.bits[position / 64] |= 1 << (position % 64);
+                    self.linearized.insert(position);
                     let next_hash = if op.ret.is_some() {
                         self.bits_hash ^ zobrist_tag(position)
                     } else {
@@ -351,7 +353,7 @@ impl<'a, M: Model> Search<'a, M> {
                     let state_hash = hash_of(&next_state);
                     if self
                         .memo
-                        .insert(next_hash, state_hash, &self.bits, &next_state)
+                        .insert(next_hash, state_hash, &self.linearized, &next_state)
                     {
                         self.state_heap_bytes += model.state_heap_bytes(&next_state);
                         let previous = std::mem::replace(&mut self.state, next_state);
@@ -370,7 +372,7 @@ impl<'a, M: Model> Search<'a, M> {
                         }
                         continue;
                     }
-                    self.bits[position / 64] &= !(1 << (position % 64));
+                    self.linearized.remove(position);
                 }
                 self.entry = self.list.next(entry);
             } else if let Some(outcome) = self.backtrack() {
@@ -425,7 +427,7 @@ impl<'a, M: Model> Search<'a, M> {
         let call = call as usize;
         let position = self.list.op(call);
         self.state = previous_state;
-        self.bits[position / 64] &= !(1 << (position % 64));
+        self.linearized.remove(position);
         if self.ops[position].ret.is_some() {
             self.bits_hash ^= zobrist_tag(position);
             self.completed_done -= 1;
