@@ -337,8 +337,7 @@ impl<'a, M: Model> Search<'a, M> {
                 let position = node.op as usize;
                 let op = &ops[position];
                 let twin = node.twin as usize;
-                let twin_pending =
-                    twin != u32::MAX as usize && !self.linearized.contains(twin);
+                let twin_pending = twin != u32::MAX as usize && !self.linearized.contains(twin);
                 if twin_pending {
                     self.entry = node.next as usize;
                     continue;
