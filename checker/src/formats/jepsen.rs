@@ -6,7 +6,6 @@
 //! `[key value]` tuple; such histories are split into keyed events (see
 //! [`super::edn_op::split_independent_tuples`]).
 
-use super::edn_chunks::{chunk_count, read_plain_prefix};
 use super::edn_fast::fast_op;
 use super::edn_op::{event_from_edn, split_independent_tuples, KeyField, Origin};
 use crate::edn::{Edn, EdnError, Position, Reader};
@@ -18,11 +17,11 @@ fn edn_error(file: &str, err: EdnError) -> ParseError {
 }
 
 /// Where the reading of ops stands: a byte offset, its line, and where that line starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Cursor {
-    pub offset: usize,
-    pub line: usize,
-    pub line_start: usize,
+#[derive(Clone, Copy)]
+struct Cursor {
+    offset: usize,
+    line: usize,
+    line_start: usize,
 }
 
 impl Cursor {
@@ -61,19 +60,18 @@ impl Cursor {
 }
 
 /// Reads every operation map of an EDN history, in order; also says whether any client operation
-/// had a `:key` entry (even `:key nil`). With `chunks` above 0, plain one-line maps take the fast
-/// path ([`super::edn_fast`]), read in `chunks` chunks in parallel when above 1
-/// ([`super::edn_chunks`]); everything else, and every error, the general reader. With 0, the
+/// had a `:key` entry (even `:key nil`). With `fast`, plain one-line maps take the fast path
+/// ([`super::edn_fast`]); everything else, and every error, the general reader. Without it, the
 /// general reader reads everything (for comparing the two).
-pub(crate) fn read_ops_in_chunks(
+pub(crate) fn read_ops_with(
     text: &str,
     file: &str,
     key_field: KeyField,
-    chunks: usize,
+    fast: bool,
 ) -> Result<(Vec<Event>, bool), ParseError> {
-    let fast = chunks > 0;
     let bytes = text.as_bytes();
-    let mut events = Vec::new();
+    // One op map a line is the usual shape: one event per line end, at most.
+    let mut events = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
     let mut saw_key_field = false;
     let mut push_edn =
         |events: &mut Vec<Event>, edn: Edn, at: Position| -> Result<(), ParseError> {
@@ -92,15 +90,6 @@ pub(crate) fn read_ops_in_chunks(
     let in_vector = reader.open('[').map_err(|e| edn_error(file, e))?;
     let mut cursor = Cursor::of_reader(text, &reader);
     let mut fast_key_field = false;
-    if chunks > 1 && !in_vector {
-        let (prefix, at, saw_key_field) = read_plain_prefix(text, cursor, key_field, chunks);
-        events = prefix;
-        cursor = at;
-        fast_key_field = saw_key_field;
-    } else {
-        // One op map a line is the usual shape: one event per line end, at most.
-        events.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1);
-    }
     loop {
         cursor.skip_blank(bytes);
         if fast && bytes.get(cursor.offset) == Some(&b'{') {
@@ -158,17 +147,7 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<History, ParseError> {
 
 /// [`parse`], with the fast path on or off.
 pub(crate) fn parse_with(text: &str, file: &str, fast: bool) -> Result<History, ParseError> {
-    let chunks = if fast { chunk_count(text) } else { 0 };
-    parse_in_chunks(text, file, chunks)
-}
-
-/// [`parse`], reading plain maps in `chunks` chunks (see [`read_ops_in_chunks`]).
-pub(crate) fn parse_in_chunks(
-    text: &str,
-    file: &str,
-    chunks: usize,
-) -> Result<History, ParseError> {
-    let (mut events, saw_key_field) = read_ops_in_chunks(text, file, KeyField::Optional, chunks)?;
+    let (mut events, saw_key_field) = read_ops_with(text, file, KeyField::Optional, fast)?;
     // Histories that name keys themselves are not `jepsen.independent` ones.
     if !saw_key_field {
         split_independent_tuples(&mut events);
@@ -188,17 +167,7 @@ pub(crate) fn parse_porcupine_kv_with(
     file: &str,
     fast: bool,
 ) -> Result<History, ParseError> {
-    let chunks = if fast { chunk_count(text) } else { 0 };
-    parse_porcupine_kv_in_chunks(text, file, chunks)
-}
-
-/// [`parse_porcupine_kv`], reading plain maps in `chunks` chunks (see [`read_ops_in_chunks`]).
-pub(crate) fn parse_porcupine_kv_in_chunks(
-    text: &str,
-    file: &str,
-    chunks: usize,
-) -> Result<History, ParseError> {
-    let (events, _) = read_ops_in_chunks(text, file, KeyField::Required, chunks)?;
+    let (events, _) = read_ops_with(text, file, KeyField::Required, fast)?;
     Ok(History { events })
 }
 

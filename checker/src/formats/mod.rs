@@ -3,7 +3,6 @@
 //! file into a [`ParsedHistory`] (events, header, the model the file implies). Every failure is a
 //! [`ParseError`] naming the file, the line and what was expected; no input makes a parser panic.
 
-mod edn_chunks;
 mod edn_fast;
 mod edn_op;
 mod etcd_log;
@@ -247,24 +246,6 @@ pub(crate) fn parse_text(
         Format::Jepsen => (None, jepsen::parse_with(text, source, fast)?),
         Format::PorcupineKv => (None, jepsen::parse_porcupine_kv_with(text, source, fast)?),
         Format::JepsenEtcdLog => (None, etcd_log::parse(text, source)?),
-    })
-}
-
-/// [`parse_text`] with the fast paths on, the EDN formats read in `chunks` chunks in parallel
-/// whatever the text's size (for the fuzz target, which compares it with the general readers).
-pub(crate) fn parse_text_in_chunks(
-    text: &str,
-    format: Format,
-    source: &str,
-    chunks: usize,
-) -> Result<(Option<Header>, History), ParseError> {
-    Ok(match format {
-        Format::Jepsen => (None, jepsen::parse_in_chunks(text, source, chunks)?),
-        Format::PorcupineKv => (
-            None,
-            jepsen::parse_porcupine_kv_in_chunks(text, source, chunks)?,
-        ),
-        _ => parse_text(text, format, source, true)?,
     })
 }
 

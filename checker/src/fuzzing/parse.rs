@@ -57,24 +57,6 @@ fn fast_and_general_paths_agree(data: &[u8]) {
             ),
         }
     }
-    // The EDN fast path read in parallel chunks (large histories) reads what it reads in one.
-    for format in [Format::Jepsen, Format::PorcupineKv] {
-        let whole = formats::parse_text_in_chunks(text, format, "fuzz-input", 1);
-        for chunks in [2, 3, 7] {
-            let chunked = formats::parse_text_in_chunks(text, format, "fuzz-input", chunks);
-            match (&chunked, &whole) {
-                (Ok(chunked), Ok(whole)) => {
-                    assert_eq!(chunked, whole, "{format}: {chunks} chunks read otherwise")
-                }
-                (Err(chunked), Err(whole)) => assert_eq!(
-                    chunked.to_string(),
-                    whole.to_string(),
-                    "{format}: {chunks} chunks word the error differently"
-                ),
-                _ => panic!("{format}: {chunks} chunks read what one chunk refuses, or back"),
-            }
-        }
-    }
 }
 
 fn check_parsed(data: &[u8], parsed: &ParsedHistory) {

@@ -96,27 +96,9 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
     let partitions = model.partition(ops);
-    // Preparing the operations (and the searches' entry lists) is per partition, so on a large
-    // history it runs in parallel too; the first error in partition order is the one reported.
-    let parallel = partitions.len() > 1 && opts.threads != 1 && ops.len() >= SEQUENTIAL_BELOW_OPS;
-    let mut each_prepared = Vec::new();
-    if parallel {
-        with_threads(opts.threads, || {
-            each_prepared = partitions
-                .par_iter()
-                .with_max_len(1)
-                .map(|partition| prepare_partition(model, ops, partition))
-                .collect();
-        });
-    } else {
-        each_prepared = partitions
-            .iter()
-            .map(|partition| prepare_partition(model, ops, partition))
-            .collect();
-    }
     let mut prepared = Vec::with_capacity(partitions.len());
-    for result in each_prepared {
-        match result {
+    for partition in &partitions {
+        match prepare_partition(model, ops, partition) {
             Ok(p) => prepared.push(p),
             Err(error) => {
                 return CheckReport {
@@ -143,23 +125,16 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     // The index of the lowest partition proven not linearizable in this round: every partition
     // above it stops at once (its result can no longer change the report).
     let lowest_violation = AtomicUsize::new(usize::MAX);
-    let mut slots: Vec<Slot<'_, M>> = Vec::new();
-    if parallel {
-        with_threads(opts.threads, || {
-            slots = partitions
-                .par_iter()
-                .with_max_len(1)
-                .zip(&prepared)
-                .map(|(partition, ops)| start_slot(model, partition, ops))
-                .collect();
-        });
-    } else {
-        slots = partitions
-            .iter()
-            .zip(&prepared)
-            .map(|(partition, ops)| start_slot(model, partition, ops))
-            .collect();
-    }
+    let mut slots: Vec<Slot<'_, M>> = partitions
+        .iter()
+        .zip(&prepared)
+        .map(
+            |(partition, ops)| match quick_violation(model, partition.key.as_ref(), ops) {
+                Some(result) => Slot::Done(Box::new(result)),
+                None => Slot::Searching(Box::new(Search::new(model, ops))),
+            },
+        )
+        .collect();
     let keys: Vec<Option<&Value>> = partitions.iter().map(|p| p.key.as_ref()).collect();
     let round = |slots: &mut Vec<Slot<'_, M>>, budget: u64| {
         let advance = |(index, slot): (usize, &mut Slot<'_, M>)| {
@@ -273,18 +248,6 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
         })
         .collect();
     merge(results, ops.len(), started, &memory)
-}
-
-/// A partition's search at its start, or its result when a cheap check already finds a violation.
-fn start_slot<'a, M: Model>(
-    model: &'a M,
-    partition: &Partition,
-    ops: &'a [PreparedOp<M::Op>],
-) -> Slot<'a, M> {
-    match quick_violation(model, partition.key.as_ref(), ops) {
-        Some(result) => Slot::Done(Box::new(result)),
-        None => Slot::Searching(Box::new(Search::new(model, ops))),
-    }
 }
 
 /// Runs `work` on `threads` threads (0 = rayon's global pool, all cores).
