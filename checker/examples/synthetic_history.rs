@@ -2,7 +2,8 @@
 //! end to end: `cargo run --release -p checker --example synthetic_history -- jepsen 100000 40 >
 //! /tmp/kv-100k.edn` (format `jepsen`, `jsonl` or `porcupine-kv`, operations, keys; 50 clients,
 //! seed 7). The 100,000-operation, 40-key Jepsen EDN file is 19 MB. Format `jepsen-register`
-//! writes a single-register read/write history instead (no keys): `jepsen-register 1000000`.
+//! writes a single-register read/write history instead (no keys), its third argument the number of
+//! clients (default 50): `jepsen-register 1000000 10`.
 
 #[path = "../benches/support/synthetic.rs"]
 mod synthetic;
@@ -15,7 +16,11 @@ fn main() {
     let ops = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let keys = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(40);
     let history = if format == "jepsen-register" {
-        synthetic::generated_register(ops, 50, 7)
+        synthetic::generated_register(
+            ops,
+            args.get(2).and_then(|n| n.parse().ok()).unwrap_or(50),
+            7,
+        )
     } else {
         synthetic::generated_kv(ops, keys, 50, 7)
     };

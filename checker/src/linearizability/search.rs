@@ -238,6 +238,10 @@ pub struct Search<'a, M: Model> {
     completed_total: usize,
     completed_done: usize,
     best_prefix: Vec<u32>,
+    /// How much of the stack has stayed as it was when `best_prefix` was last taken: that much
+    /// of `best_prefix` is still right, so only the rest is copied (a deep search would
+    /// otherwise copy its whole stack at every new depth).
+    best_prefix_valid: usize,
     best_state: M::State,
     steps: u64,
     reported_bytes: usize,
@@ -266,6 +270,7 @@ impl<'a, M: Model> Search<'a, M> {
             completed_total: ops.iter().filter(|op| op.ret.is_some()).count(),
             completed_done: 0,
             best_prefix: Vec::new(),
+            best_prefix_valid: 0,
             best_state: model.init(),
             steps: 0,
             reported_bytes: 0,
@@ -408,13 +413,14 @@ impl<'a, M: Model> Search<'a, M> {
     /// At a return entry: its operation must already be linearized, so undo the last choice.
     fn backtrack(&mut self) -> Option<Outcome<M::State>> {
         if self.stack.len() > self.best_prefix.len() {
-            self.best_prefix.clear();
+            self.best_prefix.truncate(self.best_prefix_valid);
             let list = &self.list;
             self.best_prefix.extend(
-                self.stack
+                self.stack[self.best_prefix_valid..]
                     .iter()
                     .map(|&(node, _)| list.op(node as usize) as u32),
             );
+            self.best_prefix_valid = self.stack.len();
             self.best_state = self.state.clone();
         }
         let Some((call, previous_state)) = self.stack.pop() else {
@@ -423,6 +429,7 @@ impl<'a, M: Model> Search<'a, M> {
                 state: std::mem::replace(&mut self.best_state, self.model.init()),
             });
         };
+        self.best_prefix_valid = self.best_prefix_valid.min(self.stack.len());
         let call = call as usize;
         let position = self.list.op(call);
         self.state = previous_state;
