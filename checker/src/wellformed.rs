@@ -67,14 +67,18 @@ pub fn pair_owned(history: History) -> Result<Vec<Operation>, WellFormedError> {
     pair_events(history.events.into_iter().map(Cow::Owned))
 }
 
+/// The id that marks a failed operation during pairing (ids are given after).
+const FAILED: usize = usize::MAX;
+
 fn pair_events<'a>(
     events: impl Iterator<Item = Cow<'a, Event>>,
 ) -> Result<Vec<Operation>, WellFormedError> {
     // Per process: the index into `pending` of its open invocation.
     let mut open = OpenInvocations::default();
-    // Operations in invocation order; `None` once dropped as failed. About half the events are
-    // invocations: sized once, the vector is never copied as it grows.
-    let mut pending: Vec<Option<Operation>> = Vec::with_capacity(events.size_hint().0 / 2 + 1);
+    // Operations in invocation order; a failed one is marked with the id `FAILED` and dropped at
+    // the end, in place. About half the events are invocations: sized once, the vector is never
+    // copied as it grows.
+    let mut pending: Vec<Operation> = Vec::with_capacity(events.size_hint().0 / 2 + 1);
 
     for event in events {
         let Process::Client(process) = event.process else {
@@ -82,21 +86,21 @@ fn pair_events<'a>(
         };
         if event.kind == EventKind::Invoke {
             if let Some(slot) = open.get(process) {
-                let earlier = pending[slot].as_ref().map_or(0, |op| op.call_line);
+                let earlier = pending[slot].call_line;
                 return Err(WellFormedError {
                     line: event.line,
                     rule: Rule::InvocationWhileOpen,
                     detail: format!(
                         "process {process} invokes {} while its {} from line {earlier} is still open",
                         event.f,
-                        pending[slot].as_ref().map_or("operation", |op| op.f.as_str()),
+                        pending[slot].f,
                     ),
                 });
             }
             open.insert(process, pending.len());
             let (call, call_line) = (event.index, event.line);
             let Event { f, key, value, .. } = event.into_owned();
-            pending.push(Some(Operation {
+            pending.push(Operation {
                 id: 0,
                 process,
                 f,
@@ -107,7 +111,7 @@ fn pair_events<'a>(
                 ret: None,
                 call_line,
                 ret_line: None,
-            }));
+            });
             continue;
         }
         let Some(slot) = open.remove(process) else {
@@ -121,9 +125,7 @@ fn pair_events<'a>(
                 ),
             });
         };
-        let Some(op) = pending[slot].as_mut() else {
-            continue;
-        };
+        let op = &mut pending[slot];
         check_completion_matches(op, &event)?;
         match event.kind {
             EventKind::Ok => {
@@ -135,12 +137,13 @@ fn pair_events<'a>(
                 };
                 op.output = Some(normalize_output(&op.f, value));
             }
-            EventKind::Fail => pending[slot] = None,
+            EventKind::Fail => op.id = FAILED,
             EventKind::Info | EventKind::Invoke => {}
         }
     }
 
-    let mut ops: Vec<Operation> = pending.into_iter().flatten().collect();
+    pending.retain(|op| op.id != FAILED);
+    let mut ops = pending;
     for (id, op) in ops.iter_mut().enumerate() {
         op.id = id;
     }

@@ -367,6 +367,22 @@ fn memory_budget_gives_an_honest_unknown() {
 }
 
 #[test]
+fn a_long_single_key_history_fits_a_small_memory_budget() {
+    // 200,000 operations: a whole bitset is 25 KB, so a memo storing one an entry would need
+    // 5 GB for this search's 200,000 entries. Entries store only their middle words.
+    let ops = long_history(200_000);
+    let budget = 64 << 20;
+    let opts = CheckOptions {
+        memory_budget_bytes: budget,
+        ..CheckOptions::default()
+    };
+    let report = check_operations(&ops, ModelKind::Register, &opts);
+    assert_eq!(report.verdict, Verdict::Linearizable);
+    assert_eq!(report.stats.memo_entries, 200_000);
+    assert!(report.stats.peak_memory_bytes < budget);
+}
+
+#[test]
 fn witness_lists_every_completed_operation_in_a_valid_order() {
     let h = H::new()
         .write(1, 0, 3)

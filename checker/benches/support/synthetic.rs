@@ -82,6 +82,62 @@ pub fn generated_kv(ops: usize, keys: usize, clients: usize, seed: u64) -> Vec<O
     history
 }
 
+/// A linearizable single-register history: `clients` clients run `ops` reads and writes of small
+/// integers on one register (no key); each takes effect at a random moment between its call and
+/// return.
+pub fn generated_register(ops: usize, clients: usize, seed: u64) -> Vec<Operation> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut register = Value::Nil;
+    // For each client: the operation it has open, and whether it took effect yet.
+    let mut open: Vec<Option<(usize, bool)>> = vec![None; clients];
+    let mut history: Vec<Operation> = Vec::with_capacity(ops);
+    let mut event = 0;
+    let mut completed = 0;
+    while completed < ops {
+        let client = rng.random_range(0..clients);
+        match open[client] {
+            None if history.len() < ops => {
+                let (f, input) = if rng.random_range(0..2) == 0 {
+                    ("read", Value::Nil)
+                } else {
+                    ("write", Value::Int(rng.random_range(0..5)))
+                };
+                history.push(Operation {
+                    id: history.len(),
+                    process: client as u64,
+                    f: f.to_string(),
+                    key: None,
+                    input,
+                    output: None,
+                    call: event,
+                    ret: None,
+                    call_line: event + 1,
+                    ret_line: None,
+                });
+                open[client] = Some((history.len() - 1, false));
+            }
+            None => continue,
+            Some((index, false)) => {
+                let op = &mut history[index];
+                if op.f == "write" {
+                    register = op.input.clone();
+                }
+                op.output = Some(register.clone());
+                open[client] = Some((index, true));
+                continue;
+            }
+            Some((index, true)) => {
+                history[index].ret = Some(event);
+                history[index].ret_line = Some(event + 1);
+                open[client] = None;
+                completed += 1;
+            }
+        }
+        event += 1;
+    }
+    history
+}
+
 /// One event of a generated history: (event index, is the completion, the operation).
 fn events(ops: &[Operation]) -> Vec<(usize, bool, &Operation)> {
     let mut events: Vec<(usize, bool, &Operation)> = Vec::with_capacity(ops.len() * 2);
@@ -117,12 +173,14 @@ pub fn jepsen_edn(ops: &[Operation]) -> String {
         } else {
             ("invoke", &op.input)
         };
-        let key = op.key.as_ref().unwrap_or(&Value::Nil);
+        let key = op
+            .key
+            .as_ref()
+            .map_or(String::new(), |key| format!(" :key {},", edn_value(key)));
         let _ = writeln!(
             text,
-            "{{:type :{kind}, :f :{}, :key {}, :value {}, :process {}, :time {}, :index {index}}}",
+            "{{:type :{kind}, :f :{},{key} :value {}, :process {}, :time {}, :index {index}}}",
             op.f,
-            edn_value(key),
             edn_value(value),
             op.process,
             1_000 * index as u64 + 17,

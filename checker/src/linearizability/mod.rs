@@ -8,6 +8,7 @@
 
 pub mod counterexample;
 pub mod hash;
+pub mod linearized;
 pub mod memo;
 pub mod options;
 pub mod search;

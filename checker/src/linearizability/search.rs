@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::hash::hash_of;
 use super::hash::zobrist_tag;
+use super::linearized::Linearized;
 use super::memo::Memo;
 use crate::model::{Model, PreparedOp};
 
@@ -229,7 +230,7 @@ pub struct Search<'a, M: Model> {
     memo: Memo<M::State>,
     /// Heap bytes of the states the memo holds, as the model estimates them.
     state_heap_bytes: usize,
-    bits: Vec<u64>,
+    linearized: Linearized,
     bits_hash: u64,
     state: M::State,
     /// (call entry, state before it), in linearization order.
@@ -237,6 +238,10 @@ pub struct Search<'a, M: Model> {
     completed_total: usize,
     completed_done: usize,
     best_prefix: Vec<u32>,
+    /// How much of the stack has stayed as it was when `best_prefix` was last taken: that much
+    /// of `best_prefix` is still right, so only the rest is copied (a deep search would
+    /// otherwise copy its whole stack at every new depth).
+    best_prefix_valid: usize,
     best_state: M::State,
     steps: u64,
     reported_bytes: usize,
@@ -258,13 +263,14 @@ impl<'a, M: Model> Search<'a, M> {
             list,
             memo: Memo::new(completed_mask(ops)),
             state_heap_bytes: 0,
-            bits: vec![0u64; words],
+            linearized: Linearized::new(ops.len()),
             bits_hash: 0,
             state: model.init(),
             stack: Vec::new(),
             completed_total: ops.iter().filter(|op| op.ret.is_some()).count(),
             completed_done: 0,
             best_prefix: Vec::new(),
+            best_prefix_valid: 0,
             best_state: model.init(),
             steps: 0,
             reported_bytes: 0,
@@ -288,6 +294,7 @@ impl<'a, M: Model> Search<'a, M> {
         self.memo.bytes()
             + self.state_heap_bytes
             + self.list.nodes.len() * 20
+            + self.linearized.words().len() * 8
             + (self.stack.capacity() + self.best_prefix.capacity()) * 8
     }
 
@@ -335,14 +342,13 @@ impl<'a, M: Model> Search<'a, M> {
                 let position = node.op as usize;
                 let op = &ops[position];
                 let twin = node.twin as usize;
-                let twin_pending =
-                    twin != u32::MAX as usize && self.bits[twin / 64] & (1 << (twin % 64)) == 0;
+                let twin_pending = twin != u32::MAX as usize && !self.linearized.contains(twin);
                 if twin_pending {
                     self.entry = node.next as usize;
                     continue;
                 }
                 if let Some(next_state) = model.step(&self.state, &op.op) {
-                    self.bits[position / 64] |= 1 << (position % 64);
+                    self.linearized.insert(position);
                     let next_hash = if op.ret.is_some() {
                         self.bits_hash ^ zobrist_tag(position)
                     } else {
@@ -351,7 +357,7 @@ impl<'a, M: Model> Search<'a, M> {
                     let state_hash = hash_of(&next_state);
                     if self
                         .memo
-                        .insert(next_hash, state_hash, &self.bits, &next_state)
+                        .insert(next_hash, state_hash, &self.linearized, &next_state)
                     {
                         self.state_heap_bytes += model.state_heap_bytes(&next_state);
                         let previous = std::mem::replace(&mut self.state, next_state);
@@ -370,7 +376,7 @@ impl<'a, M: Model> Search<'a, M> {
                         }
                         continue;
                     }
-                    self.bits[position / 64] &= !(1 << (position % 64));
+                    self.linearized.remove(position);
                 }
                 self.entry = self.list.next(entry);
             } else if let Some(outcome) = self.backtrack() {
@@ -407,13 +413,14 @@ impl<'a, M: Model> Search<'a, M> {
     /// At a return entry: its operation must already be linearized, so undo the last choice.
     fn backtrack(&mut self) -> Option<Outcome<M::State>> {
         if self.stack.len() > self.best_prefix.len() {
-            self.best_prefix.clear();
+            self.best_prefix.truncate(self.best_prefix_valid);
             let list = &self.list;
             self.best_prefix.extend(
-                self.stack
+                self.stack[self.best_prefix_valid..]
                     .iter()
                     .map(|&(node, _)| list.op(node as usize) as u32),
             );
+            self.best_prefix_valid = self.stack.len();
             self.best_state = self.state.clone();
         }
         let Some((call, previous_state)) = self.stack.pop() else {
@@ -422,10 +429,11 @@ impl<'a, M: Model> Search<'a, M> {
                 state: std::mem::replace(&mut self.best_state, self.model.init()),
             });
         };
+        self.best_prefix_valid = self.best_prefix_valid.min(self.stack.len());
         let call = call as usize;
         let position = self.list.op(call);
         self.state = previous_state;
-        self.bits[position / 64] &= !(1 << (position % 64));
+        self.linearized.remove(position);
         if self.ops[position].ret.is_some() {
             self.bits_hash ^= zobrist_tag(position);
             self.completed_done -= 1;
