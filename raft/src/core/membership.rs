@@ -6,7 +6,7 @@
 use super::error::ProposeError;
 use super::node::{Node, State};
 use super::progress::Progress;
-use super::types::{ConfChange, Entry, Index};
+use super::types::{ConfChange, Entry, EntryKind, Index, NodeId};
 use crate::coverage::{self, Mark};
 
 impl Node {
@@ -34,6 +34,19 @@ impl Node {
             ),
             _ => Ok(()),
         }
+    }
+
+    /// Whether the last membership change about `id` in this node's log above the configuration
+    /// in effect (appended, not yet applied) removes it.
+    pub(crate) fn log_removes(&self, id: NodeId) -> bool {
+        self.log
+            .slice(self.conf_index + 1, self.log.last_index())
+            .iter()
+            .rev()
+            .filter(|e| e.kind == EntryKind::ConfChange)
+            .filter_map(|e| postcard::from_bytes::<ConfChange>(&e.data).ok())
+            .find(|change| change.node() == id)
+            .is_some_and(|change| matches!(change, ConfChange::Remove(_)))
     }
 
     /// Applies a committed conf-change entry (once; entries at or below `conf_index` are old).

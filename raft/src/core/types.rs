@@ -109,6 +109,15 @@ pub enum ConfChange {
     Remove(NodeId),
 }
 
+impl ConfChange {
+    /// The node the change is about.
+    pub fn node(&self) -> NodeId {
+        match *self {
+            ConfChange::AddLearner(id) | ConfChange::Promote(id) | ConfChange::Remove(id) => id,
+        }
+    }
+}
+
 /// A state machine snapshot covering every entry up to and including `index`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {

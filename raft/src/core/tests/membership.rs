@@ -169,3 +169,48 @@ fn a_snapshot_records_the_conf_in_effect_at_its_index() {
     let snap = pump.node(1).ready().snapshot.unwrap();
     assert_eq!(snap.conf.learners, vec![7]);
 }
+
+/// A voter whose log already holds its own removal (appended, not yet applied: configurations
+/// take effect when applied) does not campaign, so it cannot be elected by lagging voters after
+/// its removal was committed elsewhere (found by the invariant checker in the membership churn
+/// test, seed 38); a later change that adds it back makes it a candidate again.
+#[test]
+fn a_voter_whose_log_removes_it_does_not_campaign() {
+    let change = |c: ConfChange| Entry {
+        term: 1,
+        index: 0,
+        kind: EntryKind::ConfChange,
+        data: postcard::to_allocvec(&c).unwrap(),
+    };
+    let start = |changes: &[ConfChange]| {
+        let mut entries = vec![entry(1, 1)];
+        for (i, c) in changes.iter().enumerate() {
+            entries.push(Entry {
+                index: i as Index + 2,
+                ..change(c.clone())
+            });
+        }
+        let persisted = PersistedState {
+            hard_state: HardState {
+                term: 1,
+                vote: None,
+                commit: 1,
+            },
+            snapshot: None,
+            entries,
+        };
+        let mut node =
+            Node::restart(config(3), ConfState::with_voters([1, 2, 3]), persisted).unwrap();
+        node.campaign();
+        node.status().role
+    };
+    assert_eq!(start(&[]), Role::PreCandidate);
+    assert_eq!(start(&[ConfChange::Remove(3)]), Role::Follower);
+    assert_eq!(start(&[ConfChange::Remove(2)]), Role::PreCandidate);
+    let back = [
+        ConfChange::Remove(3),
+        ConfChange::AddLearner(3),
+        ConfChange::Promote(3),
+    ];
+    assert_eq!(start(&back), Role::PreCandidate);
+}

@@ -61,9 +61,6 @@ fn run_seed(seed: u64) {
         ..Config::new(id)
     };
     let mut pump = Pump::with(3, cfg);
-    // Open finding (docs/findings/core-scenarios.md, 2026-12-07): a node whose removal was
-    // committed keeps running here (the simulator stops it) and is sometimes elected again.
-    pump.tolerated = &["removed-node-elected"];
     if seed % 2 == 1 {
         pump.loss = Some((ChaCha8Rng::seed_from_u64(seed ^ 0x1055), 0.1));
     }

@@ -52,10 +52,6 @@ pub(super) struct Pump {
     /// The invariant checker, run after every Ready (`None`: a test that breaks the protocol on
     /// purpose).
     pub(super) checker: Option<Checker>,
-    /// Violations (by name) a test knows the core still commits and records instead of failing
-    /// on (each with a finding in docs/findings/core-scenarios.md); `seen_tolerated` counts them.
-    pub(super) tolerated: &'static [&'static str],
-    pub(super) seen_tolerated: usize,
 }
 
 impl Pump {
@@ -77,8 +73,6 @@ impl Pump {
             disks: BTreeMap::new(),
             loss: None,
             checker: Some(Checker::new(conf)),
-            tolerated: &[],
-            seen_tolerated: 0,
         }
     }
 
@@ -87,11 +81,7 @@ impl Pump {
         if let Some(checker) = self.checker.as_mut() {
             checker.on_crash(id);
             let disk = self.disks.get(&id).cloned().unwrap_or_default();
-            checked(
-                checker.on_restart(id, &disk, &node.status()),
-                self.tolerated,
-                &mut self.seen_tolerated,
-            );
+            checked(checker.on_restart(id, &disk, &node.status()));
         }
         self.nodes.insert(id, node);
     }
@@ -116,11 +106,7 @@ impl Pump {
                             term: s.term,
                             replaces_log: true,
                         });
-                        checked(
-                            checker.on_persist(*id, snapshot, &rd.entries),
-                            self.tolerated,
-                            &mut self.seen_tolerated,
-                        );
+                        checked(checker.on_persist(*id, snapshot, &rd.entries));
                     }
                     let disk = self.disks.entry(*id).or_default();
                     if let Some(hs) = rd.hard_state {
@@ -143,11 +129,7 @@ impl Pump {
                         checker.on_durable(*id, durable.or(snapshot).unwrap_or(0));
                         let term = node.status().term;
                         for entry in &rd.committed_entries {
-                            checked(
-                                checker.on_apply(*id, entry, term),
-                                self.tolerated,
-                                &mut self.seen_tolerated,
-                            );
+                            checked(checker.on_apply(*id, entry, term));
                         }
                     }
                     self.applied
@@ -158,11 +140,7 @@ impl Pump {
                     msgs.extend(rd.messages);
                     node.advance();
                     if let Some(checker) = self.checker.as_mut() {
-                        checked(
-                            checker.check(&node.status()),
-                            self.tolerated,
-                            &mut self.seen_tolerated,
-                        );
+                        checked(checker.check(&node.status()));
                     }
                 }
             }
@@ -229,17 +207,10 @@ impl Pump {
     }
 }
 
-/// Panics with the violation the checker found (a unit test's failure), unless the test
-/// tolerates it by name.
-fn checked(
-    result: Result<(), crate::testing::Violation>,
-    tolerated: &[&str],
-    seen_tolerated: &mut usize,
-) {
-    match result {
-        Err(violation) if tolerated.contains(&violation.name) => *seen_tolerated += 1,
-        Err(violation) => panic!("invariant violated in the pump: {violation}"),
-        Ok(()) => {}
+/// Panics with the violation the checker found (a unit test's failure).
+fn checked(result: Result<(), crate::testing::Violation>) {
+    if let Err(violation) = result {
+        panic!("invariant violated in the pump: {violation}");
     }
 }
 
