@@ -9,7 +9,8 @@
 //!
 //! Each node input is followed by draining the driver's batches with the server's order:
 //! persist (a simulated fsync, reported durable to the driver when it completes), then send,
-//! then reply. A node whose removal is committed is stopped for good.
+//! then reply. A node whose removal is committed leaves the members but keeps running, as a real
+//! node does, until a crash stops it for good.
 //!
 //! The world serves the deterministic simulator (`gauntlet sim`, whose clients, workload, fault
 //! schedule and membership operator drive it through [`Event::Owner`] events and the fault
@@ -87,7 +88,7 @@ struct SimNode<X> {
     paused: bool,
     held: Vec<Event<X>>,
     disk: SimDisk,
-    /// Removed from the cluster by a committed change: stopped for good.
+    /// Removed from the cluster by a committed change: out of the members, never restarted.
     removed: bool,
     /// Derives the node's event stream from its batches (when the world records events).
     observer: Option<EventObserver>,
@@ -388,21 +389,19 @@ impl<X> World<X> {
             }
             self.carry_out(n, batch)?;
             for removed in self.checker.take_fresh_removals() {
-                self.stop_removed(removed);
+                self.retire_removed(removed);
             }
             supervisor.after_batch(self, &status);
         }
     }
 
-    /// The removal of `id` was committed: stop it for good (its disk stays, its messages
-    /// already on their way still arrive) and take it out of the members.
-    fn stop_removed(&mut self, id: NodeId) {
+    /// The removal of `id` was committed: take it out of the members (no fault, client or
+    /// membership action picks it again). It keeps running, as a real node does after its
+    /// removal, until a crash: a removed node that missed the commit of its removal still counts
+    /// itself a voter, and the checker's `removed-node-elected` watches that it never leads.
+    fn retire_removed(&mut self, id: NodeId) {
         let Some(n) = self.slot(id) else { return };
-        let node = &mut self.nodes[n];
-        node.driver = None;
-        node.removed = true;
-        node.paused = false;
-        node.held.clear();
+        self.nodes[n].removed = true;
         self.members.retain(|&m| m != id);
         self.members_changed = true;
     }
