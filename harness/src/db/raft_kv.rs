@@ -276,6 +276,8 @@ impl RaftKv {
             command.args(["--unsafe-bug", bug]);
         }
         command.args(&self.options.extra_args);
+        // The node stops by itself if this process dies without stopping it (SIGKILL).
+        command.args(["--exit-with-parent", &std::process::id().to_string()]);
         command.process_group(0);
         command
     }

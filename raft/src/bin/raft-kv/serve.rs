@@ -65,6 +65,11 @@ pub struct ServeArgs {
     /// Default: no stream.
     #[arg(long)]
     events: Option<PathBuf>,
+    /// Stop (as on SIGTERM) once this process's parent is no longer the process with this id,
+    /// checked every 200 ms: a harness that dies, even by SIGKILL, leaves no node behind.
+    /// Default: run on whatever happens to the parent.
+    #[arg(long, value_name = "PID")]
+    exit_with_parent: Option<u32>,
     /// Turn on a planted bug (repeatable): stale-read, no-dedup, ack-before-commit,
     /// ack-before-sync, vote-any, snapshot-keeps-suffix, snapshot-drops-sessions,
     /// truncate-matching. Default: none.
@@ -73,6 +78,7 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
+    let parent = args.exit_with_parent;
     let cfg = config(args)?;
     init_tracing(cfg.id);
     let id = cfg.id;
@@ -94,8 +100,31 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         }
         stop.cancel();
     });
+    if let Some(parent) = parent {
+        tokio::spawn(stop_when_orphaned(id, parent, node.stop_token()));
+    }
     node.wait().await.context("the node stopped on an error")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Cancels `stop` once the parent process is no longer `parent` (it died, and this process was
+/// handed to init or a subreaper).
+async fn stop_when_orphaned(id: u64, parent: u32, stop: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        every.tick().await;
+        let now = std::os::unix::process::parent_id();
+        if now != parent {
+            tracing::warn!(
+                node = id,
+                parent,
+                now,
+                "the parent process is gone: stopping"
+            );
+            stop.cancel();
+            return;
+        }
+    }
 }
 
 fn config(args: ServeArgs) -> Result<ServerConfig> {
