@@ -80,23 +80,32 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// The git commit of the working directory, if git knows it.
+/// The git commit this binary was built from (recorded by `build.rs`), if it was built from a
+/// git checkout.
 pub fn git_commit() -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    option_env!("GAUNTLET_BUILD_COMMIT").map(str::to_string)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_build_commit_is_the_checkouts_head() {
+        let head = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output();
+        let Some(head) = head.ok().filter(|o| o.status.success()) else {
+            eprintln!("SKIPPED: git is not available here, so nothing to compare with");
+            assert_eq!(git_commit(), None);
+            return;
+        };
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        assert_eq!(git_commit().as_deref(), Some(head.as_str()));
+        assert_eq!(head.len(), 40);
+    }
 
     #[test]
     fn stamps_are_utc_calendar_times() {
