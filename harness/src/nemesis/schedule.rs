@@ -152,6 +152,15 @@ pub fn node_list(nodes: &[NodeId]) -> String {
         .join(",")
 }
 
+/// `1->2 3->1`: directed links as the console and the history print them.
+pub fn link_list(links: &[Link]) -> String {
+    links
+        .iter()
+        .map(|(a, b)| format!("{a}->{b}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl PartitionShape {
     /// The kebab-case name (as in JSON and on the console).
     pub fn name(self) -> &'static str {
@@ -287,13 +296,7 @@ impl Fault {
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let links = |links: &[Link]| {
-            links
-                .iter()
-                .map(|(a, b)| format!("{a}->{b}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let links = link_list;
         let targets = |t: &Targets| match t {
             Targets::Leader => "leader".to_string(),
             Targets::Nodes(nodes) => format!("nodes {}", node_list(nodes)),

@@ -21,6 +21,7 @@ use super::history::SimHistory;
 use super::schedule::{links_between, links_out_of, Fault, Link, PartitionShape, Step, Targets};
 use super::spec::SimSpec;
 use super::workload::OpGenerator;
+use crate::nemesis::schedule::{link_list, node_list};
 
 /// Why a run stopped early.
 #[derive(Debug)]
@@ -481,18 +482,7 @@ fn strike_cut(leader: NodeId, members: &[NodeId]) -> Vec<Link> {
 }
 
 fn describe(fault: &Fault, applied: &Applied) -> String {
-    let nodes = |ns: &[NodeId]| {
-        ns.iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let links = |ls: &[Link]| {
-        ls.iter()
-            .map(|(a, b)| format!("{a}->{b}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let (nodes, links) = (node_list, link_list);
     match applied {
         Applied::Cut(l) => format!("partition cut [{}]", links(l)),
         Applied::Killed(n) => format!("kill [{}]", nodes(n)),
