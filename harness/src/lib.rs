@@ -15,6 +15,7 @@ pub mod run;
 pub mod shard;
 pub mod sim;
 pub mod sim_cmd;
+pub mod sim_dirs;
 pub mod summarize;
 pub mod sweep_record;
 pub mod test_cmd;

@@ -24,6 +24,7 @@ use raft::testing::world::Requester;
 use super::super::events::SimEvent;
 use super::super::schedule::{Fault, Targets};
 use super::{Applied, Stop, World};
+use crate::nemesis::resolved::Resolved;
 
 /// The client index of the operator in `ClientArrive`/`ClientReply` events.
 pub const OPERATOR: usize = usize::MAX;
@@ -302,7 +303,7 @@ impl World {
         self.applied[step] = None;
         let fault = self.steps[step].fault.clone();
         self.history
-            .nemesis("end", &fault, text, self.cluster.now())
+            .nemesis("end", &fault, &Resolved::default(), text, self.cluster.now())
             .map_err(Stop::Harness)
     }
 
