@@ -4,6 +4,7 @@
 pub mod artifacts;
 pub mod check_cmd;
 pub mod cli;
+pub mod console_log;
 pub mod db;
 pub mod model_fit;
 pub mod nemesis;

@@ -240,7 +240,10 @@ fn completions_name_their_node_and_failures_their_kind() {
     assert_eq!(info["error"], "timeout");
     assert!(completions[0].get("error_kind").is_none());
     for invoke in lines.iter().filter(|l| l["type"] == "invoke") {
-        assert!(invoke.get("node").is_none(), "an invocation has no node yet");
+        assert!(
+            invoke.get("node").is_none(),
+            "an invocation has no node yet"
+        );
     }
     let kill = lines.iter().find(|l| l["f"] == "kill-start").unwrap();
     assert_eq!(kill["fault"]["targets"], "leader");

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::resolved::Resolved;
 use super::schedule::{
-    isolate, links_out_of, node_list, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape, Schedule, Step,
-    Targets,
+    isolate, links_out_of, node_list, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape,
+    Schedule, Step, Targets,
 };
 use crate::db::Db;
 use crate::proxy::{LinkId, LinkState, ProxyHandle};
@@ -350,9 +350,9 @@ impl NemesisRunner {
         };
         tracing::info!(%detail, "nemesis: fault ends");
         self.set_active(None, Some(&applied.detail));
-        if let Err(err) =
-            self.recorder
-                .nemesis("end", &applied.fault, &applied.resolved(), &detail)
+        if let Err(err) = self
+            .recorder
+            .nemesis("end", &applied.fault, &applied.resolved(), &detail)
         {
             tracing::error!(%err, "cannot record a nemesis event");
         }

@@ -42,9 +42,10 @@ impl Completion {
         match result {
             Ok(reply) => match op.ok_value(reply) {
                 Ok(value) => Completion::Ok(value),
-                Err(bad) => {
-                    Completion::Info(Failure::new(ErrorKind::BadReply, format!("bad reply: {bad}")))
-                }
+                Err(bad) => Completion::Info(Failure::new(
+                    ErrorKind::BadReply,
+                    format!("bad reply: {bad}"),
+                )),
             },
             Err(failure) => {
                 let why = Failure::new(failure.kind, failure.reason.clone());

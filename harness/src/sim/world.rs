@@ -54,8 +54,9 @@ enum Applied {
     Lossy(Vec<Link>),
     /// Stale links out of these source nodes.
     Stale(Vec<Link>, Vec<NodeId>),
-    /// A membership action (in progress, or skipped for the reason given).
-    Member(String),
+    /// A membership action (in progress, or skipped for the reason given), and the nodes it
+    /// acts on (none when skipped).
+    Member(String, Vec<NodeId>),
 }
 
 /// Counters of one run.
@@ -418,7 +419,13 @@ impl World {
         };
         let description = self.describe_step(step, &applied);
         self.history
-            .nemesis("start", &fault, &resolved(&applied), &description, self.now())
+            .nemesis(
+                "start",
+                &fault,
+                &resolved(&applied),
+                &description,
+                self.now(),
+            )
             .map_err(Stop::Harness)?;
         self.applied[step] = Some(applied);
         Ok(())
@@ -443,11 +450,11 @@ impl World {
             Applied::Delayed(links) => self.cluster.network_mut().set_delay(links, None),
             Applied::Lossy(links) => self.cluster.network_mut().set_lossy(links, false),
             Applied::Stale(links, _) => self.cluster.network_mut().set_stale(links, None),
-            Applied::Member(_) => {}
+            Applied::Member(..) => {}
         }
         let description = match &applied {
-            Applied::Member(skipped) if !self.operator.is_running(step) => skipped.clone(),
-            Applied::Member(_) => self.member_give_up(step),
+            Applied::Member(skipped, _) if !self.operator.is_running(step) => skipped.clone(),
+            Applied::Member(..) => self.member_give_up(step),
             _ => self.describe_step(step, &applied),
         };
         self.history
@@ -503,7 +510,7 @@ fn resolved(applied: &Applied) -> Resolved {
         },
         Applied::Killed(nodes) | Applied::Paused(nodes) => Resolved::nodes(nodes.clone()),
         Applied::Delayed(links) | Applied::Lossy(links) => Resolved::links(links.clone()),
-        Applied::Member(_) => Resolved::default(),
+        Applied::Member(_, nodes) => Resolved::nodes(nodes.clone()),
     }
 }
 
@@ -523,7 +530,7 @@ fn describe(fault: &Fault, applied: &Applied) -> String {
         },
         Applied::Lossy(l) => format!("loss [{}]", links(l)),
         Applied::Stale(l, _) => format!("stale-links [{}]", links(l)),
-        Applied::Member(text) => text.clone(),
+        Applied::Member(text, _) => text.clone(),
     }
 }
 
