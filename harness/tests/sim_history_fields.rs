@@ -118,9 +118,9 @@ fn faults_aimed_at_the_leader_carry_the_leader_they_hit() {
         let leader_before = |index: u64| {
             lines
                 .iter()
+                .rev()
                 .filter(|l| l["type"] == "ok" && l["index"].as_u64().unwrap() < index)
-                .filter_map(|l| l["node"].as_u64())
-                .last()
+                .find_map(|l| l["node"].as_u64())
         };
         let kill = event("kill-start");
         assert_eq!(kill["fault"]["targets"], "leader");
