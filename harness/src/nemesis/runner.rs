@@ -366,3 +366,7 @@ fn problems(errors: &[String]) -> String {
         format!(" (problems: {})", errors.join("; "))
     }
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;
