@@ -4,6 +4,7 @@
 pub mod artifacts;
 pub mod check_cmd;
 pub mod cli;
+pub mod console_log;
 pub mod db;
 pub mod model_fit;
 pub mod nemesis;
@@ -15,6 +16,7 @@ pub mod run;
 pub mod shard;
 pub mod sim;
 pub mod sim_cmd;
+pub mod sim_dirs;
 pub mod summarize;
 pub mod sweep_record;
 pub mod test_cmd;

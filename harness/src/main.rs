@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use harness::check_cmd::{self, EXIT_UNUSABLE_INPUT};
 use harness::cli::{Cli, Command};
+use harness::console_log;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Exit status of a process whose output pipe was closed (128 + SIGPIPE), as shells expect.
 const EXIT_BROKEN_PIPE: i32 = 141;
@@ -52,13 +55,21 @@ fn main() -> ExitCode {
         Command::Sim(_) => "warn,raft=error",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
+    // A real run also keeps what the console shows in its run directory (`gauntlet.log`).
+    let keeps_console_log = matches!(cli.command, Command::Test(_));
+    tracing_subscriber::registry()
+        .with(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                ),
+        )
+        .with(keeps_console_log.then(console_log::layer))
         .init();
     let code = match cli.command {
         Command::Check(args) => check_cmd::run(&args),
@@ -69,7 +80,9 @@ fn main() -> ExitCode {
     match code {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("gauntlet: {err:#}");
+            let line = format!("gauntlet: {err:#}");
+            console_log::shown(&line);
+            eprintln!("{line}");
             ExitCode::from(EXIT_UNUSABLE_INPUT)
         }
     }

@@ -1,11 +1,13 @@
 //! Progress of a run for the person watching: an indicatif bar on a terminal (elapsed, ops
-//! ok/fail/info, the fault in force), plain lines every few seconds otherwise (CI logs).
+//! ok/fail/info, the fault in force), plain lines every few seconds otherwise (CI logs). The
+//! run's `gauntlet.log` ([`crate::console_log`]) gets the plain lines either way.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::console_log;
 use crate::recorder::CountsSnapshot;
 
 /// Where progress goes.
@@ -38,12 +40,14 @@ impl Progress {
 
     /// Announces a phase (`starting 3 nodes`, `healing`, ...).
     pub fn phase(&self, text: &str) {
+        let line = format!(
+            "gauntlet: [{:>6.1}s] {text}",
+            self.started.elapsed().as_secs_f64()
+        );
+        console_log::shown(&line);
         match &self.bar {
             Some(bar) => bar.println(format!("gauntlet: {text}")),
-            None => eprintln!(
-                "gauntlet: [{:>6.1}s] {text}",
-                self.started.elapsed().as_secs_f64()
-            ),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -56,20 +60,20 @@ impl Progress {
             counts.info,
             fault.unwrap_or("no fault")
         );
-        match &self.bar {
-            Some(bar) => {
-                bar.set_position(elapsed.as_secs());
-                bar.set_message(text);
+        if self.last_line.elapsed() >= self.line_every {
+            self.last_line = Instant::now();
+            let line = format!(
+                "gauntlet: [{:>6.1}s] {text}",
+                self.started.elapsed().as_secs_f64()
+            );
+            console_log::shown(&line);
+            if self.bar.is_none() {
+                eprintln!("{line}");
             }
-            None => {
-                if self.last_line.elapsed() >= self.line_every {
-                    self.last_line = Instant::now();
-                    eprintln!(
-                        "gauntlet: [{:>6.1}s] {text}",
-                        self.started.elapsed().as_secs_f64()
-                    );
-                }
-            }
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(elapsed.as_secs());
+            bar.set_message(text);
         }
     }
 

@@ -585,12 +585,16 @@ fn report_one(outcome: &SimOutcome) {
     }
 }
 
-/// Saves a run's history, schedule and spec under `<store>/sim/seed-N/`.
+/// Saves a run's history, schedule and spec under `<store>/sim/seed-N/` (or `seed-N.2/`, ... when
+/// an earlier run of the seed is there: [`crate::sim_dirs`]).
 fn save(store: &Path, outcome: &SimOutcome) -> anyhow::Result<PathBuf> {
-    let dir = store
-        .join("sim")
-        .join(format!("seed-{}", outcome.spec.seed));
-    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let seed = outcome.spec.seed;
+    let dir = crate::sim_dirs::claim_run_dir(store, seed).with_context(|| {
+        format!(
+            "creating a directory for seed {seed} under {}",
+            store.join("sim").display()
+        )
+    })?;
     fs::write(dir.join("history.jsonl"), &outcome.history)
         .with_context(|| format!("writing {}", dir.display()))?;
     let schedule = serde_json::to_string_pretty(&outcome.steps)?;

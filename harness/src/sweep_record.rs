@@ -61,7 +61,8 @@ pub struct SweepFailure {
     pub summary: String,
     /// A `gauntlet sim --seed N ...` command that reproduces this seed on any machine.
     pub reproduce: String,
-    /// Where its history, schedule and spec were saved (`<store>/sim/seed-N`).
+    /// Where its history, schedule and spec were saved (`<store>/sim/seed-N`, or `seed-N.2`, ...
+    /// when an earlier run of the seed was saved there).
     pub dir: PathBuf,
 }
 

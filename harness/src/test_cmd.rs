@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::console_log;
 use crate::db::guard;
 use crate::nemesis::schedule::{parse_nemesis_list, NemesisKind};
 use crate::run::{self, RunOptions, RunResults};
@@ -155,10 +156,12 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
     let store = options.store.clone();
     let seed = options.seed;
     guard::install_panic_hook();
-    eprintln!(
+    let line = format!(
         "gauntlet: seed {} (repeat with --seed {})",
         options.seed, options.seed
     );
+    console_log::shown(&line);
+    eprintln!("{line}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -171,6 +174,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
         tokio::select! {
             outcome = run::run(options) => {
                 let outcome = outcome?;
+                console_log::shown(&outcome.summary);
                 println!("{}", outcome.summary);
                 anyhow::Ok(outcome.exit_code())
             }
@@ -194,9 +198,11 @@ fn interrupted(signal: &str, store: &std::path::Path, seed: u64) -> u8 {
             let _ = std::fs::write(&path, text + "\n");
         }
     }
-    eprintln!(
+    let line = format!(
         "gauntlet: {signal}: every node killed; the run is incomplete (history so far in {})",
         store.join("latest").display()
     );
+    console_log::shown(&line);
+    eprintln!("{line}");
     ExitVerdict::HarnessFailure.exit_code()
 }

@@ -67,6 +67,7 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
     let run = store.path().join("latest");
     for file in [
         "history.jsonl",
+        "gauntlet.log",
         "results.json",
         "test.json",
         "schedule.json",
@@ -106,6 +107,43 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
         history.contains("\"process\":\"nemesis\""),
         "no nemesis events"
     );
+    // Every completion names its node; every failure its kind; every fault what it hit.
+    for line in history.lines().skip(1) {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        if event["process"] == "nemesis" {
+            let fault = &event["fault"];
+            assert!(
+                fault["nodes"].is_array() && fault["links"].is_array(),
+                "{line}"
+            );
+            let aimed_at_leader =
+                fault["targets"] == "leader" || fault["shape"] == "isolate-leader";
+            if aimed_at_leader {
+                assert_eq!(fault["nodes"].as_array().unwrap().len(), 1, "{line}");
+            }
+            continue;
+        }
+        if event["type"] == "invoke" {
+            continue;
+        }
+        let node = event["node"].as_u64();
+        assert!(node.is_some_and(|n| (1..=5).contains(&n)), "{line}");
+        if event["type"] != "ok" {
+            let kind = event["error_kind"].as_str().unwrap_or_default();
+            assert!(raft::client::ErrorKind::from_name(kind).is_some(), "{line}");
+        }
+    }
+    // The run keeps what the console showed, from the seed line to the summary.
+    let log = std::fs::read_to_string(run.join("gauntlet.log")).unwrap();
+    assert!(log.starts_with("gauntlet: seed 21"), "{log}");
+    assert!(log.contains("starting 5 raft-kv nodes"), "{log}");
+    assert!(
+        log.lines()
+            .last()
+            .is_some_and(|l| l.contains("valid (exit 0) seed 21")),
+        "{log}"
+    );
+    assert!(!log.contains('\u{1b}'), "colour codes in {log}");
 }
 
 #[test]

@@ -1,18 +1,21 @@
 //! The recorder writes what the checker reads: definite failures as `fail`, indefinite ones as
-//! `info`, every line flushed as written, nemesis events included, and a history of a correct run
-//! (and of a lossy one) judged accordingly.
+//! `info` (each completion with its node, each failure with its `error_kind`), every line flushed
+//! as written, nemesis events with what they hit, and a history of a correct run (and of a lossy
+//! one) judged accordingly; a history written before `node`/`error_kind` existed still checks.
 
 use std::sync::Arc;
 
 use checker::formats::jsonl::Header;
 use harness::db::{ClientFailure, KvReply};
 use harness::nemesis::schedule::{Fault, Targets};
-use harness::recorder::{Completion, Recorder};
+use harness::nemesis::Resolved;
+use harness::recorder::{Completion, Failure, Recorder};
 use harness::run::recovery::FinalReads;
 use harness::run::results::{Activity, Liveness, RunResults, RunVerdict};
 use harness::run::verdict::{judge, Judgement};
 use harness::verdict::ExitVerdict;
 use harness::workload::OpSpec;
+use raft::client::ErrorKind;
 use serde_json::json;
 
 fn header() -> Header {
@@ -37,24 +40,30 @@ fn classification_separates_ok_fail_and_info() {
     );
     let definite = Err(ClientFailure {
         definite: true,
+        kind: ErrorKind::NoLeader,
         reason: "no leader".into(),
     });
     assert_eq!(
         Completion::classify(&append, &definite),
-        Completion::Fail("no leader".into())
+        Completion::Fail(Failure::new(ErrorKind::NoLeader, "no leader"))
     );
     let indefinite = Err(ClientFailure {
         definite: false,
+        kind: ErrorKind::Timeout,
         reason: "timeout after send".into(),
     });
     let info = Completion::classify(&append, &indefinite);
-    assert_eq!(info, Completion::Info("timeout after send".into()));
-    assert!(info.is_indefinite());
+    assert_eq!(
+        info,
+        Completion::Info(Failure::new(ErrorKind::Timeout, "timeout after send"))
+    );
+    assert!(info.is_indefinite() && !info.is_bad_reply());
     let bad = Completion::classify(
         &OpSpec::ListRead { key: "k".into() },
         &Ok(KvReply::Value(Some("1,zz".into()))),
     );
     assert!(bad.is_bad_reply() && bad.is_indefinite());
+    assert_eq!(bad.error_kind(), Some(ErrorKind::BadReply));
 }
 
 #[test]
@@ -66,10 +75,20 @@ fn raft_client_errors_map_to_definite_and_indefinite() {
         classify(Ok(OpResult::CasMismatch { current: None })),
         Ok(KvReply::Cas(false))
     );
-    let definite = classify(Err(ClientError::Definite { reason: "x".into() })).unwrap_err();
+    let definite = classify(Err(ClientError::Definite {
+        kind: ErrorKind::ConnectionRefused,
+        reason: "x".into(),
+    }))
+    .unwrap_err();
     assert!(definite.definite);
-    let indefinite = classify(Err(ClientError::Indefinite { reason: "y".into() })).unwrap_err();
+    assert_eq!(definite.kind, ErrorKind::ConnectionRefused);
+    let indefinite = classify(Err(ClientError::Indefinite {
+        kind: ErrorKind::ConnectionReset,
+        reason: "y".into(),
+    }))
+    .unwrap_err();
     assert!(!indefinite.definite);
+    assert_eq!(indefinite.kind, ErrorKind::ConnectionReset);
 }
 
 /// Writes a small history: two appends (one acknowledged, one unknown), a fault, and a read.
@@ -88,23 +107,27 @@ fn write_history(path: &std::path::Path, read_back: serde_json::Value) -> Arc<Re
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.lines().last().unwrap().contains("\"invoke\""));
     recorder
-        .complete(0, &a1, &Completion::Ok(json!(1)))
+        .complete(0, &a1, &Completion::Ok(json!(1)), Some(1))
         .unwrap();
     recorder.invoke(1, &a2).unwrap();
-    recorder
-        .complete(1, &a2, &Completion::Info("timeout".into()))
-        .unwrap();
+    let timeout = Completion::Info(Failure::new(ErrorKind::Timeout, "timeout"));
+    recorder.complete(1, &a2, &timeout, Some(2)).unwrap();
     let fresh = recorder.fresh_process();
     assert_eq!(fresh, 2);
     let fault = Fault::Kill {
         targets: Targets::Leader,
     };
-    recorder.nemesis("start", &fault, "kill leader 1").unwrap();
-    recorder.nemesis("end", &fault, "restarted [1]").unwrap();
+    let hit = Resolved::nodes(vec![1]);
+    recorder
+        .nemesis("start", &fault, &hit, "kill leader 1")
+        .unwrap();
+    recorder
+        .nemesis("end", &fault, &hit, "restarted nodes 1")
+        .unwrap();
     let read = OpSpec::ListRead { key: "k".into() };
     recorder.invoke(fresh, &read).unwrap();
     recorder
-        .complete(fresh, &read, &Completion::Ok(read_back))
+        .complete(fresh, &read, &Completion::Ok(read_back), Some(3))
         .unwrap();
     recorder
 }
@@ -192,4 +215,75 @@ fn every_line_is_flushed_and_indexed_in_order() {
     assert_eq!(lines[5]["process"], "nemesis");
     assert_eq!(lines[5]["f"], "kill-start");
     assert_eq!(lines[5]["type"], "info");
+}
+
+#[test]
+fn completions_name_their_node_and_failures_their_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.jsonl");
+    let _recorder = write_history(&path, json!([1]));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let completions: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["process"] != "nemesis" && l["type"] != "invoke")
+        .collect();
+    let nodes: Vec<&serde_json::Value> = completions.iter().map(|l| &l["node"]).collect();
+    assert_eq!(nodes, [&json!(1), &json!(2), &json!(3)]);
+    let info = completions[1];
+    assert_eq!(info["type"], "info");
+    assert_eq!(info["error_kind"], "timeout");
+    assert_eq!(info["error"], "timeout");
+    assert!(completions[0].get("error_kind").is_none());
+    for invoke in lines.iter().filter(|l| l["type"] == "invoke") {
+        assert!(
+            invoke.get("node").is_none(),
+            "an invocation has no node yet"
+        );
+    }
+    let kill = lines.iter().find(|l| l["f"] == "kill-start").unwrap();
+    assert_eq!(kill["fault"]["targets"], "leader");
+    assert_eq!(kill["fault"]["nodes"], json!([1]), "the leader, resolved");
+}
+
+/// A history as gauntlet wrote it before completions named their node and nemesis events their
+/// resolved targets.
+const OLD_STYLE_HISTORY: &str = r#"{"format":"gauntlet-history","version":1,"workload":"append","seed":4,"model":"list-append"}
+{"f":"append","index":0,"key":"k","process":0,"time_ns":1000,"type":"invoke","value":1}
+{"f":"append","index":1,"key":"k","process":0,"time_ns":2000,"type":"ok","value":1}
+{"f":"kill-start","fault":{"fault":"kill","targets":"leader"},"index":2,"process":"nemesis","time_ns":2500,"type":"info","value":"kill leader 1"}
+{"f":"append","index":3,"key":"k","process":1,"time_ns":3000,"type":"invoke","value":2}
+{"error":"outcome unknown (the operation may have taken effect): no response","f":"append","index":4,"key":"k","process":1,"time_ns":4000,"type":"info","value":2}
+{"f":"kill-end","fault":{"fault":"kill","targets":"leader"},"index":5,"process":"nemesis","time_ns":4500,"type":"info","value":"restarted [1]"}
+{"f":"read","index":6,"key":"k","process":2,"time_ns":5000,"type":"invoke","value":null}
+{"f":"read","index":7,"key":"k","process":2,"time_ns":6000,"type":"ok","value":[1]}
+"#;
+
+#[test]
+fn an_old_style_history_still_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.jsonl");
+    std::fs::write(&path, OLD_STYLE_HISTORY).unwrap();
+    let judgement = judge(
+        &path,
+        checker::ModelKind::ListAppend,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(judgement.outcome, ExitVerdict::Valid);
+    assert_eq!(judgement.counts.nemesis_events, 2);
+    // The same history with a lost acknowledged write is still caught.
+    let lossy = OLD_STYLE_HISTORY.replace(r#""value":[1]}"#, r#""value":[]}"#);
+    std::fs::write(&path, lossy).unwrap();
+    let judgement = judge(
+        &path,
+        checker::ModelKind::ListAppend,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(judgement.outcome, ExitVerdict::Violation);
 }

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
+use raft::client::ErrorKind;
 use raft::kv::Op;
 
 pub use crate::nemesis::schedule::NodeId;
@@ -32,12 +33,14 @@ pub enum KvReply {
     Cas(bool),
 }
 
-/// A failed request, and whether it surely did not take effect.
+/// A failed request, whether it surely did not take effect, and what kind of trouble ended it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientFailure {
     /// `true`: the request surely did not take effect (history `fail`); `false`: it may have
     /// (history `info`).
     pub definite: bool,
+    /// The history's `error_kind` (a client of another system maps its errors to these kinds).
+    pub kind: ErrorKind,
     pub reason: String,
 }
 
@@ -46,6 +49,9 @@ pub struct ClientFailure {
 /// sends it as it is, a client of another system maps it to that system's protocol.
 pub trait DbClient: Send {
     fn call(&mut self, op: Op) -> BoxFuture<'_, Result<KvReply, ClientFailure>>;
+    /// The node that answered the latest call, or for a failed one the node last tried (the
+    /// history's `node`); `None` when unknown.
+    fn last_node(&self) -> Option<NodeId>;
 }
 
 /// Process control failed.

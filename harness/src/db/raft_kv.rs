@@ -482,7 +482,8 @@ impl Db for RaftKv {
 
     fn client(&self, profile: ClientProfile) -> Box<dyn DbClient> {
         let home = self.clients_made.fetch_add(1, Ordering::Relaxed);
-        Box::new(RaftKvClient::new(self.client_addrs(), profile, home))
+        let cluster = self.plans.iter().map(|(&id, p)| (id, p.client_addr));
+        Box::new(RaftKvClient::new(cluster.collect(), profile, home))
     }
 
     fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool> {

@@ -1,29 +1,37 @@
-//! The raft-kv client as a [`DbClient`]: `raft::client::Client` with the harness's timeouts, and
-//! its definite/indefinite errors mapped to [`ClientFailure`].
+//! The raft-kv client as a [`DbClient`]: `raft::client::Client` with the harness's timeouts, its
+//! definite/indefinite errors and their kinds mapped to [`ClientFailure`], and the address it
+//! last talked to mapped back to a node id.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use raft::client::{Client, ClientConfig, ClientError};
+use raft::client::{Client, ClientConfig, ClientError, ErrorKind};
 use raft::kv::{Op, OpResult};
 
-use super::{ClientFailure, ClientProfile, DbClient, KvReply};
+use super::{ClientFailure, ClientProfile, DbClient, KvReply, NodeId};
 
 /// A raft-kv client session.
 pub struct RaftKvClient {
     client: Client,
+    /// Node ids by client address (the cluster list, and where leader hints point).
+    ids: Vec<(SocketAddr, NodeId)>,
     /// For workload clients: the index of the node every operation starts at.
     home: Option<usize>,
 }
 
 impl RaftKvClient {
-    /// A client of `cluster`. A workload client starts every operation at `cluster[home]`
-    /// (following leader hints from there), so each worker keeps asking its own node, as in
-    /// Jepsen; a patient client follows the leader it learned.
-    pub fn new(cluster: Vec<SocketAddr>, profile: ClientProfile, home: usize) -> RaftKvClient {
-        let mut config = ClientConfig::new(cluster);
+    /// A client of `cluster` (each node's id and client address). A workload client starts every
+    /// operation at `cluster[home]` (following leader hints from there), so each worker keeps
+    /// asking its own node, as in Jepsen; a patient client follows the leader it learned.
+    pub fn new(
+        cluster: Vec<(NodeId, SocketAddr)>,
+        profile: ClientProfile,
+        home: usize,
+    ) -> RaftKvClient {
+        let ids: Vec<(SocketAddr, NodeId)> = cluster.iter().map(|&(id, addr)| (addr, id)).collect();
+        let mut config = ClientConfig::new(cluster.into_iter().map(|(_, addr)| addr).collect());
         let home = match profile {
             ClientProfile::Workload => Some(home),
             ClientProfile::Patient => None,
@@ -40,6 +48,7 @@ impl RaftKvClient {
         }
         RaftKvClient {
             client: Client::new(config),
+            ids,
             home,
         }
     }
@@ -52,12 +61,14 @@ pub fn classify(result: Result<OpResult, ClientError>) -> Result<KvReply, Client
         Ok(OpResult::Written) => Ok(KvReply::Written),
         Ok(OpResult::CasOk) => Ok(KvReply::Cas(true)),
         Ok(OpResult::CasMismatch { .. }) => Ok(KvReply::Cas(false)),
-        Ok(other @ OpResult::Deleted { .. }) => Err(ClientFailure {
+        Ok(OpResult::Deleted { existed }) => Err(ClientFailure {
             definite: false,
-            reason: format!("unexpected result {other:?}"),
+            kind: ErrorKind::BadReply,
+            reason: format!("unexpected result: deleted (existed: {existed})"),
         }),
         Err(err) => Err(ClientFailure {
             definite: err.is_definite(),
+            kind: err.kind(),
             reason: err.to_string(),
         }),
     }
@@ -69,6 +80,14 @@ impl DbClient for RaftKvClient {
             self.client.start_at(home);
         }
         async move { classify(self.client.execute(op).await) }.boxed()
+    }
+
+    fn last_node(&self) -> Option<NodeId> {
+        let addr = self.client.last_node()?;
+        self.ids
+            .iter()
+            .find(|(known, _)| *known == addr)
+            .map(|&(_, id)| id)
     }
 }
 

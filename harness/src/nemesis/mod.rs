@@ -1,9 +1,12 @@
 //! The nemesis: faults as a seeded [`schedule::Schedule`] of data, and the [`runner`] that applies
 //! a schedule to a live cluster (processes through the [`Db`](crate::db::Db), links through the
-//! fault proxy), logging each fault's start and end into the history.
+//! fault proxy), logging each fault's start and end into the history with what it hit
+//! ([`resolved::Resolved`]).
 
+pub mod resolved;
 pub mod runner;
 pub mod schedule;
 
+pub use resolved::Resolved;
 pub use runner::{Cluster, NemesisRunner};
 pub use schedule::{Fault, Lane, NemesisKind, Schedule, ScheduleOptions, Step};

@@ -1,7 +1,8 @@
 //! Applies a [`Schedule`] to a live cluster: at each step's start the fault is applied and a
 //! `<fault>-start` nemesis event recorded; at its end it is reverted (links passed, nodes
 //! restarted or resumed) and a `<fault>-end` event recorded. Targets named "the leader" are
-//! resolved when the fault starts. [`Cluster::heal_everything`] undoes any fault at all.
+//! resolved when the fault starts; both events carry what the fault hit ([`Resolved`]: the node
+//! ids and the directed links). [`Cluster::heal_everything`] undoes any fault at all.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -9,9 +10,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::resolved::Resolved;
 use super::schedule::{
-    isolate, links_out_of, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape, Schedule, Step,
-    Targets,
+    isolate, links_out_of, node_list, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape,
+    Schedule, Step, Targets,
 };
 use crate::db::Db;
 use crate::proxy::{LinkId, LinkState, ProxyHandle};
@@ -115,6 +117,16 @@ struct Applied {
     detail: String,
 }
 
+impl Applied {
+    /// What the fault hit, for the history.
+    fn resolved(&self) -> Resolved {
+        Resolved {
+            nodes: self.nodes.clone(),
+            links: self.links.clone(),
+        }
+    }
+}
+
 impl NemesisRunner {
     /// Walks the schedule from `started` until its end or `stop`, each lane on its own; always
     /// reverts the faults in progress before returning. Returns how many faults were applied.
@@ -195,7 +207,9 @@ impl NemesisRunner {
                 let (links, detail) = if *shape == PartitionShape::IsolateLeader {
                     let (nodes, detail) = self.resolve_targets(&Targets::Leader).await;
                     let all = self.cluster.db().nodes();
-                    (isolate(nodes[0], &all), format!("isolate {detail}"))
+                    let links = isolate(nodes[0], &all);
+                    applied.nodes = nodes;
+                    (links, format!("isolate {detail}"))
                 } else {
                     (cut.clone(), format!("{fault}"))
                 };
@@ -245,6 +259,7 @@ impl NemesisRunner {
                     },
                 );
                 applied.links = links;
+                applied.nodes = sources;
                 format!(
                     "stale-links out of {detail} (pass {pass_ms}ms, stall {stall_ms}/{long_stall_ms}ms, release {release_ms}ms)"
                 )
@@ -281,7 +296,10 @@ impl NemesisRunner {
         tracing::info!(%detail, "nemesis: fault starts");
         self.set_active(Some(&detail), None);
         applied.detail = detail.clone();
-        if let Err(err) = self.recorder.nemesis("start", fault, &detail) {
+        if let Err(err) = self
+            .recorder
+            .nemesis("start", fault, &applied.resolved(), &detail)
+        {
             tracing::error!(%err, "cannot record a nemesis event");
         }
         applied
@@ -304,7 +322,11 @@ impl NemesisRunner {
                         .filter_map(|&n| db.start(n).err().map(|e| e.describe()))
                         .collect::<Vec<_>>()
                 });
-                format!("restarted {:?}{}", applied.nodes, problems(&errors))
+                format!(
+                    "restarted nodes {}{}",
+                    node_list(&applied.nodes),
+                    problems(&errors)
+                )
             }
             Fault::Pause { .. } => {
                 let errors = self.cluster.with_db(|db| {
@@ -314,7 +336,11 @@ impl NemesisRunner {
                         .filter_map(|&n| db.resume(n).err().map(|e| e.describe()))
                         .collect::<Vec<_>>()
                 });
-                format!("resumed {:?}{}", applied.nodes, problems(&errors))
+                format!(
+                    "resumed nodes {}{}",
+                    node_list(&applied.nodes),
+                    problems(&errors)
+                )
             }
             Fault::AddLearner
             | Fault::Promote
@@ -324,7 +350,10 @@ impl NemesisRunner {
         };
         tracing::info!(%detail, "nemesis: fault ends");
         self.set_active(None, Some(&applied.detail));
-        if let Err(err) = self.recorder.nemesis("end", &applied.fault, &detail) {
+        if let Err(err) = self
+            .recorder
+            .nemesis("end", &applied.fault, &applied.resolved(), &detail)
+        {
             tracing::error!(%err, "cannot record a nemesis event");
         }
     }
@@ -337,3 +366,7 @@ fn problems(errors: &[String]) -> String {
         format!(" (problems: {})", errors.join("; "))
     }
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

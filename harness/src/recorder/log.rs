@@ -1,6 +1,7 @@
-//! The one encoder of history lines ([`HistoryLog`]): header, `invoke`, `ok`/`fail`/`info` and
-//! nemesis events in the native JSONL format (`docs/history-format.md`), with their running
-//! index, the counts of completions and the set of keys touched. It does not read a clock: every
+//! The one encoder of history lines ([`HistoryLog`]): header, `invoke`, `ok`/`fail`/`info` (with
+//! the node that answered or was last tried, and a failure's `error_kind`) and nemesis events
+//! (with the nodes and links they hit) in the native JSONL format (`docs/history-format.md`), with
+//! their running index, the counts of completions and the set of keys touched. It does not read a clock: every
 //! event comes with its time. The [`super::Recorder`] of `gauntlet test` gives it wall-clock
 //! time behind a lock and a file; the simulator gives it simulated time and a buffer in memory.
 //!
@@ -16,7 +17,8 @@ use serde_json::Value as Json;
 
 use super::completion::Completion;
 use super::CountsSnapshot;
-use crate::nemesis::schedule::Fault;
+use crate::nemesis::resolved::{fault_record, Resolved};
+use crate::nemesis::schedule::{Fault, NodeId};
 use crate::workload::OpSpec;
 
 /// Who an event belongs to: a client process or the nemesis.
@@ -33,12 +35,16 @@ enum Process {
 struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_kind: Option<&'static str>,
     f: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    fault: Option<&'a Fault>,
+    fault: Option<Json>,
     index: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<NodeId>,
     process: Process,
     time_ns: u64,
     #[serde(rename = "type")]
@@ -79,10 +85,12 @@ impl<W: Write> HistoryLog<W> {
         self.counts.invoked += 1;
         let line = Line {
             error: None,
+            error_kind: None,
             f: op.f(),
             fault: None,
             index: self.next_index,
             key: op.history_key(),
+            node: None,
             process: Process::Client(process),
             time_ns,
             kind: "invoke",
@@ -91,13 +99,15 @@ impl<W: Write> HistoryLog<W> {
         self.emit_event(&line)
     }
 
-    /// Records how `op` of `process` ended at `time_ns`. A `fail` or `info` keeps the invoked
-    /// value and carries its reason as `error`.
+    /// Records how `op` of `process` ended at `time_ns`; `node` answered it (`ok`) or was the
+    /// last one tried (`fail`/`info`), when known. A `fail` or `info` keeps the invoked value and
+    /// carries its reason as `error` and its kind as `error_kind`.
     pub fn complete(
         &mut self,
         process: u64,
         op: &OpSpec,
         completion: &Completion,
+        node: Option<NodeId>,
         time_ns: u64,
     ) -> io::Result<()> {
         let counter = match completion {
@@ -112,10 +122,12 @@ impl<W: Write> HistoryLog<W> {
         };
         let line = Line {
             error: completion.error(),
+            error_kind: completion.error_kind().map(|kind| kind.name()),
             f: op.f(),
             fault: None,
             index: self.next_index,
             key: op.history_key(),
+            node,
             process: Process::Client(process),
             time_ns,
             kind: completion.kind(),
@@ -125,21 +137,25 @@ impl<W: Write> HistoryLog<W> {
     }
 
     /// Records the start or end (`phase`) of a fault at `time_ns`, as `info` of the nemesis
-    /// with `f` = `<fault>-<phase>`, `value` = what was done, and the fault itself.
+    /// with `f` = `<fault>-<phase>`, `value` = what was done, and the fault itself with the nodes
+    /// and links it hit ([`fault_record`]).
     pub fn nemesis(
         &mut self,
         phase: &str,
         fault: &Fault,
+        resolved: &Resolved,
         detail: &str,
         time_ns: u64,
     ) -> io::Result<()> {
         let f = format!("{}-{phase}", fault.name());
         let line = Line {
             error: None,
+            error_kind: None,
             f: &f,
-            fault: Some(fault),
+            fault: Some(fault_record(fault, resolved)),
             index: self.next_index,
             key: None,
+            node: None,
             process: Process::Named("nemesis"),
             time_ns,
             kind: "info",
@@ -191,6 +207,8 @@ impl<W: Write> HistoryLog<W> {
 mod tests {
     use super::*;
     use crate::nemesis::schedule::Targets;
+    use crate::recorder::completion::Failure;
+    use raft::client::ErrorKind;
     use serde_json::json;
 
     fn header() -> Header {
@@ -219,15 +237,17 @@ mod tests {
             element: 7,
         };
         log.invoke(2, &append, 1_000).unwrap();
-        log.complete(2, &append, &Completion::Info("timeout".into()), 5_000)
-            .unwrap();
+        let timeout = Completion::Info(Failure::new(ErrorKind::Timeout, "timeout"));
+        log.complete(2, &append, &timeout, Some(3), 5_000).unwrap();
         let fault = Fault::Kill {
-            targets: Targets::Nodes(vec![1]),
+            targets: Targets::Leader,
         };
-        log.nemesis("start", &fault, "kill [1]", 6_000).unwrap();
+        let hit = Resolved::nodes(vec![1]);
+        log.nemesis("start", &fault, &hit, "kill leader 1", 6_000)
+            .unwrap();
         let read = OpSpec::RegisterRead;
         log.invoke(3, &read, 7_000).unwrap();
-        log.complete(3, &read, &Completion::Ok(json!(4)), 8_000)
+        log.complete(3, &read, &Completion::Ok(json!(4)), Some(2), 8_000)
             .unwrap();
         let lines = lines(&log);
         assert!(
@@ -241,16 +261,19 @@ mod tests {
         );
         assert_eq!(
             lines[2],
-            r#"{"error":"timeout","f":"append","index":1,"key":"k1","process":2,"time_ns":5000,"type":"info","value":7}"#
+            r#"{"error":"timeout","error_kind":"timeout","f":"append","index":1,"key":"k1","node":3,"process":2,"time_ns":5000,"type":"info","value":7}"#
         );
         let nemesis: Json = serde_json::from_str(&lines[3]).unwrap();
         assert_eq!(nemesis["process"], "nemesis");
         assert_eq!(nemesis["f"], "kill-start");
         assert_eq!(nemesis["index"], 2);
-        assert_eq!(nemesis["fault"], serde_json::to_value(&fault).unwrap());
+        assert_eq!(
+            nemesis["fault"],
+            json!({"fault": "kill", "targets": "leader", "nodes": [1], "links": []})
+        );
         assert_eq!(
             lines[5],
-            r#"{"f":"read","index":4,"process":3,"time_ns":8000,"type":"ok","value":4}"#
+            r#"{"f":"read","index":4,"node":2,"process":3,"time_ns":8000,"type":"ok","value":4}"#
         );
         let counts = log.counts();
         assert_eq!(

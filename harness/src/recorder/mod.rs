@@ -21,10 +21,11 @@ use std::time::Instant;
 
 use checker::formats::jsonl::Header;
 
-pub use completion::Completion;
+pub use completion::{Completion, Failure};
 pub use log::HistoryLog;
 
-use crate::nemesis::schedule::Fault;
+use crate::nemesis::resolved::Resolved;
+use crate::nemesis::schedule::{Fault, NodeId};
 use crate::workload::OpSpec;
 
 /// Counts of events so far (for progress and results).
@@ -100,21 +101,29 @@ impl Recorder {
         log.invoke(process, op, self.now_ns())
     }
 
-    /// Records how `op` of `process` ended. Call after the reply (or the give-up).
+    /// Records how `op` of `process` ended, and the node that answered it or was last tried.
+    /// Call after the reply (or the give-up).
     pub fn complete(
         &self,
         process: u64,
         op: &OpSpec,
         completion: &Completion,
+        node: Option<NodeId>,
     ) -> std::io::Result<()> {
         let mut log = self.log();
-        log.complete(process, op, completion, self.now_ns())
+        log.complete(process, op, completion, node, self.now_ns())
     }
 
-    /// Records the start or end (`phase`) of a fault as a nemesis event.
-    pub fn nemesis(&self, phase: &str, fault: &Fault, detail: &str) -> std::io::Result<()> {
+    /// Records the start or end (`phase`) of a fault, with what it hit, as a nemesis event.
+    pub fn nemesis(
+        &self,
+        phase: &str,
+        fault: &Fault,
+        resolved: &Resolved,
+        detail: &str,
+    ) -> std::io::Result<()> {
         let mut log = self.log();
-        log.nemesis(phase, fault, detail, self.now_ns())
+        log.nemesis(phase, fault, resolved, detail, self.now_ns())
     }
 
     /// Counters so far.

@@ -43,6 +43,9 @@ impl RunOutcome {
 /// returned; later ones become a `harness-failed` outcome recorded in `results.json`.
 pub async fn run(options: RunOptions) -> anyhow::Result<RunOutcome> {
     let dir = RunDir::create(&options.store, &options.test_name())?;
+    if let Err(err) = crate::console_log::attach(&dir.file("gauntlet.log")) {
+        tracing::warn!(%err, "cannot keep the console's log in the run directory");
+    }
     dir.write_json(
         "test.json",
         &json!({

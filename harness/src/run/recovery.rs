@@ -65,7 +65,7 @@ pub async fn final_reads(
             recorder.invoke(process, &op)?;
             let result = client.call(op.request()).await;
             let completion = Completion::classify(&op, &result);
-            recorder.complete(process, &op, &completion)?;
+            recorder.complete(process, &op, &completion, client.last_node())?;
             if matches!(completion, Completion::Ok(_)) {
                 done = true;
                 break;

@@ -52,7 +52,8 @@ impl Worker {
             self.recorder.invoke(process, &op)?;
             let result = self.client.call(op.request()).await;
             let completion = Completion::classify(&op, &result);
-            self.recorder.complete(process, &op, &completion)?;
+            let node = self.client.last_node();
+            self.recorder.complete(process, &op, &completion, node)?;
             stats.operations += 1;
             if completion.is_bad_reply() {
                 stats.bad_replies += 1;

@@ -5,7 +5,8 @@
 //! history completion the way `gauntlet test` makes it: `raft_kv_client::classify`, then
 //! `recorder::Completion::classify` with the workload's [`OpSpec`]. This file only translates:
 //! node ids for targets, microseconds for clock readings, and attempt numbers so that late
-//! replies and stale timers are ignored.
+//! replies and stale timers are ignored. It remembers the node of the latest attempt
+//! ([`SimClient::last_node`]): the history's `node` of the completion, as in a real run.
 //!
 //! The client's node list is the cluster's current members ([`SimClient::set_members`]: the
 //! world tells every client when a node joins or is removed). The session rotates through list
@@ -15,11 +16,11 @@
 
 use std::time::Duration;
 
-use raft::client::{Action, ClientError, ClientSession, RetryPolicy, Success, Target};
+use raft::client::{Action, ClientError, ClientSession, ErrorKind, RetryPolicy, Success, Target};
 use raft::kv::{ClientRequest, ClientResponse};
 
 use crate::db::raft_kv_client::classify;
-use crate::recorder::Completion;
+use crate::recorder::{Completion, Failure};
 use crate::workload::OpSpec;
 
 /// The real client's defaults: operation deadline and per-attempt timeout.
@@ -60,6 +61,9 @@ pub struct SimClient {
     home: usize,
     /// Number of the latest attempt; replies and timers of older attempts are ignored.
     pub attempt: u64,
+    /// The node the latest attempt went to: after a success the node that answered, after a
+    /// failure the node last tried.
+    pub last_node: Option<u64>,
     pub current: Option<InFlight>,
 }
 
@@ -88,6 +92,7 @@ impl SimClient {
             members: (1..=nodes).collect(),
             home,
             attempt: 0,
+            last_node: None,
             current: None,
         }
     }
@@ -115,7 +120,9 @@ impl SimClient {
 
     /// The attempt's timer fired without an answer: the request may have arrived.
     pub fn on_timeout(&mut self, _now: u64) -> Next {
-        let action = self.session.on_failure(true, "attempt timed out".into());
+        let action = self
+            .session
+            .on_failure(true, ErrorKind::Timeout, "attempt timed out".into());
         self.follow(action)
     }
 
@@ -139,15 +146,19 @@ impl SimClient {
                 to,
                 request,
                 timeout,
-            } => Next::Send {
-                node: match to {
+            } => {
+                let node = match to {
                     Target::Listed(index) => self.members[index % self.members.len()],
                     Target::Leader(id) => id,
-                },
-                attempt: self.attempt,
-                request,
-                timeout_us: timeout.as_micros() as u64,
-            },
+                };
+                self.last_node = Some(node);
+                Next::Send {
+                    node,
+                    attempt: self.attempt,
+                    request,
+                    timeout_us: timeout.as_micros() as u64,
+                }
+            }
             Action::Pause(pause) => Next::Retry {
                 after_us: pause.as_micros() as u64,
                 attempt: self.attempt,
@@ -158,11 +169,15 @@ impl SimClient {
 
     fn outcome(&self, result: Result<Success, ClientError>) -> Completion {
         let Some(flight) = &self.current else {
-            return Completion::Fail("no operation in progress".into());
+            return Completion::Fail(Failure::new(
+                ErrorKind::BadRequest,
+                "no operation in progress",
+            ));
         };
         let result = match result {
             Ok(Success::Kv(result)) => Ok(result),
             Ok(Success::Admin) => Err(ClientError::Indefinite {
+                kind: ErrorKind::BadReply,
                 reason: "a membership answer to a KV operation".into(),
             }),
             Err(err) => Err(err),
@@ -210,10 +225,12 @@ mod tests {
             c.on_response(40_000, ClientResponse::Busy),
             Next::Retry { .. }
         ));
-        let Next::Done(Completion::Fail(reason)) = c.retry(OP_TIMEOUT_US) else {
+        let Next::Done(Completion::Fail(failure)) = c.retry(OP_TIMEOUT_US) else {
             panic!("a write refused until its deadline is a definite failure")
         };
-        assert!(reason.contains("Busy"), "{reason}");
+        assert_eq!(failure.kind, ErrorKind::Busy);
+        assert!(failure.reason.contains("busy"), "{}", failure.reason);
+        assert_eq!(c.last_node, Some(3), "the node last tried");
     }
 
     #[test]
@@ -240,10 +257,11 @@ mod tests {
         };
         assert_eq!(node, 2, "a failed attempt moves to the next node");
         assert!(matches!(c.on_timeout(2_020_000), Next::Retry { .. }));
-        assert!(matches!(
-            c.retry(OP_TIMEOUT_US),
-            Next::Done(Completion::Info(_))
-        ));
+        let Next::Done(Completion::Info(failure)) = c.retry(OP_TIMEOUT_US) else {
+            panic!("a write that timed out is unknown")
+        };
+        assert_eq!(failure.kind, ErrorKind::Timeout);
+        assert_eq!(c.last_node, Some(2));
     }
 
     #[test]
@@ -257,6 +275,7 @@ mod tests {
         assert_eq!(seq_of(&request), FIRST_SEQ);
         let done = c.on_response(1_030_000, ClientResponse::Ok(OpResult::Written));
         assert_eq!(done, Next::Done(Completion::Ok(serde_json::json!(1))));
+        assert_eq!(c.last_node, Some(3), "the node that answered");
         let Next::Send { request, .. } = c.begin(2_000_000, write_op()) else {
             panic!()
         };

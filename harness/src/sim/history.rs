@@ -4,7 +4,8 @@
 
 use checker::formats::jsonl::Header;
 
-use crate::nemesis::schedule::Fault;
+use crate::nemesis::resolved::Resolved;
+use crate::nemesis::schedule::{Fault, NodeId};
 use crate::recorder::{Completion, CountsSnapshot, HistoryLog};
 use crate::workload::OpSpec;
 
@@ -33,28 +34,31 @@ impl SimHistory {
         self.log.invoke(process, op, ns(time_us)).map_err(failed)
     }
 
+    /// How an operation ended, and the node that answered it or was last tried.
     pub fn complete(
         &mut self,
         process: u64,
         op: &OpSpec,
         completion: &Completion,
+        node: Option<NodeId>,
         time_us: u64,
     ) -> Result<(), String> {
         self.log
-            .complete(process, op, completion, ns(time_us))
+            .complete(process, op, completion, node, ns(time_us))
             .map_err(failed)
     }
 
-    /// The start or end (`phase`) of a fault, with what was done (`detail`).
+    /// The start or end (`phase`) of a fault, with what it hit and what was done (`detail`).
     pub fn nemesis(
         &mut self,
         phase: &str,
         fault: &Fault,
+        resolved: &Resolved,
         detail: &str,
         time_us: u64,
     ) -> Result<(), String> {
         self.log
-            .nemesis(phase, fault, detail, ns(time_us))
+            .nemesis(phase, fault, resolved, detail, ns(time_us))
             .map_err(failed)
     }
 

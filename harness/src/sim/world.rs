@@ -21,6 +21,7 @@ use super::history::SimHistory;
 use super::schedule::{links_between, links_out_of, Fault, Link, PartitionShape, Step, Targets};
 use super::spec::SimSpec;
 use super::workload::OpGenerator;
+use crate::nemesis::resolved::Resolved;
 use crate::nemesis::schedule::{link_list, node_list};
 
 /// Why a run stopped early.
@@ -45,14 +46,17 @@ type Cluster = raft::testing::world::World<SimEvent>;
 
 /// What a fault did when it started, to undo it when it ends.
 enum Applied {
-    Cut(Vec<Link>),
+    /// Cut links, and the node they isolate when the fault aimed at one (a leader).
+    Cut(Vec<Link>, Vec<NodeId>),
     Killed(Vec<NodeId>),
     Paused(Vec<NodeId>),
     Delayed(Vec<Link>),
     Lossy(Vec<Link>),
-    Stale(Vec<Link>),
-    /// A membership action (in progress, or skipped for the reason given).
-    Member(String),
+    /// Stale links out of these source nodes.
+    Stale(Vec<Link>, Vec<NodeId>),
+    /// A membership action (in progress, or skipped for the reason given), and the nodes it
+    /// acts on (none when skipped).
+    Member(String, Vec<NodeId>),
 }
 
 /// Counters of one run.
@@ -284,8 +288,9 @@ impl World {
                 };
                 let op = flight.op;
                 let process = self.clients[client].process;
+                let node = self.clients[client].last_node;
                 self.history
-                    .complete(process, &op, &completion, now)
+                    .complete(process, &op, &completion, node, now)
                     .map_err(Stop::Harness)?;
                 if completion.is_bad_reply() {
                     let reason = completion.error().unwrap_or("bad reply");
@@ -337,7 +342,9 @@ impl World {
             .and_then(|i| self.strike_nodes.get(i).copied());
         let applied = match &fault {
             Fault::Partition { shape, cut } => {
+                let mut isolated = Vec::new();
                 let cut = if let Some(leader) = struck {
+                    isolated.push(leader);
                     strike_cut(leader, self.cluster.members())
                 } else if *shape == PartitionShape::IsolateLeader {
                     let leader = self.resolve(&Targets::Leader)[0];
@@ -348,12 +355,13 @@ impl World {
                         .copied()
                         .filter(|&i| i != leader)
                         .collect();
+                    isolated.push(leader);
                     links_between(&[leader], &rest)
                 } else {
                     self.member_links(cut)
                 };
                 self.cluster.network_mut().cut_links(&cut);
-                Applied::Cut(cut)
+                Applied::Cut(cut, isolated)
             }
             Fault::Kill { targets } => {
                 let nodes = match struck {
@@ -401,7 +409,7 @@ impl World {
                     &links,
                     Some((*pass_ms, (stall_ms + long_stall_ms) / 2, *release_ms)),
                 );
-                Applied::Stale(links)
+                Applied::Stale(links, sources)
             }
             Fault::AddLearner
             | Fault::Promote
@@ -411,7 +419,13 @@ impl World {
         };
         let description = self.describe_step(step, &applied);
         self.history
-            .nemesis("start", &fault, &description, self.now())
+            .nemesis(
+                "start",
+                &fault,
+                &resolved(&applied),
+                &description,
+                self.now(),
+            )
             .map_err(Stop::Harness)?;
         self.applied[step] = Some(applied);
         Ok(())
@@ -422,7 +436,7 @@ impl World {
             return Ok(());
         };
         match &applied {
-            Applied::Cut(links) => self.cluster.network_mut().heal_links(links),
+            Applied::Cut(links, _) => self.cluster.network_mut().heal_links(links),
             Applied::Killed(nodes) => {
                 for &id in nodes {
                     self.cluster.restart(id)?;
@@ -435,16 +449,22 @@ impl World {
             }
             Applied::Delayed(links) => self.cluster.network_mut().set_delay(links, None),
             Applied::Lossy(links) => self.cluster.network_mut().set_lossy(links, false),
-            Applied::Stale(links) => self.cluster.network_mut().set_stale(links, None),
-            Applied::Member(_) => {}
+            Applied::Stale(links, _) => self.cluster.network_mut().set_stale(links, None),
+            Applied::Member(..) => {}
         }
         let description = match &applied {
-            Applied::Member(skipped) if !self.operator.is_running(step) => skipped.clone(),
-            Applied::Member(_) => self.member_give_up(step),
+            Applied::Member(skipped, _) if !self.operator.is_running(step) => skipped.clone(),
+            Applied::Member(..) => self.member_give_up(step),
             _ => self.describe_step(step, &applied),
         };
         self.history
-            .nemesis("end", &self.steps[step].fault, &description, self.now())
+            .nemesis(
+                "end",
+                &self.steps[step].fault,
+                &resolved(&applied),
+                &description,
+                self.now(),
+            )
             .map_err(Stop::Harness)?;
         Ok(())
     }
@@ -481,10 +501,23 @@ fn strike_cut(leader: NodeId, members: &[NodeId]) -> Vec<Link> {
     cut
 }
 
+/// What a fault hit, for the history's `fault` object.
+fn resolved(applied: &Applied) -> Resolved {
+    match applied {
+        Applied::Cut(links, nodes) | Applied::Stale(links, nodes) => Resolved {
+            nodes: nodes.clone(),
+            links: links.clone(),
+        },
+        Applied::Killed(nodes) | Applied::Paused(nodes) => Resolved::nodes(nodes.clone()),
+        Applied::Delayed(links) | Applied::Lossy(links) => Resolved::links(links.clone()),
+        Applied::Member(_, nodes) => Resolved::nodes(nodes.clone()),
+    }
+}
+
 fn describe(fault: &Fault, applied: &Applied) -> String {
     let (nodes, links) = (node_list, link_list);
     match applied {
-        Applied::Cut(l) => format!("partition cut [{}]", links(l)),
+        Applied::Cut(l, _) => format!("partition cut [{}]", links(l)),
         Applied::Killed(n) => format!("kill [{}]", nodes(n)),
         Applied::Paused(n) => format!("pause [{}]", nodes(n)),
         Applied::Delayed(l) => match fault {
@@ -496,8 +529,8 @@ fn describe(fault: &Fault, applied: &Applied) -> String {
             _ => format!("delay [{}]", links(l)),
         },
         Applied::Lossy(l) => format!("loss [{}]", links(l)),
-        Applied::Stale(l) => format!("stale-links [{}]", links(l)),
-        Applied::Member(text) => text.clone(),
+        Applied::Stale(l, _) => format!("stale-links [{}]", links(l)),
+        Applied::Member(text, _) => text.clone(),
     }
 }
 

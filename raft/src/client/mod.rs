@@ -11,6 +11,6 @@ mod error;
 pub mod retry;
 mod session;
 
-pub use error::ClientError;
+pub use error::{ClientError, ErrorKind};
 pub use retry::{Action, ClientSession, RetryPolicy, SessionIds, Success, Target};
 pub use session::{Client, ClientConfig};

@@ -14,7 +14,10 @@
 //! - `SessionExpired`/`StaleSequence` to a write: continue under a fresh client id, at most
 //!   once per operation, and only if no earlier attempt may have landed;
 //! - at the operation's deadline: definite failure if nothing may have landed, else indefinite
-//!   (and the next write skips a sequence number, so a late arrival is refused as stale).
+//!   (and the next write skips a sequence number, so a late arrival is refused as stale);
+//! - every failure carries the [`ErrorKind`] of the last thing seen (a timeout, a refused
+//!   connection, a `NotLeader`...), and [`ClientSession::last_target`] names the node the latest
+//!   attempt went to: for a success the node that answered, for a failure the node last tried.
 //!
 //! Time is a monotonic clock reading (`Duration` since any fixed origin) passed with each input.
 
@@ -23,7 +26,7 @@ use std::time::Duration;
 
 use crate::kv::{AdminRequest, ClientRequest, ClientResponse, Op, OpResult, FIRST_SEQ};
 
-use super::error::ClientError;
+use super::error::{ClientError, ErrorKind};
 
 /// How long a client tries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +112,7 @@ struct Pending {
     deadline: Duration,
     maybe_sent: bool,
     renewed_session: bool,
+    last_kind: ErrorKind,
     last_reason: String,
 }
 
@@ -127,6 +131,8 @@ pub struct ClientSession<A> {
     next_node: usize,
     fresh_id: SessionIds,
     pending: Option<Pending>,
+    /// Where the latest attempt went.
+    last_target: Option<Target<A>>,
 }
 
 impl<A: fmt::Debug> fmt::Debug for ClientSession<A> {
@@ -139,6 +145,7 @@ impl<A: fmt::Debug> fmt::Debug for ClientSession<A> {
             .field("leader", &self.leader)
             .field("next_node", &self.next_node)
             .field("pending", &self.pending)
+            .field("last_target", &self.last_target)
             .finish()
     }
 }
@@ -159,6 +166,7 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
             next_node: 0,
             fresh_id: Box::new(fresh_id),
             pending: None,
+            last_target: None,
         }
     }
 
@@ -179,6 +187,12 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
     /// The leader learned from a hint, if any.
     pub fn known_leader(&self) -> Option<&A> {
         self.leader.as_ref()
+    }
+
+    /// Where the latest attempt went: after a success, the node that answered; after a
+    /// failure, the node last tried (`None` before the first attempt).
+    pub fn last_target(&self) -> Option<&Target<A>> {
+        self.last_target.as_ref()
     }
 
     /// True while an operation is in progress.
@@ -208,6 +222,7 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
             deadline: now + self.policy.op_timeout,
             maybe_sent: false,
             renewed_session: false,
+            last_kind: ErrorKind::Timeout,
             last_reason: String::from("no attempt was made"),
         });
         self.next_attempt(now)
@@ -219,12 +234,14 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
     }
 
     /// The latest attempt failed without an answer; `maybe_sent` says whether the request may
-    /// have reached the node (sent, then no answer in time or the connection broke).
-    pub fn on_failure(&mut self, maybe_sent: bool, reason: String) -> Action<A> {
+    /// have reached the node (sent, then no answer in time or the connection broke), `kind` and
+    /// `reason` what went wrong.
+    pub fn on_failure(&mut self, maybe_sent: bool, kind: ErrorKind, reason: String) -> Action<A> {
         let Some(pending) = self.pending.as_mut() else {
             return not_busy();
         };
         pending.maybe_sent |= maybe_sent && pending.work.changes_state();
+        pending.last_kind = kind;
         pending.last_reason = reason;
         self.rotate();
         Action::Pause(self.policy.retry_pause)
@@ -259,12 +276,14 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
                 self.next_seq = FIRST_SEQ;
                 if maybe_sent {
                     return self.finish(Err(ClientError::Indefinite {
+                        kind: ErrorKind::SessionExpired,
                         reason: "the session expired after an attempt that may have been applied"
                             .into(),
                     }));
                 }
                 if renewed {
                     return self.finish(Err(ClientError::Definite {
+                        kind: ErrorKind::SessionExpired,
                         reason: "the cluster refused two fresh sessions".into(),
                     }));
                 }
@@ -285,26 +304,28 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
         leader: Option<A>,
         is_write: bool,
     ) -> Action<A> {
+        let kind = refusal_kind(&response);
         let reason = match (&response, leader) {
-            (ClientResponse::NotLeader { leader_hint, .. }, Some(leader)) => {
-                let reason = format!("redirected to node {leader_hint:?} at {leader}");
+            (ClientResponse::NotLeader { .. }, Some(leader)) => {
+                let reason = format!("{}; redirected to {leader}", describe(&response));
                 self.leader = Some(leader);
                 reason
             }
             (ClientResponse::NotLeader { .. }, None) => {
                 self.rotate();
-                format!("last answer: {response:?}")
+                format!("last answer: {}", describe(&response))
             }
             (ClientResponse::Error(_), _) => {
                 if let Some(pending) = self.pending.as_mut() {
                     pending.maybe_sent |= is_write;
                 }
                 self.rotate();
-                format!("last answer: {response:?}")
+                format!("last answer: {}", describe(&response))
             }
-            _ => format!("last answer: {response:?}"),
+            _ => format!("last answer: {}", describe(&response)),
         };
         if let Some(pending) = self.pending.as_mut() {
+            pending.last_kind = kind;
             pending.last_reason = reason;
         }
         Action::Pause(self.policy.retry_pause)
@@ -335,6 +356,7 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
             Some(leader) => Target::Leader(leader.clone()),
             None => Target::Listed(self.next_node),
         };
+        self.last_target = Some(to.clone());
         Action::Send {
             to,
             request,
@@ -353,15 +375,16 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
             ),
             Work::Admin(_) => format!("gave up: {}", pending.last_reason),
         };
+        let kind = pending.last_kind;
         if !pending.maybe_sent {
-            return self.finish(Err(ClientError::Definite { reason }));
+            return self.finish(Err(ClientError::Definite { kind, reason }));
         }
         if matches!(pending.work, Work::Kv(_)) {
             // The earlier attempt may still apply later; the next write takes a new sequence,
             // so a late arrival of this one is refused as stale instead of applied out of order.
             self.next_seq += 1;
         }
-        self.finish(Err(ClientError::Indefinite { reason }))
+        self.finish(Err(ClientError::Indefinite { kind, reason }))
     }
 
     fn finish(&mut self, result: Result<Success, ClientError>) -> Action<A> {
@@ -378,8 +401,45 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
 
 fn not_busy<A>() -> Action<A> {
     Action::Done(Err(ClientError::Definite {
+        kind: ErrorKind::BadRequest,
         reason: "no operation in progress".into(),
     }))
+}
+
+/// The kind of a refusal (an answer that does not end the operation).
+fn refusal_kind(response: &ClientResponse) -> ErrorKind {
+    match response {
+        ClientResponse::NotLeader {
+            leader_hint: Some(_),
+            ..
+        }
+        | ClientResponse::NotLeader {
+            leader_client_addr: Some(_),
+            ..
+        } => ErrorKind::NotLeader,
+        ClientResponse::NotLeader { .. } => ErrorKind::NoLeader,
+        ClientResponse::Busy => ErrorKind::Busy,
+        ClientResponse::SessionExpired | ClientResponse::StaleSequence => ErrorKind::SessionExpired,
+        ClientResponse::Error(_) => ErrorKind::ServerError,
+        ClientResponse::Ok(_) | ClientResponse::AdminOk => ErrorKind::BadReply,
+    }
+}
+
+/// An answer in words, for error texts (kebab-case names, no Rust spellings).
+fn describe(response: &ClientResponse) -> String {
+    match response {
+        ClientResponse::Ok(_) => "ok (a result that does not fit the request)".into(),
+        ClientResponse::AdminOk => "admin-ok (an answer that does not fit the request)".into(),
+        ClientResponse::NotLeader {
+            leader_hint: Some(hint),
+            ..
+        } => format!("not-leader (leader: node {hint})"),
+        ClientResponse::NotLeader { .. } => "not-leader (no leader known)".into(),
+        ClientResponse::SessionExpired => "session-expired".into(),
+        ClientResponse::StaleSequence => "stale-sequence".into(),
+        ClientResponse::Busy => "busy".into(),
+        ClientResponse::Error(reason) => format!("error: {reason}"),
+    }
 }
 
 #[cfg(test)]

@@ -57,7 +57,10 @@ fn a_write_keeps_its_sequence_across_retries_and_success_advances_it() {
     let mut s = session();
     let (to, id, seq) = sent(s.begin(append(), Duration::ZERO));
     assert_eq!((to, id, seq), (Target::Listed(0), 100, FIRST_SEQ));
-    assert_eq!(s.on_failure(true, "timeout".into()), Action::Pause(10 * MS));
+    assert_eq!(
+        s.on_failure(true, ErrorKind::Timeout, "timeout".into()),
+        Action::Pause(10 * MS)
+    );
     let (to, _, seq) = sent(s.on_pause_over(320 * MS));
     assert_eq!((to, seq), (Target::Listed(1), FIRST_SEQ));
     let done = s.on_answer(ClientResponse::Ok(OpResult::Written), None, 330 * MS);
@@ -93,12 +96,12 @@ fn hints_are_followed_and_hintless_refusals_rotate_through_the_list() {
     // Busy asks the same node again.
     s.on_answer(ClientResponse::Busy, None, 50 * MS);
     assert_eq!(sent(s.on_pause_over(60 * MS)).0, Target::Listed(1));
-    s.on_failure(false, "refused".into());
+    s.on_failure(false, ErrorKind::ConnectionRefused, "refused".into());
     assert_eq!(sent(s.on_pause_over(70 * MS)).0, Target::Listed(2));
-    s.on_failure(false, "refused".into());
+    s.on_failure(false, ErrorKind::ConnectionRefused, "refused".into());
     assert_eq!(sent(s.on_pause_over(80 * MS)).0, Target::Listed(0));
     s.start_at(4);
-    s.on_failure(false, "refused".into());
+    s.on_failure(false, ErrorKind::ConnectionRefused, "refused".into());
     assert_eq!(sent(s.on_pause_over(90 * MS)).0, Target::Listed(2));
 }
 
@@ -107,7 +110,11 @@ fn refusals_until_the_deadline_are_definite() {
     let mut s = session();
     s.begin(append(), Duration::ZERO);
     s.on_answer(ClientResponse::Busy, None, 500 * MS);
-    s.on_failure(false, "connection refused".into());
+    s.on_failure(
+        false,
+        ErrorKind::ConnectionRefused,
+        "connection refused".into(),
+    );
     let Action::Done(Err(err)) = s.on_pause_over(1000 * MS) else {
         panic!("expected the give-up")
     };
@@ -120,7 +127,7 @@ fn refusals_until_the_deadline_are_definite() {
 fn a_write_that_may_have_landed_is_indefinite_and_skips_its_sequence() {
     let mut s = session();
     s.begin(append(), Duration::ZERO);
-    s.on_failure(true, "no answer".into());
+    s.on_failure(true, ErrorKind::Timeout, "no answer".into());
     s.on_pause_over(20 * MS);
     s.on_answer(ClientResponse::Busy, None, 30 * MS);
     let Action::Done(Err(err)) = s.on_pause_over(1000 * MS) else {
@@ -141,7 +148,7 @@ fn a_write_that_may_have_landed_is_indefinite_and_skips_its_sequence() {
 fn a_failed_read_is_always_definite() {
     let mut s = session();
     s.begin(get(), Duration::ZERO);
-    s.on_failure(true, "no answer".into());
+    s.on_failure(true, ErrorKind::Timeout, "no answer".into());
     s.on_answer(ClientResponse::Error("x".into()), None, 100 * MS);
     let Action::Done(Err(err)) = s.on_pause_over(1000 * MS) else {
         panic!("expected the give-up")
@@ -163,7 +170,7 @@ fn an_expired_session_is_renewed_once_and_only_if_nothing_may_have_landed() {
     assert_eq!(s.client_id(), 102);
 
     s.begin(append(), 10 * MS);
-    s.on_failure(true, "no answer".into());
+    s.on_failure(true, ErrorKind::Timeout, "no answer".into());
     s.on_pause_over(30 * MS);
     let Action::Done(Err(err)) = s.on_answer(ClientResponse::SessionExpired, None, 40 * MS) else {
         panic!("expected a failure")
@@ -184,7 +191,7 @@ fn attempts_never_wait_past_the_deadline() {
         panic!()
     };
     assert_eq!(timeout, 300 * MS);
-    s.on_failure(true, "no answer".into());
+    s.on_failure(true, ErrorKind::Timeout, "no answer".into());
     let Action::Send { timeout, .. } = s.on_pause_over(900 * MS) else {
         panic!()
     };
@@ -223,7 +230,7 @@ fn inputs_without_an_operation_are_refused_not_panics() {
     let mut s = session();
     for action in [
         s.on_pause_over(Duration::ZERO),
-        s.on_failure(true, "x".into()),
+        s.on_failure(true, ErrorKind::Timeout, "x".into()),
         s.on_answer(ClientResponse::Busy, None, Duration::ZERO),
     ] {
         assert!(matches!(
@@ -231,4 +238,63 @@ fn inputs_without_an_operation_are_refused_not_panics() {
             Action::Done(Err(ClientError::Definite { .. }))
         ));
     }
+}
+
+#[test]
+fn a_failure_names_the_last_trouble_and_the_node_last_tried() {
+    let mut s = session();
+    assert_eq!(s.last_target(), None);
+    s.begin(append(), Duration::ZERO);
+    assert_eq!(s.last_target(), Some(&Target::Listed(0)));
+    s.on_failure(true, ErrorKind::Timeout, "no answer".into());
+    s.on_pause_over(20 * MS);
+    assert_eq!(s.last_target(), Some(&Target::Listed(1)));
+    s.on_answer(not_leader(Some(3)), Some(3), 30 * MS);
+    s.on_pause_over(40 * MS);
+    assert_eq!(s.last_target(), Some(&Target::Leader(3)));
+    s.on_failure(false, ErrorKind::ConnectionRefused, "refused".into());
+    let Action::Done(Err(err)) = s.on_pause_over(1000 * MS) else {
+        panic!("expected the give-up")
+    };
+    assert!(!err.is_definite(), "the first attempt may have landed");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(
+        s.last_target(),
+        Some(&Target::Leader(3)),
+        "the node last tried, not the next in line"
+    );
+}
+
+#[test]
+fn refusals_have_their_kinds_and_a_success_names_who_answered() {
+    for (answer, kind) in [
+        (not_leader(Some(2)), ErrorKind::NotLeader),
+        (not_leader(None), ErrorKind::NoLeader),
+        (ClientResponse::Busy, ErrorKind::Busy),
+        (ClientResponse::Error("disk".into()), ErrorKind::ServerError),
+    ] {
+        let mut s = session();
+        s.begin(get(), Duration::ZERO);
+        s.on_answer(answer.clone(), None, MS);
+        let Action::Done(Err(err)) = s.on_pause_over(1000 * MS) else {
+            panic!("expected the give-up after {answer:?}")
+        };
+        assert_eq!(err.kind(), kind, "{answer:?}");
+        assert!(!err.to_string().contains("Some("), "{err}");
+    }
+    let mut s = session();
+    s.begin(append(), Duration::ZERO);
+    s.on_answer(ClientResponse::SessionExpired, None, MS);
+    s.on_failure(true, ErrorKind::Timeout, "no answer".into());
+    s.on_pause_over(20 * MS);
+    let Action::Done(Err(err)) = s.on_answer(ClientResponse::StaleSequence, None, 30 * MS) else {
+        panic!("a refused fresh session after a maybe-landed attempt ends the write")
+    };
+    assert_eq!(err.kind(), ErrorKind::SessionExpired);
+    let mut s = session();
+    s.start_at(2);
+    s.begin(get(), Duration::ZERO);
+    let done = s.on_answer(ClientResponse::Ok(OpResult::Value(None)), None, MS);
+    assert!(matches!(done, Action::Done(Ok(_))));
+    assert_eq!(s.last_target(), Some(&Target::Listed(2)));
 }

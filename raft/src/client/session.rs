@@ -1,6 +1,7 @@
 //! [`Client`]: one client session over TCP, with one reusable connection per node. Leader
 //! discovery, same-sequence retries and the definite/indefinite contract are decided by the
-//! sans-IO [`ClientSession`] (`retry.rs`); this file only sends, waits and sleeps.
+//! sans-IO [`ClientSession`] (`retry.rs`); this file only sends, waits and sleeps, and tells the
+//! session what kind of trouble an attempt met ([`ErrorKind`]).
 
 use std::collections::{btree_map::Entry, BTreeMap};
 use std::{net::SocketAddr, time::Duration};
@@ -11,9 +12,9 @@ use crate::kv::{
     AdminRequest, ClientRequest, ClientRequestFrame, ClientResponse, ClientResponseFrame, Op,
     OpResult,
 };
-use crate::net::{ClientOptions, Delivery, FramedClient};
+use crate::net::{self, ClientOptions, Delivery, FramedClient, NetError};
 
-use super::error::ClientError;
+use super::error::{ClientError, ErrorKind};
 use super::retry::{Action, ClientSession, RetryPolicy, Success, Target};
 
 /// Settings of a [`Client`].
@@ -65,8 +66,20 @@ enum Attempt {
     /// Failed; `maybe_sent` says whether the request may have reached the node.
     Failed {
         maybe_sent: bool,
+        kind: ErrorKind,
         reason: String,
     },
+}
+
+impl Attempt {
+    /// A failed attempt as the connection's error describes it.
+    fn failed(err: &net::ClientError) -> Attempt {
+        Attempt::Failed {
+            maybe_sent: err.delivery() == Delivery::MaybeSent,
+            kind: kind_of(err),
+            reason: err.to_string(),
+        }
+    }
 }
 
 impl Client {
@@ -89,6 +102,15 @@ impl Client {
     /// This session's client id.
     pub fn client_id(&self) -> u64 {
         self.session.client_id()
+    }
+
+    /// The address of the node the latest attempt went to: after a success, the node that
+    /// answered; after a failure, the node last tried (`None` before the first attempt).
+    pub fn last_node(&self) -> Option<SocketAddr> {
+        match self.session.last_target()? {
+            Target::Leader(addr) => Some(*addr),
+            Target::Listed(index) => self.cfg.cluster.get(*index).copied(),
+        }
     }
 
     /// The leader address learned so far, if any.
@@ -156,6 +178,7 @@ impl Client {
         match self.drive(first).await? {
             Success::Kv(result) => Ok(result),
             Success::Admin => Err(ClientError::Indefinite {
+                kind: ErrorKind::BadReply,
                 reason: "a membership answer to a KV operation".into(),
             }),
         }
@@ -188,6 +211,7 @@ impl Client {
                         Some(addr) => self.attempt(addr, request, timeout).await,
                         None => Attempt::Failed {
                             maybe_sent: false,
+                            kind: ErrorKind::BadRequest,
                             reason: "the cluster list is empty".into(),
                         },
                     };
@@ -196,9 +220,11 @@ impl Client {
                             let leader = hinted_leader(&response);
                             self.session.on_answer(response, leader, self.now())
                         }
-                        Attempt::Failed { maybe_sent, reason } => {
-                            self.session.on_failure(maybe_sent, reason)
-                        }
+                        Attempt::Failed {
+                            maybe_sent,
+                            kind,
+                            reason,
+                        } => self.session.on_failure(maybe_sent, kind, reason),
                     }
                 }
                 Action::Pause(pause) => {
@@ -240,17 +266,13 @@ impl Client {
                 Ok(conn) => {
                     slot.insert(conn);
                 }
-                Err(err) => {
-                    return Attempt::Failed {
-                        maybe_sent: false,
-                        reason: err.to_string(),
-                    }
-                }
+                Err(err) => return Attempt::failed(&err),
             }
         }
         let Some(conn) = self.conns.get_mut(&addr) else {
             return Attempt::Failed {
                 maybe_sent: false,
+                kind: ErrorKind::ConnectionFailed,
                 reason: "no connection".into(),
             };
         };
@@ -262,10 +284,7 @@ impl Client {
         };
         if let Err(err) = conn.send(&frame).await {
             self.conns.remove(&addr);
-            return Attempt::Failed {
-                maybe_sent: err.delivery() == Delivery::MaybeSent,
-                reason: err.to_string(),
-            };
+            return Attempt::failed(&err);
         }
         loop {
             match conn.recv_timeout(timeout).await {
@@ -277,6 +296,7 @@ impl Client {
                     self.conns.remove(&addr);
                     return Attempt::Failed {
                         maybe_sent: true,
+                        kind: kind_of(&err),
                         reason: err.to_string(),
                     };
                 }
@@ -300,8 +320,26 @@ fn fresh_client_id() -> u64 {
     rand::random::<u64>().max(1)
 }
 
+/// The kind of trouble a connection error is.
+fn kind_of(err: &net::ClientError) -> ErrorKind {
+    use net::ClientError as E;
+    match err {
+        E::Connect { source, .. } if source.kind() == std::io::ErrorKind::ConnectionRefused => {
+            ErrorKind::ConnectionRefused
+        }
+        E::Connect { .. } => ErrorKind::ConnectionFailed,
+        E::ConnectTimeout { .. } | E::SendTimeout(_) | E::RecvTimeout(_) => ErrorKind::Timeout,
+        E::Encode(_) => ErrorKind::BadRequest,
+        E::Broken | E::Send(_) | E::Closed | E::Recv(NetError::Io(_) | NetError::Closed) => {
+            ErrorKind::ConnectionReset
+        }
+        E::Recv(_) => ErrorKind::BadReply,
+    }
+}
+
 fn unexpected(result: OpResult) -> ClientError {
     ClientError::Indefinite {
+        kind: ErrorKind::BadReply,
         reason: format!("unexpected result {result:?} for this operation"),
     }
 }

@@ -24,6 +24,7 @@ use raft::testing::world::Requester;
 use super::super::events::SimEvent;
 use super::super::schedule::{Fault, Targets};
 use super::{Applied, Stop, World};
+use crate::nemesis::resolved::Resolved;
 
 /// The client index of the operator in `ClientArrive`/`ClientReply` events.
 pub const OPERATOR: usize = usize::MAX;
@@ -48,6 +49,14 @@ enum Stage {
 }
 
 impl Stage {
+    /// The node this stage acts on.
+    fn node(&self) -> NodeId {
+        match self {
+            Stage::Start(id) | Stage::CatchUp(id) | Stage::Wipe(id) | Stage::Transfer(id) => *id,
+            Stage::Propose(change) => change.node(),
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             Stage::Start(id) => format!("start node {id}"),
@@ -157,7 +166,10 @@ impl World {
     pub(super) fn member_start(&mut self, step: usize) -> Applied {
         let fault = self.steps[step].fault.clone();
         if self.operator.action.is_some() {
-            return Applied::Member("skipped: another membership action is in progress".into());
+            return Applied::Member(
+                "skipped: another membership action is in progress".into(),
+                Vec::new(),
+            );
         }
         let conf = self.cluster.checker().committed_conf();
         let min_voters = (self.spec.nodes as usize).min(3);
@@ -168,11 +180,16 @@ impl World {
             }
             Fault::Promote => match conf.learners.first() {
                 Some(&id) => vec![Stage::CatchUp(id), Stage::Propose(ConfChange::Promote(id))],
-                None => return Applied::Member("skipped: no learner to promote".into()),
+                None => {
+                    return Applied::Member("skipped: no learner to promote".into(), Vec::new())
+                }
             },
             Fault::Remove { targets } => {
                 if conf.voters.len() <= min_voters {
-                    return Applied::Member(format!("skipped: only {} voters", conf.voters.len()));
+                    return Applied::Member(
+                        format!("skipped: only {} voters", conf.voters.len()),
+                        Vec::new(),
+                    );
                 }
                 vec![Stage::Propose(ConfChange::Remove(
                     self.pick_voter(targets, &conf),
@@ -180,7 +197,10 @@ impl World {
             }
             Fault::Replace { targets } => {
                 if conf.voters.len() < min_voters.max(2) {
-                    return Applied::Member(format!("skipped: only {} voters", conf.voters.len()));
+                    return Applied::Member(
+                        format!("skipped: only {} voters", conf.voters.len()),
+                        Vec::new(),
+                    );
                 }
                 let old = self.pick_voter(targets, &conf);
                 let new = self.cluster.add_node();
@@ -195,15 +215,26 @@ impl World {
             }
             Fault::TransferLeader => match self.transfer_target(&conf) {
                 Some(id) => vec![Stage::Transfer(id)],
-                None => return Applied::Member("skipped: no leader or no other voter".into()),
+                None => {
+                    return Applied::Member(
+                        "skipped: no leader or no other voter".into(),
+                        Vec::new(),
+                    )
+                }
             },
-            _ => return Applied::Member("skipped: not a membership step".into()),
+            _ => return Applied::Member("skipped: not a membership step".into(), Vec::new()),
         };
         let plan = stages
             .iter()
             .map(Stage::describe)
             .collect::<Vec<_>>()
             .join(", then ");
+        let mut nodes: Vec<NodeId> = Vec::new();
+        for node in stages.iter().map(Stage::node) {
+            if !nodes.contains(&node) {
+                nodes.push(node);
+            }
+        }
         self.operator.action = Some(Action {
             step,
             stages: stages.into(),
@@ -213,7 +244,7 @@ impl World {
         self.operator.refusal = None;
         let now = self.cluster.now();
         self.cluster.schedule(now, SimEvent::MemberPoll { step });
-        Applied::Member(plan)
+        Applied::Member(plan, nodes)
     }
 
     /// The step's window ended with the action unfinished: give it up.
@@ -299,10 +330,12 @@ impl World {
     }
 
     fn member_end(&mut self, step: usize, text: &str) -> Result<(), Stop> {
-        self.applied[step] = None;
+        let hit = self.applied[step]
+            .take()
+            .map_or_else(Resolved::default, |applied| super::resolved(&applied));
         let fault = self.steps[step].fault.clone();
         self.history
-            .nemesis("end", &fault, text, self.cluster.now())
+            .nemesis("end", &fault, &hit, text, self.cluster.now())
             .map_err(Stop::Harness)
     }
 
