@@ -3,11 +3,11 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use bytes::{BufMut, BytesMut};
-use futures::StreamExt;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
 use raft::net::{
-    framing::frame_codec, serve_framed, ClientError, ClientOptions, Delivery, FramedClient,
-    ServeOptions,
+    framing::{frame_codec, FrameCodec},
+    serve_framed, ClientError, ClientOptions, Delivery, FramedClient, ServeOptions,
 };
 use serde::{Deserialize, Serialize};
 use tokio::{
@@ -15,7 +15,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
     time::timeout,
 };
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{Framed, FramedRead};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Request {
@@ -360,6 +360,21 @@ async fn an_idle_connection_is_closed_but_not_one_waiting_for_an_answer() {
     assert!(server.metrics().timed_out >= 1);
 }
 
+/// Sends one request over a raw connection and waits for its answer: the connection has spoken.
+async fn speak(stream: TcpStream, id: u64) -> Framed<TcpStream, FrameCodec> {
+    let mut framed = Framed::new(stream, frame_codec(1 << 20));
+    let payload = postcard::to_allocvec(&req(id, 0)).unwrap();
+    framed.send(Bytes::from(payload)).await.unwrap();
+    let answer = timeout(LIMIT, framed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let answer: Response = postcard::from_bytes(&answer).unwrap();
+    assert_eq!(answer.id, id);
+    framed
+}
+
 #[tokio::test]
 async fn one_source_address_cannot_take_more_than_its_share() {
     let server = echo_server(ServeOptions {
@@ -369,18 +384,26 @@ async fn one_source_address_cannot_take_more_than_its_share() {
     })
     .await;
     let addr = server.local_addr();
-    let mut held = Vec::new();
-    for _ in 0..4 {
-        held.push(connect_from([127, 0, 0, 2], addr).await);
+    // Four connections that have spoken hold their source's share: a fifth is refused.
+    let mut spoken = Vec::new();
+    for id in 0..4 {
+        spoken.push(speak(connect_from([127, 0, 0, 2], addr).await, id).await);
     }
     let mut fifth = connect_from([127, 0, 0, 2], addr).await;
     assert!(closed_by_remote(&mut fifth).await);
     assert_eq!(server.metrics().over_source_limit, 1);
+    // Four silent ones: a fifth from the same source takes the oldest one's slot.
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(connect_from([127, 0, 0, 3], addr).await);
+    }
+    speak(connect_from([127, 0, 0, 3], addr).await, 10).await;
+    assert!(closed_by_remote(&mut silent[0]).await);
+    assert_eq!(server.metrics().evicted, 1);
     // Another source is served.
     let mut c = client(addr).await;
     c.send(&req(1, 0)).await.unwrap();
     assert_eq!(c.recv().await.unwrap().id, 1);
-    drop(held);
 }
 
 #[tokio::test]

@@ -3,9 +3,10 @@
 //!
 //! When the listener is full, a new connection takes the slot of the oldest connection that has
 //! not proved itself yet (delivered its first request, or completed the peer handshake); that one
-//! is closed. Idle and half-sent connections therefore cannot lock out a client that speaks right
-//! away, from however many addresses they come. When every slot is held by a proven connection,
-//! the new connection is refused.
+//! is closed. Likewise when its source holds its limit: it takes the slot of that source's oldest
+//! unproven connection. Idle and half-sent connections therefore cannot lock out a client that
+//! speaks right away, from however many addresses they come, nor one that shares their address.
+//! When every candidate slot is held by a proven connection, the new connection is refused.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -65,6 +66,14 @@ struct Live {
 }
 
 impl Slots {
+    /// The oldest connection that has not proved itself, from `source` or from anywhere.
+    fn oldest_unproven(&self, source: Option<IpAddr>) -> Option<u64> {
+        self.live
+            .iter()
+            .find(|(_, live)| !live.proven && source.is_none_or(|s| s == live.source))
+            .map(|(id, _)| *id)
+    }
+
     /// Frees slot `id` (no-op when already freed) and tells its connection to stop.
     fn release(&mut self, id: u64) {
         let Some(live) = self.live.remove(&id) else {
@@ -99,21 +108,16 @@ impl Admission {
     /// listener is full, or says why it cannot be admitted.
     pub fn admit(&self, source: IpAddr) -> Result<Admitted, Refusal> {
         let mut slots = lock(&self.slots);
+        let mut evicted_another = false;
         let from_source = slots.per_source.get(&source).copied().unwrap_or(0);
         if from_source >= self.limits.max_per_source {
-            return Err(Refusal::SourceFull);
+            let victim = slots.oldest_unproven(Some(source));
+            slots.release(victim.ok_or(Refusal::SourceFull)?);
+            evicted_another = true;
         }
-        let mut evicted_another = false;
         if slots.live.len() >= self.limits.max_connections {
-            let oldest_unproven = slots
-                .live
-                .iter()
-                .find(|(_, live)| !live.proven)
-                .map(|(id, _)| *id);
-            let Some(victim) = oldest_unproven else {
-                return Err(Refusal::ListenerFull);
-            };
-            slots.release(victim);
+            let victim = slots.oldest_unproven(None);
+            slots.release(victim.ok_or(Refusal::ListenerFull)?);
             evicted_another = true;
         }
         let id = slots.next_id;
@@ -192,17 +196,36 @@ mod tests {
     #[test]
     fn one_source_cannot_take_more_than_its_share() {
         let admission = admission(10, 2);
-        let _a = admission.admit(ip(2)).unwrap();
-        let _b = admission.admit(ip(2)).unwrap();
+        let a = admission.admit(ip(2)).unwrap().slot;
+        let b = admission.admit(ip(2)).unwrap().slot;
+        a.prove();
+        b.prove();
         assert_eq!(admission.admit(ip(2)).unwrap_err(), Refusal::SourceFull);
         let other = admission.admit(ip(3)).unwrap();
         assert!(!other.evicted_another);
     }
 
     #[test]
+    fn a_full_source_gives_its_oldest_unproven_slot_to_a_newcomer_of_the_same_source() {
+        let admission = admission(10, 2);
+        let other_source = admission.admit(ip(3)).unwrap().slot;
+        let proven = admission.admit(ip(2)).unwrap().slot;
+        proven.prove();
+        let silent = admission.admit(ip(2)).unwrap().slot;
+        let newcomer = admission.admit(ip(2)).unwrap();
+        assert!(newcomer.evicted_another);
+        assert!(silent.evicted().is_cancelled());
+        assert!(!proven.evicted().is_cancelled());
+        assert!(!other_source.evicted().is_cancelled());
+        newcomer.slot.prove();
+        assert_eq!(admission.admit(ip(2)).unwrap_err(), Refusal::SourceFull);
+    }
+
+    #[test]
     fn a_freed_slot_counts_again_for_its_source() {
         let admission = admission(10, 1);
         let first = admission.admit(ip(2)).unwrap();
+        first.slot.prove();
         assert_eq!(admission.admit(ip(2)).unwrap_err(), Refusal::SourceFull);
         drop(first);
         let _again = admission.admit(ip(2)).unwrap();
