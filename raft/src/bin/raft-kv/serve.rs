@@ -76,9 +76,10 @@ pub struct ServeArgs {
     /// truncate-matching. Default: none.
     #[arg(long = "unsafe-bug")]
     unsafe_bugs: Vec<String>,
-    /// Connection limits and deadlines of the client port and the peer listener.
+    /// Connection limits and deadlines of the client port and the peer listener (boxed: keeps
+    /// the subcommand enum small).
     #[command(flatten)]
-    conn: ConnArgs,
+    conn: Box<ConnArgs>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
