@@ -212,7 +212,7 @@ where
                         LinkEnd::Stop => return,
                         // A peer closes a link it has heard nothing on for a while.
                         LinkEnd::Failed(NetError::Closed) => {
-                            tracing::info!(node = self.hello.node_id, peer = self.peer, addr = %self.addr, "peer closed the link; reconnecting")
+                            tracing::info!(node = self.hello.node_id, peer = self.peer, addr = %self.addr, "peer link down: closed by the peer; reconnecting")
                         }
                         LinkEnd::Failed(e) => {
                             tracing::warn!(node = self.hello.node_id, peer = self.peer, addr = %self.addr, error = %e, "peer link down; reconnecting")
