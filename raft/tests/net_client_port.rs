@@ -3,11 +3,11 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use bytes::{BufMut, BytesMut};
-use futures::StreamExt;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
 use raft::net::{
-    framing::frame_codec, serve_framed, ClientError, ClientOptions, Delivery, FramedClient,
-    ServeOptions,
+    framing::{frame_codec, FrameCodec},
+    serve_framed, ClientError, ClientOptions, Delivery, FramedClient, ServeOptions,
 };
 use serde::{Deserialize, Serialize};
 use tokio::{
@@ -15,7 +15,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
     time::timeout,
 };
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{Framed, FramedRead};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Request {
@@ -300,4 +300,144 @@ async fn a_client_that_stops_reading_is_disconnected() {
         answered < total,
         "the server must give up before answering everything"
     );
+}
+
+/// A connection to `addr` from the loopback address `source` (127.0.0.x: every one is local).
+async fn connect_from(source: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// A frame header announcing `len` bytes, followed by only a few of them.
+async fn send_half_a_frame(stream: &mut TcpStream, len: u32) {
+    let mut head = BytesMut::new();
+    head.put_u32(len);
+    head.put_slice(&[0; 8]);
+    stream.write_all(&head).await.unwrap();
+}
+
+#[tokio::test]
+async fn silent_and_half_sent_connections_are_closed_at_the_handshake_deadline() {
+    let server = echo_server(ServeOptions {
+        handshake_timeout: Duration::from_millis(200),
+        ..ServeOptions::default()
+    })
+    .await;
+    let started = tokio::time::Instant::now();
+    let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut half_sent = TcpStream::connect(server.local_addr()).await.unwrap();
+    send_half_a_frame(&mut half_sent, 1 << 20).await;
+    assert!(closed_by_remote(&mut silent).await);
+    assert!(closed_by_remote(&mut half_sent).await);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(server.metrics().timed_out, 2);
+    // A client that speaks at once is served as before.
+    let mut c = client(server.local_addr()).await;
+    c.send(&req(1, 0)).await.unwrap();
+    assert_eq!(c.recv().await.unwrap().id, 1);
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_but_not_one_waiting_for_an_answer() {
+    let server = echo_server(ServeOptions {
+        idle_timeout: Duration::from_millis(300),
+        ..ServeOptions::default()
+    })
+    .await;
+    let mut idle = client(server.local_addr()).await;
+    idle.send(&req(1, 0)).await.unwrap();
+    assert_eq!(idle.recv().await.unwrap().id, 1);
+    // A request answered after three idle timeouts keeps its connection.
+    let mut waiting = client(server.local_addr()).await;
+    waiting.send(&req(2, 900)).await.unwrap();
+    assert_eq!(waiting.recv().await.unwrap().id, 2);
+    let err = idle.recv().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::Closed | ClientError::Recv(_)),
+        "{err}"
+    );
+    assert!(server.metrics().timed_out >= 1);
+}
+
+/// Sends one request over a raw connection and waits for its answer: the connection has spoken.
+async fn speak(stream: TcpStream, id: u64) -> Framed<TcpStream, FrameCodec> {
+    let mut framed = Framed::new(stream, frame_codec(1 << 20));
+    let payload = postcard::to_allocvec(&req(id, 0)).unwrap();
+    framed.send(Bytes::from(payload)).await.unwrap();
+    let answer = timeout(LIMIT, framed.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let answer: Response = postcard::from_bytes(&answer).unwrap();
+    assert_eq!(answer.id, id);
+    framed
+}
+
+#[tokio::test]
+async fn one_source_address_cannot_take_more_than_its_share() {
+    let server = echo_server(ServeOptions {
+        max_connections: 16,
+        max_connections_per_source: 4,
+        ..ServeOptions::default()
+    })
+    .await;
+    let addr = server.local_addr();
+    // Four connections that have spoken hold their source's share: a fifth is refused.
+    let mut spoken = Vec::new();
+    for id in 0..4 {
+        spoken.push(speak(connect_from([127, 0, 0, 2], addr).await, id).await);
+    }
+    let mut fifth = connect_from([127, 0, 0, 2], addr).await;
+    assert!(closed_by_remote(&mut fifth).await);
+    assert_eq!(server.metrics().over_source_limit, 1);
+    // Four silent ones: a fifth from the same source takes the oldest one's slot.
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(connect_from([127, 0, 0, 3], addr).await);
+    }
+    speak(connect_from([127, 0, 0, 3], addr).await, 10).await;
+    assert!(closed_by_remote(&mut silent[0]).await);
+    assert_eq!(server.metrics().evicted, 1);
+    // Another source is served.
+    let mut c = client(addr).await;
+    c.send(&req(1, 0)).await.unwrap();
+    assert_eq!(c.recv().await.unwrap().id, 1);
+}
+
+#[tokio::test]
+async fn a_full_port_closes_the_oldest_silent_connection_for_a_client_that_speaks() {
+    let server = echo_server(ServeOptions {
+        max_connections: 8,
+        max_connections_per_source: 8,
+        ..ServeOptions::default()
+    })
+    .await;
+    let addr = server.local_addr();
+    let mut silent = Vec::new();
+    for i in 0..8 {
+        let mut stream = connect_from([127, 0, 0, 2], addr).await;
+        if i % 2 == 1 {
+            send_half_a_frame(&mut stream, 1 << 20).await;
+        }
+        silent.push(stream);
+    }
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while server.metrics().open < 8 {
+        assert!(tokio::time::Instant::now() < deadline, "8 connections open");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut c = client(addr).await;
+    c.send(&req(1, 0)).await.unwrap();
+    assert_eq!(c.recv().await.unwrap().id, 1);
+    assert_eq!(server.metrics().evicted, 1);
+    assert!(closed_by_remote(&mut silent[0]).await);
+    // The client that spoke is never evicted: eight more silent ones take the other slots.
+    for _ in 0..8 {
+        silent.push(connect_from([127, 0, 0, 3], addr).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.send(&req(2, 0)).await.unwrap();
+    assert_eq!(c.recv().await.unwrap().id, 2);
 }

@@ -94,7 +94,7 @@ async fn raw_peer(
     addr: SocketAddr,
     id: NodeId,
     cluster: u64,
-) -> Framed<TcpStream, tokio_util::codec::LengthDelimitedCodec> {
+) -> Framed<TcpStream, framing::FrameCodec> {
     let stream = TcpStream::connect(addr).await.unwrap();
     let mut framed = Framed::new(stream, frame_codec(framing::DEFAULT_MAX_FRAME_LEN));
     let hello = Hello::new(cluster, id);
@@ -586,4 +586,20 @@ async fn peers_can_be_added_moved_and_removed_at_runtime() {
     transport.remove_peer(2);
     assert_eq!(transport.send(2, msg(1, 3)), Err(SendError::UnknownPeer(2)));
     assert!(transport.metrics().is_empty());
+}
+
+#[tokio::test]
+async fn an_idle_peer_connection_is_closed_and_a_silent_one_at_the_handshake_deadline() {
+    let opts = TransportOptions {
+        inbound_idle_timeout: Duration::from_millis(300),
+        handshake_timeout: Duration::from_millis(200),
+        ..fast_opts()
+    };
+    let (handle, _rx) = start_listener(1, 7, &opts).await;
+    let mut silent = TcpStream::connect(handle.local_addr()).await.unwrap();
+    let idle = raw_peer(handle.local_addr(), 2, 7).await;
+    let mut idle = idle.into_inner();
+    assert!(closed_by_remote(&mut silent).await);
+    assert!(closed_by_remote(&mut idle).await);
+    assert_eq!(handle.metrics().timed_out, 2);
 }

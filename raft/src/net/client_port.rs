@@ -13,10 +13,11 @@ use tokio::{
     sync::{mpsc, Semaphore},
     task::JoinSet,
 };
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::{
-    framing::{self, frame_codec, LENGTH_PREFIX_LEN},
+    admission::{AdmissionLimits, Slot},
+    framing::{self, frame_codec, FrameCodec, LENGTH_PREFIX_LEN},
     metrics::{add, bump, ListenerCounters},
     tasks::{spawn_listener, ListenerHandle},
     NetError,
@@ -27,8 +28,17 @@ use super::{
 pub struct ServeOptions {
     /// Largest request or response payload, in bytes.
     pub max_frame_len: usize,
-    /// Most client connections served at once.
+    /// Most client connections served at once. When full, a new connection takes the slot of the
+    /// oldest connection that has not sent a complete request yet; when every connection has,
+    /// the new one is closed right after accept.
     pub max_connections: usize,
+    /// Most client connections from one source IP address at once.
+    pub max_connections_per_source: usize,
+    /// Time a new connection has to deliver its first complete request; it is closed otherwise.
+    pub handshake_timeout: Duration,
+    /// A connection with no request in flight that delivers no complete request for this long is
+    /// closed.
+    pub idle_timeout: Duration,
     /// Most requests of one connection being handled at once; the connection is not read further
     /// until one finishes.
     pub max_inflight_per_connection: usize,
@@ -41,6 +51,9 @@ impl Default for ServeOptions {
         ServeOptions {
             max_frame_len: 1024 * 1024,
             max_connections: 1024,
+            max_connections_per_source: 256,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
             max_inflight_per_connection: 256,
             write_timeout: Duration::from_secs(5),
         }
@@ -63,13 +76,23 @@ where
     Fut: Future<Output = Resp> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    let max_connections = opts.max_connections;
+    let limits = AdmissionLimits {
+        max_connections: opts.max_connections,
+        max_per_source: opts.max_connections_per_source,
+    };
     spawn_listener(
         listener,
-        max_connections,
+        limits,
         "client port",
-        move |stream, remote, counters| {
-            serve_client_connection(stream, remote, handler.clone(), opts.clone(), counters)
+        move |stream, remote, counters, slot| {
+            serve_client_connection(
+                stream,
+                remote,
+                handler.clone(),
+                opts.clone(),
+                counters,
+                slot,
+            )
         },
     )
 }
@@ -80,6 +103,7 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
     handler: Arc<H>,
     opts: ServeOptions,
     counters: Arc<ListenerCounters>,
+    slot: Slot,
 ) where
     Req: DeserializeOwned + Send + 'static,
     Resp: Serialize + Send + 'static,
@@ -96,16 +120,41 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
     let mut writer_task = JoinSet::new();
     writer_task.spawn(write_responses(writer, pending, opts.clone(), remote));
     let mut handlers = JoinSet::new();
-    loop {
+    let mut spoken = false;
+    'connection: loop {
         // A finished writer means the connection is broken.
         let permit = tokio::select! {
             permit = inflight.clone().acquire_owned() => permit,
             _ = writer_task.join_next() => break,
         };
         let Ok(permit) = permit else { break };
-        let frame = tokio::select! {
-            frame = reader.next() => frame,
-            _ = writer_task.join_next() => break,
+        let frame = loop {
+            let wait = if spoken {
+                opts.idle_timeout
+            } else {
+                opts.handshake_timeout
+            };
+            let waited = tokio::select! {
+                waited = tokio::time::timeout(wait, reader.next()) => waited,
+                _ = writer_task.join_next() => break 'connection,
+            };
+            match waited {
+                Ok(frame) => break frame,
+                Err(_) => {
+                    while handlers.try_join_next().is_some() {}
+                    if !handlers.is_empty() {
+                        // Requests in flight: the client is waiting for us, not idle.
+                        continue;
+                    }
+                    bump(&counters.timed_out);
+                    if spoken {
+                        tracing::debug!(%remote, timeout = ?wait, "client port: connection idle; closing it");
+                    } else {
+                        tracing::warn!(%remote, timeout = ?wait, "client port: no complete request within the handshake deadline; closing the connection");
+                    }
+                    break 'connection;
+                }
+            }
         };
         let frame = match frame {
             Some(Ok(frame)) => frame,
@@ -140,6 +189,10 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
             }
         };
         bump(&counters.received);
+        if !spoken {
+            spoken = true;
+            slot.prove();
+        }
         let handled = handler(request);
         let responses = responses.clone();
         while handlers.try_join_next().is_some() {}
@@ -154,7 +207,7 @@ async fn serve_client_connection<Req, Resp, H, Fut>(
 /// Writes responses as they come, one flush per batch of whatever is ready. A batch that cannot
 /// be written within `write_timeout` (a client that stopped reading) ends the connection.
 async fn write_responses<Resp: Serialize>(
-    mut writer: FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>,
+    mut writer: FramedWrite<OwnedWriteHalf, FrameCodec>,
     mut pending: mpsc::Receiver<Resp>,
     opts: ServeOptions,
     remote: SocketAddr,

@@ -60,6 +60,9 @@ pub enum NetError {
     /// The remote side closed the connection.
     #[error("connection closed by the remote side")]
     Closed,
+    /// The remote side sent nothing for this long; the idle connection is closed.
+    #[error("no frame for {0:?}; closing the idle connection")]
+    IdleTimeout(std::time::Duration),
     /// The handshake did not complete in time.
     #[error("handshake timed out after {0:?}")]
     HandshakeTimeout(std::time::Duration),

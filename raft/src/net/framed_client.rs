@@ -12,10 +12,10 @@ use tokio::net::{
     tcp::{OwnedReadHalf, OwnedWriteHalf},
     TcpStream,
 };
-use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
+use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::{
-    framing::{self, frame_codec, DEFAULT_MAX_FRAME_LEN},
+    framing::{self, frame_codec, FrameCodec, DEFAULT_MAX_FRAME_LEN},
     NetError,
 };
 
@@ -186,7 +186,7 @@ impl<Req: Serialize, Resp: DeserializeOwned> FramedClient<Req, Resp> {
 /// The sending half of a [`FramedClient`].
 #[derive(Debug)]
 pub struct FramedSender<Req> {
-    writer: FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>,
+    writer: FramedWrite<OwnedWriteHalf, FrameCodec>,
     opts: ClientOptions,
     broken: bool,
     _req: PhantomData<fn(Req)>,
@@ -218,7 +218,7 @@ impl<Req: Serialize> FramedSender<Req> {
 /// The receiving half of a [`FramedClient`].
 #[derive(Debug)]
 pub struct FramedReceiver<Resp> {
-    reader: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
+    reader: FramedRead<OwnedReadHalf, FrameCodec>,
     opts: ClientOptions,
     _resp: PhantomData<fn() -> Resp>,
 }

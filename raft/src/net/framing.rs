@@ -1,7 +1,9 @@
 //! Frames on the wire: a 4-byte big-endian length, then a postcard payload holding exactly one message.
 //!
 //! The length is checked against an explicit maximum before any buffer is grown for the payload, so
-//! a peer announcing a 4 GiB frame costs us nothing and gets its connection closed.
+//! a peer announcing a 4 GiB frame costs us nothing and gets its connection closed. Below the
+//! maximum, an announced length reserves nothing either: the read buffer grows only as the frame's
+//! bytes actually arrive, so a half-sent frame announcing 1 MiB costs what was sent, not 1 MiB.
 //! [`decode_frame_payload`] and [`decode_stream`] are pure functions for fuzz targets.
 
 use std::io;
@@ -9,7 +11,7 @@ use std::io;
 use bytes::{Bytes, BytesMut};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::{de::DeserializeOwned, Serialize};
-use tokio_util::codec::{Decoder, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 use super::NetError;
 
@@ -22,11 +24,55 @@ pub const LENGTH_PREFIX_LEN: usize = 4;
 
 /// The codec every gauntlet connection uses: u32 big-endian length prefix, payload at most
 /// `max_frame_len` bytes (longer announced lengths are a decode error, raised before allocating).
-pub fn frame_codec(max_frame_len: usize) -> LengthDelimitedCodec {
-    LengthDelimitedCodec::builder()
-        .length_field_type::<u32>()
-        .max_frame_length(max_frame_len)
-        .new_codec()
+pub fn frame_codec(max_frame_len: usize) -> FrameCodec {
+    FrameCodec {
+        inner: LengthDelimitedCodec::builder()
+            .length_field_type::<u32>()
+            .max_frame_length(max_frame_len)
+            .new_codec(),
+        max_frame_len,
+    }
+}
+
+/// A length-delimited codec that never reserves room for a frame ahead of its bytes.
+///
+/// Tokio's `LengthDelimitedCodec` reserves the whole announced length as soon as it reads a
+/// header, so every half-sent frame would pin up to `max_frame_len` bytes. This codec hands a
+/// frame to it only once the frame is complete in the buffer (or its announced length is over the
+/// limit, which the inner codec refuses without allocating); until then the read buffer grows only
+/// as bytes arrive.
+#[derive(Debug)]
+pub struct FrameCodec {
+    inner: LengthDelimitedCodec,
+    max_frame_len: usize,
+}
+
+impl Decoder for FrameCodec {
+    type Item = BytesMut;
+    type Error = io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<BytesMut>> {
+        let Some(head) = src
+            .get(..LENGTH_PREFIX_LEN)
+            .and_then(|head| <[u8; LENGTH_PREFIX_LEN]>::try_from(head).ok())
+        else {
+            return Ok(None);
+        };
+        let announced = u32::from_be_bytes(head) as usize;
+        let complete = src.len() - LENGTH_PREFIX_LEN >= announced;
+        if announced <= self.max_frame_len && !complete {
+            return Ok(None);
+        }
+        self.inner.decode(src)
+    }
+}
+
+impl Encoder<Bytes> for FrameCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, frame: Bytes, dst: &mut BytesMut) -> io::Result<()> {
+        self.inner.encode(frame, dst)
+    }
 }
 
 /// Encodes one message as a frame payload, refusing payloads longer than `max_frame_len`.
@@ -129,7 +175,6 @@ where
 mod tests {
     use super::*;
     use bytes::BufMut;
-    use tokio_util::codec::Encoder;
 
     #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Msg {
@@ -202,6 +247,25 @@ mod tests {
             capacity_before,
             "the codec must not grow the buffer"
         );
+    }
+
+    #[test]
+    fn a_half_sent_frame_reserves_nothing_for_its_announced_length() {
+        let mut codec = frame_codec(DEFAULT_MAX_FRAME_LEN);
+        let mut buf = BytesMut::with_capacity(64);
+        buf.put_u32(1024 * 1024);
+        buf.put_slice(&[7; 10]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert!(
+            buf.capacity() < 1024,
+            "the buffer grew to {} for a frame whose bytes have not arrived",
+            buf.capacity()
+        );
+        // The rest of the frame arrives: it decodes whole.
+        buf.put_slice(&vec![7; 1024 * 1024 - 10]);
+        let frame = codec.decode(&mut buf).unwrap().expect("a complete frame");
+        assert_eq!(frame.len(), 1024 * 1024);
+        assert!(buf.is_empty());
     }
 
     #[test]

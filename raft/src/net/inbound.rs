@@ -1,12 +1,13 @@
 //! The peer listener: accepts connections from other nodes, handshakes, and forwards every decoded
 //! message into the node's inbound channel.
 //!
-//! A connection that fails the handshake, sends an oversized length or a payload that does not
+//! A connection that fails the handshake or does not complete it within the handshake deadline,
+//! stays idle longer than the idle timeout, sends an oversized length or a payload that does not
 //! decode is closed (and counted); the listener and every other connection keep going. Forwarding
 //! awaits room in the inbound channel, so a busy node slows its peers' connections down (TCP
 //! backpressure) instead of dropping what they already sent.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
@@ -17,6 +18,7 @@ use tokio::{
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::{
+    admission::{AdmissionLimits, Slot},
     framing::{self, frame_codec, LENGTH_PREFIX_LEN},
     handshake::{handshake, Hello},
     metrics::{add, bump, ListenerCounters},
@@ -38,11 +40,15 @@ where
 {
     let opts = opts.clone();
     let hello = Hello::new(cluster_id, my_id);
+    let limits = AdmissionLimits {
+        max_connections: opts.max_inbound_connections,
+        max_per_source: opts.max_inbound_per_source,
+    };
     spawn_listener(
         listener,
-        opts.max_inbound_connections,
+        limits,
         "peer listener",
-        move |stream, remote, counters| {
+        move |stream, remote, counters, slot| {
             serve_peer_connection(
                 stream,
                 remote,
@@ -50,6 +56,7 @@ where
                 inbound.clone(),
                 opts.clone(),
                 counters,
+                slot,
             )
         },
     )
@@ -62,6 +69,7 @@ async fn serve_peer_connection<M>(
     inbound: mpsc::Sender<M>,
     opts: TransportOptions,
     counters: Arc<ListenerCounters>,
+    slot: Slot,
 ) where
     M: DeserializeOwned + Send + 'static,
 {
@@ -69,25 +77,43 @@ async fn serve_peer_connection<M>(
     let mut reader = FramedRead::new(read_half, frame_codec(opts.max_frame_len));
     let mut writer = FramedWrite::new(write_half, frame_codec(opts.max_frame_len));
     let peer_addr = remote.to_string();
-    let peer = match handshake(
-        &mut reader,
-        &mut writer,
-        &hello,
-        None,
+    // The deadline covers the whole handshake, however many exchanges it takes.
+    let handshaken = tokio::time::timeout(
         opts.handshake_timeout,
-        &peer_addr,
+        handshake(
+            &mut reader,
+            &mut writer,
+            &hello,
+            None,
+            opts.handshake_timeout,
+            &peer_addr,
+        ),
     )
     .await
-    {
+    .unwrap_or(Err(NetError::HandshakeTimeout(opts.handshake_timeout)));
+    let peer = match handshaken {
         Ok(theirs) => theirs.node_id,
-        Err(_) => {
-            // `handshake` already logged why.
+        Err(e) => {
+            // `handshake` logged why it failed; a missed deadline is counted apart.
+            if matches!(e, NetError::HandshakeTimeout(_)) {
+                bump(&counters.timed_out);
+                tracing::debug!(node = hello.node_id, %remote, "peer listener: no handshake within the deadline; closing the connection");
+            }
             bump(&counters.refused);
             return;
         }
     };
+    slot.prove();
     tracing::info!(node = hello.node_id, peer, %remote, "inbound peer connection up");
-    match forward_messages(&mut reader, &inbound, &counters, opts.max_frame_len).await {
+    let forwarded = forward_messages(
+        &mut reader,
+        &inbound,
+        &counters,
+        opts.max_frame_len,
+        opts.inbound_idle_timeout,
+    )
+    .await;
+    match forwarded {
         Ok(()) => tracing::debug!(
             node = hello.node_id,
             peer,
@@ -95,6 +121,10 @@ async fn serve_peer_connection<M>(
         ),
         Err(NetError::Closed) => {
             tracing::info!(node = hello.node_id, peer, %remote, "inbound peer connection closed")
+        }
+        Err(NetError::IdleTimeout(idle)) => {
+            bump(&counters.timed_out);
+            tracing::info!(node = hello.node_id, peer, %remote, ?idle, "inbound peer connection idle; closing it")
         }
         Err(
             e @ (NetError::AnnouncedFrameTooLarge { .. }
@@ -110,19 +140,22 @@ async fn serve_peer_connection<M>(
     }
 }
 
-/// Reads frames until the connection ends or breaks; `Ok` means the inbound channel closed.
+/// Reads frames until the connection ends, breaks or delivers nothing for `idle_timeout`; `Ok`
+/// means the inbound channel closed.
 async fn forward_messages<M, R>(
-    reader: &mut FramedRead<R, tokio_util::codec::LengthDelimitedCodec>,
+    reader: &mut FramedRead<R, framing::FrameCodec>,
     inbound: &mpsc::Sender<M>,
     counters: &ListenerCounters,
     max_frame_len: usize,
+    idle_timeout: Duration,
 ) -> Result<(), NetError>
 where
     M: DeserializeOwned,
     R: tokio::io::AsyncRead + Unpin,
 {
     loop {
-        let frame = match reader.next().await {
+        let next = tokio::time::timeout(idle_timeout, reader.next()).await;
+        let frame = match next.map_err(|_| NetError::IdleTimeout(idle_timeout))? {
             Some(Ok(frame)) => frame,
             Some(Err(e)) => return Err(framing::classify_io_error(e, max_frame_len)),
             None => return Err(NetError::Closed),

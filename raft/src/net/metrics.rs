@@ -59,8 +59,16 @@ pub struct ListenerMetrics {
     pub accepted: u64,
     /// Connections open right now.
     pub open: u64,
-    /// Connections closed right away because the connection limit was reached.
+    /// Connections closed right away because the connection limit was reached and every
+    /// connection held had already spoken.
     pub over_limit: u64,
+    /// Connections closed right away because their source address held its limit already.
+    pub over_source_limit: u64,
+    /// Connections closed to make room for a new one before they had spoken (first request, or
+    /// handshake).
+    pub evicted: u64,
+    /// Connections closed for missing the handshake deadline or staying idle too long.
+    pub timed_out: u64,
     /// Connections refused at the handshake (peer listener only).
     pub refused: u64,
     /// Connections closed because a frame was oversized or did not decode.
@@ -76,6 +84,9 @@ pub(crate) struct ListenerCounters {
     pub accepted: AtomicU64,
     pub open: AtomicU64,
     pub over_limit: AtomicU64,
+    pub over_source_limit: AtomicU64,
+    pub evicted: AtomicU64,
+    pub timed_out: AtomicU64,
     pub refused: AtomicU64,
     pub bad_frames: AtomicU64,
     pub received: AtomicU64,
@@ -88,6 +99,9 @@ impl ListenerCounters {
             accepted: self.accepted.load(Relaxed),
             open: self.open.load(Relaxed),
             over_limit: self.over_limit.load(Relaxed),
+            over_source_limit: self.over_source_limit.load(Relaxed),
+            evicted: self.evicted.load(Relaxed),
+            timed_out: self.timed_out.load(Relaxed),
             refused: self.refused.load(Relaxed),
             bad_frames: self.bad_frames.load(Relaxed),
             received: self.received.load(Relaxed),

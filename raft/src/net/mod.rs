@@ -5,6 +5,7 @@
 //! Everything is generic over the message type, so the Raft core and the KV protocol never see a
 //! socket. See `docs/net.md` for the wire format and the failure behaviour.
 
+mod admission;
 mod backoff;
 mod client_port;
 mod error;

@@ -15,7 +15,8 @@ pub struct TransportOptions {
     pub max_write_batch: usize,
     /// Time allowed for a TCP connect.
     pub connect_timeout: Duration,
-    /// Time allowed for the hello exchange.
+    /// Time allowed for the hello exchange, both ways: a dialed peer must answer within it, and an
+    /// accepted connection that has not completed its handshake within it is closed.
     pub handshake_timeout: Duration,
     /// Time allowed to write and flush one batch; a peer that stops reading is dropped after it.
     pub write_timeout: Duration,
@@ -24,8 +25,14 @@ pub struct TransportOptions {
     pub backoff_initial: Duration,
     /// Largest reconnect delay.
     pub backoff_max: Duration,
-    /// Most inbound peer connections served at once; more are closed right after accept.
+    /// Most inbound peer connections served at once; when full, a new connection takes the slot
+    /// of the oldest one still in its handshake, or is closed right after accept.
     pub max_inbound_connections: usize,
+    /// Most inbound peer connections from one source IP address at once.
+    pub max_inbound_per_source: usize,
+    /// An inbound peer connection that delivers no frame for this long is closed (the dialing
+    /// peer reconnects when it has something to send).
+    pub inbound_idle_timeout: Duration,
     /// Seed of the reconnect jitter (mixed with both node ids, so peers do not retry in lockstep).
     pub jitter_seed: u64,
 }
@@ -42,6 +49,8 @@ impl Default for TransportOptions {
             backoff_initial: Duration::from_millis(20),
             backoff_max: Duration::from_millis(500),
             max_inbound_connections: 64,
+            max_inbound_per_source: 32,
+            inbound_idle_timeout: Duration::from_secs(60),
             jitter_seed: 0x6761_756e_746c_6574,
         }
     }

@@ -23,13 +23,13 @@ use tokio::{
     sync::mpsc,
 };
 use tokio_util::{
-    codec::{FramedRead, FramedWrite, LengthDelimitedCodec},
+    codec::{FramedRead, FramedWrite},
     sync::CancellationToken,
 };
 
 use super::{
     backoff::Backoff,
-    framing::{self, frame_codec, LENGTH_PREFIX_LEN},
+    framing::{self, frame_codec, FrameCodec, LENGTH_PREFIX_LEN},
     handshake::{handshake, Hello},
     metrics::{add, bump, PeerCounters, PeerMetrics},
     tasks::TaskGroup,
@@ -170,8 +170,8 @@ struct LinkTask<M> {
     stop: CancellationToken,
 }
 
-type FrameReader = FramedRead<OwnedReadHalf, LengthDelimitedCodec>;
-type FrameWriter = FramedWrite<OwnedWriteHalf, LengthDelimitedCodec>;
+type FrameReader = FramedRead<OwnedReadHalf, FrameCodec>;
+type FrameWriter = FramedWrite<OwnedWriteHalf, FrameCodec>;
 
 /// Why a connected link ended.
 enum LinkEnd {
@@ -210,6 +210,10 @@ where
                     }
                     match end {
                         LinkEnd::Stop => return,
+                        // A peer closes a link it has heard nothing on for a while.
+                        LinkEnd::Failed(NetError::Closed) => {
+                            tracing::info!(node = self.hello.node_id, peer = self.peer, addr = %self.addr, "peer link down: closed by the peer; reconnecting")
+                        }
                         LinkEnd::Failed(e) => {
                             tracing::warn!(node = self.hello.node_id, peer = self.peer, addr = %self.addr, error = %e, "peer link down; reconnecting")
                         }

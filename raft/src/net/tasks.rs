@@ -6,12 +6,12 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{
     net::{TcpListener, TcpStream},
     runtime::Handle,
-    sync::Semaphore,
     task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::{
+    admission::{Admission, AdmissionLimits, Refusal, Slot},
     metrics::{bump, ListenerCounters, ListenerMetrics, OpenConnection},
     NetError,
 };
@@ -96,16 +96,17 @@ impl ListenerHandle {
     }
 }
 
-/// Spawns an accept loop over `listener` that hands each connection to `serve`, at most
-/// `max_connections` at once (more are closed right after accept and counted).
+/// Spawns an accept loop over `listener` that hands each connection to `serve` with its slot,
+/// within `limits` (see [`Admission`]: refused connections are closed right after accept and
+/// counted; a connection evicted to make room is closed by dropping its task).
 pub(crate) fn spawn_listener<F, Fut>(
     listener: TcpListener,
-    max_connections: usize,
+    limits: AdmissionLimits,
     what: &'static str,
     serve: F,
 ) -> Result<ListenerHandle, NetError>
 where
-    F: Fn(TcpStream, SocketAddr, Arc<ListenerCounters>) -> Fut + Send + 'static,
+    F: Fn(TcpStream, SocketAddr, Arc<ListenerCounters>, Slot) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let local_addr = listener.local_addr()?;
@@ -114,7 +115,7 @@ where
     let cancel = tasks.token();
     let loop_counters = counters.clone();
     tasks.spawn(async move {
-        let limit = Arc::new(Semaphore::new(max_connections));
+        let admission = Admission::new(limits);
         let mut connections = JoinSet::new();
         loop {
             tokio::select! {
@@ -122,20 +123,38 @@ where
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = listener.accept() => match accepted {
                     Ok((stream, remote)) => {
-                        let Ok(permit) = limit.clone().try_acquire_owned() else {
-                            bump(&loop_counters.over_limit);
-                            tracing::warn!(%local_addr, %remote, max_connections, "{what}: connection limit reached, closing new connection");
-                            continue;
+                        let slot = match admission.admit(remote.ip()) {
+                            Ok(admitted) => {
+                                if admitted.evicted_another {
+                                    bump(&loop_counters.evicted);
+                                    tracing::debug!(%local_addr, %remote, "{what}: full; closed the oldest connection that had not yet spoken to make room");
+                                }
+                                admitted.slot
+                            }
+                            Err(Refusal::SourceFull) => {
+                                bump(&loop_counters.over_source_limit);
+                                tracing::warn!(%local_addr, %remote, max_per_source = limits.max_per_source, "{what}: too many connections from this address, closing new connection");
+                                continue;
+                            }
+                            Err(Refusal::ListenerFull) => {
+                                bump(&loop_counters.over_limit);
+                                tracing::warn!(%local_addr, %remote, max_connections = limits.max_connections, "{what}: connection limit reached, closing new connection");
+                                continue;
+                            }
                         };
                         bump(&loop_counters.accepted);
                         if let Err(e) = stream.set_nodelay(true) {
                             tracing::debug!(%remote, error = %e, "{what}: could not set TCP_NODELAY");
                         }
                         let open = OpenConnection::new(loop_counters.clone());
-                        let served = serve(stream, remote, loop_counters.clone());
+                        let evicted = slot.evicted();
+                        let served = serve(stream, remote, loop_counters.clone(), slot);
                         connections.spawn(async move {
-                            served.await;
-                            drop((permit, open));
+                            tokio::select! {
+                                _ = served => {}
+                                _ = evicted.cancelled() => {}
+                            }
+                            drop(open);
                         });
                     }
                     Err(e) => {

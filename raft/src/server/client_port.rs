@@ -17,12 +17,14 @@ pub struct ClientInput {
     pub reply: oneshot::Sender<ClientResponse>,
 }
 
-/// Serves the client port until the handle is dropped. A request that waits longer than
-/// `request_timeout` is answered `Error` (outcome unknown: it may still take effect).
+/// Serves the client port within the limits of `opts` until the handle is dropped. A request
+/// that waits longer than `request_timeout` is answered `Error` (outcome unknown: it may still
+/// take effect).
 pub fn serve_clients(
     listener: TcpListener,
     to_driver: mpsc::Sender<ClientInput>,
     request_timeout: Duration,
+    opts: ServeOptions,
 ) -> Result<ListenerHandle, NetError> {
     let handler = move |frame: ClientRequestFrame| {
         let to_driver = to_driver.clone();
@@ -34,7 +36,7 @@ pub fn serve_clients(
             }
         }
     };
-    serve_framed(listener, handler, ServeOptions::default())
+    serve_framed(listener, handler, opts)
 }
 
 async fn handle(

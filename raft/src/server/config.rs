@@ -5,6 +5,7 @@ use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration}
 
 use crate::core::NodeId;
 use crate::driver::UnsafeBugs;
+use crate::net::{ServeOptions, TransportOptions};
 
 /// Settings of one node.
 #[derive(Clone, Debug)]
@@ -42,11 +43,16 @@ pub struct ServerConfig {
     pub bugs: UnsafeBugs,
     /// Where to append the node's event stream (`raft::events`, JSON lines); `None`: none.
     pub events: Option<PathBuf>,
+    /// Limits and timeouts of the client port (connections, per-source limit, deadlines).
+    pub client_port: ServeOptions,
+    /// Limits and timeouts of the peer transport and listener.
+    pub transport: TransportOptions,
 }
 
 impl ServerConfig {
     /// A config with defaults for the timing (tick 50 ms, election 10 ticks), snapshot every
-    /// 10,000 entries sent in chunks of 1 MiB, request timeout 5 s, no event stream.
+    /// 10,000 entries sent in chunks of 1 MiB, request timeout 5 s, no event stream, and the
+    /// default connection limits of the client port and the peer transport.
     pub fn new(id: NodeId, data_dir: PathBuf) -> ServerConfig {
         ServerConfig {
             id,
@@ -66,6 +72,8 @@ impl ServerConfig {
             seed: 0,
             bugs: UnsafeBugs::default(),
             events: None,
+            client_port: ServeOptions::default(),
+            transport: TransportOptions::default(),
         }
     }
 }

@@ -6,8 +6,10 @@ mod client_port;
 mod config;
 mod disk;
 mod node;
+mod warn_limit;
 
 pub use client_port::ClientInput;
 pub use config::ServerConfig;
 pub use disk::{NodeDisk, RaftStorage};
 pub use node::{start, RunningNode, ServerError};
+pub use warn_limit::{RateLimitedWarnings, WarnVerdict, WarnWindows, WARN_WINDOW};

@@ -18,7 +18,7 @@ use crate::core::{ConfState, Config, Message};
 use crate::driver::{Driver, DriverBatch, DriverConfig, DriverError, EventObserver, Token};
 use crate::events::{EventWriter, NodeEvent};
 use crate::kv::{AdminRequest, ClientRequest, ClientResponse};
-use crate::net::{accept_peers, NetError, PeerTransport, TransportOptions};
+use crate::net::{accept_peers, NetError, PeerTransport};
 use crate::storage::StorageError;
 
 use super::client_port::{serve_clients, ClientInput};
@@ -154,7 +154,7 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
 
     let (peer_tx, peer_rx) = mpsc::channel::<Message>(INPUT_QUEUE);
     let (client_tx, client_rx) = mpsc::channel::<ClientInput>(INPUT_QUEUE);
-    let opts = TransportOptions::default();
+    let opts = cfg.transport.clone();
     let peers = cfg
         .peers
         .iter()
@@ -164,7 +164,12 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
     let transport =
         PeerTransport::start(cfg.id, cfg.cluster_id, peers, peer_tx.clone(), opts.clone())?;
     let peer_listener = accept_peers(peer_listener, cfg.id, cfg.cluster_id, peer_tx, &opts)?;
-    let client_server = serve_clients(client_listener, client_tx, cfg.request_timeout)?;
+    let client_server = serve_clients(
+        client_listener,
+        client_tx,
+        cfg.request_timeout,
+        cfg.client_port.clone(),
+    )?;
 
     let stop = CancellationToken::new();
     let task = tokio::spawn(

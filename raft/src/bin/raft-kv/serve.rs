@@ -13,6 +13,7 @@ use raft::server::{self, ServerConfig};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::addrs::parse_id_addrs;
+use super::conn_args::ConnArgs;
 
 /// A chunk and its message around it must fit in one peer frame.
 const MAX_SNAPSHOT_CHUNK_BYTES: usize = DEFAULT_MAX_FRAME_LEN / 2;
@@ -75,6 +76,10 @@ pub struct ServeArgs {
     /// truncate-matching. Default: none.
     #[arg(long = "unsafe-bug")]
     unsafe_bugs: Vec<String>,
+    /// Connection limits and deadlines of the client port and the peer listener (boxed: keeps
+    /// the subcommand enum small).
+    #[command(flatten)]
+    conn: Box<ConnArgs>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -191,17 +196,21 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
     cfg.bugs = bugs;
     cfg.events = args.events;
     cfg.lazy_sync_interval = Duration::from_millis(args.lazy_sync_ms);
+    args.conn.apply(&mut cfg)?;
     Ok(cfg)
 }
 
 fn init_tracing(id: u64) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Repeated warnings (a flood of bad connections) print at most once a second per kind.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_target(false)
         .with_env_filter(filter)
+        .event_format(server::RateLimitedWarnings::new(
+            tracing_subscriber::fmt::format().with_target(false),
+        ))
         .init();
     tracing::info!(node = id, "raft-kv starting");
 }
