@@ -71,7 +71,8 @@ fn track(node: u64, events: &[(u64, &NodeEvent)], faults: &[FaultWindow]) -> Nod
                     "term {term}, commit {commit}, last index {last_index}, snapshot {snapshot_index}"
                 );
                 if started {
-                    // Down since the kill that hit it after its last event, if one names it.
+                    // Down since the kill that hit it after its last event, if one names it,
+                    // else since that last event.
                     let killed_at = kills
                         .iter()
                         .map(|w| w.start_ns)
@@ -79,7 +80,8 @@ fn track(node: u64, events: &[(u64, &NodeEvent)], faults: &[FaultWindow]) -> Nod
                         .max();
                     let still_up = track.spans.last().is_some_and(|s| s.end_ns.is_none());
                     if still_up {
-                        let down_from = killed_at.unwrap_or(t);
+                        // No kill names it: it was last heard of at its previous event.
+                        let down_from = killed_at.unwrap_or(last_t);
                         close(&mut track.spans, down_from);
                         if down_from < t {
                             track.spans.push(RoleSpan {
@@ -166,7 +168,7 @@ fn track(node: u64, events: &[(u64, &NodeEvent)], faults: &[FaultWindow]) -> Nod
         last_t = t;
     }
     // A kill after the node's last event (never restarted): down from the kill on.
-    if let Some(kill) = kills.iter().filter(|w| w.start_ns >= last_t).last() {
+    if let Some(kill) = kills.iter().rfind(|w| w.start_ns >= last_t) {
         if track.spans.last().is_some_and(|s| s.end_ns.is_none()) {
             close(&mut track.spans, kill.start_ns);
             let term = track.spans.last().map_or(0, |s| s.term);
@@ -268,5 +270,33 @@ mod tests {
         );
         let kinds: Vec<&str> = tracks[0].marks.iter().map(|m| m.kind.as_str()).collect();
         assert_eq!(kinds, ["started", "killed", "restarted"]);
+    }
+
+    #[test]
+    fn a_restart_no_kill_names_is_down_from_the_last_event() {
+        let records = vec![
+            (0, record(1, &started(0))),
+            (
+                10,
+                record(1, r#"{"event":"role","role":"leader","term":1,"leader":1}"#),
+            ),
+            (40, record(1, r#"{"event":"commit","commit":3,"from":2}"#)),
+            (90, record(1, &started(1))),
+        ];
+        // A kill of "the leader" names no node: the fault cannot place it.
+        let kill = FaultWindow {
+            name: "kill".into(),
+            description: "kill leader 1".into(),
+            start_ns: 45,
+            end_ns: Some(85),
+            targets: vec![],
+        };
+        let tracks = node_tracks(&records, &[kill]);
+        let spans: Vec<(u64, Option<u64>, &str)> = tracks[0]
+            .spans
+            .iter()
+            .map(|s| (s.start_ns, s.end_ns, s.role.as_str()))
+            .collect();
+        assert_eq!(spans, [(10, Some(40), "leader"), (40, Some(90), "down")]);
     }
 }

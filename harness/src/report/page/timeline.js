@@ -14,7 +14,7 @@
     follower: '#dbe4ef', learner: '#a5d8d8', down: '#5c6470'
   };
   var CX_COLOR = '#c0267d';
-  var LEFT = 92, AXIS = 22, LANE = 18, NODE_LANE = 22, FAULT_ROW = 15, GAP = 8;
+  var LEFT = 124, AXIS = 22, LANE = 18, NODE_LANE = 22, FAULT_ROW = 15, GAP = 8;
 
   // ---- data ----------------------------------------------------------------------------------
   var end = D.end;
@@ -26,24 +26,46 @@
     cxIds = cxIds.filter(function (id, i, a) { return a.indexOf(id) === i && id < N; });
     cxIds.forEach(function (id) { isCx[id] = 1; });
   }
-  // Lanes: one per process, ops sorted by invocation (they are in the data).
-  var procs = [];
-  var laneOf = {};
+  // Lanes: a process's operations never overlap, and a process that ended (after an `info`, a
+  // client continues under a new process id) leaves its lane to the next one that starts later,
+  // so there are about as many lanes as clients at once.
+  function opEnd(i) { return ops.t1[i] < 0 ? end : ops.t1[i]; }
+  var byProc = {};
+  var procList = [];
   for (var i = 0; i < N; i++) {
     var p = ops.p[i];
-    if (!(p in laneOf)) { laneOf[p] = procs.length; procs.push({ p: p, ops: [], ends: [] }); }
+    if (!(p in byProc)) { byProc[p] = { p: p, ops: [], first: ops.t0[i], last: 0 }; procList.push(byProc[p]); }
+    var pr = byProc[p];
+    pr.ops.push(i);
+    pr.last = Math.max(pr.last, opEnd(i));
   }
-  procs.sort(function (a, b) { return a.p - b.p; });
-  procs.forEach(function (lane, j) { laneOf[lane.p] = j; });
-  for (i = 0; i < N; i++) {
-    var lane = procs[laneOf[ops.p[i]]];
-    lane.ops.push(i);
-    var e = ops.t1[i] < 0 ? end : ops.t1[i];
-    // Running maximum of ends, for the binary search of the first visible bar.
-    var prev = lane.ends.length ? lane.ends[lane.ends.length - 1] : -Infinity;
-    lane.ends.push(Math.max(prev, e));
+  procList.sort(function (a, b) { return a.first - b.first || a.p - b.p; });
+  var procs = [];
+  var laneOf = {};
+  procList.forEach(function (pr) {
+    var j = 0;
+    while (j < procs.length && procs[j].busyUntil >= pr.first) { j++; }
+    if (j === procs.length) { procs.push({ p: pr.p, members: [], ops: [], ends: [], busyUntil: -Infinity }); }
+    var lane = procs[j];
+    lane.members.push(pr.p);
+    lane.busyUntil = pr.last;
+    laneOf[pr.p] = j;
+    pr.ops.forEach(function (k) {
+      lane.ops.push(k);
+      // Running maximum of ends, for the binary search of the first visible bar.
+      var prev = lane.ends.length ? lane.ends[lane.ends.length - 1] : -Infinity;
+      lane.ends.push(Math.max(prev, opEnd(k)));
+    });
+  });
+  var MAX_LANES = 1000;
+  var lanesLeftOut = Math.max(0, procs.length - MAX_LANES);
+  if (lanesLeftOut) {
+    D.notes.push(lanesLeftOut + ' process lanes beyond the first ' + MAX_LANES + ' are not drawn (their operations are still counted and listed)');
+    procs = procs.slice(0, MAX_LANES);
   }
-  function opEnd(i) { return ops.t1[i] < 0 ? end : ops.t1[i]; }
+  function laneLabel(lane) {
+    return lane.members.length === 1 ? 'process ' + lane.p : 'processes ' + lane.members[0] + ' +' + (lane.members.length - 1);
+  }
   // Fault rows: greedy, so overlapping windows get rows of their own.
   var faultRows = [];
   D.faults.forEach(function (f) {
@@ -206,7 +228,7 @@
     for (; t <= view.t1; t += step) {
       var px = Math.round(x(t)) + 0.5;
       ctx.beginPath(); ctx.moveTo(px, AXIS - 4); ctx.lineTo(px, height); ctx.stroke();
-      ctx.fillText(D.unit === 'event' ? String(Math.round(t)) : fmtSpan(t), px + 2, AXIS - 8);
+      ctx.fillText(D.unit === 'event' ? String(Math.round(t)) : (t === 0 ? '0' : fmtSpan(t)), px + 2, AXIS - 8);
     }
   }
   function drawFaults() {
@@ -254,10 +276,15 @@
           ctx.fillText(label, x0 + 2, y + NODE_LANE - 7);
         }
       });
+      var lastMark = '';
       n.marks.forEach(function (m) {
         if (m[0] < view.t0 || m[0] > view.t1) { return; }
         var px = x(m[0]);
         var kind = m[1];
+        // Marks of one kind on the pixel just drawn would change nothing.
+        var at = kind + Math.round(px);
+        if (at === lastMark) { return; }
+        lastMark = at;
         ctx.fillStyle = kind === 'killed' || kind === 'raft-violation' || kind === 'log-truncated' ? '#b00020'
           : kind === 'restarted' || kind === 'started' ? '#157f3b'
             : kind === 'paused' || kind === 'resumed' ? '#1c5fd4' : '#444';
@@ -285,7 +312,7 @@
     procs.forEach(function (lane, j) {
       var y = procTop + j * LANE;
       ctx.fillStyle = '#333';
-      ctx.fillText('process ' + lane.p, 6, y + LANE - 5);
+      ctx.fillText(laneLabel(lane), 6, y + LANE - 5);
       var lastPx = -1, lastColor = -1;
       for (var k = firstVisible(lane, view.t0); k < lane.ops.length; k++) {
         var i = lane.ops[k];
@@ -330,6 +357,7 @@
     stats.opsVisible = visible; stats.opsDrawn = drawn; stats.cxDrawn = cxDrawn;
   }
   function draw() {
+    var started = performance.now();
     ctx.clearRect(0, 0, width, height);
     ctx.fillStyle = '#fafbfc';
     ctx.fillRect(0, 0, width, height);
@@ -347,6 +375,7 @@
       stats.opsVisible + ' of ' + N + ' operations in this window' +
       (stats.opsDrawn < stats.opsVisible ? ' (' + (stats.opsVisible - stats.opsDrawn) + ' share a pixel with the one before; zoom in to tell them apart)' : '') +
       ', ' + stats.faults + ' of ' + D.faults.length + ' fault windows. Wheel: zoom, drag: pan, click: keep details.';
+    stats.drawMs = performance.now() - started;
     summarize();
   }
   function summarize() {
@@ -365,6 +394,11 @@
     el.setAttribute('data-counterexample-marked', String(document.querySelectorAll('[data-counterexample="true"]').length));
     el.setAttribute('data-counterexample-drawn', String(stats.cxDrawn));
     el.setAttribute('data-errors', String(window.timelineErrors.length));
+    el.setAttribute('data-last-draw-ms', stats.drawMs.toFixed(1));
+    if (!el.hasAttribute('data-first-draw-ms')) {
+      // Milliseconds from the start of navigation to the end of the first drawing.
+      el.setAttribute('data-first-draw-ms', String(Math.round(performance.now())));
+    }
   }
 
   // ---- the counterexample panel ----------------------------------------------------------------------
@@ -525,4 +559,6 @@
 
   resize();
   draw();
+  // `timeline.html#violation` opens on the counterexample.
+  if (window.location.hash === '#violation' && cxIds.length) { focusOps(cxIds); select(cxIds[0]); }
 })();
