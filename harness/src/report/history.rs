@@ -163,8 +163,8 @@ enum Phase {
 }
 
 /// The fault's name and phase from a nemesis function: `partition-start`/`partition-end`
-/// (native), `start-partition`/`stop-partition`, `start`/`stop` (Jepsen), `pause`/`resume`,
-/// `kill`/`restart`; anything else is an instant named as itself.
+/// (native), `start-partition`/`stop-partition`, `start`/`stop` (Jepsen), `partition`/`heal`,
+/// `pause`/`resume`, `kill`/`restart`; anything else is an instant named as itself.
 fn fault_phase(f: &str) -> (String, Phase) {
     let f = f.trim_start_matches(':');
     for (suffix, phase) in [
@@ -190,6 +190,8 @@ fn fault_phase(f: &str) -> (String, Phase) {
     match f {
         "start" => ("nemesis".to_string(), Phase::Start),
         "stop" => ("nemesis".to_string(), Phase::End),
+        "partition" => ("partition".to_string(), Phase::Start),
+        "heal" => ("partition".to_string(), Phase::End),
         "pause" => ("pause".to_string(), Phase::Start),
         "resume" => ("pause".to_string(), Phase::End),
         "kill" => ("kill".to_string(), Phase::Start),
@@ -506,6 +508,27 @@ mod tests {
             window.description
         );
         assert_eq!(parts.operations[0].complete_ns, Some(3));
+    }
+
+    #[test]
+    fn partition_and_heal_make_one_window_and_other_steps_are_instants() {
+        let (history, extras) = native(&[
+            r#"{"type":"info","process":"nemesis","f":"partition","value":"halves","time_ns":2000}"#,
+            r#"{"type":"info","process":"nemesis","f":"clock-skew","value":"+3s","time_ns":3000}"#,
+            r#"{"type":"info","process":"nemesis","f":"heal","value":null,"time_ns":5000}"#,
+        ]);
+        let faults = history_parts(&history, &extras).faults;
+        let spans: Vec<(&str, u64, Option<u64>)> = faults
+            .iter()
+            .map(|w| (w.name.as_str(), w.start_ns, w.end_ns))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                ("partition", 2000, Some(5000)),
+                ("clock-skew", 3000, Some(3000))
+            ]
+        );
     }
 
     #[test]
