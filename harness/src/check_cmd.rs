@@ -3,6 +3,9 @@
 //! text or JSON. One file prints its full report; several files (or a directory) print one line
 //! per file and a summary (with `--json`, one object per file, one a line).
 //!
+//! With `--html OUT` (one history only), also writes the history's timeline page
+//! ([`crate::report`]): operations, nemesis fault windows and the counterexample.
+//!
 //! Exits with an [`ExitVerdict`]: 0 linearizable (`valid`), 1 not linearizable (`violation`),
 //! 2 unknown, 3 unusable input (`harness-failure`: no verdict could be reached); for several
 //! files, the worst of theirs. Every way the input can be unusable (unreadable file, over the size
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use checker::error::InputError;
 use checker::formats::{self, Format, ParsedHistory, ReadLimits};
-use checker::history::Operation;
+use checker::history::{History, Operation};
 use checker::model::{describe_operation, describe_value};
 use checker::wellformed;
 use checker::{check_operations, CheckOptions, CheckReport, ModelKind, Verdict};
@@ -56,6 +59,15 @@ pub struct PreparedCheck {
     pub options: CheckOptions,
     /// Time spent reading, parsing and pairing the history, in milliseconds.
     pub read_ms: f64,
+    /// The events (and a native file's text), kept for the timeline page when `--html` asks.
+    pub page_source: Option<PageSource>,
+}
+
+/// What the timeline page is drawn from besides the paired operations.
+pub struct PageSource {
+    pub history: History,
+    /// The text of a native (JSON Lines) history, for its optional fields.
+    pub raw_native: Option<String>,
 }
 
 /// What became of one history: checked (with the time the check took), or unusable.
@@ -87,11 +99,33 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         _ => false,
     };
     let sources = expand_sources(&args.files)?;
+    if args.html.is_some() && !(single && sources.len() == 1) {
+        bail!(
+            "--html draws the timeline of one history: give one file, not {} (check the others without --html)",
+            if sources.len() > 1 {
+                format!("{} files", sources.len())
+            } else {
+                "a directory".to_string()
+            }
+        );
+    }
     if single {
         let source = &sources[0];
         let outcome = check_one(source, args, &limits, &options);
         print_result(&render_full(&source.name(), &outcome, args)?)?;
-        let code = outcome.exit().exit_code();
+        let mut code = outcome.exit().exit_code();
+        if let (
+            Some(out),
+            Outcome::Checked {
+                prepared, report, ..
+            },
+        ) = (&args.html, &outcome)
+        {
+            if let Err(err) = write_page(&source.name(), prepared, report, out) {
+                eprintln!("gauntlet check: cannot write the timeline page: {err}");
+                code = EXIT_UNUSABLE_INPUT;
+            }
+        }
         // The process ends now: freeing every operation one by one would only delay the exit
         // (a few percent of the whole run on a large history); the OS takes the memory back.
         std::mem::forget(outcome);
@@ -261,6 +295,34 @@ fn print_result(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Writes the timeline page of a checked history to `out` and says where on stderr.
+fn write_page(
+    file: &str,
+    prepared: &PreparedCheck,
+    report: &CheckReport,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let source = prepared
+        .page_source
+        .as_ref()
+        .context("the history's events were not kept for the page")?;
+    let title = format!(
+        "{file} ({} history, model {})",
+        prepared.format,
+        prepared.model.name()
+    );
+    let data = crate::report::report_from_history(
+        &title,
+        &source.history,
+        source.raw_native.as_deref(),
+        &prepared.operations,
+        Some(report),
+    );
+    crate::report::timeline::write_timeline(&data, out)?;
+    eprintln!("timeline: {}", out.display());
+    Ok(())
+}
+
 /// Reads, parses and pairs one history and chooses its model. Any error means the input is
 /// unusable.
 pub fn prepare(
@@ -271,6 +333,9 @@ pub fn prepare(
 ) -> anyhow::Result<PreparedCheck> {
     let started = Instant::now();
     let file = source.name();
+    if args.html.is_some() {
+        return prepare_for_page(source, args, limits, options);
+    }
     let parsed = match source {
         Source::Stdin => formats::load_reader(std::io::stdin().lock(), args.format, &file, limits),
         Source::File(path) => formats::load_file_within(path, args.format, limits),
@@ -294,6 +359,56 @@ pub fn prepare(
         model,
         options: options.clone(),
         read_ms,
+        page_source: None,
+    })
+}
+
+/// [`prepare`] for `--html`: the file's text and events are kept (pairing copies them).
+fn prepare_for_page(
+    source: &Source,
+    args: &CheckArgs,
+    limits: &ReadLimits,
+    options: &CheckOptions,
+) -> anyhow::Result<PreparedCheck> {
+    let started = Instant::now();
+    let file = source.name();
+    let bytes = match source {
+        Source::Stdin => {
+            formats::read_bounded(std::io::stdin().lock(), &file, limits, args.format, None)
+        }
+        Source::File(path) => {
+            let opened =
+                std::fs::File::open(path).map_err(|source| checker::error::ParseError::Io {
+                    file: file.clone(),
+                    source,
+                });
+            opened.and_then(|f| formats::read_bounded(f, &file, limits, args.format, None))
+        }
+    }
+    .map_err(InputError::from)?;
+    let parsed = formats::load_bytes(&bytes, args.format, &file).map_err(InputError::from)?;
+    let model = choose_model(args, &parsed, &file);
+    let (format, events) = (parsed.format, parsed.history.events.len());
+    let operations =
+        wellformed::pair(&parsed.history).map_err(|source| InputError::WellFormed {
+            file: file.clone(),
+            source,
+        })?;
+    let model = model?;
+    let raw_native =
+        (format == Format::Jsonl).then(|| String::from_utf8_lossy(&bytes).into_owned());
+    let read_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(PreparedCheck {
+        format,
+        events,
+        operations,
+        model,
+        options: options.clone(),
+        read_ms,
+        page_source: Some(PageSource {
+            history: parsed.history,
+            raw_native,
+        }),
     })
 }
 

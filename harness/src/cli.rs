@@ -65,6 +65,12 @@ pub struct CheckArgs {
     /// For a linearizable history, also print a witness linearization.
     #[arg(long)]
     pub witness: bool,
+    /// Also write the history's timeline page to this file: one self-contained HTML page with
+    /// each operation as a bar per process, the nemesis's fault windows and the counterexample
+    /// (`docs/inspecting.md`). One history only: with several files or a directory, exit code 3.
+    /// Default: no page.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<PathBuf>,
     /// Refuse (exit code 3) a history larger than this many MiB.
     #[arg(long, value_name = "N", default_value_t = checker::formats::DEFAULT_MAX_BYTES >> 20)]
     pub max_input_mb: u64,

@@ -12,6 +12,7 @@ pub mod progress;
 pub mod proxy;
 pub mod raft_check;
 pub mod recorder;
+pub mod report;
 pub mod run;
 pub mod shard;
 pub mod sim;
