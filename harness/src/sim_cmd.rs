@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::artifacts::utc_stamp;
+use crate::artifacts::{utc_stamp, write_atomic, write_json_atomic};
 use crate::shard::Shard;
 use crate::sim::churn::ChurnSpec;
 use crate::sim::schedule::{parse_sim_nemesis_list, NemesisKind};
@@ -330,8 +330,7 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
         });
         write_spec(&out, &shrunk.outcome.spec)?;
         let history = out.with_extension("history.jsonl");
-        fs::write(&history, &shrunk.outcome.history)
-            .with_context(|| format!("writing {}", history.display()))?;
+        write_atomic(&history, &shrunk.outcome.history)?;
         let s = &shrunk.outcome;
         println!(
             "shrunk in {} runs to {} fault(s), {} client(s), {} op(s), {} ms: {}",
@@ -591,14 +590,15 @@ fn save(store: &Path, outcome: &SimOutcome) -> anyhow::Result<PathBuf> {
         .join("sim")
         .join(format!("seed-{}", outcome.spec.seed));
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    fs::write(dir.join("history.jsonl"), &outcome.history)
-        .with_context(|| format!("writing {}", dir.display()))?;
-    let schedule = serde_json::to_string_pretty(&outcome.steps)?;
-    fs::write(dir.join("schedule.json"), schedule)?;
+    write_atomic(&dir.join("history.jsonl"), &outcome.history)?;
+    write_json_atomic(&dir.join("schedule.json"), &outcome.steps)?;
     let mut spec = outcome.spec.clone();
     spec.schedule = Some(outcome.steps.clone());
     write_spec(&dir.join("spec.json"), &spec)?;
-    fs::write(dir.join("verdict.txt"), outcome.verdict.summary() + "\n")?;
+    write_atomic(
+        &dir.join("verdict.txt"),
+        (outcome.verdict.summary() + "\n").as_bytes(),
+    )?;
     if !outcome.events.is_empty() {
         write_events(&dir, &outcome.events)?;
     }
@@ -623,14 +623,12 @@ fn write_events(dir: &Path, events: &[raft::events::EventRecord]) -> anyhow::Res
         text.push_str(&serde_json::to_string(event)?);
         text.push('\n');
     }
-    let path = dir.join("events.jsonl");
-    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    Ok(write_atomic(&dir.join("events.jsonl"), text.as_bytes())?)
 }
 
 fn write_spec(path: &Path, spec: &SimSpec) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    fs::write(path, serde_json::to_string_pretty(spec)?)
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(write_json_atomic(path, spec)?)
 }

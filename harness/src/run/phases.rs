@@ -79,7 +79,7 @@ fn record_clock_zero(dir: &RunDir, zero_ns: u64) -> anyhow::Result<()> {
     if let Some(fields) = test.as_object_mut() {
         fields.insert("history_zero_monotonic_ns".into(), zero_ns.into());
     }
-    dir.write_json("test.json", &test)
+    Ok(dir.write_json("test.json", &test)?)
 }
 
 /// Read back every node's event stream (the nodes are stopped) and check the Raft invariants
