@@ -10,6 +10,7 @@ pub mod phases;
 pub mod recovery;
 pub mod results;
 pub mod verdict;
+pub mod windows;
 pub mod workers;
 
 use serde_json::json;

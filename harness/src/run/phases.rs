@@ -21,6 +21,8 @@ use super::workers::{Worker, WorkerStats};
 use crate::artifacts::RunDir;
 use crate::db::{ClientProfile, DbClient};
 use crate::nemesis::{Cluster, NemesisRunner, Schedule};
+use crate::plots::series::read_history;
+use crate::plots::write_run_plots;
 use crate::progress::Progress;
 use crate::raft_check::{check_streams, load_streams, RaftCheckReport};
 use crate::recorder::Recorder;
@@ -265,19 +267,26 @@ pub fn analyze(
         options.workload.kind.model(),
         options.check_timeout,
     )?;
+    let text = std::fs::read_to_string(history)
+        .with_context(|| format!("reading {}", history.display()))?;
     Ok(
         RunResults::analyzed(options.seed, judgement, activity, liveness, final_reads)
-            .with_raft_check(raft_check),
+            .with_raft_check(raft_check)
+            .with_history_figures(&read_history(&text)),
     )
 }
 
-/// Write `results.json`; a run that passed drops its nodes' data directories (the logs stay).
+/// Write `results.json` and the plots (a plot that cannot be drawn is a warning, not a failed
+/// run); a run that passed drops its nodes' data directories (the logs stay).
 pub fn write_artifacts(
     dir: &RunDir,
     options: &RunOptions,
     results: &RunResults,
 ) -> anyhow::Result<()> {
     dir.write_json("results.json", results)?;
+    if let Err(err) = write_run_plots(&dir.path) {
+        tracing::warn!("the run's plots were not written: {err}");
+    }
     if results.exit_code == 0 {
         for node in 1..=options.nodes {
             let _ = std::fs::remove_dir_all(dir.file(&format!("data-{node}")));

@@ -1,0 +1,102 @@
+//! What both plots share: the canvas, the colours of functions and faults, the shaded and named
+//! fault windows, and the legend.
+
+use plotters::coord::ranged1d::Ranged;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+use super::series::seconds;
+use super::windows::FaultWindow;
+
+/// Size of each plot, in pixels.
+pub const SIZE: (u32, u32) = (1200, 600);
+
+/// A chart on an SVG canvas, x in seconds.
+pub type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+
+/// A drawing failure, as text (plotters' errors are generic over the backend).
+pub fn failed(err: impl std::fmt::Display) -> String {
+    err.to_string()
+}
+
+/// Distinct colours for functions (and throughput series), picked in order.
+const SERIES_COLOURS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(23, 190, 207),
+];
+
+/// Colours of fault windows, one per fault name in order of first appearance.
+const FAULT_COLOURS: [RGBColor; 5] = [
+    RGBColor(255, 140, 0),
+    RGBColor(70, 130, 180),
+    RGBColor(160, 60, 160),
+    RGBColor(60, 150, 90),
+    RGBColor(200, 170, 0),
+];
+
+pub fn series_colour(index: usize) -> RGBColor {
+    SERIES_COLOURS[index % SERIES_COLOURS.len()]
+}
+
+/// The `(low, high)` y-range a window's shading covers.
+pub type YSpan = (f64, f64);
+
+/// Shades every fault window across the chart's height and writes its name at its top left
+/// (one row of labels per fault name, so overlapping faults stay readable); one legend entry
+/// per fault name.
+pub fn shade_fault_windows<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, 'b, Y>,
+    windows: &[FaultWindow],
+    (low, high): YSpan,
+) -> Result<(), String> {
+    let mut names: Vec<&str> = Vec::new();
+    for window in windows {
+        if !names.contains(&window.name.as_str()) {
+            names.push(&window.name);
+        }
+    }
+    for (row, name) in names.iter().enumerate() {
+        let colour = FAULT_COLOURS[row % FAULT_COLOURS.len()];
+        let of_name = windows.iter().filter(|w| w.name == *name);
+        chart
+            .draw_series(of_name.clone().map(|w| {
+                Rectangle::new(
+                    [(seconds(w.start_ns), low), (seconds(w.end_ns), high)],
+                    colour.mix(0.13).filled(),
+                )
+            }))
+            .map_err(failed)?
+            .label(format!("{name} (fault)"))
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.mix(0.35).filled())
+            });
+        let text = ("sans-serif", 15).into_font().color(&colour);
+        chart
+            .draw_series(of_name.map(|w| {
+                EmptyElement::at((seconds(w.start_ns), high))
+                    + Text::new(w.name.clone(), (3, 3 + 18 * row as i32), text.clone())
+            }))
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Draws the legend in the chart's upper right corner.
+pub fn draw_legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'a, 'b, Y>,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(failed)
+}

@@ -1,0 +1,105 @@
+//! `latency.svg`: every client operation as a point at the time it completed (an operation whose
+//! outcome is unknown at the time it was abandoned), its latency on a log scale; colour by
+//! function, shape by outcome (ok a disc, fail a cross, info a triangle), fault windows shaded.
+
+use std::collections::BTreeMap;
+
+use plotters::prelude::*;
+
+use super::draw::{draw_legend, failed, series_colour, shade_fault_windows, SIZE};
+use super::series::{seconds, HistoryTimes, Outcome};
+use super::windows::FaultWindow;
+
+/// Latencies below this (a simulated operation can take no time) are drawn at it.
+const FLOOR_MS: f64 = 0.001;
+
+/// The SVG text of the latency plot.
+pub fn latency_svg(
+    times: &HistoryTimes,
+    windows: &[FaultWindow],
+    title: &str,
+) -> Result<String, String> {
+    let functions = super::functions(times);
+    let mut points: BTreeMap<(usize, Outcome), Vec<(f64, f64)>> = BTreeMap::new();
+    for op in &times.operations {
+        let index = functions.iter().position(|f| *f == op.f).unwrap_or(0);
+        let latency_ms = (op.latency_ns() as f64 / 1e6).max(FLOOR_MS);
+        points
+            .entry((index, op.outcome))
+            .or_default()
+            .push((seconds(op.completed_ns), latency_ms));
+    }
+    let (low, high) = log_range(points.values().flatten().map(|&(_, y)| y));
+    let x_max = super::x_max(times, windows);
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, (low..high).log_scale())
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds into the history")
+            .y_desc("latency (ms, log scale)")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(failed)?;
+        shade_fault_windows(&mut chart, windows, (low, high))?;
+        for ((index, outcome), coords) in &points {
+            let colour = series_colour(*index);
+            let label = format!("{} {}", functions[*index], outcome.name());
+            let coords = coords.iter().copied();
+            match outcome {
+                Outcome::Ok => chart
+                    .draw_series(coords.map(|c| Circle::new(c, 2, colour.mix(0.7).filled())))
+                    .map_err(failed)?
+                    .label(label)
+                    .legend(move |c| Circle::new(c, 3, colour.filled())),
+                Outcome::Fail => chart
+                    .draw_series(coords.map(|c| Cross::new(c, 3, colour)))
+                    .map_err(failed)?
+                    .label(label)
+                    .legend(move |c| Cross::new(c, 3, colour)),
+                Outcome::Info => chart
+                    .draw_series(coords.map(|c| TriangleMarker::new(c, 4, colour.filled())))
+                    .map_err(failed)?
+                    .label(label)
+                    .legend(move |c| TriangleMarker::new(c, 4, colour.filled())),
+            };
+        }
+        draw_legend(&mut chart)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+/// A log-scale range holding every value: whole decades around them (1 to 10 ms when empty).
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (min, max) = values.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !min.is_finite() {
+        return (1.0, 10.0);
+    }
+    let low = 10f64.powf(min.log10().floor());
+    let high = 10f64.powf(max.log10().ceil()).max(low * 10.0);
+    (low, high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_range_covers_whole_decades() {
+        assert_eq!(log_range([3.0, 250.0].into_iter()), (1.0, 1000.0));
+        assert_eq!(log_range([10.0].into_iter()), (10.0, 100.0));
+        assert_eq!(log_range(std::iter::empty()), (1.0, 10.0));
+    }
+}
