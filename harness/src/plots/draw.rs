@@ -32,12 +32,15 @@ const SERIES_COLOURS: [RGBColor; 8] = [
 ];
 
 /// Colours of fault windows, one per fault name in order of first appearance.
-const FAULT_COLOURS: [RGBColor; 5] = [
+const FAULT_COLOURS: [RGBColor; 8] = [
     RGBColor(255, 140, 0),
     RGBColor(70, 130, 180),
     RGBColor(160, 60, 160),
     RGBColor(60, 150, 90),
     RGBColor(200, 170, 0),
+    RGBColor(220, 60, 60),
+    RGBColor(0, 160, 160),
+    RGBColor(110, 110, 110),
 ];
 
 pub fn series_colour(index: usize) -> RGBColor {

@@ -47,6 +47,7 @@ pub fn latency_svg(
             .configure_mesh()
             .x_desc("seconds into the history")
             .y_desc("latency (ms, log scale)")
+            .y_label_formatter(&|ms| format!("{ms}"))
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 15))
             .light_line_style(RGBColor(238, 238, 238))
