@@ -185,7 +185,10 @@ pub async fn run_case(
     case.stop.cancel();
     let mut activity = Activity::default();
     for worker in case.workers {
-        let stats = worker.await.context("a workload client panicked")??;
+        let stats = worker
+            .await
+            .context("a workload client panicked")?
+            .context("a workload client could not write to history.jsonl")?;
         activity.bad_replies += stats.bad_replies;
     }
     activity.faults_applied = case.nemesis.await.context("the nemesis panicked")?;
@@ -284,13 +287,13 @@ pub fn write_artifacts(
     results: &RunResults,
 ) -> anyhow::Result<()> {
     dir.write_json("results.json", results)?;
-    if let Err(err) = write_run_plots(&dir.path) {
-        tracing::warn!("the run's plots were not written: {err}");
-    }
     if results.exit_code == 0 {
         for node in 1..=options.nodes {
             let _ = std::fs::remove_dir_all(dir.file(&format!("data-{node}")));
         }
+    }
+    if let Err(err) = write_run_plots(&dir.path) {
+        tracing::warn!("the run's plots were not written: {err}");
     }
     Ok(())
 }
