@@ -1,8 +1,9 @@
 //! What both plots share: the canvas, the colours of functions and faults, the shaded and named
 //! fault windows, and the legend.
 
-use plotters::coord::ranged1d::Ranged;
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::series::seconds;
@@ -17,6 +18,46 @@ pub type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedC
 /// A drawing failure, as text (plotters' errors are generic over the backend).
 pub fn failed(err: impl std::fmt::Display) -> String {
     err.to_string()
+}
+
+/// A titled chart on `root`, x from 0 to `x_max` seconds into the history, y over `y`, with its
+/// grid and axis names drawn.
+pub fn chart<'a, 'b, Y>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    x_max: f64,
+    y: Y,
+    y_desc: &str,
+) -> Result<Chart<'a, 'b, Y::CoordDescType>, String>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    root.fill(&WHITE).map_err(failed)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..x_max, y)
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds into the history")
+        .y_desc(y_desc)
+        .y_label_formatter(&|v| tidy(*v))
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 15))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(failed)?;
+    Ok(chart)
+}
+
+/// A tick label: at most three decimals, no trailing zeros (`70`, `2.5`, `0.001`).
+fn tidy(value: f64) -> String {
+    let text = format!("{value:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Distinct colours for functions (and throughput series), picked in order.
@@ -102,4 +143,16 @@ pub fn draw_legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
         .label_font(("sans-serif", 15))
         .draw()
         .map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tick_labels_are_tidy() {
+        let labels: Vec<_> = [70.0, 2.5, 0.001, 0.30000000000000004, 10000.0]
+            .into_iter()
+            .map(super::tidy)
+            .collect();
+        assert_eq!(labels, ["70", "2.5", "0.001", "0.3", "10000"]);
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
-use super::draw::{draw_legend, failed, series_colour, shade_fault_windows, SIZE};
+use super::draw::{chart, draw_legend, failed, series_colour, shade_fault_windows, SIZE};
 use super::series::{seconds, HistoryTimes, Outcome};
 use super::windows::FaultWindow;
 
@@ -35,24 +35,8 @@ pub fn latency_svg(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, (low..high).log_scale())
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds into the history")
-            .y_desc("latency (ms, log scale)")
-            .y_label_formatter(&|ms| format!("{ms}"))
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()
-            .map_err(failed)?;
+        let y = (low..high).log_scale();
+        let mut chart = chart(&root, title, x_max, y, "latency (ms, log scale)")?;
         shade_fault_windows(&mut chart, windows, (low, high))?;
         for ((index, outcome), coords) in &points {
             let colour = series_colour(*index);

@@ -70,6 +70,7 @@ pub fn write_run_plots(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 /// The run's name in titles: the directory's last two components (`<test>/<time>`,
 /// `sim/seed-N`).
 fn run_name(dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let parts: Vec<_> = dir
         .components()
         .rev()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
-use super::draw::{draw_legend, failed, series_colour, shade_fault_windows, SIZE};
+use super::draw::{chart, draw_legend, failed, series_colour, shade_fault_windows, SIZE};
 use super::series::{seconds, HistoryTimes, Outcome};
 use super::windows::FaultWindow;
 
@@ -70,23 +70,8 @@ pub fn throughput_svg(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(failed)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds into the history")
-            .y_desc(format!("completions per second ({bucket_s} s buckets)"))
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()
-            .map_err(failed)?;
+        let y_desc = format!("completions per second ({bucket_s} s buckets)");
+        let mut chart = chart(&root, title, x_max, 0f64..y_max, &y_desc)?;
         shade_fault_windows(&mut chart, windows, (0.0, y_max))?;
         for (index, ((f, outcome), line)) in lines.into_iter().enumerate() {
             let colour = series_colour(index);
