@@ -142,6 +142,39 @@ mod tests {
     }
 
     #[test]
+    fn an_atomic_write_replaces_the_whole_file_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        write_json_atomic(
+            &path,
+            &serde_json::json!({"verdict": "invalid", "n": [1, 2]}),
+        )
+        .unwrap();
+        write_json_atomic(&path, &serde_json::json!({"verdict": "valid"})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "{\n  \"verdict\": \"valid\"\n}\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("results.json")]);
+    }
+
+    #[test]
+    fn a_failed_atomic_write_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join("test.json");
+        let err = write_atomic(&path, b"{}").unwrap_err();
+        assert!(matches!(err, ArtifactError::Write { .. }));
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("cannot write {}: ", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("No such file or directory"), "{message}");
+    }
+
+    #[test]
     fn stamps_are_utc_calendar_times() {
         assert_eq!(utc_stamp(UNIX_EPOCH), "19700101T000000.000Z");
         let t = UNIX_EPOCH + Duration::from_millis(1_795_000_000_123);
