@@ -1,6 +1,9 @@
 //! `latency.svg`: every client operation as a point at the time it completed (an operation whose
 //! outcome is unknown at the time it was abandoned), its latency on a log scale; colour by
 //! function, shape by outcome (ok a disc, fail a cross, info a triangle), fault windows shaded.
+//! Ok points are drawn first so the rarer fail and info ones stay visible on top; past
+//! [`MAX_OK_POINTS`] ok operations only every n-th is drawn (the axis says so), which keeps the
+//! file a few MB and quick to open for a 100,000-operation history.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +16,9 @@ use super::windows::FaultWindow;
 /// Latencies below this (a simulated operation can take no time) are drawn at it.
 const FLOOR_MS: f64 = 0.001;
 
+/// At most about this many `ok` points are drawn; fail and info points are always all drawn.
+pub const MAX_OK_POINTS: usize = 20_000;
+
 /// The SVG text of the latency plot.
 pub fn latency_svg(
     times: &HistoryTimes,
@@ -20,15 +26,33 @@ pub fn latency_svg(
     title: &str,
 ) -> Result<String, String> {
     let functions = super::functions(times);
-    let mut points: BTreeMap<(usize, Outcome), Vec<(f64, f64)>> = BTreeMap::new();
+    let ok_count = times
+        .operations
+        .iter()
+        .filter(|o| o.outcome == Outcome::Ok)
+        .count();
+    let ok_stride = ok_count.div_ceil(MAX_OK_POINTS).max(1);
+    let mut ok_seen = 0usize;
+    // Keyed by outcome first: ok points are drawn first, under the others.
+    let mut points: BTreeMap<(Outcome, usize), Vec<(f64, f64)>> = BTreeMap::new();
     for op in &times.operations {
+        if op.outcome == Outcome::Ok {
+            ok_seen += 1;
+            if (ok_seen - 1) % ok_stride != 0 {
+                continue;
+            }
+        }
         let index = functions.iter().position(|f| *f == op.f).unwrap_or(0);
         let latency_ms = (op.latency_ns() as f64 / 1e6).max(FLOOR_MS);
         points
-            .entry((index, op.outcome))
+            .entry((op.outcome, index))
             .or_default()
             .push((seconds(op.completed_ns), latency_ms));
     }
+    let y_desc = match ok_stride {
+        1 => "latency (ms, log scale)".to_string(),
+        n => format!("latency (ms, log scale; 1 in {n} ok operations drawn)"),
+    };
     let (low, high) = log_range(points.values().flatten().map(|&(_, y)| y));
     let x_max = super::x_max(times, windows);
 
@@ -36,9 +60,9 @@ pub fn latency_svg(
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         let y = (low..high).log_scale();
-        let mut chart = chart(&root, title, x_max, y, "latency (ms, log scale)")?;
+        let mut chart = chart(&root, title, x_max, y, &y_desc)?;
         shade_fault_windows(&mut chart, windows, (low, high))?;
-        for ((index, outcome), coords) in &points {
+        for ((outcome, index), coords) in &points {
             let colour = series_colour(*index);
             let label = format!("{} {}", functions[*index], outcome.name());
             let coords = coords.iter().copied();
@@ -80,6 +104,35 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn past_the_bound_one_ok_operation_in_n_is_drawn_and_every_failure() {
+        use crate::plots::series::Operation;
+        let op = |i: u64, outcome| Operation {
+            f: "read".into(),
+            outcome,
+            invoked_ns: i * 1_000_000,
+            completed_ns: i * 1_000_000 + 5_000_000,
+            pending: false,
+        };
+        let mut times = HistoryTimes::default();
+        times.operations = (0..45_000).map(|i| op(i, Outcome::Ok)).collect();
+        times
+            .operations
+            .extend((0..7).map(|i| op(i, Outcome::Fail)));
+        times.end_ns = 45_005_000_000;
+        let svg = latency_svg(&times, &[], "t").unwrap();
+        // 45,000 ok at 1 in 3, plus the legend's disc.
+        assert_eq!(svg.matches("<circle").count(), 15_000 + 1);
+        assert!(svg.contains("1 in 3 ok operations drawn"));
+        let small = HistoryTimes {
+            operations: times.operations[..100].to_vec(),
+            ..times.clone()
+        };
+        let svg = latency_svg(&small, &[], "t").unwrap();
+        assert_eq!(svg.matches("<circle").count(), 100 + 1);
+        assert!(!svg.contains("operations drawn"));
+    }
 
     #[test]
     fn the_log_range_covers_whole_decades() {
