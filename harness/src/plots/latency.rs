@@ -38,7 +38,7 @@ pub fn latency_svg(
     for op in &times.operations {
         if op.outcome == Outcome::Ok {
             ok_seen += 1;
-            if (ok_seen - 1) % ok_stride != 0 {
+            if !(ok_seen - 1).is_multiple_of(ok_stride) {
                 continue;
             }
         }
