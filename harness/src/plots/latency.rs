@@ -115,12 +115,14 @@ mod tests {
             completed_ns: i * 1_000_000 + 5_000_000,
             pending: false,
         };
-        let mut times = HistoryTimes::default();
-        times.operations = (0..45_000).map(|i| op(i, Outcome::Ok)).collect();
+        let mut times = HistoryTimes {
+            operations: (0..45_000).map(|i| op(i, Outcome::Ok)).collect(),
+            end_ns: 45_005_000_000,
+            ..HistoryTimes::default()
+        };
         times
             .operations
             .extend((0..7).map(|i| op(i, Outcome::Fail)));
-        times.end_ns = 45_005_000_000;
         let svg = latency_svg(&times, &[], "t").unwrap();
         // 45,000 ok at 1 in 3, plus the legend's disc.
         assert_eq!(svg.matches("<circle").count(), 15_000 + 1);
