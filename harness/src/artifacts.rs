@@ -1,11 +1,47 @@
 //! The run directory `store/<test>/<time>/` and what goes in it: `test.json`, `schedule.json`,
-//! `history.jsonl`, `results.json`, `node-<id>.log`; plus the `store/latest` symlink.
+//! `history.jsonl`, `results.json`, `node-<id>.log`; plus the `store/latest` symlink. Every
+//! artifact written whole goes through [`write_atomic`]: temp file in the same directory, write,
+//! fsync, rename, fsync of the directory (the raft crate's own writer), so a full store leaves
+//! the old file or none, never an empty or half-written one.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use serde::Serialize;
+
+/// An artifact that could not be written; the message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("cannot write {}: {reason}", path.display())]
+    Write { path: PathBuf, reason: String },
+    #[error("cannot serialize {} as JSON: {reason}", path.display())]
+    Serialize { path: PathBuf, reason: String },
+}
+
+/// Replaces `path` with `bytes` atomically and durably (temp file, fsync, rename, fsync of the
+/// directory). On failure `path` is left as it was and no temp file remains.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
+    raft::storage::write_atomic(path, bytes).map_err(|err| ArtifactError::Write {
+        path: path.to_path_buf(),
+        reason: match err {
+            raft::storage::StorageError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        },
+    })
+}
+
+/// Writes `value` as pretty JSON (and a final newline) to `path` with [`write_atomic`].
+pub fn write_json_atomic<T: Serialize + ?Sized>(
+    path: &Path,
+    value: &T,
+) -> Result<(), ArtifactError> {
+    let text = serde_json::to_string_pretty(value).map_err(|err| ArtifactError::Serialize {
+        path: path.to_path_buf(),
+        reason: err.to_string(),
+    })?;
+    write_atomic(path, (text + "\n").as_bytes())
+}
 
 /// A run's directory.
 #[derive(Clone, Debug)]
@@ -43,11 +79,9 @@ impl RunDir {
         self.path.join(name)
     }
 
-    /// Writes `value` as pretty JSON to `name` in the run directory.
-    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(value).context("serializing")?;
-        let path = self.file(name);
-        std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    /// Writes `value` as pretty JSON to `name` in the run directory, atomically.
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), ArtifactError> {
+        write_json_atomic(&self.file(name), value)
     }
 }
 
@@ -105,6 +139,39 @@ mod tests {
         let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
         assert_eq!(git_commit().as_deref(), Some(head.as_str()));
         assert_eq!(head.len(), 40);
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_the_whole_file_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        write_json_atomic(
+            &path,
+            &serde_json::json!({"verdict": "invalid", "n": [1, 2]}),
+        )
+        .unwrap();
+        write_json_atomic(&path, &serde_json::json!({"verdict": "valid"})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "{\n  \"verdict\": \"valid\"\n}\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("results.json")]);
+    }
+
+    #[test]
+    fn a_failed_atomic_write_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join("test.json");
+        let err = write_atomic(&path, b"{}").unwrap_err();
+        assert!(matches!(err, ArtifactError::Write { .. }));
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("cannot write {}: ", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("No such file or directory"), "{message}");
     }
 
     #[test]

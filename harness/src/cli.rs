@@ -37,6 +37,11 @@ pub enum Command {
     /// Exit code: 0 everything passed, 1 a violation or fuzz crash, 2 an unknown, 3 a harness
     /// failure, an unreadable run directory, or an unreadable store.
     Summarize(crate::summarize::SummarizeArgs),
+    /// Rebuild a run directory's derived artifacts (the plots latency.svg and throughput.svg)
+    /// from its history.jsonl, and print the path of each file written.
+    ///
+    /// Exit code: 0 written, 3 not a run directory or an artifact could not be written.
+    Report(crate::report_cmd::ReportArgs),
 }
 
 /// Flags of `gauntlet check`.

@@ -76,6 +76,7 @@ fn main() -> ExitCode {
         Command::Test(args) => harness::test_cmd::run(&args),
         Command::Sim(args) => harness::sim_cmd::run_cmd(&args),
         Command::Summarize(args) => harness::summarize::run(&args),
+        Command::Report(args) => harness::report_cmd::run(&args),
     };
     match code {
         Ok(code) => ExitCode::from(code),

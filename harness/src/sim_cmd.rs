@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::artifacts::utc_stamp;
+use crate::artifacts::{utc_stamp, write_atomic, write_json_atomic};
 use crate::shard::Shard;
 use crate::sim::churn::ChurnSpec;
 use crate::sim::schedule::{parse_sim_nemesis_list, NemesisKind};
@@ -321,6 +321,7 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
     print_speed(outcome.stats.sim_time_us, started.elapsed());
     let dir = save(&args.store, &outcome)?;
     println!("history and schedule: {}", dir.display());
+    report_pages(&dir);
     if args.shrink && outcome.verdict.kind().is_some() {
         let shrunk = shrink(&outcome, args.run_options(), SHRINK_BUDGET);
         let out = args.out.clone().unwrap_or_else(|| {
@@ -330,8 +331,7 @@ pub fn run_cmd(args: &SimArgs) -> anyhow::Result<u8> {
         });
         write_spec(&out, &shrunk.outcome.spec)?;
         let history = out.with_extension("history.jsonl");
-        fs::write(&history, &shrunk.outcome.history)
-            .with_context(|| format!("writing {}", history.display()))?;
+        write_atomic(&history, &shrunk.outcome.history)?;
         let s = &shrunk.outcome;
         println!(
             "shrunk in {} runs to {} fault(s), {} client(s), {} op(s), {} ms: {}",
@@ -412,6 +412,7 @@ fn run_sweep(args: &SimArgs, seeds: Range<u64>) -> anyhow::Result<u8> {
     for outcome in &result.failures {
         let dir = save(&args.store, outcome)?;
         save_events(&dir, &outcome.spec, args.run_options())?;
+        report_pages(&dir);
         let reproduce = args.reproduce_command(outcome.spec.seed);
         println!(
             "seed {} FAILED ({}): {reproduce}\n  saved: {}",
@@ -595,18 +596,31 @@ fn save(store: &Path, outcome: &SimOutcome) -> anyhow::Result<PathBuf> {
             store.join("sim").display()
         )
     })?;
-    fs::write(dir.join("history.jsonl"), &outcome.history)
-        .with_context(|| format!("writing {}", dir.display()))?;
-    let schedule = serde_json::to_string_pretty(&outcome.steps)?;
-    fs::write(dir.join("schedule.json"), schedule)?;
+    write_atomic(&dir.join("history.jsonl"), &outcome.history)?;
+    write_json_atomic(&dir.join("schedule.json"), &outcome.steps)?;
     let mut spec = outcome.spec.clone();
     spec.schedule = Some(outcome.steps.clone());
     write_spec(&dir.join("spec.json"), &spec)?;
-    fs::write(dir.join("verdict.txt"), outcome.verdict.summary() + "\n")?;
+    write_atomic(
+        &dir.join("verdict.txt"),
+        (outcome.verdict.summary() + "\n").as_bytes(),
+    )?;
     if !outcome.events.is_empty() {
         write_events(&dir, &outcome.events)?;
     }
     Ok(dir)
+}
+
+/// Draws a saved seed's timeline page and plots (`timeline.html`, `latency.svg`,
+/// `throughput.svg`) and names the page; one that cannot be drawn is a warning.
+fn report_pages(dir: &Path) {
+    let (written, failures) = crate::report_cmd::rebuild(dir);
+    if let Some(page) = written.iter().find(|path| path.ends_with("timeline.html")) {
+        println!("  timeline: {}", page.display());
+    }
+    for failure in failures {
+        tracing::warn!("{failure}");
+    }
 }
 
 /// A sweep does not keep event streams (they cost time on every seed); a failing seed is run
@@ -627,14 +641,12 @@ fn write_events(dir: &Path, events: &[raft::events::EventRecord]) -> anyhow::Res
         text.push_str(&serde_json::to_string(event)?);
         text.push('\n');
     }
-    let path = dir.join("events.jsonl");
-    fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    Ok(write_atomic(&dir.join("events.jsonl"), text.as_bytes())?)
 }
 
 fn write_spec(path: &Path, spec: &SimSpec) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    fs::write(path, serde_json::to_string_pretty(spec)?)
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(write_json_atomic(path, spec)?)
 }

@@ -90,9 +90,7 @@ impl SweepRecord {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
-        let text = serde_json::to_string_pretty(self).context("serializing the sweep summary")?;
-        std::fs::write(&path, text + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
+        crate::artifacts::write_json_atomic(&path, self)?;
         Ok(path)
     }
 }

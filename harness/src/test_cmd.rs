@@ -194,9 +194,7 @@ fn interrupted(signal: &str, store: &std::path::Path, seed: u64) -> u8 {
     let path = store.join("latest").join("results.json");
     let results = RunResults::interrupted(seed, signal);
     if path.parent().is_some_and(|dir| dir.is_dir()) && !path.exists() {
-        if let Ok(text) = serde_json::to_string_pretty(&results) {
-            let _ = std::fs::write(&path, text + "\n");
-        }
+        let _ = crate::artifacts::write_json_atomic(&path, &results);
     }
     let line = format!(
         "gauntlet: {signal}: every node killed; the run is incomplete (history so far in {})",

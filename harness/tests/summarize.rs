@@ -81,6 +81,8 @@ fn real_run(
         },
         final_reads: None,
         raft_check: None,
+        latency: None,
+        windows: Vec::new(),
         error: None,
         signal: None,
     };

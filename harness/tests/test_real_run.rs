@@ -75,6 +75,8 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
         "node-5.log",
         "events-1.jsonl",
         "events-5.jsonl",
+        "latency.svg",
+        "throughput.svg",
     ] {
         assert!(run.join(file).is_file(), "missing {file}");
     }
@@ -93,6 +95,15 @@ fn a_short_correct_run_passes_and_leaves_its_story() {
     assert!(raft_check.violations.is_empty(), "{results}");
     assert!(
         raft_check.events > 0 && raft_check.nodes.len() == 5,
+        "{results}"
+    );
+    let latency = typed.latency.as_ref().and_then(|l| l.overall).unwrap();
+    assert_eq!(Some(latency.ok_ops), results["counts"]["ok"].as_u64());
+    assert!(
+        typed
+            .windows
+            .iter()
+            .any(|w| w.name != "no-fault" && w.end_s > w.start_s),
         "{results}"
     );
     let test = read_json(&run.join("test.json"));
@@ -190,6 +201,7 @@ fn a_planted_bug_is_caught() {
             assert_eq!(results["anomaly"], "lost-write", "{results}");
             assert!(!results["anomalies"].as_array().unwrap().is_empty());
             assert!(results["detected_at_s"].as_f64().unwrap() > 0.0);
+            assert!(store.path().join("latest/latency.svg").is_file());
             return;
         }
     }

@@ -10,6 +10,7 @@ pub mod phases;
 pub mod recovery;
 pub mod results;
 pub mod verdict;
+pub mod windows;
 pub mod workers;
 
 use serde_json::json;
@@ -69,7 +70,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<RunOutcome> {
     };
     let seconds = started.elapsed().as_secs_f64();
     let summary = format!(
-        "gauntlet: {}{} (exit {}) seed {} in {seconds:.1}s: {}; everything is in {}",
+        "gauntlet: {}{} (exit {}) seed {} in {seconds:.1}s: {}; everything is in {}{}",
         results.verdict.name(),
         results
             .anomaly
@@ -79,13 +80,24 @@ pub async fn run(options: RunOptions) -> anyhow::Result<RunOutcome> {
         results.exit_code,
         options.seed,
         results.detail,
-        dir.path.display()
+        dir.path.display(),
+        timeline_note(&dir.path)
     );
     Ok(RunOutcome {
         dir: dir.path,
         results,
         summary,
     })
+}
+
+/// Where the run's timeline page is, for the summary line (nothing when it was not written).
+fn timeline_note(dir: &std::path::Path) -> String {
+    let page = dir.join("timeline.html");
+    if page.is_file() {
+        format!("; open {}", page.display())
+    } else {
+        String::new()
+    }
 }
 
 /// The command line that repeats this run.

@@ -21,6 +21,7 @@ use super::workers::{Worker, WorkerStats};
 use crate::artifacts::RunDir;
 use crate::db::{ClientProfile, DbClient};
 use crate::nemesis::{Cluster, NemesisRunner, Schedule};
+use crate::plots::series::read_history;
 use crate::progress::Progress;
 use crate::raft_check::{check_streams, load_streams, RaftCheckReport};
 use crate::recorder::Recorder;
@@ -79,7 +80,7 @@ fn record_clock_zero(dir: &RunDir, zero_ns: u64) -> anyhow::Result<()> {
     if let Some(fields) = test.as_object_mut() {
         fields.insert("history_zero_monotonic_ns".into(), zero_ns.into());
     }
-    dir.write_json("test.json", &test)
+    Ok(dir.write_json("test.json", &test)?)
 }
 
 /// Read back every node's event stream (the nodes are stopped) and check the Raft invariants
@@ -183,7 +184,10 @@ pub async fn run_case(
     case.stop.cancel();
     let mut activity = Activity::default();
     for worker in case.workers {
-        let stats = worker.await.context("a workload client panicked")??;
+        let stats = worker
+            .await
+            .context("a workload client panicked")?
+            .context("a workload client could not write to history.jsonl")?;
         activity.bad_replies += stats.bad_replies;
     }
     activity.faults_applied = case.nemesis.await.context("the nemesis panicked")?;
@@ -265,13 +269,17 @@ pub fn analyze(
         options.workload.kind.model(),
         options.check_timeout,
     )?;
+    let text = std::fs::read_to_string(history)
+        .with_context(|| format!("reading {}", history.display()))?;
     Ok(
         RunResults::analyzed(options.seed, judgement, activity, liveness, final_reads)
-            .with_raft_check(raft_check),
+            .with_raft_check(raft_check)
+            .with_history_figures(&read_history(&text)),
     )
 }
 
-/// Write `results.json`; a run that passed drops its nodes' data directories (the logs stay).
+/// Write `results.json`, the timeline page and the plots (a page or plot that cannot be drawn is a
+/// warning, not a failed run); a run that passed drops its nodes' data directories (the logs stay).
 pub fn write_artifacts(
     dir: &RunDir,
     options: &RunOptions,
@@ -282,6 +290,9 @@ pub fn write_artifacts(
         for node in 1..=options.nodes {
             let _ = std::fs::remove_dir_all(dir.file(&format!("data-{node}")));
         }
+    }
+    for failure in crate::report_cmd::rebuild(&dir.path).1 {
+        tracing::warn!("{failure}");
     }
     Ok(())
 }

@@ -8,6 +8,8 @@ use serde_json::Value as Json;
 
 use super::recovery::FinalReads;
 use super::verdict::{HistoryCounts, Judgement};
+use super::windows::{availability_by_window, latency_figures, LatencyFigures, WindowAvailability};
+use crate::plots::series::HistoryTimes;
 use crate::raft_check::RaftCheckReport;
 use crate::verdict::ExitVerdict;
 
@@ -121,6 +123,13 @@ pub struct RunResults {
     /// The Raft check of the nodes' event streams (absent when the run never got there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raft_check: Option<RaftCheckReport>,
+    /// Latency percentiles of the `ok` client operations, overall and per function (absent when
+    /// the history was never analyzed, and in results written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyFigures>,
+    /// Availability and latency in each fault window and fault-free stretch, by start time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<WindowAvailability>,
     /// Why the harness failed (verdict `harness-failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -148,6 +157,8 @@ impl RunResults {
             liveness: Liveness::default(),
             final_reads: None,
             raft_check: None,
+            latency: None,
+            windows: Vec::new(),
             error: None,
             signal: None,
         }
@@ -261,6 +272,13 @@ impl RunResults {
         self
     }
 
+    /// Adds the latency percentiles and the availability per fault window of the history.
+    pub fn with_history_figures(mut self, times: &HistoryTimes) -> RunResults {
+        self.latency = Some(latency_figures(times));
+        self.windows = availability_by_window(times);
+        self
+    }
+
     /// The exit verdict.
     pub fn outcome(&self) -> ExitVerdict {
         self.verdict.outcome()
@@ -311,6 +329,31 @@ mod tests {
         let failed = RunResults::harness_failed(1, &anyhow::anyhow!("no raft-kv binary"));
         assert_eq!(failed.error.as_deref(), Some("no raft-kv binary"));
         assert_eq!(failed.outcome(), ExitVerdict::HarnessFailure);
+    }
+
+    #[test]
+    fn results_written_before_the_latency_and_window_figures_still_load() {
+        let mut old = serde_json::to_value(RunResults::interrupted(7, "SIGINT")).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        assert!(!fields.contains_key("latency") && !fields.contains_key("windows"));
+        fields.remove("signal");
+        let loaded: RunResults = serde_json::from_value(old).unwrap();
+        assert_eq!((loaded.latency, loaded.windows.len()), (None, 0));
+
+        let history = [
+            r#"{"type":"invoke","process":0,"f":"read","time_ns":0}"#,
+            r#"{"type":"info","process":"nemesis","f":"pause-start","time_ns":1000000,"value":"pause nodes [1]"}"#,
+            r#"{"type":"ok","process":0,"f":"read","time_ns":2000000}"#,
+        ]
+        .join("\n");
+        let times = crate::plots::series::read_history(&history);
+        let measured = RunResults::interrupted(7, "SIGINT").with_history_figures(&times);
+        let text = serde_json::to_string_pretty(&measured).unwrap();
+        assert!(
+            text.contains("\"p95_ms\": 2.0") && text.contains("\"name\": \"pause\""),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<RunResults>(&text).unwrap(), measured);
     }
 
     fn raft_report(violations: Vec<StreamViolation>) -> RaftCheckReport {

@@ -1,8 +1,12 @@
-//! Client latency of a run, read from its `history.jsonl`: each client invocation paired with the
-//! same process's next completion, over the operations that completed `ok` (`results.json` holds
-//! no latency figure, so the summary measures it from the history).
+//! Client latency of a run, read from its `history.jsonl` (runs older than `results.json`'s own
+//! latency figures have only the history): each client invocation paired with the same
+//! process's next completion, over the operations that completed `ok`. The reading and the
+//! percentiles are those of `results.json` ([`crate::run::windows`]).
 
 use serde::{Deserialize, Serialize};
+
+use crate::plots::series::read_history;
+use crate::run::windows::LatencyPercentiles;
 
 /// Latency percentiles of the `ok` operations of one history, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -15,43 +19,13 @@ pub struct Latency {
 
 /// The latency of the `ok` operations in a native history (`None` when it has none).
 pub fn history_latency(history: &str) -> Option<Latency> {
-    let mut open: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    let mut samples: Vec<u64> = Vec::new();
-    for line in history.lines() {
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let (Some(kind), Some(time)) = (event["type"].as_str(), event["time_ns"].as_u64()) else {
-            continue;
-        };
-        let process = event["process"].to_string();
-        match kind {
-            "invoke" => {
-                open.insert(process, time);
-            }
-            "ok" | "fail" | "info" => {
-                if let Some(invoked) = open.remove(&process) {
-                    if kind == "ok" {
-                        samples.push(time.saturating_sub(invoked));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if samples.is_empty() {
-        return None;
-    }
-    samples.sort_unstable();
-    let at = |q: f64| {
-        let rank = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len());
-        samples[rank - 1] as f64 / 1e6
-    };
+    let times = read_history(history);
+    let p = LatencyPercentiles::of_ok(times.operations.iter())?;
     Some(Latency {
-        ok_ops: samples.len() as u64,
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
-        max_ms: at(1.0),
+        ok_ops: p.ok_ops,
+        p50_ms: p.p50_ms,
+        p99_ms: p.p99_ms,
+        max_ms: p.max_ms,
     })
 }
 

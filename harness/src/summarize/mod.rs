@@ -133,5 +133,5 @@ fn check_night(night: &str) -> anyhow::Result<String> {
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    Ok(crate::artifacts::write_atomic(path, text.as_bytes())?)
 }

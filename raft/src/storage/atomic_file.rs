@@ -31,19 +31,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     write_atomic_in(&StdFs, path, bytes)
 }
 
-/// [`write_atomic`] on the file system `fs`.
+/// [`write_atomic`] on the file system `fs`. A write that fails before the rename (a full disk)
+/// removes its temp file, so it leaves nothing half-written behind.
 pub fn write_atomic_in<F: Fs>(fs: &F, path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let tmp = temp_path(path);
     let mut file = fs
         .create_truncate(&tmp)
         .map_err(|e| StorageError::io("creating temp file", &tmp, e))?;
-    file.write_all(bytes)
-        .map_err(|e| StorageError::io("writing temp file", &tmp, e))?;
-    file.sync_all()
-        .map_err(|e| StorageError::io("fsync of temp file", &tmp, e))?;
+    let written = file
+        .write_all(bytes)
+        .map_err(|e| StorageError::io("writing temp file", &tmp, e))
+        .and_then(|()| {
+            file.sync_all()
+                .map_err(|e| StorageError::io("fsync of temp file", &tmp, e))
+        });
     drop(file);
-    fs.rename(&tmp, path)
-        .map_err(|e| StorageError::io("renaming temp file onto", path, e))?;
+    let renamed = written.and_then(|()| {
+        fs.rename(&tmp, path)
+            .map_err(|e| StorageError::io("renaming temp file onto", path, e))
+    });
+    if let Err(err) = renamed {
+        let _ = fs.remove_file(&tmp);
+        return Err(err);
+    }
     sync_dir(fs, parent_dir(path))
 }
 
@@ -154,6 +164,19 @@ mod tests {
         write_value(&path, &vec![9u32]).unwrap();
         assert_eq!(read_value::<Vec<u32>>(&path).unwrap(), Some(vec![9]));
         assert!(!temp_path(&path).exists(), "temp file must be renamed away");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_neither_temp_file_nor_target() {
+        let dir = tempfile::tempdir().unwrap();
+        // Renaming a file onto a non-empty directory fails after the temp file is written.
+        let path = dir.path().join("occupied");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("inside"), b"x").unwrap();
+        let err = write_atomic(&path, b"new contents").unwrap_err();
+        assert!(err.to_string().contains("renaming temp file onto"), "{err}");
+        assert!(!temp_path(&path).exists(), "the temp file must be removed");
+        assert!(path.is_dir(), "the target is left as it was");
     }
 
     #[test]
