@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -22,8 +22,15 @@ pub const EARLY_LIMIT: usize = 1 << 20;
 enum Sink {
     /// No file yet: lines kept for it.
     Early(Vec<u8>),
-    /// The run's `gauntlet.log`.
-    File(File),
+    /// The run's `gauntlet.log`, and how many bytes reached it.
+    File {
+        file: File,
+        path: PathBuf,
+        written: u64,
+    },
+    /// The file could not be written (a full store): it was removed rather than left empty, and
+    /// later lines go to the console only.
+    Lost,
 }
 
 static SINK: Mutex<Sink> = Mutex::new(Sink::Early(Vec::new()));
@@ -33,16 +40,35 @@ fn sink() -> MutexGuard<'static, Sink> {
 }
 
 fn write_bytes(bytes: &[u8]) {
-    match &mut *sink() {
+    let mut sink = sink();
+    let lost = match &mut *sink {
         Sink::Early(early) => {
             if early.len() + bytes.len() <= EARLY_LIMIT {
                 early.extend_from_slice(bytes);
             }
+            false
         }
-        // A log that cannot be written must not stop the run; the console still has it.
-        Sink::File(file) => {
-            let _ = file.write_all(bytes);
-        }
+        // A log that cannot be written must not stop the run; the console still has it. A file
+        // that never received a byte is removed, so a full store keeps no empty log.
+        Sink::File {
+            file,
+            path,
+            written,
+        } => match file.write_all(bytes) {
+            Ok(()) => {
+                *written += bytes.len() as u64;
+                false
+            }
+            Err(_) if *written == 0 => {
+                let _ = std::fs::remove_file(&*path);
+                true
+            }
+            Err(_) => false,
+        },
+        Sink::Lost => false,
+    };
+    if lost {
+        *sink = Sink::Lost;
     }
 }
 
@@ -51,10 +77,20 @@ fn write_bytes(bytes: &[u8]) {
 pub fn attach(path: &Path) -> io::Result<()> {
     let mut file = File::create(path)?;
     let mut sink = sink();
-    if let Sink::Early(early) = &mut *sink {
-        file.write_all(early)?;
+    let mut written = 0;
+    if let Sink::Early(early) = &*sink {
+        if let Err(err) = file.write_all(early) {
+            // A full store: no empty or cut-off log is left behind.
+            let _ = std::fs::remove_file(path);
+            return Err(err);
+        }
+        written = early.len() as u64;
     }
-    *sink = Sink::File(file);
+    *sink = Sink::File {
+        file,
+        path: path.to_path_buf(),
+        written,
+    };
     Ok(())
 }
 
