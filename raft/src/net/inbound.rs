@@ -18,7 +18,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 
 use super::{
     framing::{self, frame_codec, LENGTH_PREFIX_LEN},
-    handshake::{handshake, Hello},
+    handshake::{handshake_with_secret, Hello, Side},
     metrics::{add, bump, ListenerCounters},
     tasks::{spawn_listener, ListenerHandle},
     NetError, NodeId, TransportOptions,
@@ -69,11 +69,12 @@ async fn serve_peer_connection<M>(
     let mut reader = FramedRead::new(read_half, frame_codec(opts.max_frame_len));
     let mut writer = FramedWrite::new(write_half, frame_codec(opts.max_frame_len));
     let peer_addr = remote.to_string();
-    let peer = match handshake(
+    let peer = match handshake_with_secret(
         &mut reader,
         &mut writer,
         &hello,
-        None,
+        Side::Accepted,
+        opts.peer_secret.as_ref(),
         opts.handshake_timeout,
         &peer_addr,
     )
