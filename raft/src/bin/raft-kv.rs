@@ -8,6 +8,8 @@ mod addrs;
 mod bench;
 #[path = "raft-kv/client_cmd.rs"]
 mod client_cmd;
+#[path = "raft-kv/security_args.rs"]
+mod security_args;
 #[path = "raft-kv/serve.rs"]
 mod serve;
 

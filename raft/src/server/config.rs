@@ -1,10 +1,13 @@
 //! Everything a `raft-kv` node needs to start: identity, addresses, data directory, timing,
-//! snapshot cadence and chunk size, and planted bugs.
+//! snapshot cadence and chunk size, planted bugs, and authority (admin token, voter floor, peer
+//! secret).
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use crate::core::NodeId;
 use crate::driver::UnsafeBugs;
+
+use super::authority::SecurityConfig;
 
 /// Settings of one node.
 #[derive(Clone, Debug)]
@@ -42,6 +45,8 @@ pub struct ServerConfig {
     pub bugs: UnsafeBugs,
     /// Where to append the node's event stream (`raft::events`, JSON lines); `None`: none.
     pub events: Option<PathBuf>,
+    /// Admin token, voter floor and peer secret (`docs/security.md`).
+    pub security: SecurityConfig,
 }
 
 impl ServerConfig {
@@ -66,6 +71,7 @@ impl ServerConfig {
             seed: 0,
             bugs: UnsafeBugs::default(),
             events: None,
+            security: SecurityConfig::default(),
         }
     }
 }

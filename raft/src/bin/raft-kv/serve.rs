@@ -13,6 +13,7 @@ use raft::server::{self, ServerConfig};
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::addrs::parse_id_addrs;
+use super::security_args::SecurityArgs;
 
 /// A chunk and its message around it must fit in one peer frame.
 const MAX_SNAPSHOT_CHUNK_BYTES: usize = DEFAULT_MAX_FRAME_LEN / 2;
@@ -75,6 +76,9 @@ pub struct ServeArgs {
     /// truncate-matching. Default: none.
     #[arg(long = "unsafe-bug")]
     unsafe_bugs: Vec<String>,
+    /// Admin token, voter floor, peer secret.
+    #[command(flatten)]
+    security: SecurityArgs,
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -191,6 +195,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
     cfg.bugs = bugs;
     cfg.events = args.events;
     cfg.lazy_sync_interval = Duration::from_millis(args.lazy_sync_ms);
+    cfg.security = args.security.into_config()?;
     Ok(cfg)
 }
 
