@@ -17,12 +17,11 @@ pub const MAX_SECRET_LEN: usize = 4096;
 /// Why a secret file could not be used.
 #[derive(Debug, Error)]
 pub enum SecretFileError {
-    #[error("cannot read the {what} file {path}: {source}")]
+    #[error("cannot read the {what} file {path}: {error}")]
     Read {
         what: &'static str,
         path: String,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the {what} file {path} holds {len} bytes (trailing whitespace left out); a secret needs from {MIN_SECRET_LEN} to {MAX_SECRET_LEN} bytes (for example 32 random bytes, hex-encoded)")]
     BadLength {
@@ -35,10 +34,10 @@ pub enum SecretFileError {
 /// Reads the secret in `path` (`what` names it in errors): the file's bytes without trailing ASCII
 /// whitespace, from [`MIN_SECRET_LEN`] to [`MAX_SECRET_LEN`] bytes long.
 pub fn read_secret_file(what: &'static str, path: &Path) -> Result<Vec<u8>, SecretFileError> {
-    let bytes = std::fs::read(path).map_err(|source| SecretFileError::Read {
+    let bytes = std::fs::read(path).map_err(|error| SecretFileError::Read {
         what,
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     secret_from_bytes(what, path, bytes)
 }
