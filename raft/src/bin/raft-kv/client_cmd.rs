@@ -4,7 +4,8 @@
 //! [`ClientCommand`] is only the command-line grammar (positional key and value, `--expected`,
 //! help texts, the membership commands and `transfer-leader`): it becomes the one KV operation type,
 //! [`raft::kv::Op`], or an [`AdminRequest`] in [`ClientCommand::into_request`], and the result
-//! printed is the [`OpResult`] the cluster answered.
+//! printed is the [`OpResult`] the cluster answered. `--admin-token-file` and `--force` turn an
+//! admin request into an [`AuthorizedAdmin`] (see `docs/security.md`).
 
 use std::{process::ExitCode, time::Duration};
 
