@@ -657,8 +657,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_impostor_claiming_a_members_id_cannot_prove_it() {
-        /// Speaks the protocol by hand: claims node 2, says it proves the secret, sends a tag of
-        /// its own making (it cannot compute the real one).
+        // The impostor speaks the protocol by hand: claims node 2, says it proves the secret, sends a tag of
+        // its own making (it cannot compute the real one).
         let (a, b) = tokio::io::duplex(64 * 1024);
         let impostor = async move {
             let (read, write) = tokio::io::split(a);
