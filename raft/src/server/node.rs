@@ -21,7 +21,8 @@ use crate::driver::{Driver, DriverBatch, DriverConfig, DriverError, EventObserve
 use crate::events::{EventWriter, NodeEvent};
 use crate::kv::{AdminRequest, ClientRequest, ClientResponse};
 use crate::net::{accept_peers, NetError, PeerTransport, TransportOptions};
-use crate::storage::{claim_data_dir, Claim, StdFs, StorageError};
+use crate::storage::dir::create_dir_durable;
+use crate::storage::{claim_data_dir, Claim, DirLock, StdFs, StorageError};
 
 use super::authority::AdminGate;
 use super::client_port::{serve_clients, ClientInput};
@@ -106,7 +107,7 @@ impl RunningNode {
 /// runtime (the fsync blocks its worker with `block_in_place`).
 pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
     check_voters(cfg.id, &cfg.voters, &cfg.peers).map_err(ServerError::Config)?;
-    claim_identity(&cfg)?;
+    let data_dir_lock = claim_identity(&cfg)?;
     let lazy = cfg.bugs.ack_before_sync.then_some(cfg.lazy_sync_interval);
     let (disk, persisted) = NodeDisk::open(&cfg.data_dir, lazy)?;
     let mut node_cfg = Config::new(cfg.id);
@@ -196,6 +197,7 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
             tick: cfg.tick,
             events,
             admin_gate,
+            _data_dir_lock: data_dir_lock,
         }
         .run(
             peer_rx,
@@ -222,10 +224,16 @@ struct DriverLoop {
     tick: Duration,
     events: Option<EventStream>,
     admin_gate: AdminGate,
+    /// Held until the node stops: the data directory is this process's.
+    _data_dir_lock: DirLock,
 }
 
-/// Checks that the data directory is this node's (creating its identity file when it has none).
-fn claim_identity(cfg: &ServerConfig) -> Result<(), ServerError> {
+/// Locks the data directory for this process and checks that it is this node's (creating its
+/// identity file when it has none). The lock is held as long as the returned guard lives, so two
+/// nodes started on one directory cannot both claim it.
+fn claim_identity(cfg: &ServerConfig) -> Result<DirLock, ServerError> {
+    create_dir_durable(&StdFs, &cfg.data_dir)?;
+    let lock = DirLock::acquire(&cfg.data_dir)?;
     let dir = cfg.data_dir.display();
     match claim_data_dir(&StdFs, &cfg.data_dir, cfg.id, cfg.cluster_id)? {
         Claim::Matched => {}
@@ -236,7 +244,7 @@ fn claim_identity(cfg: &ServerConfig) -> Result<(), ServerError> {
             tracing::warn!(node = cfg.id, cluster = cfg.cluster_id, %dir, "data directory had no identity file; adopted as this node's")
         }
     }
-    Ok(())
+    Ok(lock)
 }
 
 /// The node's event stream: what the observer derives from each batch, written as it happens.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::atomic_file::{read_value_in, write_value_in};
-use super::dir::create_dir_durable;
+use super::dir::{create_dir_durable, LOCK_FILE_NAME};
 use super::error::StorageError;
 use super::fs::Fs;
 
@@ -75,7 +75,10 @@ pub fn claim_data_dir<F: Fs>(
         .list_dir(dir)
         .map_err(|e| StorageError::io("listing", dir, e))?
         .iter()
-        .any(|name| !name.to_string_lossy().starts_with('.'));
+        .any(|name| {
+            let name = name.to_string_lossy();
+            !name.starts_with('.') && name != LOCK_FILE_NAME
+        });
     let identity = DataDirIdentity {
         format_version: DATA_DIR_FORMAT_VERSION,
         node_id,
@@ -103,6 +106,8 @@ mod tests {
     fn a_new_directory_is_created_with_its_identity_and_matches_afterwards() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("node-1");
+        create_dir_durable(&StdFs, &dir).unwrap();
+        let _lock = crate::storage::DirLock::acquire(&dir).unwrap();
         assert_eq!(claim_data_dir(&StdFs, &dir, 1, 7).unwrap(), Claim::Created);
         assert_eq!(claim_data_dir(&StdFs, &dir, 1, 7).unwrap(), Claim::Matched);
     }
