@@ -10,6 +10,8 @@ mod bench;
 mod client_cmd;
 #[path = "raft-kv/conn_args.rs"]
 mod conn_args;
+#[path = "raft-kv/security_args.rs"]
+mod security_args;
 #[path = "raft-kv/serve.rs"]
 mod serve;
 

@@ -24,7 +24,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::kv::{AdminRequest, ClientRequest, ClientResponse, Op, OpResult, FIRST_SEQ};
+use crate::kv::{
+    AdminRequest, AuthorizedAdmin, ClientRequest, ClientResponse, Op, OpResult, FIRST_SEQ,
+};
 
 use super::error::{ClientError, ErrorKind};
 
@@ -92,7 +94,8 @@ pub enum Action<A> {
 #[derive(Clone, Debug)]
 enum Work {
     Kv(Op),
-    Admin(AdminRequest),
+    /// `ClientRequest::Admin` or `ClientRequest::AuthorizedAdmin`, sent as it is on every attempt.
+    Admin(ClientRequest),
 }
 
 impl Work {
@@ -213,7 +216,12 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
 
     /// Starts a membership change (abandoning any other operation in progress) at time `now`.
     pub fn begin_admin(&mut self, request: AdminRequest, now: Duration) -> Action<A> {
-        self.start(Work::Admin(request), now)
+        self.start(Work::Admin(ClientRequest::Admin(request)), now)
+    }
+
+    /// [`ClientSession::begin_admin`] with credentials (admin token, force).
+    pub fn begin_authorized_admin(&mut self, admin: AuthorizedAdmin, now: Duration) -> Action<A> {
+        self.start(Work::Admin(ClientRequest::AuthorizedAdmin(admin)), now)
     }
 
     fn start(&mut self, work: Work, now: Duration) -> Action<A> {
@@ -345,7 +353,7 @@ impl<A: Clone + fmt::Display> ClientSession<A> {
                 seq: if op.is_write() { self.next_seq } else { 0 },
                 op: op.clone(),
             },
-            Work::Admin(request) => ClientRequest::Admin(request.clone()),
+            Work::Admin(request) => request.clone(),
         };
         let timeout = self
             .policy

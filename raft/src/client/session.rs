@@ -9,8 +9,8 @@ use std::{net::SocketAddr, time::Duration};
 use tokio::time::Instant;
 
 use crate::kv::{
-    AdminRequest, ClientRequest, ClientRequestFrame, ClientResponse, ClientResponseFrame, Op,
-    OpResult,
+    AdminRequest, AuthorizedAdmin, ClientRequest, ClientRequestFrame, ClientResponse,
+    ClientResponseFrame, Op, OpResult,
 };
 use crate::net::{self, ClientOptions, Delivery, FramedClient, NetError};
 
@@ -188,6 +188,17 @@ impl Client {
     pub async fn admin(&mut self, request: AdminRequest) -> Result<(), ClientError> {
         self.epoch = Instant::now();
         let first = self.session.begin_admin(request, self.now());
+        match self.drive(first).await? {
+            Success::Admin => Ok(()),
+            Success::Kv(result) => Err(unexpected(result)),
+        }
+    }
+
+    /// [`Client::admin`] with credentials: the node's admin token and whether to override its
+    /// voter floor.
+    pub async fn authorized_admin(&mut self, admin: AuthorizedAdmin) -> Result<(), ClientError> {
+        self.epoch = Instant::now();
+        let first = self.session.begin_authorized_admin(admin, self.now());
         match self.drive(first).await? {
             Success::Admin => Ok(()),
             Success::Kv(result) => Err(unexpected(result)),

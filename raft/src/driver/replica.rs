@@ -117,6 +117,9 @@ impl Driver {
             } => self.on_read(token, key),
             ClientRequest::Kv { client_id, seq, op } => self.on_write(token, client_id, seq, op),
             ClientRequest::Admin(admin) => self.on_admin(token, admin),
+            // Credentials and the voter floor are the IO layer's to check (the server's admin
+            // gate); the replica carries out what reaches it.
+            ClientRequest::AuthorizedAdmin(admin) => self.on_admin(token, admin.request),
         }
     }
 

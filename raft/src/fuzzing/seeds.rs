@@ -4,8 +4,8 @@
 
 use crate::core::{ConfChange, Entry, EntryKind, Message, MessageBody, RejectHint};
 use crate::kv::{
-    AdminRequest, ClientRequest, ClientRequestFrame, ClientResponse, ClientResponseFrame, Command,
-    KvConfig, KvStateMachine, Op, OpResult,
+    AdminRequest, AuthorizedAdmin, ClientRequest, ClientRequestFrame, ClientResponse,
+    ClientResponseFrame, Command, KvConfig, KvStateMachine, Op, OpResult, PresentedToken,
 };
 use crate::net::handshake::Hello;
 use crate::storage::atomic_file::encode_value;
@@ -60,6 +60,11 @@ fn sample_requests() -> Vec<ClientRequestFrame> {
     }));
     requests.push(ClientRequest::Admin(AdminRequest::Promote { id: 4 }));
     requests.push(ClientRequest::Admin(AdminRequest::Remove { id: 2 }));
+    requests.push(ClientRequest::AuthorizedAdmin(AuthorizedAdmin {
+        request: AdminRequest::Remove { id: 3 },
+        token: Some(PresentedToken(b"an-admin-token-of-the-seeds".to_vec())),
+        force: true,
+    }));
     requests
         .into_iter()
         .enumerate()

@@ -7,7 +7,7 @@ use crate::core::{ConfChange, EntryKind, Message, MessageBody};
 use crate::kv::{
     snapshot, ClientRequestFrame, ClientResponseFrame, Command, KvConfig, KvStateMachine,
 };
-use crate::net::handshake::{check_hello, Hello};
+use crate::net::handshake::{check_hello, Hello, WIRE_FORMAT_VERSION, WIRE_MAGIC};
 use crate::net::{decode_frame_payload, decode_stream};
 
 use super::round_trip::assert_round_trip;
@@ -137,9 +137,14 @@ fn client_frames(data: &[u8]) {
     }
 }
 
-/// The peer handshake frame (trailing bytes are allowed by design) and the check of it.
+/// The peer handshake frame (trailing bytes are allowed by design) and the check of it. A hello
+/// shorter than this version's (an older node's, or no gauntlet node's) decodes only to be refused.
 fn handshake(data: &[u8]) {
-    if let Ok(hello) = Hello::decode(data) {
+    let Ok(hello) = Hello::decode(data) else {
+        return;
+    };
+    let current = hello.magic == WIRE_MAGIC && hello.format_version == WIRE_FORMAT_VERSION;
+    if postcard::take_from_bytes::<Hello>(data).is_ok() {
         assert_round_trip(
             "Hello",
             data,
@@ -147,15 +152,20 @@ fn handshake(data: &[u8]) {
             |h| postcard::to_allocvec(h).unwrap_or_default(),
             Hello::decode,
         );
-        let mine = Hello::new(hello.cluster_id, hello.node_id.wrapping_add(1));
-        let verdict = check_hello(&mine, &hello, None);
-        let acceptable = hello.magic == mine.magic && hello.format_version == mine.format_version;
-        assert_eq!(
-            verdict.is_ok(),
-            acceptable,
-            "check_hello({hello:?}) gave {verdict:?}"
+    } else {
+        assert!(
+            !current,
+            "a hello too short for this version decoded as one: {hello:?}"
         );
     }
+    let mine = Hello::new(hello.cluster_id, hello.node_id.wrapping_add(1));
+    let verdict = check_hello(&mine, &hello, None);
+    let acceptable = current && !hello.proves_secret;
+    assert_eq!(
+        verdict.is_ok(),
+        acceptable,
+        "check_hello({hello:?}) gave {verdict:?}"
+    );
 }
 
 /// KV snapshot bytes (they arrive in InstallSnapshot and sit in the snapshot file).

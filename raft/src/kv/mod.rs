@@ -32,7 +32,8 @@ pub use digest::Digest;
 pub use error::KvError;
 pub use op::{Op, OpResult};
 pub use protocol::{
-    AdminRequest, ClientRequest, ClientRequestFrame, ClientResponse, ClientResponseFrame, NodeId,
+    AdminRequest, AuthorizedAdmin, ClientRequest, ClientRequestFrame, ClientResponse,
+    ClientResponseFrame, NodeId, PresentedToken,
 };
 pub use session::FIRST_SEQ;
 pub use state_machine::{KvStateMachine, Reply};

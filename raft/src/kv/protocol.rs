@@ -19,8 +19,33 @@ pub use crate::core::NodeId;
 pub enum ClientRequest {
     /// A KV operation in the client's session. A retry reuses `seq`.
     Kv { client_id: u64, seq: u64, op: Op },
-    /// Membership administration, handled by the leader.
+    /// Membership administration, handled by the leader, without credentials: taken only by a
+    /// node with no admin token whose client port is on loopback (see `docs/security.md`), and
+    /// never below the node's voter floor.
     Admin(AdminRequest),
+    /// Membership administration with credentials. Appended after `Admin`, so the encodings of
+    /// the older variants did not change.
+    AuthorizedAdmin(AuthorizedAdmin),
+}
+
+/// An admin request with the caller's admin token and whether it overrides the voter floor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizedAdmin {
+    pub request: AdminRequest,
+    /// The node's admin token, as read from the client's `--admin-token-file`.
+    pub token: Option<PresentedToken>,
+    /// Carry out a change that would leave fewer voters than the node's floor (`--min-voters`).
+    pub force: bool,
+}
+
+/// Token bytes a client presents; never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentedToken(pub Vec<u8>);
+
+impl std::fmt::Debug for PresentedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PresentedToken(<{} bytes, not shown>)", self.0.len())
+    }
 }
 
 /// Membership changes (and leadership hand-over) requested through the client port.

@@ -119,6 +119,24 @@ pub enum HandshakeError {
     /// The hello frame itself did not decode.
     #[error("the peer's hello frame did not decode: {0}")]
     Malformed(String),
+    /// We have a peer secret and the peer announced none.
+    #[error("peer {peer} has no peer secret, and this node requires one; give every node the same --peer-secret-file")]
+    NoSecret {
+        /// Node id the peer announced.
+        peer: NodeId,
+    },
+    /// The peer announced a peer secret and we have none.
+    #[error("peer {peer} uses a peer secret, and this node has none; give every node the same --peer-secret-file")]
+    UnexpectedSecret {
+        /// Node id the peer announced.
+        peer: NodeId,
+    },
+    /// The peer's proof of the secret did not verify: another secret, or not the node it claims.
+    #[error("peer claiming to be node {peer} failed to prove the cluster's peer secret (another secret, or an impostor); refused")]
+    BadProof {
+        /// Node id the peer announced.
+        peer: NodeId,
+    },
 }
 
 /// Why [`super::PeerTransport::send`] did not queue a message. Raft tolerates message loss, so a

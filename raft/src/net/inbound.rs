@@ -20,7 +20,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use super::{
     admission::{AdmissionLimits, Slot},
     framing::{self, frame_codec, LENGTH_PREFIX_LEN},
-    handshake::{handshake, Hello},
+    handshake::{handshake_with_secret, Hello, Side},
     metrics::{add, bump, ListenerCounters},
     tasks::{spawn_listener, ListenerHandle},
     NetError, NodeId, TransportOptions,
@@ -80,11 +80,12 @@ async fn serve_peer_connection<M>(
     // The deadline covers the whole handshake, however many exchanges it takes.
     let handshaken = tokio::time::timeout(
         opts.handshake_timeout,
-        handshake(
+        handshake_with_secret(
             &mut reader,
             &mut writer,
             &hello,
-            None,
+            Side::Accepted,
+            opts.peer_secret.as_ref(),
             opts.handshake_timeout,
             &peer_addr,
         ),

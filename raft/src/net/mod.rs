@@ -1,5 +1,5 @@
 //! The TCP transport: framing (length prefix + postcard, size-limited), the peer handshake
-//! (magic, format version, cluster id, node id), outbound peer links with bounded queues and
+//! (magic, format version, cluster id, node id, and a proof of the peer secret when one is set), outbound peer links with bounded queues and
 //! reconnect, the peer listener, and the generic request/response framing of the client port.
 //!
 //! Everything is generic over the message type, so the Raft core and the KV protocol never see a
@@ -16,6 +16,7 @@ mod inbound;
 mod metrics;
 mod options;
 mod peers;
+mod secret;
 mod tasks;
 
 /// A node's id: the core's, re-exported so transport code can name it without reaching into `core`.
@@ -32,4 +33,5 @@ pub use inbound::accept_peers;
 pub use metrics::{ListenerMetrics, PeerMetrics};
 pub use options::TransportOptions;
 pub use peers::PeerTransport;
+pub use secret::{read_secret_file, PeerSecret, SecretFileError, MIN_SECRET_LEN};
 pub use tasks::ListenerHandle;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::framing::DEFAULT_MAX_FRAME_LEN;
+use super::secret::PeerSecret;
 
 /// Limits and timeouts of [`super::PeerTransport`] and [`super::accept_peers`].
 #[derive(Clone, Debug)]
@@ -35,6 +36,9 @@ pub struct TransportOptions {
     pub inbound_idle_timeout: Duration,
     /// Seed of the reconnect jitter (mixed with both node ids, so peers do not retry in lockstep).
     pub jitter_seed: u64,
+    /// The cluster's peer secret: with one, both ends of every peer connection must prove it in
+    /// the handshake. Default: none (any host that can reach the peer port may join).
+    pub peer_secret: Option<PeerSecret>,
 }
 
 impl Default for TransportOptions {
@@ -52,6 +56,7 @@ impl Default for TransportOptions {
             max_inbound_per_source: 32,
             inbound_idle_timeout: Duration::from_secs(60),
             jitter_seed: 0x6761_756e_746c_6574,
+            peer_secret: None,
         }
     }
 }

@@ -30,7 +30,7 @@ use tokio_util::{
 use super::{
     backoff::Backoff,
     framing::{self, frame_codec, FrameCodec, LENGTH_PREFIX_LEN},
-    handshake::{handshake, Hello},
+    handshake::{handshake_with_secret, Hello, Side},
     metrics::{add, bump, PeerCounters, PeerMetrics},
     tasks::TaskGroup,
     NetError, NodeId, SendError, TransportOptions,
@@ -252,11 +252,14 @@ where
         let (read_half, write_half) = stream.into_split();
         let mut reader = FramedRead::new(read_half, frame_codec(self.opts.max_frame_len));
         let mut writer = FramedWrite::new(write_half, frame_codec(self.opts.max_frame_len));
-        handshake(
+        handshake_with_secret(
             &mut reader,
             &mut writer,
             &self.hello,
-            Some(self.peer),
+            Side::Dialed {
+                expected: self.peer,
+            },
+            self.opts.peer_secret.as_ref(),
             self.opts.handshake_timeout,
             &self.addr.to_string(),
         )

@@ -1,11 +1,14 @@
 //! Everything a `raft-kv` node needs to start: identity, addresses, data directory, timing,
-//! snapshot cadence and chunk size, and planted bugs.
+//! snapshot cadence and chunk size, planted bugs, and authority (admin token, voter floor, peer
+//! secret).
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use crate::core::NodeId;
 use crate::driver::UnsafeBugs;
 use crate::net::{ServeOptions, TransportOptions};
+
+use super::authority::SecurityConfig;
 
 /// Settings of one node.
 #[derive(Clone, Debug)]
@@ -47,6 +50,8 @@ pub struct ServerConfig {
     pub client_port: ServeOptions,
     /// Limits and timeouts of the peer transport and listener.
     pub transport: TransportOptions,
+    /// Admin token, voter floor and peer secret (`docs/security.md`).
+    pub security: SecurityConfig,
 }
 
 impl ServerConfig {
@@ -74,6 +79,7 @@ impl ServerConfig {
             events: None,
             client_port: ServeOptions::default(),
             transport: TransportOptions::default(),
+            security: SecurityConfig::default(),
         }
     }
 }

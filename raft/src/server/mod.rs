@@ -2,12 +2,15 @@
 //! and listener (`raft::net`), the client port, a tick timer, and one task that owns the
 //! sans-IO [`crate::driver::Driver`]. See `docs/server.md`.
 
+mod authority;
 mod client_port;
 mod config;
 mod disk;
 mod node;
+mod startup_checks;
 mod warn_limit;
 
+pub use authority::{AdminGate, AdminToken, SecurityConfig, DEFAULT_MIN_VOTERS};
 pub use client_port::ClientInput;
 pub use config::ServerConfig;
 pub use disk::{NodeDisk, RaftStorage};

@@ -1,8 +1,10 @@
 //! The tokio node: one task owns the replica driver and the disk (no locks around the core);
 //! peer messages, client requests and ticks come in through channels; each driver batch is
 //! persisted (one fsync) and reported durable to the driver, then its messages sent, then its
-//! replies delivered. With `ServerConfig::events`, an [`EventObserver`] turns every batch into the
-//! node's event stream (`raft::events`).
+//! replies delivered. Admin requests pass the admin gate (`super::authority`) before the driver
+//! sees them, and the data directory's identity is checked before it is opened. With
+//! `ServerConfig::events`, an [`EventObserver`] turns every batch into the node's event stream
+//! (`raft::events`).
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
@@ -18,12 +20,15 @@ use crate::core::{ConfState, Config, Message};
 use crate::driver::{Driver, DriverBatch, DriverConfig, DriverError, EventObserver, Token};
 use crate::events::{EventWriter, NodeEvent};
 use crate::kv::{AdminRequest, ClientRequest, ClientResponse};
-use crate::net::{accept_peers, NetError, PeerTransport};
-use crate::storage::StorageError;
+use crate::net::{accept_peers, NetError, PeerTransport, TransportOptions};
+use crate::storage::dir::create_dir_durable;
+use crate::storage::{claim_data_dir, Claim, DirLock, StdFs, StorageError};
 
+use super::authority::AdminGate;
 use super::client_port::{serve_clients, ClientInput};
 use super::config::ServerConfig;
 use super::disk::NodeDisk;
+use super::startup_checks::check_voters;
 
 /// Why a node could not start or had to stop.
 #[derive(Debug, Error)]
@@ -41,6 +46,9 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
+    /// The configuration can never work (e.g. a voter without an address).
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -98,6 +106,8 @@ impl RunningNode {
 /// Opens storage, binds both ports and starts serving. Must run inside a multi-thread tokio
 /// runtime (the fsync blocks its worker with `block_in_place`).
 pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
+    check_voters(cfg.id, &cfg.voters, &cfg.peers).map_err(ServerError::Config)?;
+    let data_dir_lock = claim_identity(&cfg)?;
     let lazy = cfg.bugs.ack_before_sync.then_some(cfg.lazy_sync_interval);
     let (disk, persisted) = NodeDisk::open(&cfg.data_dir, lazy)?;
     let mut node_cfg = Config::new(cfg.id);
@@ -154,7 +164,10 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
 
     let (peer_tx, peer_rx) = mpsc::channel::<Message>(INPUT_QUEUE);
     let (client_tx, client_rx) = mpsc::channel::<ClientInput>(INPUT_QUEUE);
-    let opts = cfg.transport.clone();
+    let opts = TransportOptions {
+        peer_secret: cfg.security.peer_secret.clone(),
+        ..cfg.transport.clone()
+    };
     let peers = cfg
         .peers
         .iter()
@@ -170,6 +183,13 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
         cfg.request_timeout,
         cfg.client_port.clone(),
     )?;
+    let admin_gate = AdminGate::new(&cfg.security, client_addr);
+    tracing::info!(
+        node = cfg.id,
+        peer_secret = cfg.security.peer_secret.is_some(),
+        "{}",
+        admin_gate.describe()
+    );
 
     let stop = CancellationToken::new();
     let task = tokio::spawn(
@@ -181,6 +201,8 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
             next_token: 1,
             tick: cfg.tick,
             events,
+            admin_gate,
+            _data_dir_lock: data_dir_lock,
         }
         .run(
             peer_rx,
@@ -206,6 +228,28 @@ struct DriverLoop {
     next_token: Token,
     tick: Duration,
     events: Option<EventStream>,
+    admin_gate: AdminGate,
+    /// Held until the node stops: the data directory is this process's.
+    _data_dir_lock: DirLock,
+}
+
+/// Locks the data directory for this process and checks that it is this node's (creating its
+/// identity file when it has none). The lock is held as long as the returned guard lives, so two
+/// nodes started on one directory cannot both claim it.
+fn claim_identity(cfg: &ServerConfig) -> Result<DirLock, ServerError> {
+    create_dir_durable(&StdFs, &cfg.data_dir)?;
+    let lock = DirLock::acquire(&cfg.data_dir)?;
+    let dir = cfg.data_dir.display();
+    match claim_data_dir(&StdFs, &cfg.data_dir, cfg.id, cfg.cluster_id)? {
+        Claim::Matched => {}
+        Claim::Created => {
+            tracing::info!(node = cfg.id, cluster = cfg.cluster_id, %dir, "new data directory")
+        }
+        Claim::Adopted => {
+            tracing::warn!(node = cfg.id, cluster = cfg.cluster_id, %dir, "data directory had no identity file; adopted as this node's")
+        }
+    }
+    Ok(lock)
 }
 
 /// The node's event stream: what the observer derives from each batch, written as it happens.
@@ -292,6 +336,21 @@ impl DriverLoop {
     }
 
     fn on_client(&mut self, input: ClientInput) {
+        // Admin requests pass the gate (authority, voter floor) first; KV requests go straight on.
+        let request = match input.request {
+            kv @ ClientRequest::Kv { .. } => kv,
+            admin => match self.admin_gate.admit(admin, &self.driver.status()) {
+                Ok(request) => request,
+                Err(refusal) => {
+                    let _ = input.reply.send(refusal);
+                    return;
+                }
+            },
+        };
+        let input = ClientInput {
+            request,
+            reply: input.reply,
+        };
         let token = self.next_token;
         self.next_token += 1;
         if let ClientRequest::Admin(AdminRequest::AddLearner {

@@ -87,6 +87,35 @@ pub enum StorageError {
     #[error("invalid raft log write: {0}")]
     InvalidLogWrite(String),
 
+    /// The data directory belongs to another node or another cluster (its identity file says so).
+    #[error(
+        "data directory {dir} belongs to node {found_node} of cluster {found_cluster}, not node {node} of cluster {cluster}; \
+         start it with --id {found_node} --cluster-id {found_cluster}, or give this node its own data directory"
+    )]
+    WrongDataDir {
+        /// The data directory.
+        dir: PathBuf,
+        /// Node id in its identity file.
+        found_node: u64,
+        /// Cluster id in its identity file.
+        found_cluster: u64,
+        /// Node id of the node that tried to open it.
+        node: u64,
+        /// Cluster id of the node that tried to open it.
+        cluster: u64,
+    },
+
+    /// The data directory was written by a newer build, in a layout this one does not know.
+    #[error("data directory {dir} has format version {found}; this build knows up to {known}: run a newer raft-kv")]
+    NewerDataDir {
+        /// The data directory.
+        dir: PathBuf,
+        /// The version in its identity file.
+        found: u32,
+        /// The newest version this build knows.
+        known: u32,
+    },
+
     /// The replayed Raft log does not fit together (gap, or a log that does not connect to the snapshot).
     #[error("inconsistent raft log in {dir}: {reason}; refusing to start rather than drop data")]
     InconsistentLog {

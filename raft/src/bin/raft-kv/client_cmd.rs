@@ -4,14 +4,16 @@
 //! [`ClientCommand`] is only the command-line grammar (positional key and value, `--expected`,
 //! help texts, the membership commands and `transfer-leader`): it becomes the one KV operation type,
 //! [`raft::kv::Op`], or an [`AdminRequest`] in [`ClientCommand::into_request`], and the result
-//! printed is the [`OpResult`] the cluster answered.
+//! printed is the [`OpResult`] the cluster answered. `--admin-token-file` and `--force` turn an
+//! admin request into an [`AuthorizedAdmin`] (see `docs/security.md`).
 
 use std::{process::ExitCode, time::Duration};
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use raft::client::{Client, ClientConfig, ClientError};
-use raft::kv::{AdminRequest, Op, OpResult};
+use raft::kv::{AdminRequest, AuthorizedAdmin, Op, OpResult, PresentedToken};
+use raft::net::read_secret_file;
 
 use super::addrs::parse_addrs;
 
@@ -23,6 +25,15 @@ pub struct ClientArgs {
     /// Give up after this long (retries included).
     #[arg(long, default_value_t = 5000)]
     timeout_ms: u64,
+    /// File holding the cluster's admin token (the nodes' `--admin-token-file`), sent with admin
+    /// commands (add-learner, promote, remove, transfer-leader). Default: none (taken only by nodes
+    /// without a token whose client port is on loopback).
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<std::path::PathBuf>,
+    /// Carry out a membership change even when it leaves fewer voters than the nodes' floor
+    /// (`raft-kv serve --min-voters`). Default: off.
+    #[arg(long)]
+    force: bool,
     #[command(subcommand)]
     command: ClientCommand,
 }
@@ -93,6 +104,27 @@ impl ClientCommand {
     }
 }
 
+/// What `--admin-token-file` and `--force` add to an admin request; `None` when neither is given
+/// (the request then goes as older nodes know it).
+struct Credentials {
+    token: Option<PresentedToken>,
+    force: bool,
+}
+
+fn credentials(args: &ClientArgs) -> Result<Option<Credentials>> {
+    if args.admin_token_file.is_none() && !args.force {
+        return Ok(None);
+    }
+    let token = match &args.admin_token_file {
+        Some(path) => Some(PresentedToken(read_secret_file("admin token", path)?)),
+        None => None,
+    };
+    Ok(Some(Credentials {
+        token,
+        force: args.force,
+    }))
+}
+
 /// A result as the command prints it.
 fn describe(result: OpResult) -> String {
     match result {
@@ -107,10 +139,23 @@ fn describe(result: OpResult) -> String {
 pub async fn run(args: ClientArgs) -> Result<ExitCode> {
     let mut cfg = ClientConfig::new(parse_addrs(&args.cluster)?);
     cfg.op_timeout = Duration::from_millis(args.timeout_ms);
+    let credentials = credentials(&args)?;
     let mut client = Client::new(cfg);
     let result: Result<String, ClientError> = match args.command.into_request() {
         Request::Kv(op) => client.execute(op).await.map(describe),
-        Request::Admin(request) => client.admin(request).await.map(|()| "ok".into()),
+        Request::Admin(request) => match credentials {
+            None => client.admin(request).await,
+            Some(Credentials { token, force }) => {
+                client
+                    .authorized_admin(AuthorizedAdmin {
+                        request,
+                        token,
+                        force,
+                    })
+                    .await
+            }
+        }
+        .map(|()| "ok".into()),
     };
     match result {
         Ok(out) => {

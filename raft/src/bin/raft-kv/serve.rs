@@ -14,6 +14,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use super::addrs::parse_id_addrs;
 use super::conn_args::ConnArgs;
+use super::security_args::SecurityArgs;
 
 /// A chunk and its message around it must fit in one peer frame.
 const MAX_SNAPSHOT_CHUNK_BYTES: usize = DEFAULT_MAX_FRAME_LEN / 2;
@@ -80,6 +81,9 @@ pub struct ServeArgs {
     /// the subcommand enum small).
     #[command(flatten)]
     conn: Box<ConnArgs>,
+    /// Admin token, voter floor, peer secret.
+    #[command(flatten)]
+    security: SecurityArgs,
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -197,6 +201,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
     cfg.events = args.events;
     cfg.lazy_sync_interval = Duration::from_millis(args.lazy_sync_ms);
     args.conn.apply(&mut cfg)?;
+    cfg.security = args.security.into_config()?;
     Ok(cfg)
 }
 
