@@ -8,7 +8,7 @@ fn gauntlet() -> Command {
 }
 
 #[test]
-fn report_draws_the_plots_of_a_simulated_seed_and_prints_their_paths() {
+fn report_draws_the_page_and_plots_of_a_simulated_seed_and_prints_their_paths() {
     let store = tempfile::tempdir().unwrap();
     let sim = gauntlet()
         .args([
@@ -28,6 +28,10 @@ fn report_draws_the_plots_of_a_simulated_seed_and_prints_their_paths() {
         String::from_utf8_lossy(&sim.stderr)
     );
     let dir = store.path().join("sim/seed-1");
+    // The sim drew them already; the report must draw them again from what the run recorded.
+    for made in ["timeline.html", "latency.svg", "throughput.svg"] {
+        std::fs::remove_file(dir.join(made)).unwrap();
+    }
     let report = gauntlet().arg("report").arg(&dir).output().unwrap();
     let stdout = String::from_utf8_lossy(&report.stdout);
     assert_eq!(
@@ -37,9 +41,12 @@ fn report_draws_the_plots_of_a_simulated_seed_and_prints_their_paths() {
         String::from_utf8_lossy(&report.stderr)
     );
     let printed: Vec<&str> = stdout.lines().collect();
+    assert_eq!(printed.len(), 3, "{stdout}");
+    assert_eq!(printed[0], dir.join("timeline.html").display().to_string());
+    let page = std::fs::read_to_string(dir.join("timeline.html")).unwrap();
+    assert!(page.contains("</html>") && page.contains("kill"), "the page names the faults");
     let expected = [dir.join("latency.svg"), dir.join("throughput.svg")];
-    assert_eq!(printed.len(), 2, "{stdout}");
-    for (line, path) in printed.iter().zip(&expected) {
+    for (line, path) in printed[1..].iter().zip(&expected) {
         assert_eq!(*line, path.display().to_string());
         let svg = std::fs::read_to_string(path).unwrap();
         assert!(
