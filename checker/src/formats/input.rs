@@ -91,11 +91,11 @@ pub fn read_bounded(
             ),
         ));
     }
-    let (max_bytes, what) = match size_hint {
-        Some(_) => (limits.max_bytes, "a history"),
+    let (max_bytes, from) = match size_hint {
+        Some(_) => (limits.max_bytes, ""),
         None => (
             limits.max_stream_bytes,
-            "a history from a stream whose size is not known up front",
+            " from a stream (standard input or a pipe)",
         ),
     };
     let initial = size_hint
@@ -131,7 +131,8 @@ pub fn read_bounded(
                 lines.ended + 1,
                 None,
                 format!(
-                    "expected {what} of at most {} (raise it with --max-input-mb), found more",
+                    "expected a history of at most {}{from} (raise it with --max-input-mb), \
+                     found more",
                     mib(max_bytes)
                 ),
             ));
