@@ -73,9 +73,18 @@ fn prepare_partition<M: Model>(
 /// Histories with fewer operations than this are searched on the calling thread alone.
 const SEQUENTIAL_BELOW_OPS: usize = 1024;
 
-/// Steps each unfinished partition may take in the first round; each round doubles it. Small, so
-/// that a violation proved in few steps is found before other partitions have run far.
+/// Steps a partition may take in the first round at least; each round doubles its budget. Small,
+/// so that a violation proved in few steps is found before other partitions have run far.
 const FIRST_ROUND_STEPS: u64 = 1 << 11;
+
+/// The steps a partition of `operations` may take in round `round` (from 0): at least
+/// [`FIRST_ROUND_STEPS`], and twice its operations, so that a linearizable partition searched
+/// without backtracking (under two steps an operation) ends in its first round instead of
+/// keeping its search's memory across rounds. Depends on the partition alone, not on timing.
+fn round_steps(operations: usize, round: u32) -> u64 {
+    let first = FIRST_ROUND_STEPS.max(2 * operations as u64);
+    first.saturating_mul(1u64.checked_shl(round).unwrap_or(u64::MAX))
+}
 
 /// A partition still being searched, or its result.
 enum Slot<'a, M: Model> {
@@ -86,7 +95,7 @@ enum Slot<'a, M: Model> {
 /// Checks `ops` against any [`Model`].
 ///
 /// Partitions are searched in rounds: in each round every unfinished partition takes up to a
-/// number of steps (doubling from round to round), in parallel. The report names the violation
+/// number of steps ([`round_steps`]: doubling from round to round), in parallel. The report names the violation
 /// proved in the fewest search steps, the lowest key among equals. So once a partition is proved
 /// not linearizable after `n` steps, every other partition stops as soon as it has taken `n` steps
 /// (early exit): none of them can be proved in fewer any more. A partition that stopped there, or
@@ -141,7 +150,7 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
         .collect();
     let keys: Vec<Option<&Value>> = partitions.iter().map(|p| p.key.as_ref()).collect();
     let cancelled = |steps: u64| steps >= fewest.load(Ordering::Relaxed);
-    let round = |slots: &mut Vec<Slot<'_, M>>, budget: u64| {
+    let round = |slots: &mut Vec<Slot<'_, M>>, round: u32| {
         let advance = |(index, slot): (usize, &mut Slot<'_, M>)| {
             let Slot::Searching(search) = slot else {
                 return;
@@ -156,6 +165,7 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
                 memory: &memory,
                 cancelled: &cancelled,
             };
+            let budget = round_steps(prepared[index].len(), round);
             if let Some(outcome) = search.run(budget.min(bound - taken), &limits) {
                 let result = finish(
                     model,
@@ -188,7 +198,7 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
         }
     };
     let drive = |slots: &mut Vec<Slot<'_, M>>| {
-        let mut budget = FIRST_ROUND_STEPS;
+        let mut number = 0;
         loop {
             let bound = fewest.load(Ordering::Relaxed);
             let unfinished = slots
@@ -197,8 +207,8 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
             if !unfinished {
                 break;
             }
-            round(slots, budget);
-            budget = budget.saturating_mul(2);
+            round(slots, number);
+            number = number.saturating_add(1);
         }
     };
     with_threads(opts.threads, || drive(&mut slots));
