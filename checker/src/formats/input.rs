@@ -95,7 +95,7 @@ pub fn read_bounded(
         Some(_) => (limits.max_bytes, ""),
         None => (
             limits.max_stream_bytes,
-            " from a stream (standard input or a pipe)",
+            " from a stream such as standard input or a pipe",
         ),
     };
     let initial = size_hint
