@@ -13,10 +13,11 @@ pub mod memo;
 pub mod options;
 pub mod search;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
-
-use rayon::prelude::*;
 
 use crate::history::{Operation, Value};
 use crate::model::{Model, Partition, PreparedOp};
@@ -86,6 +87,15 @@ fn round_steps(operations: usize, round: u32) -> u64 {
     first.saturating_mul(1u64.checked_shl(round).unwrap_or(u64::MAX))
 }
 
+/// A partition waiting for its next round: the steps it has taken, its index, its next round.
+type Waiting = (u64, usize, u32);
+
+/// Locks `mutex`, going on with its value if a thread panicked while holding it (the panic itself
+/// reaches the caller through the thread scope).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A partition still being searched, or its result.
 enum Slot<'a, M: Model> {
     Searching(Box<Search<'a, M>>),
@@ -94,8 +104,9 @@ enum Slot<'a, M: Model> {
 
 /// Checks `ops` against any [`Model`].
 ///
-/// Partitions are searched in rounds: in each round every unfinished partition takes up to a
-/// number of steps ([`round_steps`]: doubling from round to round), in parallel. The report names the violation
+/// Partitions are searched in rounds: in each round a partition takes up to a number of steps
+/// ([`round_steps`]: doubling from round to round); the threads take the waiting partition that
+/// has taken the fewest steps next (the lowest key among equals), with no barrier between rounds. The report names the violation
 /// proved in the fewest search steps, the lowest key among equals. So once a partition is proved
 /// not linearizable after `n` steps, every other partition stops as soon as it has taken `n` steps
 /// (early exit): none of them can be proved in fewer any more. A partition that stopped there, or
@@ -135,38 +146,52 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     // The fewest steps after which some partition was proved not linearizable (0 for one decided
     // without search): no partition needs to search further than that.
     let fewest = AtomicU64::new(u64::MAX);
-    let mut slots: Vec<Slot<'_, M>> = partitions
+    let slots: Vec<Mutex<Slot<'_, M>>> = partitions
         .iter()
         .zip(&prepared)
         .map(
             |(partition, ops)| match quick_violation(model, partition.key.as_ref(), ops) {
                 Some(result) => {
                     fewest.fetch_min(result.report.steps, Ordering::Relaxed);
-                    Slot::Done(Box::new(result))
+                    Mutex::new(Slot::Done(Box::new(result)))
                 }
-                None => Slot::Searching(Box::new(Search::new(model, ops))),
+                None => Mutex::new(Slot::Searching(Box::new(Search::new(model, ops)))),
             },
         )
         .collect();
     let keys: Vec<Option<&Value>> = partitions.iter().map(|p| p.key.as_ref()).collect();
+    // The partitions waiting for their next round, the one with the fewest steps taken first:
+    // rounds without a barrier, so a thread never waits for another to end its round.
+    let waiting: Mutex<BinaryHeap<Reverse<Waiting>>> = Mutex::new(
+        slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| matches!(*lock(slot), Slot::Searching(_)))
+            .map(|(index, _)| Reverse((0, index, 0)))
+            .collect(),
+    );
+    let searching = lock(&waiting).len();
     let cancelled = |steps: u64| steps >= fewest.load(Ordering::Relaxed);
-    let round = |slots: &mut Vec<Slot<'_, M>>, round: u32| {
-        let advance = |(index, slot): (usize, &mut Slot<'_, M>)| {
-            let Slot::Searching(search) = slot else {
-                return;
-            };
-            let taken = search.steps();
-            let bound = fewest.load(Ordering::Relaxed);
-            if taken >= bound {
-                return;
-            }
-            let limits = Limits {
-                deadline,
-                memory: &memory,
-                cancelled: &cancelled,
-            };
-            let budget = round_steps(prepared[index].len(), round);
-            if let Some(outcome) = search.run(budget.min(bound - taken), &limits) {
+    let worker = || loop {
+        let Some(Reverse((taken, index, round))) = lock(&waiting).pop() else {
+            return;
+        };
+        let bound = fewest.load(Ordering::Relaxed);
+        if taken >= bound {
+            continue;
+        }
+        let mut slot = lock(&slots[index]);
+        let Slot::Searching(search) = &mut *slot else {
+            continue;
+        };
+        let limits = Limits {
+            deadline,
+            memory: &memory,
+            cancelled: &cancelled,
+        };
+        let budget = round_steps(prepared[index].len(), round);
+        match search.run(budget.min(bound - taken), &limits) {
+            Some(outcome) => {
                 let result = finish(
                     model,
                     keys[index],
@@ -180,38 +205,29 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
                 }
                 *slot = Slot::Done(Box::new(result));
             }
-        };
-        let searching = slots
-            .iter()
-            .filter(|s| matches!(s, Slot::Searching(_)))
-            .count();
-        // A few hundred operations are searched faster than threads start.
-        let small = prepared.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW_OPS;
-        if searching <= 1 || opts.threads == 1 || small {
-            slots.iter_mut().enumerate().for_each(advance);
-        } else {
-            slots
-                .par_iter_mut()
-                .with_max_len(1)
-                .enumerate()
-                .for_each(advance);
-        }
-    };
-    let drive = |slots: &mut Vec<Slot<'_, M>>| {
-        let mut number = 0;
-        loop {
-            let bound = fewest.load(Ordering::Relaxed);
-            let unfinished = slots
-                .iter()
-                .any(|s| matches!(s, Slot::Searching(search) if search.steps() < bound));
-            if !unfinished {
-                break;
+            None => {
+                let entry = Reverse((search.steps(), index, round.saturating_add(1)));
+                drop(slot);
+                lock(&waiting).push(entry);
             }
-            round(slots, number);
-            number = number.saturating_add(1);
         }
     };
-    with_threads(opts.threads, || drive(&mut slots));
+    // A few hundred operations are searched faster than threads start.
+    let small = prepared.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW_OPS;
+    if searching <= 1 || opts.threads == 1 || small {
+        worker();
+    } else {
+        with_threads(opts.threads, || {
+            rayon::scope(|scope| {
+                for _ in 0..rayon::current_num_threads().min(searching) {
+                    scope.spawn(|_| worker());
+                }
+            })
+        });
+    }
+    let slots = slots
+        .into_iter()
+        .map(|slot| slot.into_inner().unwrap_or_else(PoisonError::into_inner));
 
     let fewest = fewest.into_inner();
     let stopped = |key: Option<&Value>, ops: &[PreparedOp<M::Op>], memo_entries| PartitionResult {
@@ -228,7 +244,6 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
         memo_entries,
     };
     let results = slots
-        .into_iter()
         .zip(&keys)
         .zip(&prepared)
         .map(|((slot, key), ops)| match slot {
