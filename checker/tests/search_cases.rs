@@ -269,7 +269,7 @@ fn multi_key_register_checks_each_key_alone_and_names_the_bad_key() {
 }
 
 #[test]
-fn the_lowest_bad_key_is_reported_whatever_the_thread_count() {
+fn among_violations_proved_in_as_many_steps_the_lowest_key_is_reported_whatever_the_threads() {
     let mut h = H::new();
     let mut t = 0;
     for key in ["k3", "k1", "k2", "k0"] {
@@ -321,6 +321,67 @@ fn the_lowest_bad_key_is_reported_whatever_the_thread_count() {
     for report in &reports[1..] {
         assert_eq!(report.counterexample, reports[0].counterexample);
         assert_eq!(report.partitions, reports[0].partitions);
+    }
+}
+
+#[test]
+fn the_violation_proved_in_the_fewest_steps_is_reported_whatever_the_threads() {
+    // Key "a": `writes` overlapping writes, then reads of 1, 2, 1: impossible, proved by search
+    // after many steps for many writes, few for few.
+    let bad_key = |mut h: H, key: &str, writes: i64, start: usize| {
+        for v in 0..writes {
+            let (call, ret) = (start + v as usize, start + 100 + v as usize);
+            h = h.op(
+                Some(key),
+                "write",
+                Value::Int(v),
+                Some(Value::Int(v)),
+                call,
+                Some(ret),
+            );
+        }
+        for (i, v) in [1, 2, 1].into_iter().enumerate() {
+            let call = start + 200 + 2 * i;
+            h = h.op(
+                Some(key),
+                "read",
+                Value::Nil,
+                Some(Value::Int(v)),
+                call,
+                Some(call + 1),
+            );
+        }
+        h
+    };
+    let h = bad_key(H::new(), "a", 9, 0);
+    let h = bad_key(h, "b", 3, 1000);
+    let reports: Vec<_> = [1, 2, 4]
+        .iter()
+        .map(|&threads| {
+            check_operations(
+                &h.ops,
+                ModelKind::Register,
+                &CheckOptions {
+                    threads,
+                    ..CheckOptions::default()
+                },
+            )
+        })
+        .collect();
+    let first = &reports[0];
+    assert_eq!(first.verdict, Verdict::NotLinearizable);
+    let cx = first.counterexample.as_ref().expect("counterexample");
+    assert_eq!(cx.key, Some(Value::Str("b".into())));
+    let (a, b) = (&first.partitions[0], &first.partitions[1]);
+    assert_eq!(b.verdict, Verdict::NotLinearizable);
+    assert!(
+        matches!(&a.verdict, Verdict::Unknown { reason } if reason.contains("not checked")),
+        "{a:?}"
+    );
+    assert_eq!(a.steps, b.steps);
+    for report in &reports[1..] {
+        assert_eq!(report.partitions, first.partitions);
+        assert_eq!(report.counterexample, first.counterexample);
     }
 }
 
@@ -553,7 +614,7 @@ fn an_operation_returning_before_its_call_is_refused_not_a_panic() {
 }
 
 #[test]
-fn partitions_above_a_proven_violation_stop_at_once_whatever_the_threads() {
+fn partitions_stop_at_the_steps_of_a_proven_violation_whatever_the_threads() {
     let key_op = |h: H, key: &str, f: &str, v: i64, call: usize, ret: usize| {
         h.op(
             Some(key),
@@ -605,8 +666,10 @@ fn partitions_above_a_proven_violation_stop_at_once_whatever_the_threads() {
         matches!(verdicts[2], Verdict::Unknown { reason } if reason.contains("not checked")),
         "{verdicts:?}"
     );
-    // Stopped before its first round's budget: reported with the steps it had before the round.
-    assert_eq!(first.partitions[2].steps, 0);
+    // Stopped once it had taken as many steps as the violation needed: no violation it could
+    // still find would be proved in fewer.
+    assert!(first.partitions[1].steps > 0);
+    assert_eq!(first.partitions[2].steps, first.partitions[1].steps);
     for report in &reports[1..] {
         assert_eq!(report.partitions, first.partitions);
         assert_eq!(report.counterexample, first.counterexample);

@@ -414,11 +414,14 @@ fn prepare_for_page(
 
 /// The read limits the flags ask for.
 fn read_limits(args: &CheckArgs) -> anyhow::Result<ReadLimits> {
-    if args.max_input_mb == 0 || args.max_line_mb == 0 {
+    if args.max_input_mb == Some(0) || args.max_line_mb == 0 {
         bail!("--max-input-mb and --max-line-mb must be at least 1");
     }
+    let defaults = ReadLimits::default();
+    let named = args.max_input_mb.map(|mb| mb.saturating_mul(1 << 20));
     Ok(ReadLimits {
-        max_bytes: args.max_input_mb.saturating_mul(1 << 20),
+        max_bytes: named.unwrap_or(defaults.max_bytes),
+        max_stream_bytes: named.unwrap_or(defaults.max_stream_bytes),
         max_line_bytes: args.max_line_mb.saturating_mul(1 << 20),
     })
 }

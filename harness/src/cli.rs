@@ -76,9 +76,10 @@ pub struct CheckArgs {
     /// Default: no page.
     #[arg(long, value_name = "OUT")]
     pub html: Option<PathBuf>,
-    /// Refuse (exit code 3) a history larger than this many MiB.
-    #[arg(long, value_name = "N", default_value_t = checker::formats::DEFAULT_MAX_BYTES >> 20)]
-    pub max_input_mb: u64,
+    /// Refuse (exit code 3) a history larger than this many MiB [default: 1024 for a regular
+    /// file, 128 for standard input or a pipe, whose size is not known up front].
+    #[arg(long, value_name = "N")]
+    pub max_input_mb: Option<u64>,
     /// Refuse (exit code 3) a history with a line longer than this many MiB.
     #[arg(long, value_name = "N", default_value_t = checker::formats::DEFAULT_MAX_LINE_BYTES >> 20)]
     pub max_line_mb: u64,

@@ -331,3 +331,60 @@ fn endless_binary_or_over_long_input_is_refused_at_once_with_exit_3() {
     assert_eq!(code, 3);
     assert!(stderr.contains("at least 1"), "{stderr}");
 }
+
+/// Runs `gauntlet check -` with `args` on an endless standard input whose `n`-th line is
+/// `line(n)`, until gauntlet exits (the writer stops when the pipe closes).
+fn check_endless_stdin(args: &[&str], line: fn(u64) -> String) -> (Option<i32>, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
+        .args(["check", "-"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut n = 0;
+        loop {
+            let mut chunk = String::new();
+            for _ in 0..1000 {
+                chunk.push_str(&line(n));
+                n += 1;
+            }
+            if stdin.write_all(chunk.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn endless_standard_input_ends_with_exit_3() {
+    // One process invoking again and again: ill-formed at line 2, seen in the first MiB.
+    let (code, stderr) = check_endless_stdin(&[], |_| {
+        "{\"type\":\"invoke\",\"process\":0,\"f\":\"read\"}\n".to_string()
+    });
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("<stdin>:2: two open invocations"),
+        "{stderr}"
+    );
+    // Ever new processes: well-formed as far as it goes, stopped by the stream's size bound.
+    let (code, stderr) = check_endless_stdin(&["--max-input-mb", "2"], |n| {
+        format!("{{:type :invoke, :f :read, :process {n}}}\n")
+    });
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("expected a history of at most 2 MiB from a stream"),
+        "{stderr}"
+    );
+}

@@ -17,7 +17,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use infer::infer_model;
-pub use input::{read_bounded, ReadLimits, DEFAULT_MAX_BYTES, DEFAULT_MAX_LINE_BYTES};
+pub use input::{
+    read_bounded, ReadLimits, DEFAULT_MAX_BYTES, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_STREAM_BYTES,
+};
 pub use jsonl::Header;
 
 use crate::edn;

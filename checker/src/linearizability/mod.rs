@@ -3,8 +3,8 @@
 //! memo), and merge the outcomes into one deterministic [`CheckReport`].
 //!
 //! Determinism: partitions are ordered by key and searched in rounds of bounded steps; the report
-//! names the lowest-key violation found in the first round that finds any, whatever the number
-//! of threads and the order they happened to finish in.
+//! names the violation proved in the fewest steps (the lowest key among equals), whatever the
+//! number of threads and the order they happened to finish in.
 
 pub mod counterexample;
 pub mod hash;
@@ -13,10 +13,11 @@ pub mod memo;
 pub mod options;
 pub mod search;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
-
-use rayon::prelude::*;
 
 use crate::history::{Operation, Value};
 use crate::model::{Model, Partition, PreparedOp};
@@ -73,25 +74,45 @@ fn prepare_partition<M: Model>(
 /// Histories with fewer operations than this are searched on the calling thread alone.
 const SEQUENTIAL_BELOW_OPS: usize = 1024;
 
-/// Steps each unfinished partition may take in the first round; each round doubles it.
-const FIRST_ROUND_STEPS: u64 = 1 << 14;
+/// Steps a partition may take in the first round at least; each round doubles its budget. Small,
+/// so that a violation proved in few steps is found before other partitions have run far.
+const FIRST_ROUND_STEPS: u64 = 1 << 11;
 
-/// A partition still being searched, its result, or a search stopped because a partition of a
-/// lower key was proven not linearizable (with the steps it had taken before that round).
+/// The steps a partition of `operations` may take in round `round` (from 0): at least
+/// [`FIRST_ROUND_STEPS`], and twice its operations, so that a linearizable partition searched
+/// without backtracking (under two steps an operation) ends in its first round instead of
+/// keeping its search's memory across rounds. Depends on the partition alone, not on timing.
+fn round_steps(operations: usize, round: u32) -> u64 {
+    let first = FIRST_ROUND_STEPS.max(2 * operations as u64);
+    first.saturating_mul(1u64.checked_shl(round).unwrap_or(u64::MAX))
+}
+
+/// A partition waiting for its next round: the steps it has taken, its index, its next round.
+type Waiting = (u64, usize, u32);
+
+/// Locks `mutex`, going on with its value if a thread panicked while holding it (the panic itself
+/// reaches the caller through the thread scope).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A partition still being searched, or its result.
 enum Slot<'a, M: Model> {
     Searching(Box<Search<'a, M>>),
     Done(Box<PartitionResult>),
-    Abandoned { steps: u64 },
 }
 
 /// Checks `ops` against any [`Model`].
 ///
-/// Partitions are searched in rounds: in each round every unfinished partition takes up to a
-/// fixed number of steps (doubling from round to round), in parallel. After the first round in
-/// which some partition proves a violation, the search stops and reports the violation of the
-/// lowest key among them; within that round, partitions of higher keys than a violation already
-/// found stop at once (early exit), and are reported not checked with their steps before it. Which partitions finish in which round depends only on step counts, so
-/// the report is the same whatever the number of threads and their timing.
+/// Partitions are searched in rounds: in each round a partition takes up to a number of steps
+/// ([`round_steps`]: doubling from round to round); the threads take the waiting partition that
+/// has taken the fewest steps next (the lowest key among equals), with no barrier between rounds. The report names the violation
+/// proved in the fewest search steps, the lowest key among equals. So once a partition is proved
+/// not linearizable after `n` steps, every other partition stops as soon as it has taken `n` steps
+/// (early exit): none of them can be proved in fewer any more. A partition that stopped there, or
+/// that ended in more than `n` steps under some timing, is reported not checked with `n` steps;
+/// what finished within `n` steps finishes in any timing. So the verdict, the counterexample and
+/// every partition's result are the same whatever the number of threads and their timing.
 pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) -> CheckReport {
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
@@ -122,129 +143,117 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     }
 
     let memory = MemoryBudget::new(opts.memory_budget_bytes);
-    // The index of the lowest partition proven not linearizable in this round: every partition
-    // above it stops at once (its result can no longer change the report).
-    let lowest_violation = AtomicUsize::new(usize::MAX);
-    let mut slots: Vec<Slot<'_, M>> = partitions
+    // The fewest steps after which some partition was proved not linearizable (0 for one decided
+    // without search): no partition needs to search further than that.
+    let fewest = AtomicU64::new(u64::MAX);
+    let slots: Vec<Mutex<Slot<'_, M>>> = partitions
         .iter()
         .zip(&prepared)
         .map(
             |(partition, ops)| match quick_violation(model, partition.key.as_ref(), ops) {
-                Some(result) => Slot::Done(Box::new(result)),
-                None => Slot::Searching(Box::new(Search::new(model, ops))),
+                Some(result) => {
+                    fewest.fetch_min(result.report.steps, Ordering::Relaxed);
+                    Mutex::new(Slot::Done(Box::new(result)))
+                }
+                None => Mutex::new(Slot::Searching(Box::new(Search::new(model, ops)))),
             },
         )
         .collect();
     let keys: Vec<Option<&Value>> = partitions.iter().map(|p| p.key.as_ref()).collect();
-    let round = |slots: &mut Vec<Slot<'_, M>>, budget: u64| {
-        let advance = |(index, slot): (usize, &mut Slot<'_, M>)| {
-            if let Slot::Searching(search) = slot {
-                let cancelled = || lowest_violation.load(Ordering::Relaxed) < index;
-                let limits = Limits {
-                    deadline,
-                    memory: &memory,
-                    cancelled: &cancelled,
-                };
-                if let Some(outcome) = search.run(budget, &limits) {
-                    let result = finish(
-                        model,
-                        keys[index],
-                        &prepared[index],
-                        search,
-                        outcome,
-                        opts.witness,
-                    );
-                    if result.report.verdict == Verdict::NotLinearizable {
-                        lowest_violation.fetch_min(index, Ordering::Relaxed);
-                    }
-                    *slot = Slot::Done(Box::new(result));
-                }
-            }
-        };
-        let searching = slots
+    // The partitions waiting for their next round, the one with the fewest steps taken first:
+    // rounds without a barrier, so a thread never waits for another to end its round.
+    let waiting: Mutex<BinaryHeap<Reverse<Waiting>>> = Mutex::new(
+        slots
             .iter()
-            .filter(|s| matches!(s, Slot::Searching(_)))
-            .count();
-        // A few hundred operations are searched faster than threads start.
-        let small = prepared.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW_OPS;
-        if searching <= 1 || opts.threads == 1 || small {
-            slots.iter_mut().enumerate().for_each(advance);
-        } else {
-            slots
-                .par_iter_mut()
-                .with_max_len(1)
-                .enumerate()
-                .for_each(advance);
+            .enumerate()
+            .filter(|(_, slot)| matches!(*lock(slot), Slot::Searching(_)))
+            .map(|(index, _)| Reverse((0, index, 0)))
+            .collect(),
+    );
+    let searching = lock(&waiting).len();
+    let cancelled = |steps: u64| steps >= fewest.load(Ordering::Relaxed);
+    let worker = || loop {
+        let Some(Reverse((taken, index, round))) = lock(&waiting).pop() else {
+            return;
+        };
+        let bound = fewest.load(Ordering::Relaxed);
+        if taken >= bound {
+            continue;
         }
-    };
-    let drive = |slots: &mut Vec<Slot<'_, M>>| {
-        let mut budget = FIRST_ROUND_STEPS;
-        loop {
-            let violation = slots.iter().any(
-                |s| matches!(s, Slot::Done(r) if r.report.verdict == Verdict::NotLinearizable),
-            );
-            let searching = slots.iter().any(|s| matches!(s, Slot::Searching(_)));
-            if violation || !searching {
-                break;
-            }
-            let steps_before: Vec<Option<u64>> = slots
-                .iter()
-                .map(|slot| match slot {
-                    Slot::Searching(search) => Some(search.steps()),
-                    _ => None,
-                })
-                .collect();
-            round(slots, budget);
-            // Partitions above the lowest violation were stopped at whatever point the timing
-            // allowed; report each as it stood before the round, so the report does not depend
-            // on threads and timing.
-            let lowest = lowest_violation.load(Ordering::Relaxed);
-            for (slot, steps) in slots
-                .iter_mut()
-                .zip(steps_before)
-                .skip(lowest.saturating_add(1))
-            {
-                if let Some(steps) = steps {
-                    *slot = Slot::Abandoned { steps };
+        let mut slot = lock(&slots[index]);
+        let Slot::Searching(search) = &mut *slot else {
+            continue;
+        };
+        let limits = Limits {
+            deadline,
+            memory: &memory,
+            cancelled: &cancelled,
+        };
+        let budget = round_steps(prepared[index].len(), round);
+        match search.run(budget.min(bound - taken), &limits) {
+            Some(outcome) => {
+                let result = finish(
+                    model,
+                    keys[index],
+                    &prepared[index],
+                    search,
+                    outcome,
+                    opts.witness,
+                );
+                if result.report.verdict == Verdict::NotLinearizable {
+                    fewest.fetch_min(result.report.steps, Ordering::Relaxed);
                 }
+                *slot = Slot::Done(Box::new(result));
             }
-            budget = budget.saturating_mul(2);
+            None => {
+                let entry = Reverse((search.steps(), index, round.saturating_add(1)));
+                drop(slot);
+                lock(&waiting).push(entry);
+            }
         }
     };
-    with_threads(opts.threads, || drive(&mut slots));
-
-    let results = slots
+    // A few hundred operations are searched faster than threads start.
+    let small = prepared.iter().map(Vec::len).sum::<usize>() < SEQUENTIAL_BELOW_OPS;
+    if searching <= 1 || opts.threads == 1 || small {
+        worker();
+    } else {
+        with_threads(opts.threads, || {
+            rayon::scope(|scope| {
+                for _ in 0..rayon::current_num_threads().min(searching) {
+                    scope.spawn(|_| worker());
+                }
+            })
+        });
+    }
+    let slots = slots
         .into_iter()
+        .map(|slot| slot.into_inner().unwrap_or_else(PoisonError::into_inner));
+
+    let fewest = fewest.into_inner();
+    let stopped = |key: Option<&Value>, ops: &[PreparedOp<M::Op>], memo_entries| PartitionResult {
+        report: PartitionReport {
+            key: key.cloned(),
+            operations: ops.len(),
+            verdict: not_checked(),
+            witness: None,
+            steps: fewest,
+            method: Method::Search,
+        },
+        counterexample: None,
+        decided_without_search: false,
+        memo_entries,
+    };
+    let results = slots
         .zip(&keys)
         .zip(&prepared)
         .map(|((slot, key), ops)| match slot {
+            // Ended after more steps than the violation reported: under another timing it would
+            // have stopped there.
+            Slot::Done(result) if result.report.steps > fewest => {
+                stopped(*key, ops, result.memo_entries)
+            }
             Slot::Done(result) => *result,
-            Slot::Searching(search) => PartitionResult {
-                report: PartitionReport {
-                    key: key.cloned(),
-                    operations: ops.len(),
-                    verdict: not_checked(),
-                    witness: None,
-                    steps: search.steps(),
-                    method: Method::Search,
-                },
-                counterexample: None,
-                decided_without_search: false,
-                memo_entries: search.memo_entries(),
-            },
-            Slot::Abandoned { steps } => PartitionResult {
-                report: PartitionReport {
-                    key: key.cloned(),
-                    operations: ops.len(),
-                    verdict: not_checked(),
-                    witness: None,
-                    steps,
-                    method: Method::Search,
-                },
-                counterexample: None,
-                decided_without_search: false,
-                memo_entries: 0,
-            },
+            Slot::Searching(search) => stopped(*key, ops, search.memo_entries()),
         })
         .collect();
     merge(results, ops.len(), started, &memory)

@@ -55,8 +55,8 @@ impl MemoryBudget {
 pub struct Limits<'a> {
     pub deadline: Option<Instant>,
     pub memory: &'a MemoryBudget,
-    /// True when the result of this partition is no longer needed.
-    pub cancelled: &'a (dyn Fn() -> bool + Sync),
+    /// Given the steps this search has taken, true when its result is no longer needed.
+    pub cancelled: &'a (dyn Fn(u64) -> bool + Sync),
 }
 
 /// How a partition's search ended. Operation positions are indices into the partition's ops.
@@ -444,7 +444,8 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn check_limits(&mut self, limits: &Limits<'_>) -> Option<Outcome<M::State>> {
-        if (limits.cancelled)() {
+        // The step about to be taken is already counted.
+        if (limits.cancelled)(self.steps - 1) {
             return Some(Outcome::Cancelled);
         }
         if limits.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -101,13 +101,16 @@ impl Model for Kv {
     fn prepare(&self, op: &Operation) -> Result<KvOp, ModelError> {
         // Byte patterns: matching `&str` literals calls `memcmp` for every operation.
         match op.f.as_bytes() {
-            [b'g', b'e', b't'] | [b'r', b'e', b'a', b'd'] => {
-                let prefixes = match &op.output {
-                    Some(Value::Str(s)) => Some(Arc::from(Piece::new(s).prefix_hashes())),
-                    _ => None,
-                };
-                Ok(KvOp::Get(op.output.as_ref().map(normalize), prefixes))
-            }
+            [b'g', b'e', b't'] | [b'r', b'e', b'a', b'd'] => Ok(match &op.output {
+                // One piece gives both the value read and its prefixes' hashes.
+                Some(Value::Str(s)) => {
+                    let piece = Piece::new(s);
+                    let prefixes = Arc::from(piece.prefix_hashes());
+                    let read = Text::from_piece(&piece).map_or(KvValue::Absent, KvValue::Text);
+                    KvOp::Get(Some(read), Some(prefixes))
+                }
+                output => KvOp::Get(output.as_ref().map(normalize), None),
+            }),
             [b'p', b'u', b't'] | [b'w', b'r', b'i', b't', b'e'] => {
                 Ok(KvOp::Put(normalize(&op.input)))
             }
