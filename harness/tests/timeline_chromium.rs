@@ -122,11 +122,42 @@ fn failing_sim_run(store: &Path) -> PathBuf {
 fn a_failing_runs_page_shows_the_counterexample_leaders_and_faults() {
     let store = tempfile::tempdir().unwrap();
     let run = failing_sim_run(store.path());
-    let page = write_run_timeline(&run).unwrap();
+    assert_page_shows_the_failure(&run);
+}
+
+/// The page of a failing real `gauntlet test` run. `.ci/run` makes one (a planted bug caught
+/// under partitions and kills) and names its directory in `GAUNTLET_REAL_FAILING_RUN`; without
+/// it the test says it was skipped (a real failing run takes tens of seconds and several seeds).
+#[test]
+fn a_real_failing_runs_page_shows_the_counterexample_leaders_and_faults() {
+    let Some(run) = std::env::var_os("GAUNTLET_REAL_FAILING_RUN") else {
+        eprintln!(
+            "SKIPPED: GAUNTLET_REAL_FAILING_RUN names no run directory (.ci/run sets it to the \
+             failing real run it makes)"
+        );
+        return;
+    };
+    let run = std::fs::canonicalize(PathBuf::from(run)).unwrap();
+    let results = std::fs::read_to_string(run.join("results.json")).unwrap();
+    assert!(
+        results.contains("\"exit_code\": 1"),
+        "{} is not a failing run: {results}",
+        run.display()
+    );
+    assert!(
+        run.join("timeline.html").is_file(),
+        "the run wrote no page itself"
+    );
+    assert_page_shows_the_failure(&run);
+}
+
+/// Draws `run`'s page again and checks what it is given and, in Chromium, what it drew.
+fn assert_page_shows_the_failure(run: &Path) {
+    let page = write_run_timeline(run).unwrap();
     assert_eq!(page, run.join("timeline.html"));
 
     // As data first: what the page is given.
-    let data = load_run_dir(&run).unwrap();
+    let data = load_run_dir(run).unwrap();
     let cx = data.counterexample.as_ref().expect("a counterexample");
     let involved = cx.involved();
     assert!(!involved.is_empty());
