@@ -603,12 +603,27 @@ fn save(store: &Path, outcome: &SimOutcome) -> anyhow::Result<PathBuf> {
     write_spec(&dir.join("spec.json"), &spec)?;
     write_atomic(
         &dir.join("verdict.txt"),
-        (outcome.verdict.summary() + "\n").as_bytes(),
+        verdict_text(&outcome.verdict).as_bytes(),
     )?;
     if !outcome.events.is_empty() {
         write_events(&dir, &outcome.events)?;
     }
     Ok(dir)
+}
+
+/// `verdict.txt`: the verdict's one-line summary, then what it found (a violation's detail, the
+/// reason for an unknown or a harness failure), which the timeline page shows.
+fn verdict_text(verdict: &SimVerdict) -> String {
+    let mut text = verdict.summary() + "\n";
+    match verdict {
+        SimVerdict::Violation { detail, .. } => text.push_str(detail),
+        SimVerdict::Unknown(reason) | SimVerdict::HarnessFailure(reason) => text.push_str(reason),
+        SimVerdict::Valid => {}
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 /// Draws a saved seed's timeline page and plots (`timeline.html`, `latency.svg`,

@@ -179,12 +179,27 @@ fn verdict(
     }
     let verdict_txt = dir.join("verdict.txt");
     if verdict_txt.is_file() {
+        // The verdict's summary, then what it found (a violation's detail, at most a few lines
+        // shown: the history's counterexample has a panel of its own).
         let text = read_text(&verdict_txt)?;
-        let detail = recheck.map_or(String::new(), |v| format!("the history re-checked: {v}"));
-        return Ok((text.trim().to_string(), detail));
+        let mut lines = text.lines();
+        let verdict = lines.next().unwrap_or("").trim().to_string();
+        let mut detail: Vec<String> = lines
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(VERDICT_DETAIL_LINES)
+            .map(String::from)
+            .collect();
+        if let Some(v) = recheck {
+            detail.push(format!("the history re-checked: {v}"));
+        }
+        return Ok((verdict, detail.join("; ")));
     }
     Ok((recheck.unwrap_or_else(|| "unknown".into()), String::new()))
 }
+
+/// Lines of a simulated verdict's detail that the page's header shows.
+const VERDICT_DETAIL_LINES: usize = 3;
 
 /// A simulator's `events.jsonl`: every node, virtual time on the history's clock.
 fn sim_events(dir: &Path) -> Result<Vec<(u64, EventRecord)>, ReportError> {
@@ -386,7 +401,7 @@ mod tests {
         std::fs::write(dir.path().join("history.jsonl"), HISTORY).unwrap();
         std::fs::write(
             dir.path().join("verdict.txt"),
-            "violation: not-linearizable\n",
+            "violation: not-linearizable\nkey k0: no order fits\n",
         )
         .unwrap();
         let events = [
@@ -399,6 +414,11 @@ mod tests {
         std::fs::write(dir.path().join("events.jsonl"), events + "\n").unwrap();
         let data = load_run_dir(dir.path()).unwrap();
         assert_eq!(data.verdict, "violation: not-linearizable");
+        assert!(
+            data.verdict_detail.starts_with("key k0: no order fits"),
+            "the verdict's detail is shown: {}",
+            data.verdict_detail
+        );
         assert!(data.title.starts_with("simulated run"));
         assert_eq!(
             data.nodes[1].spans[0].start_ns, 700,
