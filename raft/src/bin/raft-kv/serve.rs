@@ -81,9 +81,9 @@ pub struct ServeArgs {
     /// the subcommand enum small).
     #[command(flatten)]
     conn: Box<ConnArgs>,
-    /// Admin token, voter floor, peer secret.
+    /// Admin token, voter floor, peer secret (boxed: keeps the subcommand enum small).
     #[command(flatten)]
-    security: SecurityArgs,
+    security: Box<SecurityArgs>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -201,7 +201,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig> {
     cfg.events = args.events;
     cfg.lazy_sync_interval = Duration::from_millis(args.lazy_sync_ms);
     args.conn.apply(&mut cfg)?;
-    cfg.security = args.security.into_config()?;
+    cfg.security = (*args.security).into_config()?;
     Ok(cfg)
 }
 
