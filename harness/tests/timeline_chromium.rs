@@ -137,7 +137,12 @@ fn a_real_failing_runs_page_shows_the_counterexample_leaders_and_faults() {
         );
         return;
     };
-    let run = std::fs::canonicalize(PathBuf::from(run)).unwrap();
+    let run = std::fs::canonicalize(PathBuf::from(&run)).unwrap_or_else(|err| {
+        panic!(
+            "GAUNTLET_REAL_FAILING_RUN={}: {err} (an absolute path: the test runs in harness/)",
+            run.to_string_lossy()
+        )
+    });
     let results = std::fs::read_to_string(run.join("results.json")).unwrap();
     assert!(
         results.contains("\"exit_code\": 1"),
