@@ -111,6 +111,8 @@ async fn three_members_serve_every_operation_and_survive_kill_restart_and_wipe()
 
     // Every operation, through a workload client of member 1.
     let mut client = db.client(ClientProfile::Workload);
+    // The first writes after the cluster formed may meet a fresh election: retry until one lands.
+    until_ok(client.as_mut(), put("warm", "up"), Duration::from_secs(20)).await;
     assert_eq!(client.call(get("a")).await.unwrap(), KvReply::Value(None));
     assert_eq!(client.call(put("a", "1")).await.unwrap(), KvReply::Written);
     assert_eq!(client.call(get("a")).await.unwrap(), value("1"));
@@ -252,5 +254,64 @@ async fn a_closed_port_is_a_definite_failure_for_reads_and_writes() {
         assert!(failure.definite, "{failure:?}");
         assert_eq!(failure.kind, ErrorKind::ConnectionRefused);
         assert_eq!(client.last_node(), Some(4));
+    }
+}
+
+const ORPHAN_ENV: &str = "GAUNTLET_ETCD_ORPHAN_TOKEN";
+
+/// Run by [`members_die_when_gauntlet_is_killed`] in a child process: starts three members and
+/// waits to be SIGKILLed. Does nothing in a normal test run.
+#[test]
+#[ignore = "run as a child process by members_die_when_gauntlet_is_killed"]
+fn child_starts_members_and_waits_to_be_killed() {
+    let Ok(token) = std::env::var(ORPHAN_ENV) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = EtcdOptions::local(dir.path().to_path_buf(), 3);
+    options.cluster_token = token;
+    let mut db = EtcdDb::plan(options).unwrap();
+    for node in db.nodes() {
+        db.start(node).unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+#[test]
+fn members_die_when_gauntlet_is_killed() {
+    if !etcd_installed() {
+        return;
+    }
+    let token = format!("gauntlet-etcd-orphan-test-{}", std::process::id());
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "child_starts_members_and_waits_to_be_killed",
+        ])
+        .env(ORPHAN_ENV, &token)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while live_processes_naming(&token).len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the child did not start three members"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SIGKILL: no Drop, no panic hook, no signal handler runs; only the watchdogs remain.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    while !live_processes_naming(&token).is_empty() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "members outlived their parent: {:?}",
+            live_processes_naming(&token)
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
