@@ -212,7 +212,6 @@ async fn three_members_serve_every_operation_and_survive_kill_restart_and_wipe()
     assert!(data_3.is_dir());
     db.wipe(3).unwrap();
     assert!(!data_3.exists());
-
     // Teardown leaves no etcd (nor watchdog) process behind.
     let groups = db.process_groups();
     assert!(!groups.is_empty());
