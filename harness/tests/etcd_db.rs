@@ -149,6 +149,13 @@ async fn three_members_serve_every_operation_and_survive_kill_restart_and_wipe()
         assert_eq!(client.call(append(suffix)).await.unwrap(), KvReply::Written);
     }
     assert_eq!(client.call(get("list")).await.unwrap(), value(" 1 2 3"));
+    // etcd's own error, read from the gateway's error body: rejected before Raft, so definite.
+    let empty_key = client.call(put("", "v")).await.unwrap_err();
+    assert!(empty_key.definite, "{empty_key:?}");
+    assert!(
+        empty_key.reason.contains("key is not provided"),
+        "{empty_key:?}"
+    );
     let delete = client
         .call(Op::Delete { key: "a".into() })
         .await
