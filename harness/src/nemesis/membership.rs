@@ -279,7 +279,9 @@ impl NemesisRunner {
 
     /// Sends `change` until it is committed, the deadline passes or the run stops; `true` when
     /// it was committed. Every failure is retried after a pause (a refusal may be temporary: a
-    /// change already in flight, a learner still behind).
+    /// change already in flight, a learner still behind). A refusal after an attempt whose
+    /// outcome was unknown counts as done: that attempt took effect, so the change no longer
+    /// applies (`node 4 is already a member`, `node 4 is not a learner`).
     async fn until_done(
         &self,
         change: MembershipChange,
@@ -288,6 +290,7 @@ impl NemesisRunner {
         outcome: &mut Outcome,
     ) -> bool {
         let mut last_error;
+        let mut maybe_done = false;
         loop {
             let attempt = self.cluster.db().change_membership(change);
             match attempt.await {
@@ -296,6 +299,21 @@ impl NemesisRunner {
                     return true;
                 }
                 Err(err) => {
+                    let refused = matches!(err, DbError::Membership { definite: true, .. });
+                    if refused && maybe_done {
+                        outcome.note(format!(
+                            "{change} (an earlier attempt took effect: {})",
+                            err.describe()
+                        ));
+                        return true;
+                    }
+                    maybe_done |= matches!(
+                        err,
+                        DbError::Membership {
+                            definite: false,
+                            ..
+                        }
+                    );
                     tracing::info!(%change, err = %err.describe(), "membership change failed; retrying");
                     last_error = err.describe();
                 }
