@@ -80,6 +80,55 @@ pub enum DbError {
     Control { node: NodeId, what: String },
     #[error("no node with id {0}")]
     UnknownNode(NodeId),
+    #[error("{db} does not support {what}")]
+    Unsupported {
+        db: &'static str,
+        what: &'static str,
+    },
+    /// A membership change failed: `definite` when it surely did not take effect.
+    #[error("membership change {change} failed ({}): {reason}", if *definite { "refused" } else { "outcome unknown" })]
+    Membership {
+        change: String,
+        definite: bool,
+        reason: String,
+    },
+}
+
+/// A membership change sent to the cluster (raft-kv's admin requests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// Add a node (started with [`Db::take_spare`]) as a learner.
+    AddLearner(NodeId),
+    /// Promote a learner to voter.
+    Promote(NodeId),
+    /// Remove a voter or learner; `force` lets it go below the node's voter floor.
+    Remove { node: NodeId, force: bool },
+    /// Ask the leader to hand leadership to this voter.
+    TransferLeader(NodeId),
+}
+
+impl MembershipChange {
+    /// The node the change is about.
+    pub fn node(self) -> NodeId {
+        match self {
+            MembershipChange::AddLearner(n)
+            | MembershipChange::Promote(n)
+            | MembershipChange::Remove { node: n, .. }
+            | MembershipChange::TransferLeader(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for MembershipChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MembershipChange::AddLearner(n) => write!(f, "add-learner {n}"),
+            MembershipChange::Promote(n) => write!(f, "promote {n}"),
+            MembershipChange::Remove { node, force: false } => write!(f, "remove {node}"),
+            MembershipChange::Remove { node, force: true } => write!(f, "remove {node} (forced)"),
+            MembershipChange::TransferLeader(n) => write!(f, "transfer-leader {n}"),
+        }
+    }
 }
 
 impl DbError {
@@ -100,7 +149,8 @@ impl DbError {
 pub trait Db: Send {
     /// A short name, such as `raft-kv`.
     fn name(&self) -> &'static str;
-    /// The node ids, in order.
+    /// The node ids, in order: the current members (with membership churn, nodes added by
+    /// [`Db::take_spare`] join and nodes [`Db::retire`]d leave).
     fn nodes(&self) -> Vec<NodeId>;
     /// Starts a node (first start or restart after a kill) and waits until it serves.
     fn start(&mut self, node: NodeId) -> Result<(), DbError>;
@@ -127,6 +177,39 @@ pub trait Db: Send {
     /// Asks one node for a linearizable read: `true` when that node served it itself (it is the
     /// leader). Used to aim faults at the leader.
     fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool>;
+
+    /// Membership churn: starts a fresh spare node (an id beyond the initial ones, an empty data
+    /// directory, the initial configuration, so it is no member until a change adds it) and
+    /// counts it among [`Db::nodes`]. Its id; an error when no spare is left.
+    fn take_spare(&mut self) -> Result<NodeId, DbError> {
+        Err(DbError::Unsupported {
+            db: self.name(),
+            what: "spare nodes",
+        })
+    }
+
+    /// Membership churn: stops a node that left the configuration and drops it from
+    /// [`Db::nodes`] (so healing does not start it again).
+    fn retire(&mut self, node: NodeId) -> Result<(), DbError> {
+        let _ = node;
+        Err(DbError::Unsupported {
+            db: self.name(),
+            what: "retiring nodes",
+        })
+    }
+
+    /// Membership churn: sends a change to the cluster's leader and waits until it is committed.
+    fn change_membership(
+        &self,
+        change: MembershipChange,
+    ) -> BoxFuture<'static, Result<(), DbError>> {
+        let _ = change;
+        let err = DbError::Unsupported {
+            db: self.name(),
+            what: "membership changes",
+        };
+        Box::pin(futures::future::ready(Err(err)))
+    }
 }
 
 /// How patient a client is.

@@ -24,7 +24,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::raft_kv_client::{probe_is_leader, RaftKvClient};
-use super::{guard, ports, ClientProfile, Db, DbClient, DbError, NodeId};
+use super::{guard, ports, ClientProfile, Db, DbClient, DbError, MembershipChange, NodeId};
+use raft::client::{Client, ClientConfig};
+use raft::kv::{AdminRequest, AuthorizedAdmin};
 
 /// How to run a raft-kv cluster.
 #[derive(Clone, Debug)]
@@ -45,6 +47,9 @@ pub struct RaftKvOptions {
     pub ready_timeout: Duration,
     /// More `raft-kv serve` arguments for every node (e.g. `--voters 1,2,3`).
     pub extra_args: Vec<String>,
+    /// Spare nodes for membership churn, ids `nodes + 1 ..`: planned (ports, proxy links) but
+    /// started only by [`Db::take_spare`]. With spares, every node starts with `--voters 1..nodes`.
+    pub spares: usize,
 }
 
 impl RaftKvOptions {
@@ -64,6 +69,7 @@ impl RaftKvOptions {
             seed: 1,
             ready_timeout: Duration::from_secs(20),
             extra_args: Vec::new(),
+            spares: 0,
         }
     }
 }
@@ -90,19 +96,29 @@ pub struct RaftKv {
     running: BTreeMap<NodeId, Running>,
     /// How many clients were made: each workload client's home node is the next one in turn.
     clients_made: AtomicUsize,
+    /// The current members ([`Db::nodes`]): the initial nodes, plus spares taken, minus nodes
+    /// retired.
+    members: std::collections::BTreeSet<NodeId>,
+    /// Spare ids not taken yet, lowest first.
+    spares: std::collections::VecDeque<NodeId>,
 }
 
 impl RaftKv {
     /// Chooses free ports and paths for every node; starts nothing.
-    pub fn plan(options: RaftKvOptions) -> Result<RaftKv, DbError> {
-        let addrs =
-            ports::free_loopback_addrs(options.nodes * 2).map_err(|source| DbError::Io {
-                node: 0,
-                what: "choosing free ports".into(),
-                source,
-            })?;
+    pub fn plan(mut options: RaftKvOptions) -> Result<RaftKv, DbError> {
+        let planned = options.nodes + options.spares;
+        let addrs = ports::free_loopback_addrs(planned * 2).map_err(|source| DbError::Io {
+            node: 0,
+            what: "choosing free ports".into(),
+            source,
+        })?;
+        if options.spares > 0 {
+            let voters: Vec<String> = (1..=options.nodes).map(|n| n.to_string()).collect();
+            options.extra_args.push("--voters".into());
+            options.extra_args.push(voters.join(","));
+        }
         let mut plans = BTreeMap::new();
-        for index in 0..options.nodes {
+        for index in 0..planned {
             let id = index as NodeId + 1;
             plans.insert(
                 id,
@@ -123,7 +139,10 @@ impl RaftKv {
         for plan in plans.values_mut() {
             plan.routes = peer_addrs.iter().copied().collect();
         }
+        let initial = options.nodes as NodeId;
         Ok(RaftKv {
+            members: (1..=initial).collect(),
+            spares: (initial + 1..=planned as NodeId).collect(),
             options,
             plans,
             running: BTreeMap::new(),
@@ -338,7 +357,7 @@ impl Db for RaftKv {
     }
 
     fn nodes(&self) -> Vec<NodeId> {
-        self.plans.keys().copied().collect()
+        self.members.iter().copied().collect()
     }
 
     fn start(&mut self, node: NodeId) -> Result<(), DbError> {
@@ -480,8 +499,11 @@ impl Db for RaftKv {
         self.plans.values().map(|p| p.client_addr).collect()
     }
 
+    /// Every planned node, spares included: a client reaches the members a churn added (and
+    /// follows leader hints to them) without being told.
     fn client(&self, profile: ClientProfile) -> Box<dyn DbClient> {
-        let home = self.clients_made.fetch_add(1, Ordering::Relaxed);
+        // Homes are the initial nodes (a spare may never start).
+        let home = self.clients_made.fetch_add(1, Ordering::Relaxed) % self.options.nodes.max(1);
         let cluster = self.plans.iter().map(|(&id, p)| (id, p.client_addr));
         Box::new(RaftKvClient::new(cluster.collect(), profile, home))
     }
@@ -491,6 +513,67 @@ impl Db for RaftKv {
             Some(plan) => probe_is_leader(plan.client_addr).boxed(),
             None => futures::future::ready(false).boxed(),
         }
+    }
+
+    fn take_spare(&mut self) -> Result<NodeId, DbError> {
+        let node = self.spares.pop_front().ok_or(DbError::Control {
+            node: 0,
+            what: format!(
+                "no spare node left (the run planned {})",
+                self.options.spares
+            ),
+        })?;
+        self.wipe(node)?;
+        self.start(node)?;
+        self.members.insert(node);
+        Ok(node)
+    }
+
+    fn retire(&mut self, node: NodeId) -> Result<(), DbError> {
+        self.kill(node)?;
+        self.members.remove(&node);
+        Ok(())
+    }
+
+    fn change_membership(
+        &self,
+        change: MembershipChange,
+    ) -> BoxFuture<'static, Result<(), DbError>> {
+        let addrs = |node: NodeId| self.plans.get(&node).map(|p| (p.peer_addr, p.client_addr));
+        let request = match change {
+            MembershipChange::AddLearner(id) => match addrs(id) {
+                Some((peer, client)) => AdminRequest::AddLearner {
+                    id,
+                    peer_addr: peer.to_string(),
+                    client_addr: client.to_string(),
+                },
+                None => return futures::future::ready(Err(DbError::UnknownNode(id))).boxed(),
+            },
+            MembershipChange::Promote(id) => AdminRequest::Promote { id },
+            MembershipChange::Remove { node, .. } => AdminRequest::Remove { id: node },
+            MembershipChange::TransferLeader(to) => AdminRequest::TransferLeadership { to },
+        };
+        let force = matches!(change, MembershipChange::Remove { force: true, .. });
+        let mut config = ClientConfig::new(self.client_addrs());
+        config.op_timeout = Duration::from_secs(5);
+        config.attempt_timeout = Duration::from_secs(1);
+        async move {
+            let mut client = Client::new(config);
+            let admin = AuthorizedAdmin {
+                request,
+                token: None,
+                force,
+            };
+            client
+                .authorized_admin(admin)
+                .await
+                .map_err(|err| DbError::Membership {
+                    change: change.to_string(),
+                    definite: err.is_definite(),
+                    reason: err.to_string(),
+                })
+        }
+        .boxed()
     }
 }
 

@@ -2,7 +2,8 @@
 //! `<fault>-start` nemesis event recorded; at its end it is reverted (links passed, nodes
 //! restarted or resumed) and a `<fault>-end` event recorded. Targets named "the leader" are
 //! resolved when the fault starts; both events carry what the fault hit ([`Resolved`]: the node
-//! ids and the directed links). [`Cluster::heal_everything`] undoes any fault at all.
+//! ids and the directed links). [`Cluster::heal_everything`] undoes any fault at all. The
+//! membership lane runs apart ([`super::membership`]): its steps are actions, not states to undo.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -12,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::resolved::Resolved;
 use super::schedule::{
-    isolate, links_out_of, node_list, Fault, Lane, Link, NemesisKind, NodeId, PartitionShape,
-    Schedule, Step, Targets,
+    isolate, links_out_of, node_list, Fault, Lane, Link, NodeId, PartitionShape, Schedule, Step,
+    Targets,
 };
 use crate::db::Db;
 use crate::proxy::{LinkId, LinkState, ProxyHandle};
@@ -65,7 +66,7 @@ impl Cluster {
         }
     }
 
-    fn with_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> T) -> T {
+    pub(super) fn with_db<T>(&self, f: impl FnOnce(&mut dyn Db) -> T) -> T {
         tokio::task::block_in_place(|| f(self.db().as_mut()))
     }
 
@@ -84,20 +85,6 @@ impl Cluster {
             }
             problems
         })
-    }
-}
-
-/// A nemesis kind that real runs cannot carry out yet (membership changes live in the simulator
-/// only for now).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("nemesis {0:?} runs in the simulator only for now: real clusters do not carry out membership changes yet (try `gauntlet sim --nemesis {0}`)")]
-pub struct SimOnlyNemesis(pub &'static str);
-
-/// Refuses a list of kinds that real runs cannot carry out (checked before anything starts).
-pub fn refuse_sim_only(kinds: &[NemesisKind]) -> Result<(), SimOnlyNemesis> {
-    match kinds.iter().find(|kind| kind.is_sim_only()) {
-        Some(kind) => Err(SimOnlyNemesis(kind.name())),
-        None => Ok(()),
     }
 }
 
@@ -137,10 +124,13 @@ impl NemesisRunner {
         stop: CancellationToken,
     ) -> usize {
         let lanes = Lane::ALL.map(|lane| schedule.lane(lane));
-        let runs = lanes
-            .iter()
-            .map(|steps| self.run_lane(steps, started, stop.clone()));
-        futures::future::join_all(runs).await.into_iter().sum()
+        let [network, process, membership] = &lanes;
+        let (network, process, membership) = futures::join!(
+            self.run_lane(network, started, stop.clone()),
+            self.run_lane(process, started, stop.clone()),
+            self.run_membership_lane(membership, started, stop.clone()),
+        );
+        network + process + membership
     }
 
     async fn run_lane(&self, steps: &[Step], started: Instant, stop: CancellationToken) -> usize {
@@ -166,7 +156,7 @@ impl NemesisRunner {
         applied_count
     }
 
-    fn set_active(&self, add: Option<&str>, remove: Option<&str>) {
+    pub(super) fn set_active(&self, add: Option<&str>, remove: Option<&str>) {
         let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = remove {
             active.retain(|a| a != old);
@@ -279,8 +269,7 @@ impl NemesisRunner {
                 applied.nodes = nodes;
                 format!("{} {detail}{}", fault.name(), problems(&errors))
             }
-            // Refused before the run starts (`refuse_sim_only`); a saved schedule that holds one
-            // anyway is not carried out.
+            // The membership lane carries these out (`super::membership`); never applied here.
             Fault::AddLearner
             | Fault::Promote
             | Fault::Remove { .. }
@@ -288,9 +277,9 @@ impl NemesisRunner {
             | Fault::TransferLeader => {
                 tracing::warn!(
                     fault = fault.name(),
-                    "membership faults run in the simulator only"
+                    "a membership step outside the membership lane"
                 );
-                format!("{} skipped: simulator only", fault.name())
+                format!("{} skipped: outside the membership lane", fault.name())
             }
         };
         tracing::info!(%detail, "nemesis: fault starts");
@@ -346,7 +335,7 @@ impl NemesisRunner {
             | Fault::Promote
             | Fault::Remove { .. }
             | Fault::Replace { .. }
-            | Fault::TransferLeader => "skipped: simulator only".to_string(),
+            | Fault::TransferLeader => "skipped: outside the membership lane".to_string(),
         };
         tracing::info!(%detail, "nemesis: fault ends");
         self.set_active(None, Some(&applied.detail));

@@ -53,9 +53,10 @@ pub enum NemesisKind {
     /// connection after what the new one carried). See [`Fault::Stale`]. Opt-in: `all` leaves it
     /// out, so seeds documented with `all` keep their schedules.
     StaleLinks,
-    /// Membership changes, simulator only (see [`membership_steps`]): add a node as a learner,
-    /// promote a learner once it has caught up, remove a voter, replace a voter (remove it, wipe
-    /// its disk, add a fresh node under a new id and promote it). Real runs refuse it.
+    /// Membership changes (see [`membership_steps`]): add a node as a learner, promote a learner
+    /// once it has caught up, remove a voter, replace a voter (remove it, wipe its disk, add a
+    /// fresh node under a new id and promote it). The simulator's `all` brings it; real runs
+    /// carry it out when named (`crate::nemesis::membership`), their `all` leaves it out.
     Membership,
 }
 
@@ -74,7 +75,9 @@ impl NemesisKind {
     /// The composed kinds: timed sequences of single faults.
     pub const COMPOSED: [NemesisKind; 2] = [NemesisKind::LagKill, NemesisKind::Diverge];
 
-    /// The kinds only the simulator can carry out (`gauntlet test` refuses them).
+    /// The kinds the simulator's `all` brings and real runs' `all` leaves out (`gauntlet test`
+    /// carries them out when named). The name is historical: membership ran in the simulator
+    /// only at first.
     pub const SIM_ONLY: [NemesisKind; 1] = [NemesisKind::Membership];
 
     /// Every kind, single, opt-in, composed and simulator-only
@@ -87,7 +90,7 @@ impl NemesisKind {
             .chain(NemesisKind::SIM_ONLY)
     }
 
-    /// True for a kind that real runs cannot carry out yet.
+    /// True for a kind in [`NemesisKind::SIM_ONLY`].
     pub fn is_sim_only(self) -> bool {
         NemesisKind::SIM_ONLY.contains(&self)
     }
@@ -242,19 +245,19 @@ pub enum Fault {
         long_stall_ms: u64,
         release_ms: u64,
     },
-    /// Membership (simulator only): start a fresh node under a new id and add it as a learner.
+    /// Membership: start a fresh node under a new id and add it as a learner.
     AddLearner,
-    /// Membership (simulator only): wait until the learner with the lowest id has caught up
+    /// Membership: wait until the learner with the lowest id has caught up
     /// (its applied index reaches the leader's commit index), then promote it to voter.
     Promote,
-    /// Membership (simulator only): remove a voter; `Targets::Nodes([k])` names the k-th voter
+    /// Membership: remove a voter; `Targets::Nodes([k])` names the k-th voter
     /// of the configuration in effect (by id, wrapping), `Targets::Leader` the leader. The
     /// removed node is stopped once its removal is committed.
     Remove { targets: Targets },
-    /// Membership (simulator only): remove a voter (chosen as for `Remove`), wipe its disk, start
+    /// Membership: remove a voter (chosen as for `Remove`), wipe its disk, start
     /// a fresh node under a new id, add it as a learner, let it catch up and promote it.
     Replace { targets: Targets },
-    /// Leadership (simulator only, membership lane): ask the leader to hand leadership to a
+    /// Leadership (membership lane): ask the leader to hand leadership to a
     /// caught-up voter (the running voter, not the leader, with the highest applied index).
     TransferLeader,
 }
@@ -423,7 +426,7 @@ impl Schedule {
 
 /// Faults that touch the same things share a lane and never overlap: the network lane
 /// (partitions, delay, loss: link states), the process lane (kill, pause) and the membership
-/// lane (one membership action at a time; simulator only).
+/// lane (one membership action at a time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Lane {
@@ -568,7 +571,7 @@ fn lag_kill(
     }
 }
 
-/// The membership lane (`membership`, simulator only): one action at a time, each given a
+/// The membership lane (`membership`): one action at a time, each given a
 /// window that is its deadline (`interval_ms` scaled by [0.5, 1.5), at least 0.4 s; twice that
 /// for a replacement), with a quiet gap of half that scale between actions. The lane has its own
 /// seeded stream, so adding `membership` never changes the other lanes' faults.

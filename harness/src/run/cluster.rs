@@ -1,6 +1,6 @@
 //! Before a run starts anything: the fault schedule, planned from the seed, and the cluster it
 //! will act on (the nodes, planned but not started, with every peer link routed through the fault
-//! proxy, on ports that do not collide).
+//! proxy, on ports that do not collide; spare nodes for membership churn included).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use super::options::RunOptions;
 use crate::artifacts::RunDir;
 use crate::db::raft_kv::{RaftKv, RaftKvOptions};
 use crate::db::Db;
-use crate::nemesis::{Cluster, Schedule, ScheduleOptions};
+use crate::nemesis::{Cluster, Fault, Schedule, ScheduleOptions};
 use crate::proxy::{LinkId, LinkSpec, Proxy, ProxyConfig, ProxyHandle};
 
 /// The run's fault schedule: a pure function of its options.
@@ -24,6 +24,16 @@ pub fn plan_schedule(options: &RunOptions) -> Schedule {
         duration_ms: options.time.as_millis() as u64,
         interval_ms: options.nemesis_interval.as_millis() as u64,
     })
+}
+
+/// How many spare nodes the schedule's membership steps may start: one per `add-learner` and
+/// per `replace` (each takes a fresh id).
+pub fn spare_count(schedule: &Schedule) -> usize {
+    schedule
+        .steps
+        .iter()
+        .filter(|step| matches!(step.fault, Fault::AddLearner | Fault::Replace { .. }))
+        .count()
 }
 
 /// How many times the nodes' ports are chosen again when the proxy took one of them.
@@ -77,8 +87,10 @@ async fn plan_nodes_and_proxy(
         seed: options.seed,
         ready_timeout: Duration::from_secs(15),
         extra_args: Vec::new(),
+        spares: spare_count(&plan_schedule(options)),
     })?;
-    let nodes: Vec<u64> = (1..=options.nodes as u64).collect();
+    // Every planned node, spares included: a spare's links exist before it starts.
+    let nodes: Vec<u64> = raft_kv.peer_addrs().into_keys().collect();
     let mut links = Vec::new();
     for (&to, &target) in &raft_kv.peer_addrs() {
         for &from in &nodes {

@@ -91,7 +91,7 @@ pub fn check_raft(
     zero_ns: u64,
     progress: &Progress,
 ) -> anyhow::Result<RaftCheckReport> {
-    let nodes: Vec<u64> = (1..=options.nodes as u64).collect();
+    let nodes = nodes_that_ran(dir, options);
     let streams = load_streams(&dir.path, &nodes)?;
     let report = check_streams(&streams, Some(zero_ns));
     progress.phase(&format!(
@@ -108,6 +108,18 @@ pub fn check_raft(
         }
     ));
     Ok(report)
+}
+
+/// The initial nodes and every spare that membership churn started (spares are taken in id
+/// order, so they are the ids after the initial ones that left an event stream).
+fn nodes_that_ran(dir: &RunDir, options: &RunOptions) -> Vec<u64> {
+    let mut nodes: Vec<u64> = (1..=options.nodes as u64).collect();
+    let mut next = options.nodes as u64 + 1;
+    while dir.file(&crate::raft_check::stream_file(next)).is_file() {
+        nodes.push(next);
+        next += 1;
+    }
+    nodes
 }
 
 /// The clients and the nemesis, running.
@@ -287,7 +299,7 @@ pub fn write_artifacts(
 ) -> anyhow::Result<()> {
     dir.write_json("results.json", results)?;
     if results.exit_code == 0 {
-        for node in 1..=options.nodes {
+        for node in nodes_that_ran(dir, options) {
             let _ = std::fs::remove_dir_all(dir.file(&format!("data-{node}")));
         }
     }
