@@ -3,7 +3,8 @@
 //! ([`atomic_file`]), the data directory's identity file ([`identity`]), and a Raft-shaped layer
 //! that persists hard state, entries and snapshots with one `fdatasync` per batch ([`raft_log`]).
 //! All of it runs over a file-system trait ([`fs`]): the real one ([`StdFs`]) or an in-memory one
-//! with crash semantics for the simulator ([`SimFs`]). See `docs/storage.md` for formats and
+//! with crash semantics for the simulator ([`SimFs`]), or the real one without its syncs for the
+//! `skip-fsync` planted bug ([`SkipSyncFs`]). See `docs/storage.md` for formats and
 //! guarantees.
 
 pub mod atomic_file;
@@ -14,6 +15,7 @@ pub mod identity;
 pub mod raft_log;
 pub mod record;
 pub mod sim_fs;
+pub mod skip_sync_fs;
 pub mod tail_scan;
 pub mod wal;
 
@@ -27,4 +29,5 @@ pub use record::{
     recover_segment_bytes, RecordFault, RecoveredSegment, SegmentCorruption, SegmentError, TornTail,
 };
 pub use sim_fs::SimFs;
+pub use skip_sync_fs::{SkipSyncFile, SkipSyncFs};
 pub use wal::{Recovered, Wal, WalOptions, WalStats};
