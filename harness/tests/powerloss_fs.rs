@@ -13,7 +13,7 @@ use std::process::Command;
 use harness::powerloss::{PowerLossFs, PowerLossMount};
 use raft::core::{Entry, EntryKind, HardState};
 use raft::server::RaftStorage;
-use raft::storage::{Fs, SkipSyncFs, StdFs, WalOptions};
+use raft::storage::{Fs, NodeFs, WalOptions};
 use tempfile::TempDir;
 
 /// A mounted file system with its backing directory and mount point (kept alive together).
@@ -81,9 +81,17 @@ fn unsynced_write_vanishes_on_power_loss() {
     sync_dir(m.root());
     file.write_all(b"-two").unwrap();
     drop(file);
-    assert_eq!(fs::read(&path).unwrap(), b"one-two", "the view has every write");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b"one-two",
+        "the view has every write"
+    );
     m.mount.power_loss().unwrap();
-    assert_eq!(fs::read(&path).unwrap(), b"one", "only the synced part is left");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b"one",
+        "only the synced part is left"
+    );
 }
 
 #[test]
@@ -203,11 +211,15 @@ fn entry(index: u64) -> Entry {
     }
 }
 
-/// Writes `count` entries (one batch each, as a node does), the hard state with them.
-fn write_entries<F: Fs>(fs: F, dir: &Path, count: u64) {
+/// Appends entries `first..=last` (one batch each, as a node does), the hard state with them.
+fn write_entries<F: Fs>(fs: F, dir: &Path, first: u64, last: u64) {
     let (mut disk, state) = RaftStorage::<F>::open_in(fs, dir, WalOptions::default()).unwrap();
-    assert!(state.entries.is_empty());
-    for index in 1..=count {
+    assert_eq!(
+        state.entries.len() as u64,
+        first - 1,
+        "reopened with every entry before"
+    );
+    for index in first..=last {
         let hard_state = HardState {
             term: 1,
             vote: Some(1),
@@ -218,9 +230,11 @@ fn write_entries<F: Fs>(fs: F, dir: &Path, count: u64) {
     }
 }
 
-/// Reopens the storage and returns the indexes of its entries.
-fn recovered_indexes(dir: &Path) -> Vec<u64> {
-    let (_disk, state) = RaftStorage::<StdFs>::open_in(StdFs, dir, WalOptions::default()).unwrap();
+/// Reopens the storage on `fs` and returns the indexes of its entries. Opening recovers, and
+/// recovery syncs what it found, so a look that must not change what is durable uses
+/// `NodeFs::SKIPPING_SYNC`.
+fn recovered_indexes<F: Fs>(fs: F, dir: &Path) -> Vec<u64> {
+    let (_disk, state) = RaftStorage::<F>::open_in(fs, dir, WalOptions::default()).unwrap();
     state.entries.iter().map(|e| e.index).collect()
 }
 
@@ -230,9 +244,18 @@ fn raft_storage_keeps_every_synced_entry_across_power_loss() {
         return;
     };
     let dir = m.root().join("node");
-    write_entries(StdFs, &dir, 50);
+    write_entries(NodeFs::SYNCING, &dir, 1, 50);
     m.mount.power_loss().unwrap();
-    assert_eq!(recovered_indexes(&dir), (1..=50).collect::<Vec<_>>());
+    assert_eq!(
+        recovered_indexes(NodeFs::SYNCING, &dir),
+        (1..=50).collect::<Vec<_>>()
+    );
+    write_entries(NodeFs::SYNCING, &dir, 51, 80);
+    m.mount.power_loss().unwrap();
+    assert_eq!(
+        recovered_indexes(NodeFs::SYNCING, &dir),
+        (1..=80).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -241,19 +264,18 @@ fn skip_fsync_storage_loses_acknowledged_entries_on_power_loss() {
         return;
     };
     let dir = m.root().join("node");
-    write_entries(SkipSyncFs, &dir, 50);
-    // Every persist returned: all 50 were acknowledged. A SIGKILL would keep them all.
-    assert_eq!(recovered_indexes(&dir).len(), 50);
+    // A correct node made entries 1..=10 durable; then the node runs with skip-fsync.
+    write_entries(NodeFs::SYNCING, &dir, 1, 10);
+    write_entries(NodeFs::SKIPPING_SYNC, &dir, 11, 50);
+    // Every persist returned, so all 50 were acknowledged, and a SIGKILL would keep them all.
+    assert_eq!(
+        recovered_indexes(NodeFs::SKIPPING_SYNC, &dir),
+        (1..=50).collect::<Vec<_>>()
+    );
     m.mount.power_loss().unwrap();
-    let after = if dir.exists() {
-        RaftStorage::<StdFs>::open_in(StdFs, &dir, WalOptions::default())
-            .map(|(_, state)| state.entries.len())
-            .unwrap_or(0)
-    } else {
-        0
-    };
-    assert!(
-        after < 50,
-        "skip-fsync must lose acknowledged entries on a power loss, {after} of 50 survived"
+    assert_eq!(
+        recovered_indexes(NodeFs::SYNCING, &dir),
+        (1..=10).collect::<Vec<_>>(),
+        "skip-fsync loses the acknowledged entries 11..=50 on a power loss"
     );
 }

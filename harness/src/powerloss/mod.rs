@@ -32,7 +32,9 @@ pub enum PowerLossError {
         source: io::Error,
     },
     /// The FUSE mount failed (it needs /dev/fuse and root, or a `fusermount3`).
-    #[error("cannot mount the power-loss file system on {path} (needs /dev/fuse and root): {source}")]
+    #[error(
+        "cannot mount the power-loss file system on {path} (needs /dev/fuse and root): {source}"
+    )]
     Mount {
         /// The mount point.
         path: PathBuf,
@@ -112,10 +114,12 @@ impl PowerLossMount {
     /// exist (their operations fail); processes should be killed first, as a real power cut does.
     pub fn power_loss(&self) -> Result<(), PowerLossError> {
         let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
-        model.power_loss().map_err(|source| PowerLossError::Reload {
-            path: self.backing.clone(),
-            source,
-        })?;
+        model
+            .power_loss()
+            .map_err(|source| PowerLossError::Reload {
+                path: self.backing.clone(),
+                source,
+            })?;
         tracing::info!(mountpoint = %self.mountpoint.display(), "power loss: unsynced data dropped");
         Ok(())
     }

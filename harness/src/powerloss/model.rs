@@ -244,7 +244,9 @@ impl Model {
     /// Reads up to `size` bytes at `offset` of the view.
     pub(crate) fn read(&mut self, ino: u64, offset: u64, size: u32) -> Result<&[u8], ModelError> {
         let content = &self.file_mut(ino)?.content;
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(content.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(content.len());
         let end = start.saturating_add(size as usize).min(content.len());
         Ok(&content[start..end])
     }
