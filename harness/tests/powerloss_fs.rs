@@ -279,3 +279,33 @@ fn skip_fsync_storage_loses_acknowledged_entries_on_power_loss() {
         "skip-fsync loses the acknowledged entries 11..=50 on a power loss"
     );
 }
+
+#[test]
+fn overwrites_and_truncations_are_durable_once_synced() {
+    use std::io::{Seek, SeekFrom};
+    let Some(m) = mount("overwrites_and_truncations_are_durable_once_synced") else {
+        return;
+    };
+    let path = m.root().join("f");
+    let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(b"aaaaaa").unwrap();
+    file.sync_all().unwrap();
+    sync_dir(m.root());
+    file.seek(SeekFrom::Start(1)).unwrap();
+    file.write_all(b"bb").unwrap();
+    file.sync_data().unwrap();
+    file.set_len(4).unwrap();
+    file.sync_data().unwrap();
+    file.seek(SeekFrom::End(0)).unwrap();
+    file.write_all(b"zz").unwrap();
+    drop(file);
+    assert_eq!(fs::read(&path).unwrap(), b"abbazz");
+    m.mount.power_loss().unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"abba");
+}

@@ -13,8 +13,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The inode number of the root directory (FUSE's fixed root id).
@@ -37,6 +37,11 @@ pub(crate) struct Node {
     synced: Vec<u8>,
     /// File: how many times it was synced (tells whether a backing copy is current).
     sync_generation: u64,
+    /// File: the lowest offset written or truncated since the last sync.
+    dirty_from: Option<usize>,
+    /// File: the lowest offset the last sync changed (a backing copy of the sync before needs
+    /// only the bytes from there).
+    last_sync_changed_from: usize,
     /// Directory: the entries a reader sees now.
     pub(crate) entries: BTreeMap<OsString, u64>,
     /// Directory: the entries as of the last sync of the directory.
@@ -50,6 +55,8 @@ impl Node {
             content: Vec::new(),
             synced: Vec::new(),
             sync_generation: 0,
+            dirty_from: None,
+            last_sync_changed_from: 0,
             entries: BTreeMap::new(),
             durable_entries: BTreeMap::new(),
         }
@@ -259,31 +266,47 @@ impl Model {
         data: &[u8],
         append: bool,
     ) -> Result<(), ModelError> {
-        let content = &mut self.file_mut(ino)?.content;
+        let node = self.file_mut(ino)?;
+        let content = &mut node.content;
         let start = if append {
             content.len()
         } else {
             usize::try_from(offset).map_err(|_| ModelError::Io)?
         };
         let end = start + data.len();
+        let changed_from = start.min(content.len());
         if content.len() < end {
             content.resize(end, 0);
         }
         content[start..end].copy_from_slice(data);
+        node.dirty_from = Some(
+            node.dirty_from
+                .map_or(changed_from, |d| d.min(changed_from)),
+        );
         Ok(())
     }
 
     /// Changes the view's length.
     pub(crate) fn truncate(&mut self, ino: u64, len: u64) -> Result<(), ModelError> {
         let len = usize::try_from(len).map_err(|_| ModelError::Io)?;
-        self.file_mut(ino)?.content.resize(len, 0);
+        let node = self.file_mut(ino)?;
+        let changed_from = len.min(node.content.len());
+        node.content.resize(len, 0);
+        node.dirty_from = Some(
+            node.dirty_from
+                .map_or(changed_from, |d| d.min(changed_from)),
+        );
         Ok(())
     }
 
     /// `fsync`/`fdatasync` of a file: its content becomes durable, under every durable name.
     pub(crate) fn sync_file(&mut self, ino: u64) -> Result<(), ModelError> {
         let node = self.file_mut(ino)?;
-        node.synced = node.content.clone();
+        let changed_from = node.dirty_from.take().unwrap_or(node.content.len());
+        // Only the changed bytes are copied (a growing log is synced often).
+        node.synced.truncate(changed_from);
+        node.synced.extend_from_slice(&node.content[changed_from..]);
+        node.last_sync_changed_from = changed_from;
         node.sync_generation += 1;
         let mut names = Vec::new();
         for (&dir, node) in &self.nodes {
@@ -386,7 +409,19 @@ impl Model {
             return Ok(());
         };
         let stamp = (ino, node.sync_generation);
-        if self.written.get(path) == Some(&stamp) && path.is_file() {
+        let previous = self.written.get(path).copied();
+        if previous == Some(stamp) && path.is_file() {
+            return Ok(());
+        }
+        if previous == Some((ino, node.sync_generation.wrapping_sub(1))) && path.is_file() {
+            // The backing copy holds the sync before: write only what this sync changed.
+            let from = node.last_sync_changed_from.min(node.synced.len());
+            let mut file = OpenOptions::new().write(true).open(path)?;
+            file.set_len(node.synced.len() as u64)?;
+            file.seek(SeekFrom::Start(from as u64))?;
+            file.write_all(&node.synced[from..])?;
+            file.sync_all()?;
+            self.written.insert(path.to_path_buf(), stamp);
             return Ok(());
         }
         if path.is_dir() {
