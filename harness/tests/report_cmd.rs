@@ -44,7 +44,10 @@ fn report_draws_the_page_and_plots_of_a_simulated_seed_and_prints_their_paths() 
     assert_eq!(printed.len(), 3, "{stdout}");
     assert_eq!(printed[0], dir.join("timeline.html").display().to_string());
     let page = std::fs::read_to_string(dir.join("timeline.html")).unwrap();
-    assert!(page.contains("</html>") && page.contains("kill"), "the page names the faults");
+    assert!(
+        page.contains("</html>") && page.contains("kill"),
+        "the page names the faults"
+    );
     let expected = [dir.join("latency.svg"), dir.join("throughput.svg")];
     for (line, path) in printed[1..].iter().zip(&expected) {
         assert_eq!(*line, path.display().to_string());
