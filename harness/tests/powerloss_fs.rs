@@ -13,7 +13,7 @@ use std::process::Command;
 use harness::powerloss::{PowerLossFs, PowerLossMount};
 use raft::core::{Entry, EntryKind, HardState};
 use raft::server::RaftStorage;
-use raft::storage::{Fs, NodeFs, WalOptions};
+use raft::storage::{Fs, NodeFs, StdFs, WalOptions};
 use tempfile::TempDir;
 
 /// A mounted file system with its backing directory and mount point (kept alive together).
@@ -244,7 +244,8 @@ fn raft_storage_keeps_every_synced_entry_across_power_loss() {
         return;
     };
     let dir = m.root().join("node");
-    write_entries(NodeFs::SYNCING, &dir, 1, 50);
+    // The storage as the server runs it: `StdFs`, then the node's `NodeFs` without the bug.
+    write_entries(StdFs, &dir, 1, 50);
     m.mount.power_loss().unwrap();
     assert_eq!(
         recovered_indexes(NodeFs::SYNCING, &dir),

@@ -149,6 +149,9 @@ mod tests {
             snapshots.enabled_names(),
             vec!["snapshot-keeps-suffix", "snapshot-drops-sessions"]
         );
+        let no_sync = UnsafeBugs::parse(&["skip-fsync"]).unwrap();
+        assert!(no_sync.skip_fsync && !no_sync.ack_before_sync);
+        assert_eq!(no_sync.enabled_names(), vec!["skip-fsync"]);
         let err = UnsafeBugs::parse(&["stale-reads"]).unwrap_err();
         assert!(err.to_string().contains("ack-before-sync"), "{err}");
         assert!(!UnsafeBugs::parse::<&str>(&[]).unwrap().any());
