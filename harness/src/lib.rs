@@ -9,6 +9,7 @@ pub mod db;
 pub mod model_fit;
 pub mod nemesis;
 pub mod plots;
+pub mod powerloss;
 pub mod progress;
 pub mod proxy;
 pub mod raft_check;

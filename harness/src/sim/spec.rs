@@ -155,9 +155,13 @@ impl SimSpec {
     }
 }
 
+/// Bugs of the real node that the simulator does not model (its disk is `SimFs`, not the node's).
+const REAL_NODE_ONLY_BUGS: &[&str] = &["skip-fsync"];
+
 /// Every `--unsafe-bug` name the simulator knows: the driver's plus the core's.
 pub fn bug_names() -> Vec<&'static str> {
     let mut names = UnsafeBugs::NAMES.to_vec();
+    names.retain(|name| !REAL_NODE_ONLY_BUGS.contains(name));
     names.push("commit-old-term");
     names
 }
@@ -174,6 +178,13 @@ pub fn parse_bugs(names: &[String]) -> Result<(UnsafeBugs, PlantedBugs), String>
     {
         match name {
             "commit-old-term" => core.commit_old_term = true,
+            real_only if REAL_NODE_ONLY_BUGS.contains(&real_only) => {
+                return Err(format!(
+                    "--unsafe-bug {real_only} is a bug of the real node's file system, which the \
+                     simulator does not use (see docs/power-loss.md); expected one of: {}",
+                    bug_names().join(", ")
+                ))
+            }
             other => driver.enable(other).map_err(|_| {
                 format!(
                     "unknown --unsafe-bug {other:?}; expected one of: {}",
@@ -220,5 +231,12 @@ mod tests {
         assert!(core.snapshot_keeps_suffix && driver.snapshot_keeps_suffix);
         assert!(driver.snapshot_drops_sessions);
         assert!(bug_names().contains(&"snapshot-drops-sessions"));
+    }
+
+    #[test]
+    fn real_node_only_bugs_are_refused_by_the_simulator() {
+        let err = parse_bugs(&["skip-fsync".into()]).unwrap_err();
+        assert!(err.contains("docs/power-loss.md"), "{err}");
+        assert!(!bug_names().contains(&"skip-fsync"));
     }
 }

@@ -37,6 +37,11 @@ pub struct UnsafeBugs {
     /// match (the core's `PlantedBugs::truncate_matching`), so a resent or late AppendEntries
     /// erases entries it already acknowledged. Provoked by log repair (`--nemesis diverge`).
     pub truncate_matching: bool,
+    /// `skip-fsync`: the node's storage never calls `fsync`/`fdatasync` (files or directories)
+    /// and acknowledges as usual (`raft::storage::NodeFs`). A SIGKILL loses nothing, since the
+    /// data is in the kernel's cache; a power loss (the harness's power-loss file system) loses
+    /// acknowledged writes and votes.
+    pub skip_fsync: bool,
 }
 
 /// An `--unsafe-bug` name that is not known.
@@ -58,6 +63,7 @@ impl UnsafeBugs {
         "snapshot-keeps-suffix",
         "snapshot-drops-sessions",
         "truncate-matching",
+        "skip-fsync",
     ];
 
     /// Parses a list of bug names (each may also be a comma-separated list).
@@ -85,6 +91,7 @@ impl UnsafeBugs {
             "snapshot-keeps-suffix" => &mut self.snapshot_keeps_suffix,
             "snapshot-drops-sessions" => &mut self.snapshot_drops_sessions,
             "truncate-matching" => &mut self.truncate_matching,
+            "skip-fsync" => &mut self.skip_fsync,
             _ => {
                 return Err(UnknownBug {
                     name: name.to_string(),
@@ -106,6 +113,7 @@ impl UnsafeBugs {
             self.snapshot_keeps_suffix,
             self.snapshot_drops_sessions,
             self.truncate_matching,
+            self.skip_fsync,
         ];
         UnsafeBugs::NAMES
             .iter()
@@ -141,6 +149,9 @@ mod tests {
             snapshots.enabled_names(),
             vec!["snapshot-keeps-suffix", "snapshot-drops-sessions"]
         );
+        let no_sync = UnsafeBugs::parse(&["skip-fsync"]).unwrap();
+        assert!(no_sync.skip_fsync && !no_sync.ack_before_sync);
+        assert_eq!(no_sync.enabled_names(), vec!["skip-fsync"]);
         let err = UnsafeBugs::parse(&["stale-reads"]).unwrap_err();
         assert!(err.to_string().contains("ack-before-sync"), "{err}");
         assert!(!UnsafeBugs::parse::<&str>(&[]).unwrap().any());

@@ -67,8 +67,20 @@ impl NodeDisk {
         dir: &Path,
         lazy_interval: Option<Duration>,
     ) -> Result<(NodeDisk, PersistedState), StorageError> {
+        NodeDisk::open_on_wall_clock(StdFs, dir, lazy_interval)
+    }
+}
+
+impl<F: Fs> NodeDisk<F> {
+    /// [`NodeDisk::open`] on the real file system `fs` (the node's [`NodeFs`](crate::storage::NodeFs),
+    /// which can skip its syncs for the `skip-fsync` bug); the lazy mode runs on the wall clock.
+    pub fn open_on_wall_clock(
+        fs: F,
+        dir: &Path,
+        lazy_interval: Option<Duration>,
+    ) -> Result<(NodeDisk<F>, PersistedState), StorageError> {
         let (mut disk, persisted) =
-            NodeDisk::open_in(StdFs, dir, WalOptions::default(), lazy_interval)?;
+            NodeDisk::open_in(fs, dir, WalOptions::default(), lazy_interval)?;
         disk.opened_at = Some(Instant::now());
         Ok((disk, persisted))
     }
@@ -79,9 +91,7 @@ impl NodeDisk {
         let since_open = self.opened_at.map_or(Duration::ZERO, |t| t.elapsed());
         self.flush_lazy_at(force, since_open)
     }
-}
 
-impl<F: Fs> NodeDisk<F> {
     /// Opens the data directory `dir` of the file system `fs` and returns what was durable there.
     /// The lazy mode's clock starts at zero now ([`NodeDisk::flush_lazy_at`]).
     pub fn open_in(

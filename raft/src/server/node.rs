@@ -22,7 +22,7 @@ use crate::events::{EventWriter, NodeEvent};
 use crate::kv::{AdminRequest, ClientRequest, ClientResponse};
 use crate::net::{accept_peers, NetError, PeerTransport, TransportOptions};
 use crate::storage::dir::create_dir_durable;
-use crate::storage::{claim_data_dir, Claim, DirLock, StdFs, StorageError};
+use crate::storage::{claim_data_dir, Claim, DirLock, NodeFs, StorageError};
 
 use super::authority::AdminGate;
 use super::client_port::{serve_clients, ClientInput};
@@ -107,9 +107,13 @@ impl RunningNode {
 /// runtime (the fsync blocks its worker with `block_in_place`).
 pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
     check_voters(cfg.id, &cfg.voters, &cfg.peers).map_err(ServerError::Config)?;
-    let data_dir_lock = claim_identity(&cfg)?;
+    // `skip-fsync`: no sync of any file or directory, the identity file's included.
+    let fs = NodeFs {
+        skip_sync: cfg.bugs.skip_fsync,
+    };
+    let data_dir_lock = claim_identity(&cfg, fs)?;
     let lazy = cfg.bugs.ack_before_sync.then_some(cfg.lazy_sync_interval);
-    let (disk, persisted) = NodeDisk::open(&cfg.data_dir, lazy)?;
+    let (disk, persisted) = NodeDisk::open_on_wall_clock(fs, &cfg.data_dir, lazy)?;
     let mut node_cfg = Config::new(cfg.id);
     node_cfg.election_tick = cfg.election_ticks;
     node_cfg.heartbeat_tick = 1;
@@ -222,7 +226,7 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
 
 struct DriverLoop {
     driver: Driver,
-    disk: NodeDisk,
+    disk: NodeDisk<NodeFs>,
     transport: PeerTransport<Message>,
     replies: HashMap<Token, oneshot::Sender<ClientResponse>>,
     next_token: Token,
@@ -236,11 +240,11 @@ struct DriverLoop {
 /// Locks the data directory for this process and checks that it is this node's (creating its
 /// identity file when it has none). The lock is held as long as the returned guard lives, so two
 /// nodes started on one directory cannot both claim it.
-fn claim_identity(cfg: &ServerConfig) -> Result<DirLock, ServerError> {
-    create_dir_durable(&StdFs, &cfg.data_dir)?;
+fn claim_identity(cfg: &ServerConfig, fs: NodeFs) -> Result<DirLock, ServerError> {
+    create_dir_durable(&fs, &cfg.data_dir)?;
     let lock = DirLock::acquire(&cfg.data_dir)?;
     let dir = cfg.data_dir.display();
-    match claim_data_dir(&StdFs, &cfg.data_dir, cfg.id, cfg.cluster_id)? {
+    match claim_data_dir(&fs, &cfg.data_dir, cfg.id, cfg.cluster_id)? {
         Claim::Matched => {}
         Claim::Created => {
             tracing::info!(node = cfg.id, cluster = cfg.cluster_id, %dir, "new data directory")

@@ -2,8 +2,9 @@
 //! torn-tail recovery ([`wal`], [`record`]), atomically replaced and checksummed small files
 //! ([`atomic_file`]), the data directory's identity file ([`identity`]), and a Raft-shaped layer
 //! that persists hard state, entries and snapshots with one `fdatasync` per batch ([`raft_log`]).
-//! All of it runs over a file-system trait ([`fs`]): the real one ([`StdFs`]) or an in-memory one
-//! with crash semantics for the simulator ([`SimFs`]). See `docs/storage.md` for formats and
+//! All of it runs over a file-system trait ([`fs`]): the real one ([`StdFs`]), the node's real one
+//! that can skip its syncs for the `skip-fsync` planted bug ([`NodeFs`]), or an in-memory one with
+//! crash semantics for the simulator ([`SimFs`]). See `docs/storage.md` for formats and
 //! guarantees.
 
 pub mod atomic_file;
@@ -11,6 +12,7 @@ pub mod dir;
 pub mod error;
 pub mod fs;
 pub mod identity;
+pub mod node_fs;
 pub mod raft_log;
 pub mod record;
 pub mod sim_fs;
@@ -22,6 +24,7 @@ pub use dir::DirLock;
 pub use error::StorageError;
 pub use fs::{Fs, FsFile, StdFs};
 pub use identity::{claim_data_dir, Claim, DataDirIdentity};
+pub use node_fs::{NodeFile, NodeFs};
 pub use raft_log::{LogEntry, RaftDisk, RaftState, SnapshotMeta};
 pub use record::{
     recover_segment_bytes, RecordFault, RecoveredSegment, SegmentCorruption, SegmentError, TornTail,

@@ -74,7 +74,7 @@ pub struct ServeArgs {
     exit_with_parent: Option<u32>,
     /// Turn on a planted bug (repeatable): stale-read, no-dedup, ack-before-commit,
     /// ack-before-sync, vote-any, snapshot-keeps-suffix, snapshot-drops-sessions,
-    /// truncate-matching. Default: none.
+    /// truncate-matching, skip-fsync. Default: none.
     #[arg(long = "unsafe-bug")]
     unsafe_bugs: Vec<String>,
     /// Connection limits and deadlines of the client port and the peer listener (boxed: keeps
