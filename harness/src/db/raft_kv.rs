@@ -294,6 +294,10 @@ impl RaftKv {
         for bug in &self.options.unsafe_bugs {
             command.args(["--unsafe-bug", bug]);
         }
+        // Every client of a local run comes from 127.0.0.1: the per-source limit (256 by default,
+        // there to keep one source from starving others) is raised to the port's global limit, so
+        // `--concurrency` in the hundreds is not refused by it.
+        command.args(["--client-max-per-source", "1024"]);
         command.args(&self.options.extra_args);
         // The node stops by itself if this process dies without stopping it (SIGKILL).
         command.args(["--exit-with-parent", &std::process::id().to_string()]);
