@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use super::etcd_client::{probe_is_leader, EtcdClient};
+use super::processes::{wipe_data_dir, NodeProcesses};
 use super::{guard, ports, ClientProfile, Db, DbClient, DbError, NodeId};
 
 /// How to run an etcd cluster.
@@ -84,16 +84,11 @@ struct MemberPlan {
     starts: u32,
 }
 
-struct Running {
-    child: Child,
-    watchdog: Option<Child>,
-}
-
 /// An etcd cluster of real processes.
 pub struct EtcdDb {
     options: EtcdOptions,
     plans: BTreeMap<NodeId, MemberPlan>,
-    running: BTreeMap<NodeId, Running>,
+    processes: NodeProcesses,
     clients_made: AtomicUsize,
 }
 
@@ -123,7 +118,7 @@ impl EtcdDb {
         Ok(EtcdDb {
             options,
             plans,
-            running: BTreeMap::new(),
+            processes: NodeProcesses::new("member"),
             clients_made: AtomicUsize::new(0),
         })
     }
@@ -163,10 +158,7 @@ impl EtcdDb {
 
     /// The process group of every running member and of its watchdog.
     pub fn process_groups(&self) -> Vec<u32> {
-        self.running
-            .values()
-            .flat_map(|r| std::iter::once(r.child.id()).chain(r.watchdog.as_ref().map(Child::id)))
-            .collect()
+        self.processes.process_groups()
     }
 
     /// Waits up to `within` until member `node` answers HTTP on its client URL.
@@ -266,52 +258,11 @@ impl EtcdDb {
         }
     }
 
-    fn reap(&mut self, node: NodeId) {
-        if let Some(mut running) = self.running.remove(&node) {
-            let _ = running.child.wait();
-            guard::unregister(running.child.id());
-            if let Some(mut watchdog) = running.watchdog {
-                guard::kill_group(watchdog.id());
-                let _ = watchdog.wait();
-                guard::unregister(watchdog.id());
-            }
-        }
-    }
-
-    fn poll_running(&mut self, node: NodeId, unexpected: bool) -> bool {
-        let exited = match self.running.get_mut(&node) {
-            None => return false,
-            Some(running) => !matches!(running.child.try_wait(), Ok(None)),
-        };
-        if exited {
-            if unexpected {
-                tracing::warn!(node, "etcd member exited on its own");
-            }
-            self.reap(node);
-        }
-        !exited
-    }
-
-    fn signal_group(&self, node: NodeId, signal: Signal) -> Result<(), DbError> {
-        let running = self.running.get(&node).ok_or_else(|| DbError::Control {
-            node,
-            what: format!("cannot send {signal}: the member is not running"),
-        })?;
-        let pgid = i32::try_from(running.child.id()).map_err(|_| DbError::Control {
-            node,
-            what: "pid out of range".into(),
-        })?;
-        killpg(Pid::from_raw(pgid), signal).map_err(|errno| DbError::Control {
-            node,
-            what: format!("sending {signal}: {errno}"),
-        })
-    }
-
     fn quorum_running(&mut self) -> bool {
         let nodes: Vec<NodeId> = self.plans.keys().copied().collect();
         let running = nodes
             .into_iter()
-            .filter(|&n| self.poll_running(n, false))
+            .filter(|&n| self.processes.poll(n, false))
             .count();
         running > self.plans.len() / 2
     }
@@ -386,7 +337,7 @@ impl Db for EtcdDb {
         if let Some(plan) = self.plans.get_mut(&node) {
             plan.starts += 1;
         }
-        self.running.insert(node, Running { child, watchdog });
+        self.processes.insert(node, child, watchdog);
         let started = Instant::now();
         loop {
             if !self.is_running(node) {
@@ -419,60 +370,33 @@ impl Db for EtcdDb {
     }
 
     fn kill(&mut self, node: NodeId) -> Result<(), DbError> {
-        if let Some(running) = self.running.get(&node) {
-            guard::kill_group(running.child.id());
-        }
-        self.reap(node);
+        self.processes.kill(node);
         Ok(())
     }
 
     fn pause(&mut self, node: NodeId) -> Result<(), DbError> {
-        self.signal_group(node, Signal::SIGSTOP)
+        self.processes.signal(node, Signal::SIGSTOP)
     }
 
     fn resume(&mut self, node: NodeId) -> Result<(), DbError> {
-        self.signal_group(node, Signal::SIGCONT)
+        self.processes.signal(node, Signal::SIGCONT)
     }
 
     fn wipe(&mut self, node: NodeId) -> Result<(), DbError> {
-        if self.is_running(node) {
-            return Err(DbError::Control {
-                node,
-                what: "cannot wipe a running member".into(),
-            });
-        }
-        let dir = self.plan_of(node)?.data_dir.clone();
-        match std::fs::remove_dir_all(&dir) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(DbError::Io {
-                node,
-                what: format!("removing {}", dir.display()),
-                source: err,
-            }),
-            _ => Ok(()),
-        }
+        let running = self.is_running(node);
+        wipe_data_dir(node, "member", running, &self.plan_of(node)?.data_dir)
     }
 
     fn is_running(&mut self, node: NodeId) -> bool {
-        self.poll_running(node, true)
+        self.processes.poll(node, true)
     }
 
     fn pid(&self, node: NodeId) -> Option<u32> {
-        self.running.get(&node).map(|r| r.child.id())
+        self.processes.pid(node)
     }
 
     fn teardown(&mut self) {
-        let nodes: Vec<NodeId> = self.running.keys().copied().collect();
-        for &node in &nodes {
-            let _ = self.signal_group(node, Signal::SIGCONT);
-            let _ = self.signal_group(node, Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline && nodes.iter().any(|&n| self.poll_running(n, false)) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for node in nodes {
-            let _ = self.kill(node);
-        }
+        self.processes.teardown();
     }
 
     fn log_path(&self, node: NodeId) -> PathBuf {
@@ -499,18 +423,6 @@ impl Db for EtcdDb {
         match self.plans.get(&node) {
             Some(plan) => probe_is_leader(plan.client_addr).boxed(),
             None => futures::future::ready(false).boxed(),
-        }
-    }
-}
-
-impl Drop for EtcdDb {
-    fn drop(&mut self) {
-        for running in self.running.values() {
-            guard::kill_group(running.child.id());
-        }
-        let nodes: Vec<NodeId> = self.running.keys().copied().collect();
-        for node in nodes {
-            self.reap(node);
         }
     }
 }

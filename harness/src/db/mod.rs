@@ -11,6 +11,7 @@ pub mod etcd_client;
 pub mod etcd_http;
 pub mod guard;
 pub mod ports;
+pub mod processes;
 pub mod raft_kv;
 pub mod raft_kv_client;
 

@@ -13,16 +13,16 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
+use super::processes::{wipe_data_dir, NodeProcesses};
 use super::raft_kv_client::{probe_is_leader, RaftKvClient};
 use super::{guard, ports, ClientProfile, Db, DbClient, DbError, MembershipChange, NodeId};
 use raft::client::{Client, ClientConfig};
@@ -85,15 +85,11 @@ struct NodePlan {
     starts: u32,
 }
 
-struct Running {
-    child: Child,
-}
-
 /// A raft-kv cluster of real processes.
 pub struct RaftKv {
     options: RaftKvOptions,
     plans: BTreeMap<NodeId, NodePlan>,
-    running: BTreeMap<NodeId, Running>,
+    processes: NodeProcesses,
     /// How many clients were made: each workload client's home node is the next one in turn.
     clients_made: AtomicUsize,
     /// The current members ([`Db::nodes`]): the initial nodes, plus spares taken, minus nodes
@@ -145,7 +141,7 @@ impl RaftKv {
             spares: (initial + 1..=planned as NodeId).collect(),
             options,
             plans,
-            running: BTreeMap::new(),
+            processes: NodeProcesses::new("node"),
             clients_made: AtomicUsize::new(0),
         })
     }
@@ -196,36 +192,7 @@ impl RaftKv {
 
     /// Sends SIGTERM to node `node` and waits up to `within` for it to exit; its exit status.
     pub fn terminate(&mut self, node: NodeId, within: Duration) -> Result<ExitStatus, DbError> {
-        self.signal(node, Signal::SIGTERM)?;
-        let deadline = Instant::now() + within;
-        loop {
-            let running = self
-                .running
-                .get_mut(&node)
-                .ok_or(DbError::UnknownNode(node))?;
-            match running.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.reap(node);
-                    return Ok(status);
-                }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                Ok(None) => {
-                    return Err(DbError::Control {
-                        node,
-                        what: format!("still running {} ms after SIGTERM", within.as_millis()),
-                    })
-                }
-                Err(source) => {
-                    return Err(DbError::Io {
-                        node,
-                        what: "waiting for the process".into(),
-                        source,
-                    })
-                }
-            }
-        }
+        self.processes.terminate(node, within)
     }
 
     /// The running node that serves a linearizable read itself (the leader), if any.
@@ -316,43 +283,6 @@ impl RaftKv {
                 source,
             })
     }
-
-    fn reap(&mut self, node: NodeId) {
-        if let Some(mut running) = self.running.remove(&node) {
-            let _ = running.child.wait();
-            guard::unregister(running.child.id());
-        }
-    }
-
-    /// True while the node's process runs; reaps it once it exited (warning if `unexpected`).
-    fn poll_running(&mut self, node: NodeId, unexpected: bool) -> bool {
-        let exited = match self.running.get_mut(&node) {
-            None => return false,
-            Some(running) => !matches!(running.child.try_wait(), Ok(None)),
-        };
-        if exited {
-            if unexpected {
-                tracing::warn!(node, "node process exited on its own");
-            }
-            self.reap(node);
-        }
-        !exited
-    }
-
-    fn signal(&self, node: NodeId, signal: Signal) -> Result<(), DbError> {
-        let running = self.running.get(&node).ok_or_else(|| DbError::Control {
-            node,
-            what: format!("cannot send {signal}: the node is not running"),
-        })?;
-        let pid = i32::try_from(running.child.id()).map_err(|_| DbError::Control {
-            node,
-            what: "pid out of range".into(),
-        })?;
-        kill(Pid::from_raw(pid), signal).map_err(|errno| DbError::Control {
-            node,
-            what: format!("sending {signal}: {errno}"),
-        })
-    }
 }
 
 impl Db for RaftKv {
@@ -407,7 +337,7 @@ impl Db for RaftKv {
                 }
             });
         }
-        self.running.insert(node, Running { child });
+        self.processes.insert(node, child, None);
         let started = Instant::now();
         loop {
             match ready_rx.recv_timeout(Duration::from_millis(50)) {
@@ -436,60 +366,33 @@ impl Db for RaftKv {
     }
 
     fn kill(&mut self, node: NodeId) -> Result<(), DbError> {
-        if let Some(running) = self.running.get(&node) {
-            guard::kill_group(running.child.id());
-        }
-        self.reap(node);
+        self.processes.kill(node);
         Ok(())
     }
 
     fn pause(&mut self, node: NodeId) -> Result<(), DbError> {
-        self.signal(node, Signal::SIGSTOP)
+        self.processes.signal(node, Signal::SIGSTOP)
     }
 
     fn resume(&mut self, node: NodeId) -> Result<(), DbError> {
-        self.signal(node, Signal::SIGCONT)
+        self.processes.signal(node, Signal::SIGCONT)
     }
 
     fn wipe(&mut self, node: NodeId) -> Result<(), DbError> {
-        if self.is_running(node) {
-            return Err(DbError::Control {
-                node,
-                what: "cannot wipe a running node".into(),
-            });
-        }
-        let dir = self.plan_of(node)?.data_dir.clone();
-        match std::fs::remove_dir_all(&dir) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(DbError::Io {
-                node,
-                what: format!("removing {}", dir.display()),
-                source: err,
-            }),
-            _ => Ok(()),
-        }
+        let running = self.is_running(node);
+        wipe_data_dir(node, "node", running, &self.plan_of(node)?.data_dir)
     }
 
     fn is_running(&mut self, node: NodeId) -> bool {
-        self.poll_running(node, true)
+        self.processes.poll(node, true)
     }
 
     fn pid(&self, node: NodeId) -> Option<u32> {
-        self.running.get(&node).map(|r| r.child.id())
+        self.processes.pid(node)
     }
 
     fn teardown(&mut self) {
-        let nodes: Vec<NodeId> = self.running.keys().copied().collect();
-        for &node in &nodes {
-            let _ = self.signal(node, Signal::SIGCONT);
-            let _ = self.signal(node, Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline && nodes.iter().any(|&n| self.poll_running(n, false)) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for node in nodes {
-            let _ = self.kill(node);
-        }
+        self.processes.teardown();
     }
 
     fn log_path(&self, node: NodeId) -> PathBuf {
@@ -578,17 +481,5 @@ impl Db for RaftKv {
                 })
         }
         .boxed()
-    }
-}
-
-impl Drop for RaftKv {
-    fn drop(&mut self) {
-        for running in self.running.values() {
-            guard::kill_group(running.child.id());
-        }
-        let nodes: Vec<NodeId> = self.running.keys().copied().collect();
-        for node in nodes {
-            self.reap(node);
-        }
     }
 }
