@@ -376,14 +376,7 @@ fn prepare_for_page(
         Source::Stdin => {
             formats::read_bounded(std::io::stdin().lock(), &file, limits, args.format, None)
         }
-        Source::File(path) => {
-            let opened =
-                std::fs::File::open(path).map_err(|source| checker::error::ParseError::Io {
-                    file: file.clone(),
-                    source,
-                });
-            opened.and_then(|f| formats::read_bounded(f, &file, limits, args.format, None))
-        }
+        Source::File(path) => formats::read_file_within(path, args.format, limits),
     }
     .map_err(InputError::from)?;
     let parsed = formats::load_bytes(&bytes, args.format, &file).map_err(InputError::from)?;

@@ -3,6 +3,8 @@
 //! leaving no process), and the client's error rule on a closed port. Tests that need etcd say
 //! SKIPPED when it is not installed instead of passing silently.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -27,20 +29,7 @@ fn etcd_installed() -> bool {
 
 /// Live (not zombie) processes whose command line mentions `marker`.
 fn live_processes_naming(marker: &str) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let zombie = stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-            !zombie && String::from_utf8_lossy(&cmdline).contains(marker)
-        })
-        .collect()
+    support::live_processes_where(|cmdline| cmdline.contains(marker))
 }
 
 fn put(key: &str, value: &str) -> Op {

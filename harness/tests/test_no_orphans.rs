@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::fs;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,21 +12,7 @@ const GAUNTLET: &str = env!("CARGO_BIN_EXE_gauntlet");
 
 /// Live (not zombie) raft-kv processes whose command line mentions `marker`.
 fn live_processes_naming(marker: &str) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let zombie = stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-            let cmdline = String::from_utf8_lossy(&cmdline);
-            !zombie && cmdline.contains(marker) && cmdline.contains("serve")
-        })
-        .collect()
+    support::live_processes_where(|cmdline| cmdline.contains(marker) && cmdline.contains("serve"))
 }
 
 fn wait_for(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) -> bool {

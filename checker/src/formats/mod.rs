@@ -164,6 +164,17 @@ pub fn load_file_within(
     format: Option<Format>,
     limits: &ReadLimits,
 ) -> Result<ParsedHistory, ParseError> {
+    let bytes = read_file_within(path, format, limits)?;
+    load_bytes(&bytes, format, &path.display().to_string())
+}
+
+/// Reads the file at `path` within `limits` (a regular file is judged by its size before it is
+/// read; a directory is refused), without parsing it.
+pub fn read_file_within(
+    path: &Path,
+    format: Option<Format>,
+    limits: &ReadLimits,
+) -> Result<Vec<u8>, ParseError> {
     let file = path.display().to_string();
     let io_error = |source| ParseError::Io {
         file: file.clone(),
@@ -178,8 +189,7 @@ pub fn load_file_within(
         });
     }
     let size_hint = metadata.is_file().then_some(metadata.len());
-    let bytes = read_bounded(opened, &file, limits, format, size_hint)?;
-    load_bytes(&bytes, format, &file)
+    read_bounded(opened, &file, limits, format, size_hint)
 }
 
 /// Reads all of `reader` within `limits` and parses it (named `source` in errors).

@@ -134,3 +134,21 @@ impl LocalCluster {
         self.db.leader().await
     }
 }
+
+/// Live (not zombie) processes whose command line passes `matches` (read from `/proc`).
+pub fn live_processes_where(matches: impl Fn(&str) -> bool) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            !zombie && matches(&String::from_utf8_lossy(&cmdline))
+        })
+        .collect()
+}
