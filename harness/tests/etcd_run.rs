@@ -139,7 +139,9 @@ async fn isolating_the_leader_through_the_proxy_elects_another_and_healing_resto
     // Cut every link to and from the leader, both ways: the others elect one of themselves.
     for &other in &others {
         for link in [LinkId::new(leader, other), LinkId::new(other, leader)] {
-            proxy.set(link, LinkState::Blackhole { drop: true }).unwrap();
+            proxy
+                .set(link, LinkState::Blackhole { drop: true })
+                .unwrap();
         }
     }
     let new_leader = one_leader_among(db.as_ref(), &others, Duration::from_secs(20))
@@ -149,7 +151,11 @@ async fn isolating_the_leader_through_the_proxy_elects_another_and_healing_resto
         let index = nodes.iter().position(|&n| n == node).unwrap();
         db.client_addrs()[index]
     };
-    let mut majority = EtcdClient::new(vec![(new_leader, addr_of(new_leader))], ClientProfile::Patient, 0);
+    let mut majority = EtcdClient::new(
+        vec![(new_leader, addr_of(new_leader))],
+        ClientProfile::Patient,
+        0,
+    );
     let written = Op::Put {
         key: "cut".into(),
         value: "while-isolated".into(),
@@ -161,7 +167,10 @@ async fn isolating_the_leader_through_the_proxy_elects_another_and_healing_resto
     // The old leader cannot serve a linearizable read while cut off.
     let mut isolated = EtcdClient::new(vec![(leader, addr_of(leader))], ClientProfile::Workload, 0);
     let read = Op::Get { key: "cut".into() };
-    assert!(isolated.call(read.clone()).await.is_err(), "the cut-off member served a read");
+    assert!(
+        isolated.call(read.clone()).await.is_err(),
+        "the cut-off member served a read"
+    );
 
     // Heal: the old leader catches up and serves the write it missed.
     proxy.heal_all();
@@ -170,7 +179,11 @@ async fn isolating_the_leader_through_the_proxy_elects_another_and_healing_resto
         until_ok(&mut healed, read, Duration::from_secs(20)).await,
         KvReply::Value(Some("while-isolated".into()))
     );
-    assert!(one_leader_among(db.as_ref(), &nodes, Duration::from_secs(20)).await.is_some());
+    assert!(
+        one_leader_among(db.as_ref(), &nodes, Duration::from_secs(20))
+            .await
+            .is_some()
+    );
     tokio::task::block_in_place(|| db.teardown());
     guard::kill_all();
 }
@@ -209,9 +222,15 @@ fn a_short_etcd_run_with_every_fault_passes_and_keeps_each_members_log() {
     let replay = test["replay"].as_str().unwrap();
     assert!(replay.contains("--db etcd --etcd-bin etcd"), "{replay}");
     let results = read_json(&dir.join("results.json"));
-    assert!(results["raft_check"].is_null(), "etcd writes no event streams: {results}");
+    assert!(
+        results["raft_check"].is_null(),
+        "etcd writes no event streams: {results}"
+    );
     let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
-    assert!(history.contains("\"process\":\"nemesis\""), "no fault applied");
+    assert!(
+        history.contains("\"process\":\"nemesis\""),
+        "no fault applied"
+    );
 }
 
 #[test]
@@ -265,5 +284,8 @@ fn etcd_refuses_the_membership_nemesis_before_starting_anything() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&raft_kv.stderr);
     assert_eq!(raft_kv.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--read-consistency serializable"), "{stderr}");
+    assert!(
+        stderr.contains("--read-consistency serializable"),
+        "{stderr}"
+    );
 }

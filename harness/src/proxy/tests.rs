@@ -522,7 +522,8 @@ async fn stale_on_the_reverse_direction_never_strands_the_forward_listener() {
 
 /// A request head saying it comes from the node whose listener is `listener`.
 fn head_from(listener: SocketAddr) -> Vec<u8> {
-    format!("GET /raft/stream/msgapp/1 HTTP/1.1\r\nX-Peerurls: http://{listener}\r\n\r\n").into_bytes()
+    format!("GET /raft/stream/msgapp/1 HTTP/1.1\r\nX-Peerurls: http://{listener}\r\n\r\n")
+        .into_bytes()
 }
 
 #[tokio::test]
@@ -540,9 +541,17 @@ async fn a_destination_listener_puts_each_connection_on_its_senders_link() {
     .await
     .unwrap();
     let to3 = proxy.addr(LinkId::new(1, 3)).unwrap();
-    assert_eq!(proxy.addr(LinkId::new(2, 3)), Some(to3), "one listener per destination");
+    assert_eq!(
+        proxy.addr(LinkId::new(2, 3)),
+        Some(to3),
+        "one listener per destination"
+    );
     assert_eq!(proxy.links().len(), 6);
-    let listener_of = |node| proxy.addr(LinkId::new(if node == 1 { 2 } else { 1 }, node)).unwrap();
+    let listener_of = |node| {
+        proxy
+            .addr(LinkId::new(if node == 1 { 2 } else { 1 }, node))
+            .unwrap()
+    };
 
     // Cut 1 -> 3 only: node 2's connection passes, node 1's is held.
     proxy
@@ -581,5 +590,8 @@ async fn a_destination_listener_puts_each_connection_on_its_senders_link() {
         .await
         .unwrap();
     let mut at3_probe = node3.accept().await;
-    assert_eq!(read_exact(&mut at3_probe, 30).await, b"GET /raft/probing HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        read_exact(&mut at3_probe, 30).await,
+        b"GET /raft/probing HTTP/1.1\r\n\r\n"
+    );
 }
