@@ -2,7 +2,8 @@
 //! SIGTERM of gauntlet kills every node before it exits.
 //!
 //! Exits with the run's [`ExitVerdict`]: 0 valid, 1 violation found, 2 unknown (checker gave up,
-//! no liveness, malformed replies), 3 the harness itself failed (or was interrupted).
+//! no liveness, malformed replies) or a combination the chosen `--db` refuses (say, etcd with the
+//! membership nemesis), 3 the harness itself failed (or was interrupted).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,16 +13,34 @@ use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::console_log;
+use crate::db::etcd_target::{EtcdTarget, ReadConsistency};
 use crate::db::guard;
+use crate::db::raft_kv_target::{
+    RaftKvTarget, DEFAULT_ELECTION_MS, DEFAULT_HEARTBEAT_MS, DEFAULT_SNAPSHOT_EVERY,
+};
 use crate::nemesis::schedule::{parse_nemesis_list, NemesisKind};
-use crate::run::{self, RunOptions, RunResults};
+use crate::run::{self, RunOptions, RunResults, Target};
 use crate::verdict::ExitVerdict;
 use crate::workload::{WorkloadKind, WorkloadOptions};
 
 /// Flags of `gauntlet test`.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
-    /// Number of raft-kv nodes (five as in Jepsen: majorities of three, room for every partition
+    /// The system to torture: raft-kv (the nodes built beside gauntlet) or etcd (real etcd
+    /// members, `--etcd-bin`). Default: raft-kv.
+    #[arg(long, default_value = "raft-kv", value_parser = parse_db)]
+    pub db: DbKind,
+    /// The `etcd` executable for `--db etcd` (default: `etcd` on PATH; Debian's etcd-server
+    /// installs /usr/bin/etcd).
+    #[arg(long, default_value = "etcd")]
+    pub etcd_bin: PathBuf,
+    /// How the workload reads with `--db etcd`: linearizable (through Raft) or serializable
+    /// (served by the member asked, stale by design when it is cut off; final reads stay
+    /// linearizable). raft-kv refuses serializable (its stale reads are `--unsafe-bug
+    /// stale-read`). Default: linearizable.
+    #[arg(long, default_value = "linearizable", value_parser = parse_read_consistency)]
+    pub read_consistency: ReadConsistency,
+    /// Number of nodes (five as in Jepsen: majorities of three, room for every partition
     /// shape; `--nodes 3` for a smaller, faster cluster).
     #[arg(long, default_value_t = 5)]
     pub nodes: usize,
@@ -58,13 +77,13 @@ pub struct TestArgs {
     /// Where run directories go.
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
-    /// The raft-kv executable (default: next to gauntlet, else on PATH).
+    /// The raft-kv executable (default: next to gauntlet, else on PATH). raft-kv only.
     #[arg(long)]
     pub node_bin: Option<PathBuf>,
     /// Planted bug to switch on in the nodes (repeatable): stale-read, no-dedup,
     /// ack-before-commit, ack-before-sync, vote-any, truncate-matching, snapshot-keeps-suffix,
     /// snapshot-drops-sessions, skip-fsync (caught only by a power loss, not yet a nemesis of
-    /// real runs: docs/power-loss.md). Default: none.
+    /// real runs: docs/power-loss.md). Default: none. raft-kv only.
     #[arg(long = "unsafe-bug", value_name = "NAME")]
     pub unsafe_bugs: Vec<String>,
     /// Seconds the cluster has to serve again after healing before it counts as a liveness failure.
@@ -73,15 +92,34 @@ pub struct TestArgs {
     /// Seconds the checker may take before the verdict is unknown.
     #[arg(long, default_value_t = 60.0)]
     pub check_timeout: f64,
-    /// Election timeout of the nodes, ms.
-    #[arg(long, default_value_t = 500)]
+    /// Election timeout of the nodes, ms (raft-kv only; etcd members use 500).
+    #[arg(long, default_value_t = DEFAULT_ELECTION_MS)]
     pub election_ms: u64,
-    /// Heartbeat interval of the nodes, ms.
-    #[arg(long, default_value_t = 50)]
+    /// Heartbeat interval of the nodes, ms (raft-kv only; etcd members use 50).
+    #[arg(long, default_value_t = DEFAULT_HEARTBEAT_MS)]
     pub heartbeat_ms: u64,
-    /// Nodes snapshot every this many applied entries.
-    #[arg(long, default_value_t = 1000)]
+    /// Nodes snapshot every this many applied entries (raft-kv only).
+    #[arg(long, default_value_t = DEFAULT_SNAPSHOT_EVERY)]
     pub snapshot_every: u64,
+}
+
+/// The systems `gauntlet test --db` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    RaftKv,
+    Etcd,
+}
+
+fn parse_db(s: &str) -> Result<DbKind, String> {
+    match s {
+        "raft-kv" => Ok(DbKind::RaftKv),
+        "etcd" => Ok(DbKind::Etcd),
+        other => Err(format!("unknown db {other:?}: raft-kv or etcd")),
+    }
+}
+
+fn parse_read_consistency(s: &str) -> Result<ReadConsistency, String> {
+    s.parse()
 }
 
 /// Parsed `--nemesis`.
@@ -138,21 +176,72 @@ impl TestArgs {
             nemesis_interval: seconds("--nemesis-interval", self.nemesis_interval)?,
             seed,
             store: self.store.clone(),
-            node_bin: self.node_bin.clone().unwrap_or_else(default_node_bin),
-            unsafe_bugs: self.unsafe_bugs.clone(),
             rate: self.rate,
             recovery_timeout: seconds("--recovery-timeout", self.recovery_timeout)?,
             check_timeout: seconds("--check-timeout", self.check_timeout)?,
-            election_ms: self.election_ms,
-            heartbeat_ms: self.heartbeat_ms,
-            snapshot_every: self.snapshot_every,
         })
     }
+
+    /// The system to torture, with its own options; `Err` says why the flags do not fit it
+    /// (a refused combination: exit 2).
+    pub fn target(&self) -> Result<Box<dyn Target>, String> {
+        let target: Box<dyn Target> = match self.db {
+            DbKind::RaftKv => {
+                if self.read_consistency != ReadConsistency::Linearizable {
+                    return Err(format!(
+                        "--read-consistency {} is for --db etcd: raft-kv reads are always \
+                         linearizable (its planted stale reads are --unsafe-bug stale-read)",
+                        self.read_consistency.name()
+                    ));
+                }
+                Box::new(RaftKvTarget {
+                    binary: self.node_bin.clone().unwrap_or_else(default_node_bin),
+                    election_ms: self.election_ms,
+                    heartbeat_ms: self.heartbeat_ms,
+                    snapshot_every: self.snapshot_every,
+                    unsafe_bugs: self.unsafe_bugs.clone(),
+                })
+            }
+            DbKind::Etcd => {
+                let raft_kv_only = [
+                    (self.node_bin.is_some(), "--node-bin"),
+                    (!self.unsafe_bugs.is_empty(), "--unsafe-bug"),
+                    (self.election_ms != DEFAULT_ELECTION_MS, "--election-ms"),
+                    (self.heartbeat_ms != DEFAULT_HEARTBEAT_MS, "--heartbeat-ms"),
+                    (
+                        self.snapshot_every != DEFAULT_SNAPSHOT_EVERY,
+                        "--snapshot-every",
+                    ),
+                ];
+                if let Some((_, flag)) = raft_kv_only.iter().find(|(given, _)| *given) {
+                    return Err(format!("{flag} is for --db raft-kv, not --db etcd"));
+                }
+                Box::new(EtcdTarget {
+                    binary: self.etcd_bin.clone(),
+                    read_consistency: self.read_consistency,
+                })
+            }
+        };
+        target.check_nemeses(&self.nemesis.0)?;
+        Ok(target)
+    }
 }
+
+/// Exit code of a combination of flags the chosen `--db` refuses.
+pub const EXIT_REFUSED: u8 = 2;
 
 /// Runs `gauntlet test` and returns its exit code.
 pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
     let options = args.options()?;
+    let target = match args.target() {
+        Ok(target) => target,
+        Err(refused) => {
+            let line = format!("gauntlet: refused: {refused}");
+            console_log::shown(&line);
+            eprintln!("{line}");
+            return Ok(EXIT_REFUSED);
+        }
+    };
     let store = options.store.clone();
     let seed = options.seed;
     guard::install_panic_hook();
@@ -172,7 +261,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
         let mut terminate = signal(SignalKind::terminate()).context("watching SIGTERM")?;
         let mut hangup = signal(SignalKind::hangup()).context("watching SIGHUP")?;
         tokio::select! {
-            outcome = run::run(options) => {
+            outcome = run::run(options, target.as_ref()) => {
                 let outcome = outcome?;
                 console_log::shown(&outcome.summary);
                 println!("{}", outcome.summary);

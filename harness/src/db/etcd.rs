@@ -12,9 +12,10 @@
 //! watchdog (`sh`, its own process group, also registered) that SIGKILLs the member's group
 //! once this process is gone, which covers a SIGKILL of gauntlet itself.
 //!
-//! Readiness: an etcd member answers HTTP only once its cluster has a quorum, so a start waits
-//! for an answer to `GET /version` when a quorum of members runs, and otherwise only for its
-//! client listener to accept connections.
+//! Readiness: an etcd member answers HTTP only once its cluster has a quorum, so a first start
+//! waits for an answer to `GET /version` when a quorum of members runs, and otherwise only for
+//! its client listener to accept connections; a restart waits only for the listener (the member
+//! may be cut off by a fault and answer only once it heals).
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -316,6 +317,7 @@ impl Db for EtcdDb {
         );
         let log_path = plan.log.clone();
         let client_addr = plan.client_addr;
+        let first_start = plan.starts == 0;
         let stdout = log.try_clone().map_err(|source| DbError::Io {
             node,
             what: "sharing the log".into(),
@@ -348,7 +350,10 @@ impl Db for EtcdDb {
                     log: log_path,
                 });
             }
-            let ready = if self.quorum_running() {
+            // A restarted member may be cut off from the others by the nemesis (it then answers
+            // HTTP only once it reaches a quorum): bound ports are enough. A first start waits
+            // for an answer when a quorum runs.
+            let ready = if first_start && self.quorum_running() {
                 answers_http(client_addr)
             } else {
                 listener_open(client_addr)

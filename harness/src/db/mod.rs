@@ -1,19 +1,23 @@
 //! The system under test, behind a trait: how to set up, start, kill, pause, resume and wipe a
 //! node, where its log is, and how to make a client.
 //!
-//! [`raft_kv::RaftKv`] is the first implementation. A second system implements [`Db`] and
-//! [`DbClient`] and the rest of the harness (nemesis, workload, recorder, run) works unchanged.
+//! [`raft_kv::RaftKv`] is the first implementation, [`etcd::EtcdDb`] the second. A system
+//! implements [`Db`] and [`DbClient`], and `crate::run::Target` to plan its nodes for a run
+//! (`raft_kv_target`, `etcd_target`); the rest of the harness (nemesis, workload, recorder, run)
+//! works unchanged.
 //! Process control is synchronous (a start waits for the node to say it is ready); callers in
 //! async code use `tokio::task::block_in_place`.
 
 pub mod etcd;
 pub mod etcd_client;
 pub mod etcd_http;
+pub mod etcd_target;
 pub mod guard;
 pub mod ports;
 pub mod processes;
 pub mod raft_kv;
 pub mod raft_kv_client;
+pub mod raft_kv_target;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -178,6 +182,12 @@ pub trait Db: Send {
     /// Asks one node for a linearizable read: `true` when that node served it itself (it is the
     /// leader). Used to aim faults at the leader.
     fn is_leader(&self, node: NodeId) -> BoxFuture<'static, bool>;
+
+    /// True when the nodes write Raft event streams (`events-<id>.jsonl` in the run directory,
+    /// see `raft_check`) that the run checks after the nodes stopped. Default: no streams.
+    fn writes_event_streams(&self) -> bool {
+        false
+    }
 
     /// Membership churn: starts a fresh spare node (an id beyond the initial ones, an empty data
     /// directory, the initial configuration, so it is no member until a change adds it) and

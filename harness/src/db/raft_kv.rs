@@ -290,6 +290,10 @@ impl Db for RaftKv {
         "raft-kv"
     }
 
+    fn writes_event_streams(&self) -> bool {
+        true
+    }
+
     fn nodes(&self) -> Vec<NodeId> {
         self.members.iter().copied().collect()
     }

@@ -31,6 +31,9 @@ pub(crate) struct ConnectionContext {
     pub shutdown: CancellationToken,
     pub connect_timeout: Duration,
     pub limits: QueueLimits,
+    /// Bytes already read from the client (a destination listener's request head), passed on
+    /// before anything else the client sends.
+    pub prefix: Vec<u8>,
 }
 
 /// Decrements the active-connection counter when the task ends, however it ends.
@@ -96,6 +99,7 @@ async fn serve(
     let target = target_slot.insert(stream);
 
     let (client_read, mut client_write) = client.split();
+    let client_read = ctx.prefix.as_slice().chain(client_read);
     let (target_read, target_write) = target.split();
     let (forward_tx, forward_rx) = queue(ctx.limits);
     let (backward_tx, backward_rx) = queue(ctx.limits);
@@ -147,6 +151,11 @@ async fn serve(
 async fn wait_until_dialable(ctx: &ConnectionContext, client: &mut TcpStream) -> io::Result<bool> {
     let mut state = ctx.forward.subscribe();
     let mut dropped_any = false;
+    if !ctx.prefix.is_empty() && *state.borrow() == (LinkState::Blackhole { drop: true }) {
+        // The request head was read while the direction drops: it is lost like any other byte.
+        LinkCounters::add(&ctx.forward.counters.bytes_dropped, ctx.prefix.len() as u64);
+        dropped_any = true;
+    }
     let mut scratch = vec![0u8; ctx.limits.chunk_bytes.clamp(1, 64 * 1024)];
     loop {
         let current = *state.borrow_and_update();

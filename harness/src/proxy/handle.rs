@@ -1,4 +1,5 @@
-//! Starting the proxy and controlling it: one listener per link, runtime state changes through
+//! Starting the proxy and controlling it: one listener per link (or one per destination, the
+//! sender told by the connection's first request), runtime state changes through
 //! [`ProxyHandle`], counters, and shutdown (explicit, or by dropping the handle).
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,8 +14,8 @@ use tokio_util::task::TaskTracker;
 
 use super::direction::Direction;
 use super::error::ProxyError;
-use super::link::{LinkId, LinkSpec, LinkState};
-use super::listener::accept_loop;
+use super::link::{DestinationSpec, LinkId, LinkSpec, LinkState};
+use super::listener::{accept_loop, ListenerRole};
 use super::stats::LinkStats;
 
 /// Tuning of the proxy. Every buffer has an explicit bound.
@@ -55,6 +56,9 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub next_connection_id: AtomicU64,
+    /// Destination listeners only: each node's listener address (`host:port`) and its id, to
+    /// tell a connection's sender (see `sniff`). Empty for per-link listeners.
+    pub senders: HashMap<String, u64>,
 }
 
 impl Shared {
@@ -62,6 +66,12 @@ impl Shared {
     pub fn target(&self, link: LinkId) -> Option<SocketAddr> {
         let slot = self.targets.get(&link)?;
         Some(*slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// The current target of any link into `to` (they share one with destination listeners).
+    pub fn target_of_node(&self, to: u64) -> Option<SocketAddr> {
+        let link = self.targets.keys().filter(|link| link.to == to).min()?;
+        self.target(*link)
     }
 }
 
@@ -85,27 +95,74 @@ impl Proxy {
             if addrs.contains_key(&spec.link) {
                 return Err(ProxyError::DuplicateLink(spec.link));
             }
-            let bind_err = |source| ProxyError::Bind {
-                link: spec.link,
-                addr: spec.listen,
-                source,
-            };
-            let listener = TcpListener::bind(spec.listen).await.map_err(bind_err)?;
-            let local = listener.local_addr().map_err(bind_err)?;
+            let (listener, local) = bind(spec.link, spec.listen).await?;
             addrs.insert(spec.link, local);
-            listeners.push((spec.clone(), listener));
+            listeners.push((ListenerRole::Link(spec.link), listener));
         }
+        let targets = links.iter().map(|spec| (spec.link, spec.target)).collect();
+        Ok(Proxy::serve(
+            config,
+            targets,
+            addrs,
+            listeners,
+            HashMap::new(),
+        ))
+    }
+
+    /// Binds one listener per destination node, for nodes that have one advertised peer address
+    /// every other node dials (etcd): every link `i -> to` of the given nodes shares `to`'s
+    /// listener, and each connection is put on its link by the sender its first HTTP request
+    /// names (`X-PeerURLs`, the sender's own advertised address, which is its listener here; see
+    /// `sniff`). A connection whose first request names no sender (etcd's version, membership and
+    /// health probes) is passed on untouched by faults. All links start in `Pass`.
+    pub async fn start_by_destination(
+        config: ProxyConfig,
+        destinations: Vec<DestinationSpec>,
+    ) -> Result<ProxyHandle, ProxyError> {
+        let mut listeners = Vec::with_capacity(destinations.len());
+        let mut bound = BTreeMap::new();
+        for spec in &destinations {
+            let (listener, local) = bind(LinkId::new(spec.to, spec.to), spec.listen).await?;
+            if bound.insert(spec.to, local).is_some() {
+                return Err(ProxyError::DuplicateLink(LinkId::new(spec.to, spec.to)));
+            }
+            listeners.push((ListenerRole::Destination(spec.to), listener));
+        }
+        let mut addrs = BTreeMap::new();
+        let mut targets = HashMap::new();
+        for spec in &destinations {
+            for &from in bound.keys().filter(|&&from| from != spec.to) {
+                let link = LinkId::new(from, spec.to);
+                addrs.insert(link, bound[&spec.to]);
+                targets.insert(link, spec.target);
+            }
+        }
+        let senders = bound
+            .iter()
+            .map(|(&node, addr)| (addr.to_string(), node))
+            .collect();
+        Ok(Proxy::serve(config, targets, addrs, listeners, senders))
+    }
+
+    /// Starts the accept loops of bound listeners.
+    fn serve(
+        config: ProxyConfig,
+        targets: HashMap<LinkId, SocketAddr>,
+        addrs: BTreeMap<LinkId, SocketAddr>,
+        listeners: Vec<(ListenerRole, TcpListener)>,
+        senders: HashMap<String, u64>,
+    ) -> ProxyHandle {
         let mut directions = HashMap::new();
-        for spec in &links {
-            for link in [spec.link, spec.link.reverse()] {
+        for &link in targets.keys() {
+            for link in [link, link.reverse()] {
                 directions
                     .entry(link)
                     .or_insert_with(|| Arc::new(Direction::new(link, config.seed)));
             }
         }
-        let targets = links
-            .iter()
-            .map(|spec| (spec.link, Mutex::new(spec.target)))
+        let targets = targets
+            .into_iter()
+            .map(|(link, target)| (link, Mutex::new(target)))
             .collect();
         let shared = Arc::new(Shared {
             config,
@@ -114,15 +171,28 @@ impl Proxy {
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             next_connection_id: AtomicU64::new(0),
+            senders,
         });
-        for (spec, listener) in listeners {
-            tracing::info!(link = %spec.link, listen = ?addrs.get(&spec.link), target = %spec.target, "proxy link listening");
+        for (role, listener) in listeners {
+            tracing::info!(?role, listen = ?listener.local_addr().ok(), "proxy listening");
             shared
                 .tracker
-                .spawn(accept_loop(Arc::clone(&shared), spec.link, listener));
+                .spawn(accept_loop(Arc::clone(&shared), role, listener));
         }
-        Ok(ProxyHandle { shared, addrs })
+        ProxyHandle { shared, addrs }
     }
+}
+
+/// Binds one listener (`link` names it in the error).
+async fn bind(link: LinkId, listen: SocketAddr) -> Result<(TcpListener, SocketAddr), ProxyError> {
+    let bind_err = |source| ProxyError::Bind {
+        link,
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(bind_err)?;
+    let local = listener.local_addr().map_err(bind_err)?;
+    Ok((listener, local))
 }
 
 /// Controls a running proxy. Dropping it stops every listener and connection.
@@ -137,7 +207,8 @@ impl ProxyHandle {
         self.addrs.get(&link).copied()
     }
 
-    /// The links that have a listener, in order.
+    /// The links that have a listener, in order (with destination listeners, several links
+    /// share one).
     pub fn links(&self) -> Vec<LinkId> {
         self.addrs.keys().copied().collect()
     }

@@ -93,3 +93,23 @@ impl LinkState {
         )
     }
 }
+
+/// One destination listener (see `Proxy::start_by_destination`): every other node dials `listen`
+/// (port 0 = any free port) to reach node `to`, and the proxy dials `target`, `to`'s real address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DestinationSpec {
+    pub to: u64,
+    pub listen: SocketAddr,
+    pub target: SocketAddr,
+}
+
+impl DestinationSpec {
+    /// A spec listening on a free loopback port.
+    pub fn loopback(to: u64, target: SocketAddr) -> DestinationSpec {
+        DestinationSpec {
+            to,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            target,
+        }
+    }
+}

@@ -23,6 +23,9 @@
 //! sender's side is closed, so the sender reconnects, while the target side stays open and,
 //! `release` later, receives the first half of the held bytes, after what the new connection
 //! carried, then closes (see `stale`).
+//! Nodes with one advertised peer address that every other node dials (etcd) get one listener per
+//! destination instead ([`Proxy::start_by_destination`]): the connection's first HTTP request names
+//! its sender (`sniff`), which puts it on its link; from there it is like any other connection.
 //! `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
 //! stops every task.
 //!
@@ -39,7 +42,7 @@
 //!
 //! Files: `link` (ids, specs, states), `stats` (counters), `direction` (the shared per-direction
 //! state), `listener` (accept loop), `connection` (one proxied connection), `pump` (one byte
-//! direction of a connection), `stale` (the stall, strand and late release of `Stale`),
+//! direction of a connection), `sniff` (the sender of a destination listener's connection), `stale` (the stall, strand and late release of `Stale`),
 //! `handle` (start, control, shutdown).
 
 mod connection;
@@ -49,6 +52,7 @@ mod handle;
 mod link;
 mod listener;
 mod pump;
+mod sniff;
 mod stale;
 mod stats;
 
@@ -57,5 +61,5 @@ mod tests;
 
 pub use error::ProxyError;
 pub use handle::{Proxy, ProxyConfig, ProxyHandle};
-pub use link::{LinkId, LinkSpec, LinkState};
+pub use link::{DestinationSpec, LinkId, LinkSpec, LinkState};
 pub use stats::LinkStats;

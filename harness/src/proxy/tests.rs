@@ -519,3 +519,79 @@ async fn stale_on_the_reverse_direction_never_strands_the_forward_listener() {
     assert_eq!(read_exact(&mut upstream, 5).await, b"still");
     assert_eq!(proxy.stats(BACKWARD).unwrap().connections_stranded, 0);
 }
+
+/// A request head saying it comes from the node whose listener is `listener`.
+fn head_from(listener: SocketAddr) -> Vec<u8> {
+    format!("GET /raft/stream/msgapp/1 HTTP/1.1\r\nX-Peerurls: http://{listener}\r\n\r\n")
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn a_destination_listener_puts_each_connection_on_its_senders_link() {
+    let mut node3 = server().await;
+    let (node1, node2) = (server().await, server().await);
+    let proxy = Proxy::start_by_destination(
+        ProxyConfig::default(),
+        vec![
+            DestinationSpec::loopback(1, node1.addr),
+            DestinationSpec::loopback(2, node2.addr),
+            DestinationSpec::loopback(3, node3.addr),
+        ],
+    )
+    .await
+    .unwrap();
+    let to3 = proxy.addr(LinkId::new(1, 3)).unwrap();
+    assert_eq!(
+        proxy.addr(LinkId::new(2, 3)),
+        Some(to3),
+        "one listener per destination"
+    );
+    assert_eq!(proxy.links().len(), 6);
+    let listener_of = |node| {
+        proxy
+            .addr(LinkId::new(if node == 1 { 2 } else { 1 }, node))
+            .unwrap()
+    };
+
+    // Cut 1 -> 3 only: node 2's connection passes, node 1's is held.
+    proxy
+        .set(LinkId::new(1, 3), LinkState::Blackhole { drop: false })
+        .unwrap();
+    let mut from2 = TcpStream::connect(to3).await.unwrap();
+    from2.write_all(&head_from(listener_of(2))).await.unwrap();
+    let mut at3_from2 = node3.accept().await;
+    let head = head_from(listener_of(2));
+    assert_eq!(read_exact(&mut at3_from2, head.len()).await, head);
+    let mut from1 = TcpStream::connect(to3).await.unwrap();
+    from1.write_all(&head_from(listener_of(1))).await.unwrap();
+    node3.accepts_nothing().await;
+
+    // The reply direction is the reverse link: cutting 3 -> 2 silences node 3's answers to 2.
+    proxy
+        .set(LinkId::new(3, 2), LinkState::Blackhole { drop: false })
+        .unwrap();
+    at3_from2.write_all(b"message").await.unwrap();
+    reads_nothing(&mut from2).await;
+    proxy.heal_all();
+    assert_eq!(read_exact(&mut from2, 7).await, b"message");
+    // Healed, node 1's held connection goes through, its request head first.
+    let mut at3_from1 = node3.accept().await;
+    let head = head_from(listener_of(1));
+    assert_eq!(read_exact(&mut at3_from1, head.len()).await, head);
+    assert!(proxy.stats(LinkId::new(1, 3)).unwrap().connections_accepted >= 1);
+
+    // A request that names no sender is relayed untouched, whatever the links' states.
+    for from in [1, 2] {
+        proxy.set(LinkId::new(from, 3), LinkState::Reset).unwrap();
+    }
+    let mut probe = TcpStream::connect(to3).await.unwrap();
+    probe
+        .write_all(b"GET /raft/probing HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut at3_probe = node3.accept().await;
+    assert_eq!(
+        read_exact(&mut at3_probe, 30).await,
+        b"GET /raft/probing HTTP/1.1\r\n\r\n"
+    );
+}

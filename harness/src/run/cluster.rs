@@ -1,19 +1,17 @@
 //! Before a run starts anything: the fault schedule, planned from the seed, and the cluster it
-//! will act on (the nodes, planned but not started, with every peer link routed through the fault
+//! will act on (the target's nodes, planned but not started, with every peer link routed through the fault
 //! proxy, on ports that do not collide; spare nodes for membership churn included).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::Context;
 
 use super::options::RunOptions;
+use super::target::{NodePlan, PeerRouting, PlannedNodes, Target};
 use crate::artifacts::RunDir;
-use crate::db::raft_kv::{RaftKv, RaftKvOptions};
-use crate::db::Db;
 use crate::nemesis::{Cluster, Fault, Schedule, ScheduleOptions};
-use crate::proxy::{LinkId, LinkSpec, Proxy, ProxyConfig, ProxyHandle};
+use crate::proxy::{DestinationSpec, LinkId, LinkSpec, Proxy, ProxyConfig, ProxyHandle};
 
 /// The run's fault schedule: a pure function of its options.
 pub fn plan_schedule(options: &RunOptions) -> Schedule {
@@ -39,17 +37,21 @@ pub fn spare_count(schedule: &Schedule) -> usize {
 /// How many times the nodes' ports are chosen again when the proxy took one of them.
 const PORT_ATTEMPTS: usize = 5;
 
-/// Plans the raft-kv nodes in the run directory and starts the fault proxy between them. The
+/// Plans the target's nodes in the run directory and starts the fault proxy between them. The
 /// nodes' ports are chosen free and released before the nodes bind them, and the proxy's
 /// listeners bind free ports after that, so the kernel may hand one of the nodes' ports to the
 /// proxy (the more nodes, the likelier): then the ports are chosen again.
-pub async fn set_up_cluster(options: &RunOptions, dir: &RunDir) -> anyhow::Result<Cluster> {
+pub async fn set_up_cluster(
+    options: &RunOptions,
+    target: &dyn Target,
+    dir: &RunDir,
+) -> anyhow::Result<Cluster> {
     for attempt in 1..=PORT_ATTEMPTS {
-        let (raft_kv, proxy) = plan_nodes_and_proxy(options, dir).await?;
-        let node_ports: Vec<SocketAddr> = raft_kv
+        let (nodes, proxy) = plan_nodes_and_proxy(options, target, dir).await?;
+        let node_ports: Vec<SocketAddr> = nodes
             .peer_addrs()
             .into_values()
-            .chain(raft_kv.client_addrs())
+            .chain(nodes.client_addrs())
             .collect();
         let taken = proxy
             .links()
@@ -57,7 +59,7 @@ pub async fn set_up_cluster(options: &RunOptions, dir: &RunDir) -> anyhow::Resul
             .filter_map(|link| proxy.addr(link))
             .find(|addr| node_ports.contains(addr));
         match taken {
-            None => return Ok(route_through(raft_kv, proxy)),
+            None => return route_through(nodes, proxy),
             Some(addr) => {
                 tracing::info!(%addr, attempt, "the proxy took a node's port; choosing ports again");
                 proxy.shutdown().await;
@@ -70,56 +72,60 @@ pub async fn set_up_cluster(options: &RunOptions, dir: &RunDir) -> anyhow::Resul
     )
 }
 
-/// The planned nodes and a started proxy with one listener per directed link.
+/// The planned nodes and a started proxy: one listener per directed link, or one per node when
+/// the target's nodes each have one advertised peer address.
 async fn plan_nodes_and_proxy(
     options: &RunOptions,
+    target: &dyn Target,
     dir: &RunDir,
-) -> anyhow::Result<(RaftKv, ProxyHandle)> {
-    let raft_kv = RaftKv::plan(RaftKvOptions {
-        binary: options.node_bin.clone(),
-        nodes: options.nodes,
+) -> anyhow::Result<(Box<dyn PlannedNodes>, ProxyHandle)> {
+    let nodes = target.plan(&NodePlan {
         dir: dir.path.clone(),
-        cluster_id: options.seed | 1,
-        election_ms: options.election_ms,
-        heartbeat_ms: options.heartbeat_ms,
-        snapshot_every: options.snapshot_every,
-        unsafe_bugs: options.unsafe_bugs.clone(),
-        seed: options.seed,
-        ready_timeout: Duration::from_secs(15),
-        extra_args: Vec::new(),
+        nodes: options.nodes,
         spares: spare_count(&plan_schedule(options)),
+        seed: options.seed,
     })?;
+    let config = ProxyConfig {
+        seed: options.seed,
+        ..ProxyConfig::default()
+    };
     // Every planned node, spares included: a spare's links exist before it starts.
-    let nodes: Vec<u64> = raft_kv.peer_addrs().into_keys().collect();
-    let mut links = Vec::new();
-    for (&to, &target) in &raft_kv.peer_addrs() {
-        for &from in &nodes {
-            if from != to {
-                links.push(LinkSpec::loopback(LinkId::new(from, to), target));
+    let peers = nodes.peer_addrs();
+    let proxy = match nodes.routing() {
+        PeerRouting::PerLink => {
+            let mut links = Vec::new();
+            for (&to, &target) in &peers {
+                for &from in peers.keys() {
+                    if from != to {
+                        links.push(LinkSpec::loopback(LinkId::new(from, to), target));
+                    }
+                }
             }
+            Proxy::start_with(config, links).await
+        }
+        PeerRouting::PerDestination => {
+            let destinations = peers
+                .iter()
+                .map(|(&to, &target)| DestinationSpec::loopback(to, target))
+                .collect();
+            Proxy::start_by_destination(config, destinations).await
         }
     }
-    let proxy = Proxy::start_with(
-        ProxyConfig {
-            seed: options.seed,
-            ..ProxyConfig::default()
-        },
-        links,
-    )
-    .await
     .context("starting the fault proxy")?;
-    Ok((raft_kv, proxy))
+    Ok((nodes, proxy))
 }
 
 /// Points every node's peers at the proxy listener of its link.
-fn route_through(mut raft_kv: RaftKv, proxy: ProxyHandle) -> Cluster {
-    raft_kv.route_peers(|from, to| {
-        proxy
-            .addr(LinkId::new(from, to))
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
-    });
-    Cluster {
-        db: Arc::new(Mutex::new(Box::new(raft_kv) as Box<dyn Db>)),
+fn route_through(mut nodes: Box<dyn PlannedNodes>, proxy: ProxyHandle) -> anyhow::Result<Cluster> {
+    nodes
+        .route_peers(&|from, to| {
+            proxy
+                .addr(LinkId::new(from, to))
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+        })
+        .context("routing the peers through the fault proxy")?;
+    Ok(Cluster {
+        db: Arc::new(Mutex::new(nodes.into_db())),
         proxy: Arc::new(proxy),
-    }
+    })
 }

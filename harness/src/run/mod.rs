@@ -1,6 +1,7 @@
-//! One `gauntlet test` run, phase by phase (Jepsen's `run!` is the model): plan the fault schedule
-//! and the cluster, start the db, start the clients and the nemesis, run the case, heal and wait
-//! for recovery, read every key with a fresh client, stop the nodes, check their Raft event streams,
+//! One `gauntlet test` run of any [`Target`], phase by phase (Jepsen's `run!` is the model): plan
+//! the fault schedule and the cluster, start the db, start the clients and the nemesis, run the case, heal and wait
+//! for recovery, read every key with a fresh client, stop the nodes, check their Raft event streams
+//! (when the db writes them),
 //! analyze the history, and leave the whole story in the run directory, `results.json`
 //! ([`RunResults`]) included.
 
@@ -9,6 +10,7 @@ pub mod options;
 pub mod phases;
 pub mod recovery;
 pub mod results;
+pub mod target;
 pub mod verdict;
 pub mod windows;
 pub mod workers;
@@ -17,6 +19,7 @@ use serde_json::json;
 
 pub use options::RunOptions;
 pub use results::{RunResults, RunVerdict};
+pub use target::{NodePlan, PeerRouting, PlannedNodes, Target};
 
 use crate::artifacts::{git_commit, RunDir};
 use crate::db::ClientProfile;
@@ -40,27 +43,34 @@ impl RunOutcome {
     }
 }
 
-/// Runs one test; never leaves a node running. Errors before the run directory exists are
-/// returned; later ones become a `harness-failed` outcome recorded in `results.json`.
-pub async fn run(options: RunOptions) -> anyhow::Result<RunOutcome> {
-    let dir = RunDir::create(&options.store, &options.test_name())?;
+/// Runs one test of `target`; never leaves a node running. Errors before the run directory exists
+/// (a nemesis the target refuses among them) are returned; later ones become a `harness-failed`
+/// outcome recorded in `results.json`.
+pub async fn run(options: RunOptions, target: &dyn Target) -> anyhow::Result<RunOutcome> {
+    target
+        .check_nemeses(&options.nemesis)
+        .map_err(anyhow::Error::msg)?;
+    let test_name = options.test_name(&target.test_name_suffix());
+    let dir = RunDir::create(&options.store, &test_name)?;
     if let Err(err) = crate::console_log::attach(&dir.file("gauntlet.log")) {
         tracing::warn!(%err, "cannot keep the console's log in the run directory");
     }
     dir.write_json(
         "test.json",
         &json!({
-            "test": options.test_name(),
+            "test": test_name,
+            "db": target.name(),
             "options": options,
+            "target": target.options_json(),
             "seed": options.seed,
             "gauntlet_version": env!("CARGO_PKG_VERSION"),
             "git_commit": git_commit(),
             "started": crate::artifacts::utc_stamp(std::time::SystemTime::now()),
-            "replay": replay_command(&options),
+            "replay": replay_command(&options, target),
         }),
     )?;
     let started = std::time::Instant::now();
-    let results = match run_in(&options, &dir).await {
+    let results = match run_in(&options, target, &dir).await {
         Ok(results) => results,
         Err(err) => {
             let results = RunResults::harness_failed(options.seed, &err);
@@ -100,8 +110,8 @@ fn timeline_note(dir: &std::path::Path) -> String {
     }
 }
 
-/// The command line that repeats this run.
-pub fn replay_command(options: &RunOptions) -> String {
+/// The command line that repeats this run (the target adds its own flags).
+pub fn replay_command(options: &RunOptions, target: &dyn Target) -> String {
     let mut command = format!(
         "gauntlet test --nodes {} --time {} --workload {} --nemesis {} --nemesis-interval {} --concurrency {} --rate {} --keys {} --seed {}",
         options.nodes,
@@ -114,19 +124,21 @@ pub fn replay_command(options: &RunOptions) -> String {
         options.workload.keys,
         options.seed,
     );
-    for bug in &options.unsafe_bugs {
-        command.push_str(&format!(" --unsafe-bug {bug}"));
-    }
+    command.push_str(&target.replay_args());
     command
 }
 
 /// Plans the schedule and the cluster, runs the phases, and always tears the cluster down.
-async fn run_in(options: &RunOptions, dir: &RunDir) -> anyhow::Result<RunResults> {
+async fn run_in(
+    options: &RunOptions,
+    target: &dyn Target,
+    dir: &RunDir,
+) -> anyhow::Result<RunResults> {
     let mut progress = Progress::new(options.time);
     let schedule = cluster::plan_schedule(options);
     dir.write_json("schedule.json", &schedule)?;
-    let cluster = cluster::set_up_cluster(options, dir).await?;
-    let results = run_phases(options, dir, &schedule, &cluster, &mut progress).await;
+    let cluster = cluster::set_up_cluster(options, target, dir).await?;
+    let results = run_phases(options, target, dir, &schedule, &cluster, &mut progress).await;
     progress.finish();
     tokio::task::block_in_place(|| cluster.db().teardown());
     results
@@ -135,12 +147,13 @@ async fn run_in(options: &RunOptions, dir: &RunDir) -> anyhow::Result<RunResults
 /// The phases in order (see [`phases`]); errors are harness failures.
 async fn run_phases(
     options: &RunOptions,
+    target: &dyn Target,
     dir: &RunDir,
     schedule: &Schedule,
     cluster: &Cluster,
     progress: &mut Progress,
 ) -> anyhow::Result<RunResults> {
-    phases::start_db(options, dir, cluster, progress)?;
+    phases::start_db(options, target, dir, cluster, progress)?;
     let (history, recorder) = phases::open_history(options, dir)?;
     let mut probe = cluster.db().client(ClientProfile::Patient);
     let Some(first_leader) =
@@ -169,7 +182,11 @@ async fn run_phases(
     let final_reads = phases::final_reads(cluster, &recorder, options, &liveness).await?;
     let zero_ns = recorder.zero_monotonic_ns();
     drop(recorder);
-    let raft_check = phases::check_raft(dir, options, zero_ns, progress)?;
+    let raft_check = if cluster.db().writes_event_streams() {
+        Some(phases::check_raft(dir, options, zero_ns, progress)?)
+    } else {
+        None
+    };
     let results = phases::analyze(
         &history,
         options,

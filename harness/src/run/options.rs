@@ -1,4 +1,5 @@
-//! Everything one run needs to know, resolved from the command line: saved as `test.json`.
+//! Everything one run needs to know whatever the target, resolved from the command line: saved
+//! in `test.json` (the target's own options beside it).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,8 +21,6 @@ pub struct RunOptions {
     pub nemesis_interval: Duration,
     pub seed: u64,
     pub store: PathBuf,
-    pub node_bin: PathBuf,
-    pub unsafe_bugs: Vec<String>,
     /// Total operations per second over all workers (0 = as fast as they can).
     pub rate: f64,
     /// How long the cluster has to serve again after everything is healed.
@@ -30,14 +29,12 @@ pub struct RunOptions {
     /// The checker gives up (verdict unknown) after this long.
     #[serde(with = "secs")]
     pub check_timeout: Duration,
-    pub election_ms: u64,
-    pub heartbeat_ms: u64,
-    pub snapshot_every: u64,
 }
 
 impl RunOptions {
-    /// The test's name in the store: `<workload>-<nemeses joined by +>`.
-    pub fn test_name(&self) -> String {
+    /// The test's name in the store: `<workload>-<nemeses joined by +>`, then the target's
+    /// suffix ([`super::Target::test_name_suffix`]).
+    pub fn test_name(&self, target_suffix: &str) -> String {
         let nemesis = if self.nemesis.is_empty() {
             "none".to_string()
         } else {
@@ -47,12 +44,7 @@ impl RunOptions {
                 .collect::<Vec<_>>()
                 .join("+")
         };
-        let bugs = if self.unsafe_bugs.is_empty() {
-            String::new()
-        } else {
-            format!("-bug-{}", self.unsafe_bugs.join("+"))
-        };
-        format!("{}-{nemesis}{bugs}", self.workload.kind.name())
+        format!("{}-{nemesis}{target_suffix}", self.workload.kind.name())
     }
 }
 

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::options::RunOptions;
 use super::recovery::{self, FinalReads};
 use super::results::{Activity, Liveness, RunResults};
+use super::target::Target;
 use super::verdict::judge;
 use super::workers::{Worker, WorkerStats};
 use crate::artifacts::RunDir;
@@ -30,14 +31,16 @@ use crate::workload::WorkerGenerator;
 /// Set up the db: start every node.
 pub fn start_db(
     options: &RunOptions,
+    target: &dyn Target,
     dir: &RunDir,
     cluster: &Cluster,
     progress: &Progress,
 ) -> anyhow::Result<()> {
     progress.phase(&format!(
-        "starting {} raft-kv nodes ({}), seed {}, run dir {}",
+        "starting {} {} nodes ({}), seed {}, run dir {}",
         options.nodes,
-        options.node_bin.display(),
+        target.name(),
+        target.describe(),
         options.seed,
         dir.path.display()
     ));
@@ -265,14 +268,14 @@ pub async fn final_reads(
 }
 
 /// Check the history with the workload's model and weigh the result with liveness and the Raft
-/// check.
+/// check (`None`: the db writes no event streams).
 pub fn analyze(
     history: &std::path::Path,
     options: &RunOptions,
     activity: Activity,
     liveness: Liveness,
     final_reads: FinalReads,
-    raft_check: RaftCheckReport,
+    raft_check: Option<RaftCheckReport>,
     progress: &Progress,
 ) -> anyhow::Result<RunResults> {
     progress.phase("checking the history");
@@ -283,11 +286,12 @@ pub fn analyze(
     )?;
     let text = std::fs::read_to_string(history)
         .with_context(|| format!("reading {}", history.display()))?;
-    Ok(
-        RunResults::analyzed(options.seed, judgement, activity, liveness, final_reads)
-            .with_raft_check(raft_check)
-            .with_history_figures(&read_history(&text)),
-    )
+    let results = RunResults::analyzed(options.seed, judgement, activity, liveness, final_reads);
+    let results = match raft_check {
+        Some(report) => results.with_raft_check(report),
+        None => results,
+    };
+    Ok(results.with_history_figures(&read_history(&text)))
 }
 
 /// Write `results.json`, the timeline page and the plots (a page or plot that cannot be drawn is a
