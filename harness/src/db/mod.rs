@@ -95,6 +95,29 @@ pub enum DbError {
     },
 }
 
+/// A fault of a node's disk ([`Db::disk_fault`]), carried out by a file system the harness
+/// controls (`crate::powerloss`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskFault {
+    /// Power loss: what the node wrote but did not sync is dropped (files and directory
+    /// entries). The node must be stopped (killed) first.
+    PowerLoss,
+    /// The node's next `fsync`/`fdatasync` (of any file or directory) fails with `EIO`.
+    FailNextSync,
+    /// Disarms [`DiskFault::FailNextSync`] if it has not fired yet.
+    Heal,
+}
+
+impl std::fmt::Display for DiskFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DiskFault::PowerLoss => "power-loss",
+            DiskFault::FailNextSync => "fail-next-sync",
+            DiskFault::Heal => "heal-disk",
+        })
+    }
+}
+
 /// A membership change sent to the cluster (raft-kv's admin requests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipChange {
@@ -210,6 +233,16 @@ pub trait Db: Send {
             what: "membership changes",
         };
         Box::pin(futures::future::ready(Err(err)))
+    }
+
+    /// Disk faults (power loss, a failing fsync) on the node's data directory; only a db whose
+    /// data directories sit on the harness's power-loss file system supports them.
+    fn disk_fault(&mut self, node: NodeId, fault: DiskFault) -> Result<(), DbError> {
+        let _ = (node, fault);
+        Err(DbError::Unsupported {
+            db: self.name(),
+            what: "disk faults",
+        })
     }
 }
 

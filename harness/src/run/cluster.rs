@@ -57,7 +57,15 @@ pub async fn set_up_cluster(options: &RunOptions, dir: &RunDir) -> anyhow::Resul
             .filter_map(|link| proxy.addr(link))
             .find(|addr| node_ports.contains(addr));
         match taken {
-            None => return Ok(route_through(raft_kv, proxy)),
+            None => {
+                let mut raft_kv = raft_kv;
+                if options.nemesis.iter().any(|k| k.needs_power_loss_fs()) {
+                    raft_kv.use_power_loss_fs().context(
+                        "putting the nodes' data directories on the power-loss file system",
+                    )?;
+                }
+                return Ok(route_through(raft_kv, proxy));
+            }
             Some(addr) => {
                 tracing::info!(%addr, attempt, "the proxy took a node's port; choosing ports again");
                 proxy.shutdown().await;
