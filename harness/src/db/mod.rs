@@ -99,12 +99,18 @@ pub enum DbError {
 /// controls (`crate::powerloss`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiskFault {
-    /// Power loss: what the node wrote but did not sync is dropped (files and directory
-    /// entries). The node must be stopped (killed) first.
+    /// Power loss: the node is killed (SIGKILL; its syncs in progress do not complete) and what
+    /// it wrote but did not sync is dropped (files and directory entries).
     PowerLoss,
     /// The node's next `fsync`/`fdatasync` (of any file or directory) fails with `EIO`.
     FailNextSync,
-    /// Disarms [`DiskFault::FailNextSync`] if it has not fired yet.
+    /// The power starts to go: no sync of the node completes any more (each fails with `EIO`)
+    /// until its [`DiskFault::PowerLoss`]. Lets several nodes lose power at one instant.
+    FreezeSyncs,
+    /// Every sync of the node takes this many milliseconds before it completes (a stalling
+    /// disk); 0 makes syncs immediate again.
+    SlowSyncs { delay_ms: u64 },
+    /// Disarms [`DiskFault::FailNextSync`] if it has not fired yet and makes syncs immediate.
     Heal,
 }
 
@@ -113,6 +119,8 @@ impl std::fmt::Display for DiskFault {
         f.write_str(match self {
             DiskFault::PowerLoss => "power-loss",
             DiskFault::FailNextSync => "fail-next-sync",
+            DiskFault::SlowSyncs { .. } => "slow-syncs",
+            DiskFault::FreezeSyncs => "freeze-syncs",
             DiskFault::Heal => "heal-disk",
         })
     }
@@ -243,6 +251,13 @@ pub trait Db: Send {
             db: self.name(),
             what: "disk faults",
         })
+    }
+
+    /// How many syncs of the node's disk completed so far (`None` without disk faults): lets a
+    /// power loss wait for the moment right after a node made something durable.
+    fn disk_syncs(&self, node: NodeId) -> Option<u64> {
+        let _ = node;
+        None
     }
 }
 

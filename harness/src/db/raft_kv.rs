@@ -196,6 +196,11 @@ impl RaftKv {
         self.mounts.get(&node).map_or(0, PowerLossMount::sync_failures)
     }
 
+    /// The power-loss mount of node `node`'s data directory, if it has one.
+    pub fn power_loss_mount(&self, node: NodeId) -> Option<&PowerLossMount> {
+        self.mounts.get(&node)
+    }
+
     /// The real Raft address of every node (the targets of the proxy's links).
     pub fn peer_addrs(&self) -> BTreeMap<NodeId, SocketAddr> {
         self.plans
@@ -482,18 +487,22 @@ impl Db for RaftKv {
     }
 
     fn disk_fault(&mut self, node: NodeId, fault: DiskFault) -> Result<(), DbError> {
-        let running = self.is_running(node);
-        let Some(mount) = self.mounts.get(&node) else {
+        if !self.mounts.contains_key(&node) {
             return Err(DbError::Unsupported {
                 db: "raft-kv without --nemesis power-loss or disk-error",
                 what: "disk faults",
             });
+        }
+        if fault == DiskFault::PowerLoss {
+            if let Some(mount) = self.mounts.get(&node) {
+                mount.begin_power_cut();
+            }
+            self.kill(node)?;
+        }
+        let Some(mount) = self.mounts.get(&node) else {
+            return Err(DbError::UnknownNode(node));
         };
         match fault {
-            DiskFault::PowerLoss if running => Err(DbError::Control {
-                node,
-                what: "a power loss needs the node stopped first".into(),
-            }),
             DiskFault::PowerLoss => mount.power_loss().map_err(|err| DbError::Control {
                 node,
                 what: err.to_string(),
@@ -502,11 +511,24 @@ impl Db for RaftKv {
                 mount.fail_next_sync(true);
                 Ok(())
             }
+            DiskFault::FreezeSyncs => {
+                mount.begin_power_cut();
+                Ok(())
+            }
+            DiskFault::SlowSyncs { delay_ms } => {
+                mount.set_sync_delay(Duration::from_millis(delay_ms));
+                Ok(())
+            }
             DiskFault::Heal => {
                 mount.fail_next_sync(false);
+                mount.set_sync_delay(Duration::ZERO);
                 Ok(())
             }
         }
+    }
+
+    fn disk_syncs(&self, node: NodeId) -> Option<u64> {
+        self.mounts.get(&node).map(PowerLossMount::syncs_completed)
     }
 
     fn take_spare(&mut self) -> Result<NodeId, DbError> {

@@ -272,7 +272,16 @@ impl NemesisRunner {
                 applied.nodes = nodes;
                 format!("{} {detail}{}", fault.name(), problems(&errors))
             }
-            Fault::PowerLoss { targets } | Fault::DiskError { targets } => {
+            Fault::PowerLoss {
+                targets,
+                leader_first: true,
+            } => {
+                let (listed, _) = self.resolve_targets(targets).await;
+                let (nodes, detail) = self.power_loss_leader_first(&listed).await;
+                applied.nodes = nodes;
+                detail
+            }
+            Fault::PowerLoss { targets, .. } | Fault::DiskError { targets } => {
                 let (nodes, detail) = self.resolve_targets(targets).await;
                 let detail = self.apply_disk_fault(fault, &nodes, &detail);
                 applied.nodes = nodes;

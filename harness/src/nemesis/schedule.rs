@@ -280,8 +280,16 @@ pub enum Fault {
     /// caught-up voter (the running voter, not the leader, with the highest applied index).
     TransferLeader,
     /// SIGKILL the targets and drop what each had not synced (files and directory entries);
-    /// restart them when the fault ends.
-    PowerLoss { targets: Targets },
+    /// restart them when the fault ends. With `leader_first`, the leader (found when the fault
+    /// starts) loses power first and the other targets right after the first sync any of them
+    /// completes while they elect a new leader (their disks stall meanwhile: each sync takes
+    /// [`crate::nemesis::disk::CASCADE_SYNC_DELAY_MS`]), so the cut finds one node that just made
+    /// something durable and others that have not yet (see `docs/power-loss.md`).
+    PowerLoss {
+        targets: Targets,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        leader_first: bool,
+    },
     /// The next fsync of the targets' files fails with `EIO` (each should stop on it); when the
     /// fault ends the disk error is disarmed and stopped targets are restarted.
     DiskError { targets: Targets },
@@ -361,7 +369,14 @@ impl fmt::Display for Fault {
             Fault::Remove { targets: t } => write!(f, "remove voter {}", targets(t)),
             Fault::Replace { targets: t } => write!(f, "replace voter {}", targets(t)),
             Fault::TransferLeader => write!(f, "transfer-leader"),
-            Fault::PowerLoss { targets: t } => write!(f, "power-loss {}", targets(t)),
+            Fault::PowerLoss {
+                targets: t,
+                leader_first: false,
+            } => write!(f, "power-loss {}", targets(t)),
+            Fault::PowerLoss {
+                targets: t,
+                leader_first: true,
+            } => write!(f, "power-loss leader first, then {}", targets(t)),
             Fault::DiskError { targets: t } => write!(f, "disk-error {}", targets(t)),
         }
     }
@@ -758,9 +773,14 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
             cut: Vec::new(),
         },
         NemesisKind::StaleLinks => stale_links(rng),
-        NemesisKind::PowerLoss => Fault::PowerLoss {
-            targets: power_loss_targets(rng, nodes),
-        },
+        NemesisKind::PowerLoss => {
+            let targets = power_loss_targets(rng, nodes);
+            let many = matches!(&targets, Targets::Nodes(t) if t.len() > nodes.len() / 2);
+            Fault::PowerLoss {
+                leader_first: many && nodes.len() >= 3 && rng.random_bool(0.75),
+                targets,
+            }
+        }
         NemesisKind::DiskError => Fault::DiskError {
             targets: Targets::Nodes(vec![nodes[rng.random_range(0..nodes.len())]]),
         },

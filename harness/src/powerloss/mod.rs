@@ -114,6 +114,15 @@ impl PowerLossMount {
         &self.mountpoint
     }
 
+    /// The power starts to go: from now on no sync completes (each fails with `EIO`, those in
+    /// progress included) until [`PowerLossMount::power_loss`]. Call it before killing the
+    /// processes whose power is cut: a process killed while this file system serves its sync
+    /// waits for that sync, which would otherwise complete.
+    pub fn begin_power_cut(&self) {
+        let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.begin_power_cut();
+    }
+
     /// Cuts the power: every unsynced write and every unsynced directory change is dropped, and
     /// the view becomes the durable state. Files still open keep working on inodes that no longer
     /// exist (their operations fail); processes should be killed first, as a real power cut does.
@@ -136,6 +145,19 @@ impl PowerLossMount {
         let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
         model.fail_next_sync(armed);
         tracing::info!(mountpoint = %self.mountpoint.display(), armed, "disk error on the next sync");
+    }
+
+    /// How many syncs completed so far (a counter that only grows, reset by nothing).
+    pub fn syncs_completed(&self) -> u64 {
+        let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.syncs_completed()
+    }
+
+    /// Makes every sync wait `delay` before it completes (a slow, stalling disk); zero undoes it.
+    /// A power loss during the wait drops what the sync was about to make durable.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.set_sync_delay(delay);
     }
 
     /// How many syncs failed with an armed disk error so far.

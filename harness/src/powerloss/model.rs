@@ -92,6 +92,12 @@ pub(crate) struct Model {
     fail_next_sync: bool,
     /// How many syncs failed that way.
     sync_failures: u64,
+    /// How many syncs of files or directories completed (made something durable or nothing new).
+    syncs_completed: u64,
+    /// How long every sync takes before it completes (a slow or stalling disk).
+    sync_delay: std::time::Duration,
+    /// The power is going: no sync completes any more until [`Model::power_loss`].
+    cutting: bool,
 }
 
 impl Model {
@@ -104,6 +110,9 @@ impl Model {
             written: HashMap::new(),
             fail_next_sync: false,
             sync_failures: 0,
+            syncs_completed: 0,
+            sync_delay: std::time::Duration::ZERO,
+            cutting: false,
         };
         model.reload()?;
         Ok(model)
@@ -112,7 +121,16 @@ impl Model {
     /// Drops every unsynced write and every pending directory change: the view becomes the
     /// durable state.
     pub(crate) fn power_loss(&mut self) -> io::Result<()> {
+        self.cutting = false;
         self.reload()
+    }
+
+    /// The power starts to go: from now on every sync fails (`Io`) and makes nothing durable,
+    /// those waiting out a sync delay included, until [`Model::power_loss`] completes the cut.
+    /// (A process killed while the file system serves its sync waits for the reply: without
+    /// this, killing it first would let that sync complete.)
+    pub(crate) fn begin_power_cut(&mut self) {
+        self.cutting = true;
     }
 
     fn reload(&mut self) -> io::Result<()> {
@@ -320,6 +338,21 @@ impl Model {
         self.sync_failures
     }
 
+    /// How many syncs completed successfully so far.
+    pub(crate) fn syncs_completed(&self) -> u64 {
+        self.syncs_completed
+    }
+
+    /// How long each sync waits before it completes.
+    pub(crate) fn sync_delay(&self) -> std::time::Duration {
+        self.sync_delay
+    }
+
+    /// Sets how long each sync waits before it completes (zero: at once).
+    pub(crate) fn set_sync_delay(&mut self, delay: std::time::Duration) {
+        self.sync_delay = delay;
+    }
+
     /// Takes the armed disk error, if any.
     fn take_sync_failure(&mut self) -> bool {
         let armed = std::mem::take(&mut self.fail_next_sync);
@@ -332,6 +365,9 @@ impl Model {
     /// longer dirty (a later sync leaves them out, as zeros where they extended the file).
     pub(crate) fn sync_file(&mut self, ino: u64) -> Result<(), ModelError> {
         self.file_mut(ino)?;
+        if self.cutting {
+            return Err(ModelError::Io);
+        }
         if self.take_sync_failure() {
             self.file_mut(ino)?.dirty_from = None;
             return Err(ModelError::Io);
@@ -361,12 +397,16 @@ impl Model {
                     .map_err(|_| ModelError::Io)?;
             }
         }
+        self.syncs_completed += 1;
         Ok(())
     }
 
     /// `fsync` of a directory: its current entries become durable.
     pub(crate) fn sync_dir(&mut self, ino: u64) -> Result<(), ModelError> {
         self.dir(ino)?;
+        if self.cutting {
+            return Err(ModelError::Io);
+        }
         if self.take_sync_failure() {
             return Err(ModelError::Io);
         }
@@ -375,6 +415,7 @@ impl Model {
         if let Some(path) = self.durable_path(ino) {
             self.mirror_dir(ino, &path).map_err(|_| ModelError::Io)?;
         }
+        self.syncs_completed += 1;
         Ok(())
     }
 

@@ -365,7 +365,7 @@ impl World {
             }
             // The simulator's crash is a power loss already: its disk (`SimFs`) keeps only what
             // was synced.
-            Fault::Kill { targets } | Fault::PowerLoss { targets } => {
+            Fault::Kill { targets } | Fault::PowerLoss { targets, .. } => {
                 let nodes = match struck {
                     Some(leader) => strike_kill(leader, self.cluster.members()),
                     None => self.resolve(targets),
