@@ -258,7 +258,8 @@ mod tests {
         let named = parse_nemesis("kill,power-loss").unwrap();
         let err = real_run_nemeses(&named, Some("no /dev/fuse")).unwrap_err();
         assert!(
-            err.to_string().contains("--nemesis power-loss needs the power-loss file system"),
+            err.to_string()
+                .contains("--nemesis power-loss needs the power-loss file system"),
             "{err}"
         );
         assert_eq!(

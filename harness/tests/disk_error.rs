@@ -66,7 +66,11 @@ fn a_failed_fsync_forgets_the_writes_and_a_retry_lies() {
     // The retry returns success, yet the writes it should cover were dropped as dirty data.
     file.sync_data().unwrap();
     drop(file);
-    assert_eq!(std::fs::read(&path).unwrap(), b"abcdef", "the cache still shows them");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"abcdef",
+        "the cache still shows them"
+    );
     m.mount.power_loss().unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap(),
@@ -111,9 +115,9 @@ fn raft_storage_refuses_to_go_on_after_a_failed_fsync() {
         vote: Some(1),
         commit: 0,
     };
-    let (mut disk, _) =
-        RaftStorage::open_in(NodeFs::SYNCING, &dir, WalOptions::default()).unwrap();
-    disk.persist(Some(&hs), &[entry(1), entry(2)], None).unwrap();
+    let (mut disk, _) = RaftStorage::open_in(NodeFs::SYNCING, &dir, WalOptions::default()).unwrap();
+    disk.persist(Some(&hs), &[entry(1), entry(2)], None)
+        .unwrap();
     m.mount.fail_next_sync(true);
     let err = disk.persist(None, &[entry(3)], None).unwrap_err();
     assert!(err.to_string().contains("fdatasync"), "{err}");
@@ -123,7 +127,11 @@ fn raft_storage_refuses_to_go_on_after_a_failed_fsync() {
     m.mount.power_loss().unwrap();
     let (_, state) = RaftStorage::open_in(NodeFs::SYNCING, &dir, WalOptions::default()).unwrap();
     let indexes: Vec<u64> = state.entries.iter().map(|e| e.index).collect();
-    assert_eq!(indexes, vec![1, 2], "what was synced before the error is intact");
+    assert_eq!(
+        indexes,
+        vec![1, 2],
+        "what was synced before the error is intact"
+    );
 }
 
 /// A real run with `--nemesis disk-error`: each armed node stops on its next fsync with a clear
@@ -157,8 +165,10 @@ fn a_run_with_disk_errors_stops_the_node_and_restarts_it_on_heal() {
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|event| event["process"] == "nemesis")
         .collect();
-    let starts: Vec<&serde_json::Value> =
-        events.iter().filter(|e| e["f"] == "disk-error-start").collect();
+    let starts: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["f"] == "disk-error-start")
+        .collect();
     assert!(!starts.is_empty(), "no disk error in the history");
     let mut restarted = 0;
     for start in starts {
@@ -178,5 +188,8 @@ fn a_run_with_disk_errors_stops_the_node_and_restarts_it_on_heal() {
             );
         }
     }
-    assert!(restarted > 0, "no node stopped on its disk error: {events:?}");
+    assert!(
+        restarted > 0,
+        "no node stopped on its disk error: {events:?}"
+    );
 }

@@ -111,7 +111,10 @@ fn the_correct_build_passes_power_loss_and_the_history_names_the_nodes() {
         let nodes = event["fault"]["nodes"].as_array().expect("nodes");
         assert!(!nodes.is_empty(), "a power loss names its nodes: {event}");
         assert!(
-            event["value"].as_str().unwrap().contains("unsynced data dropped"),
+            event["value"]
+                .as_str()
+                .unwrap()
+                .contains("unsynced data dropped"),
             "{event}"
         );
     }
@@ -129,7 +132,9 @@ fn naming_power_loss_without_fuse_is_a_clear_error() {
     // Only checkable where FUSE is missing; elsewhere the unit test of `real_run_nemeses`
     // covers the message.
     if harness::powerloss::unavailable_reason().is_none() {
-        eprintln!("SKIPPED: naming_power_loss_without_fuse_is_a_clear_error: FUSE is available here");
+        eprintln!(
+            "SKIPPED: naming_power_loss_without_fuse_is_a_clear_error: FUSE is available here"
+        );
         return;
     }
     let (code, text) = run(1, "power-loss", None);

@@ -193,7 +193,9 @@ impl RaftKv {
 
     /// How many syncs of node `node` failed with an armed disk error.
     pub fn sync_failures(&self, node: NodeId) -> u64 {
-        self.mounts.get(&node).map_or(0, PowerLossMount::sync_failures)
+        self.mounts
+            .get(&node)
+            .map_or(0, PowerLossMount::sync_failures)
     }
 
     /// The power-loss mount of node `node`'s data directory, if it has one.

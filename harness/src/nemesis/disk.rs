@@ -68,17 +68,17 @@ impl NemesisRunner {
     /// there is no single leader), stall the other listed nodes' disks, wait until one of them
     /// completes a sync (in an election, the new leader's first entries, or a vote), then cut
     /// them all [`CASCADE_CUT_AFTER`] later. Returns every node cut and the history's text.
-    pub(super) async fn power_loss_leader_first(
-        &self,
-        listed: &[NodeId],
-    ) -> (Vec<NodeId>, String) {
+    pub(super) async fn power_loss_leader_first(&self, listed: &[NodeId]) -> (Vec<NodeId>, String) {
         let Some(leader) = self.cluster.find_leader().await else {
             let fault = Fault::PowerLoss {
                 targets: super::schedule::Targets::Nodes(listed.to_vec()),
                 leader_first: false,
             };
             let detail = format!("nodes {} (no single leader found)", node_list(listed));
-            return (listed.to_vec(), self.apply_disk_fault(&fault, listed, &detail));
+            return (
+                listed.to_vec(),
+                self.apply_disk_fault(&fault, listed, &detail),
+            );
         };
         let rest: Vec<NodeId> = listed.iter().copied().filter(|&n| n != leader).collect();
         let mut errors = Vec::new();
@@ -173,16 +173,9 @@ impl NemesisRunner {
             errors
         });
         if power_loss {
-            format!(
-                "restarted nodes {}{}",
-                node_list(nodes),
-                problems(&errors)
-            )
+            format!("restarted nodes {}{}", node_list(nodes), problems(&errors))
         } else if stopped.is_empty() {
-            format!(
-                "disk healed; no node had stopped{}",
-                problems(&errors)
-            )
+            format!("disk healed; no node had stopped{}", problems(&errors))
         } else {
             format!(
                 "disk healed; restarted stopped nodes {}{}",

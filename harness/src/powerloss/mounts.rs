@@ -47,7 +47,8 @@ pub fn unmount_stale(under: &Path) -> Vec<PathBuf> {
         if !mountpoint.starts_with(&under) {
             continue;
         }
-        let dead = matches!(std::fs::metadata(&mountpoint), Err(e) if e.raw_os_error() == Some(ENOTCONN));
+        let dead =
+            matches!(std::fs::metadata(&mountpoint), Err(e) if e.raw_os_error() == Some(ENOTCONN));
         if !dead {
             continue;
         }
