@@ -159,9 +159,11 @@ impl RaftKv {
 
     /// Puts every planned node's data directory (spares' included) on its own mount of the
     /// power-loss file system, its durable state in `disk-<id>` next to it; call before any
-    /// node starts. Mount points a killed run left under the run's parent are cleaned up first.
+    /// node starts. Mount points a killed run left in the store (the directory two levels above
+    /// the run's, `<store>/<test>/<run>`) are cleaned up first.
     pub fn use_power_loss_fs(&mut self) -> Result<(), DbError> {
-        if let Some(store) = self.options.dir.parent() {
+        let mut above = self.options.dir.ancestors().skip(1);
+        if let Some(store) = above.nth(1).or(self.options.dir.parent()) {
             crate::powerloss::unmount_stale(store);
         }
         for (&node, plan) in &self.plans {

@@ -68,16 +68,21 @@ pub fn unmount_stale(under: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// The mount points of every power-loss file system in a `/proc/self/mountinfo` text.
+/// The mount points of every power-loss file system in a `/proc/self/mountinfo` text: type
+/// `fuse.gauntlet-powerloss`, or type `fuse` with source `gauntlet-powerloss` (a mount made
+/// through `/dev/fuse` directly shows no subtype).
 fn power_loss_mounts(mountinfo: &str) -> Vec<PathBuf> {
-    let wanted = format!("fuse.{FS_NAME}");
+    let typed = format!("fuse.{FS_NAME}");
     mountinfo
         .lines()
         .filter_map(|line| {
             let (before, after) = line.split_once(" - ")?;
-            let fs_type = after.split_whitespace().next()?;
+            let mut fields = after.split_whitespace();
+            let fs_type = fields.next()?;
+            let source = fields.next().unwrap_or_default();
+            let ours = fs_type == typed || (fs_type == "fuse" && source == FS_NAME);
             let mountpoint = before.split_whitespace().nth(4)?;
-            (fs_type == wanted).then(|| PathBuf::from(unescape(mountpoint)))
+            ours.then(|| PathBuf::from(unescape(mountpoint)))
         })
         .collect()
 }
@@ -115,10 +120,15 @@ mod tests {
     fn finds_power_loss_mounts_in_mountinfo() {
         let text = "36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw\n\
                     90 29 0:52 / /tmp/run\\040a/data-1 rw,nosuid - fuse.gauntlet-powerloss gauntlet-powerloss rw\n\
-                    91 29 0:53 / /tmp/other rw - fuse.sshfs host: rw\n";
+                    91 29 0:53 / /tmp/other rw - fuse.sshfs host: rw\n\
+                    45 27 0:40 / /tmp/run/data-2 rw,nosuid - fuse gauntlet-powerloss rw,user_id=0\n\
+                    46 27 0:41 / /tmp/run/x rw,nosuid - fuse other rw,user_id=0\n";
         assert_eq!(
             power_loss_mounts(text),
-            vec![PathBuf::from("/tmp/run a/data-1")]
+            vec![
+                PathBuf::from("/tmp/run a/data-1"),
+                PathBuf::from("/tmp/run/data-2")
+            ]
         );
     }
 }
