@@ -775,9 +775,10 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
         NemesisKind::StaleLinks => stale_links(rng),
         NemesisKind::PowerLoss => {
             let targets = power_loss_targets(rng, nodes);
+            // A majority or more: the leader first, the others right after a sync.
             let many = matches!(&targets, Targets::Nodes(t) if t.len() > nodes.len() / 2);
             Fault::PowerLoss {
-                leader_first: many && nodes.len() >= 3 && rng.random_bool(0.75),
+                leader_first: many && nodes.len() >= 3,
                 targets,
             }
         }
