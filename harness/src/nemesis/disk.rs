@@ -67,7 +67,8 @@ impl NemesisRunner {
     /// A `leader_first` power loss of `listed`: cut the leader (every listed node at once when
     /// there is no single leader), stall the other listed nodes' disks, wait until one of them
     /// completes a sync (in an election, the new leader's first entries, or a vote), then cut
-    /// them all [`CASCADE_CUT_AFTER`] later. Returns every node cut and the history's text.
+    /// them all [`CASCADE_CUT_AFTER`] later. Returns every node cut, in the order they restart
+    /// (the node whose sync came first last), and the history's text.
     pub(super) async fn power_loss_leader_first(&self, listed: &[NodeId]) -> (Vec<NodeId>, String) {
         let Some(leader) = self.cluster.find_leader().await else {
             let fault = Fault::PowerLoss {
@@ -135,8 +136,11 @@ impl NemesisRunner {
             Some(node) => format!("right after node {node} synced, {after_ms} ms later"),
             None => format!("{after_ms} ms later (no sync came)"),
         };
+        // The restart at the end goes in this order: the node whose sync came first (the one
+        // that made the most progress) comes back last, the others meanwhile elect.
         let mut nodes = vec![leader];
-        nodes.extend(&rest);
+        nodes.extend(rest.iter().filter(|&&n| Some(n) != synced));
+        nodes.extend(synced);
         let detail = format!(
             "power-loss leader {leader} first, then nodes {} {when}: killed, unsynced data dropped{}",
             node_list(&rest),

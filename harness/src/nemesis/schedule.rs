@@ -471,7 +471,8 @@ impl Schedule {
 }
 
 /// Faults that touch the same things share a lane and never overlap: the network lane
-/// (partitions, delay, loss: link states), the process lane (kill, pause) and the membership
+/// (partitions, delay, loss: link states), the process lane (kill, pause, power-loss,
+/// disk-error) and the membership
 /// lane (one membership action at a time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
