@@ -76,7 +76,7 @@ fn unsynced_vote_is_caught_by_power_loss_and_missed_by_kills() {
     caught_only_by_power_loss(
         "unsynced_vote_is_caught_by_power_loss_and_missed_by_kills",
         "unsynced-vote",
-        4,
+        1,
     );
 }
 
