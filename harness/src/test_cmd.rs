@@ -51,9 +51,11 @@ pub struct TestArgs {
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: WorkloadKind,
     /// Faults to use: comma-separated partition, kill, pause, delay, stale-links, lag-kill,
-    /// diverge, membership (or none, or all: the first four; `all,stale-links,lag-kill,diverge,
-    /// membership` for everything). `membership` adds spare nodes as learners, promotes them,
-    /// removes and replaces voters. Default: partition,kill.
+    /// diverge, membership, power-loss, disk-error (or none, or all: the first four, plus
+    /// power-loss where FUSE is available; `all,stale-links,lag-kill,diverge,membership,
+    /// disk-error` for everything). `membership` adds spare nodes as learners, promotes them,
+    /// removes and replaces voters. `power-loss` and `disk-error` put each node's data directory
+    /// on the harness's FUSE file system (root and /dev/fuse needed). Default: partition,kill.
     #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds a fault lasts, and between faults.
@@ -82,8 +84,8 @@ pub struct TestArgs {
     pub node_bin: Option<PathBuf>,
     /// Planted bug to switch on in the nodes (repeatable): stale-read, no-dedup,
     /// ack-before-commit, ack-before-sync, vote-any, truncate-matching, snapshot-keeps-suffix,
-    /// snapshot-drops-sessions, skip-fsync (caught only by a power loss, not yet a nemesis of
-    /// real runs: docs/power-loss.md). Default: none. raft-kv only.
+    /// snapshot-drops-sessions, skip-fsync, unsynced-vote (the last two caught only by
+    /// `--nemesis power-loss`: docs/power-loss.md). Default: none. raft-kv only.
     #[arg(long = "unsafe-bug", value_name = "NAME")]
     pub unsafe_bugs: Vec<String>,
     /// Seconds the cluster has to serve again after healing before it counts as a liveness failure.
@@ -122,13 +124,37 @@ fn parse_read_consistency(s: &str) -> Result<ReadConsistency, String> {
     s.parse()
 }
 
-/// Parsed `--nemesis`.
+/// Parsed `--nemesis`: the kinds named, and whether `all` was among them.
 #[derive(Debug, Clone)]
-pub struct NemesisList(pub Vec<NemesisKind>);
+pub struct NemesisList(pub Vec<NemesisKind>, pub bool);
 
 fn parse_nemesis(s: &str) -> Result<NemesisList, String> {
     let kinds = parse_nemesis_list(s).map_err(|e| e.to_string())?;
-    Ok(NemesisList(kinds))
+    let all = s.split(',').any(|part| part.trim() == "all");
+    Ok(NemesisList(kinds, all))
+}
+
+/// The run's nemeses: those named, plus `power-loss` for `all` when the power-loss file system
+/// can be mounted (`unavailable`: why it cannot). Naming `power-loss` or `disk-error` where it
+/// cannot is an error.
+pub fn real_run_nemeses(
+    list: &NemesisList,
+    unavailable: Option<&str>,
+) -> anyhow::Result<Vec<NemesisKind>> {
+    let mut kinds = list.0.clone();
+    if let Some(named) = kinds.iter().find(|k| k.needs_power_loss_fs()) {
+        if let Some(reason) = unavailable {
+            bail!(
+                "--nemesis {} needs the power-loss file system (FUSE), which cannot be mounted here: {reason}",
+                named.name()
+            );
+        }
+    }
+    if list.1 && unavailable.is_none() && !kinds.contains(&NemesisKind::PowerLoss) {
+        kinds.push(NemesisKind::PowerLoss);
+        kinds.sort_unstable();
+    }
+    Ok(kinds)
 }
 
 fn parse_workload(s: &str) -> Result<WorkloadKind, String> {
@@ -172,7 +198,7 @@ impl TestArgs {
                 keys: self.keys.max(1),
                 key_churn_ops: self.key_churn,
             },
-            nemesis: self.nemesis.0.clone(),
+            nemesis: real_run_nemeses(&self.nemesis, self.power_loss_unavailable().as_deref())?,
             nemesis_interval: seconds("--nemesis-interval", self.nemesis_interval)?,
             seed,
             store: self.store.clone(),
@@ -180,6 +206,15 @@ impl TestArgs {
             recovery_timeout: seconds("--recovery-timeout", self.recovery_timeout)?,
             check_timeout: seconds("--check-timeout", self.check_timeout)?,
         })
+    }
+
+    /// Why the nodes' data cannot sit on the power-loss file system (`None`: it can): FUSE is
+    /// unavailable here, or the `--db` does not use it.
+    pub fn power_loss_unavailable(&self) -> Option<String> {
+        match self.db {
+            DbKind::RaftKv => crate::powerloss::unavailable_reason(),
+            DbKind::Etcd => Some("--db etcd keeps its data on the ordinary file system".into()),
+        }
     }
 
     /// The system to torture, with its own options; `Err` says why the flags do not fit it
@@ -232,7 +267,6 @@ pub const EXIT_REFUSED: u8 = 2;
 
 /// Runs `gauntlet test` and returns its exit code.
 pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
-    let options = args.options()?;
     let target = match args.target() {
         Ok(target) => target,
         Err(refused) => {
@@ -242,6 +276,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_REFUSED);
         }
     };
+    let options = args.options()?;
+    if args.nemesis.1 {
+        if let Some(reason) = args.power_loss_unavailable() {
+            let line = format!("gauntlet: warning: --nemesis all leaves power-loss out ({reason})");
+            console_log::shown(&line);
+            eprintln!("{line}");
+        }
+    }
     let store = options.store.clone();
     let seed = options.seed;
     guard::install_panic_hook();
@@ -292,4 +334,30 @@ fn interrupted(signal: &str, store: &std::path::Path, seed: u64) -> u8 {
     console_log::shown(&line);
     eprintln!("{line}");
     ExitVerdict::HarnessFailure.exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_brings_power_loss_only_where_fuse_works() {
+        let all = parse_nemesis("all").unwrap();
+        let with_fuse = real_run_nemeses(&all, None).unwrap();
+        assert!(with_fuse.contains(&NemesisKind::PowerLoss));
+        assert!(!with_fuse.contains(&NemesisKind::DiskError));
+        let without = real_run_nemeses(&all, Some("no /dev/fuse")).unwrap();
+        assert_eq!(without, NemesisKind::ALL.to_vec());
+        let named = parse_nemesis("kill,power-loss").unwrap();
+        let err = real_run_nemeses(&named, Some("no /dev/fuse")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--nemesis power-loss needs the power-loss file system"),
+            "{err}"
+        );
+        assert_eq!(
+            real_run_nemeses(&named, None).unwrap(),
+            vec![NemesisKind::Kill, NemesisKind::PowerLoss]
+        );
+    }
 }

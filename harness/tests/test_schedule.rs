@@ -103,12 +103,13 @@ fn nemesis_lists_parse_and_reject_unknown_names() {
         parse_nemesis_list("all").unwrap(),
         NemesisKind::ALL.to_vec()
     );
-    // The parsed list comes in the enum's order; `every()` lists single, opt-in, composed, then
-    // simulator-only kinds.
+    // The parsed list comes in the enum's order; `every()` lists single, opt-in, composed,
+    // simulator-only, then disk kinds.
     let mut every: Vec<NemesisKind> = NemesisKind::every().collect();
     every.sort();
     assert_eq!(
-        parse_nemesis_list("diverge,lag-kill,all,membership,stale-links").unwrap(),
+        parse_nemesis_list("diverge,lag-kill,all,membership,stale-links,power-loss,disk-error")
+            .unwrap(),
         every
     );
     assert!(

@@ -103,6 +103,13 @@ impl Target for EtcdTarget {
                     .into(),
             );
         }
+        if let Some(kind) = kinds.iter().find(|k| k.needs_power_loss_fs()) {
+            return Err(format!(
+                "--db etcd does not support the {} nemesis (etcd's data directories are not put \
+                 on the power-loss file system yet); leave it out of --nemesis",
+                kind.name()
+            ));
+        }
         Ok(())
     }
 

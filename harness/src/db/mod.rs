@@ -99,6 +99,37 @@ pub enum DbError {
     },
 }
 
+/// A fault of a node's disk ([`Db::disk_fault`]), carried out by a file system the harness
+/// controls (`crate::powerloss`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskFault {
+    /// Power loss: the node is killed (SIGKILL; its syncs in progress do not complete) and what
+    /// it wrote but did not sync is dropped (files and directory entries).
+    PowerLoss,
+    /// The node's next `fsync`/`fdatasync` (of any file or directory) fails with `EIO`.
+    FailNextSync,
+    /// The power starts to go: no sync of the node completes any more (each fails with `EIO`)
+    /// until its [`DiskFault::PowerLoss`]. Lets several nodes lose power at one instant.
+    FreezeSyncs,
+    /// Every sync of the node takes this many milliseconds before it completes (a stalling
+    /// disk); 0 makes syncs immediate again.
+    SlowSyncs { delay_ms: u64 },
+    /// Disarms [`DiskFault::FailNextSync`] if it has not fired yet and makes syncs immediate.
+    Heal,
+}
+
+impl std::fmt::Display for DiskFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DiskFault::PowerLoss => "power-loss",
+            DiskFault::FailNextSync => "fail-next-sync",
+            DiskFault::SlowSyncs { .. } => "slow-syncs",
+            DiskFault::FreezeSyncs => "freeze-syncs",
+            DiskFault::Heal => "heal-disk",
+        })
+    }
+}
+
 /// A membership change sent to the cluster (raft-kv's admin requests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipChange {
@@ -220,6 +251,23 @@ pub trait Db: Send {
             what: "membership changes",
         };
         Box::pin(futures::future::ready(Err(err)))
+    }
+
+    /// Disk faults (power loss, a failing fsync) on the node's data directory; only a db whose
+    /// data directories sit on the harness's power-loss file system supports them.
+    fn disk_fault(&mut self, node: NodeId, fault: DiskFault) -> Result<(), DbError> {
+        let _ = (node, fault);
+        Err(DbError::Unsupported {
+            db: self.name(),
+            what: "disk faults",
+        })
+    }
+
+    /// How many syncs of the node's disk completed so far (`None` without disk faults): lets a
+    /// power loss wait for the moment right after a node made something durable.
+    fn disk_syncs(&self, node: NodeId) -> Option<u64> {
+        let _ = node;
+        None
     }
 }
 

@@ -6,6 +6,11 @@
 //! Peer routing: [`RaftKv::plan`] picks the real peer and client addresses; the caller puts its
 //! fault proxy in front of the peer addresses and tells [`RaftKv::route_peers`] which address node
 //! `i` must dial to reach node `j` (the proxy listener for link `i -> j`).
+//!
+//! Disk faults: after [`RaftKv::use_power_loss_fs`], each node's data directory `data-<id>` is a
+//! mount of the harness's power-loss file system (its durable state kept in `disk-<id>`), so
+//! [`Db::disk_fault`] can drop what a node did not sync or fail its next fsync. The mounts are
+//! unmounted by [`Db::teardown`] and when the `RaftKv` is dropped.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -24,7 +29,10 @@ use nix::sys::signal::Signal;
 
 use super::processes::{wipe_data_dir, NodeProcesses};
 use super::raft_kv_client::{probe_is_leader, RaftKvClient};
-use super::{guard, ports, ClientProfile, Db, DbClient, DbError, MembershipChange, NodeId};
+use super::{
+    guard, ports, ClientProfile, Db, DbClient, DbError, DiskFault, MembershipChange, NodeId,
+};
+use crate::powerloss::{PowerLossFs, PowerLossMount};
 use raft::client::{Client, ClientConfig};
 use raft::kv::{AdminRequest, AuthorizedAdmin};
 
@@ -97,6 +105,8 @@ pub struct RaftKv {
     members: std::collections::BTreeSet<NodeId>,
     /// Spare ids not taken yet, lowest first.
     spares: std::collections::VecDeque<NodeId>,
+    /// Each node's power-loss mount on its data directory ([`RaftKv::use_power_loss_fs`]).
+    mounts: BTreeMap<NodeId, PowerLossMount>,
 }
 
 impl RaftKv {
@@ -143,7 +153,56 @@ impl RaftKv {
             plans,
             processes: NodeProcesses::new("node"),
             clients_made: AtomicUsize::new(0),
+            mounts: BTreeMap::new(),
         })
+    }
+
+    /// Puts every planned node's data directory (spares' included) on its own mount of the
+    /// power-loss file system, its durable state in `disk-<id>` next to it; call before any
+    /// node starts. Mount points a killed run left in the store (the directory two levels above
+    /// the run's, `<store>/<test>/<run>`) are cleaned up first.
+    pub fn use_power_loss_fs(&mut self) -> Result<(), DbError> {
+        let mut above = self.options.dir.ancestors().skip(1);
+        if let Some(store) = above.nth(1).or(self.options.dir.parent()) {
+            crate::powerloss::unmount_stale(store);
+        }
+        for (&node, plan) in &self.plans {
+            if self.mounts.contains_key(&node) {
+                continue;
+            }
+            let backing = self.options.dir.join(format!("disk-{node}"));
+            for dir in [&backing, &plan.data_dir] {
+                std::fs::create_dir_all(dir).map_err(|source| DbError::Io {
+                    node,
+                    what: format!("creating {}", dir.display()),
+                    source,
+                })?;
+            }
+            let mount =
+                PowerLossFs::mount(&backing, &plan.data_dir).map_err(|err| DbError::Control {
+                    node,
+                    what: err.to_string(),
+                })?;
+            self.mounts.insert(node, mount);
+        }
+        Ok(())
+    }
+
+    /// True when the data directories sit on the power-loss file system.
+    pub fn has_power_loss_fs(&self) -> bool {
+        !self.mounts.is_empty()
+    }
+
+    /// How many syncs of node `node` failed with an armed disk error.
+    pub fn sync_failures(&self, node: NodeId) -> u64 {
+        self.mounts
+            .get(&node)
+            .map_or(0, PowerLossMount::sync_failures)
+    }
+
+    /// The power-loss mount of node `node`'s data directory, if it has one.
+    pub fn power_loss_mount(&self, node: NodeId) -> Option<&PowerLossMount> {
+        self.mounts.get(&node)
     }
 
     /// The real Raft address of every node (the targets of the proxy's links).
@@ -384,7 +443,11 @@ impl Db for RaftKv {
 
     fn wipe(&mut self, node: NodeId) -> Result<(), DbError> {
         let running = self.is_running(node);
-        wipe_data_dir(node, "node", running, &self.plan_of(node)?.data_dir)
+        let dir = self.plan_of(node)?.data_dir.clone();
+        if self.mounts.contains_key(&node) && !running {
+            return wipe_mounted_dir(node, &dir);
+        }
+        wipe_data_dir(node, "node", running, &dir)
     }
 
     fn is_running(&mut self, node: NodeId) -> bool {
@@ -397,6 +460,11 @@ impl Db for RaftKv {
 
     fn teardown(&mut self) {
         self.processes.teardown();
+        for (node, mount) in std::mem::take(&mut self.mounts) {
+            if let Err(err) = mount.unmount() {
+                tracing::warn!(node, %err, "cannot unmount a node's power-loss file system");
+            }
+        }
     }
 
     fn log_path(&self, node: NodeId) -> PathBuf {
@@ -424,6 +492,51 @@ impl Db for RaftKv {
             Some(plan) => probe_is_leader(plan.client_addr).boxed(),
             None => futures::future::ready(false).boxed(),
         }
+    }
+
+    fn disk_fault(&mut self, node: NodeId, fault: DiskFault) -> Result<(), DbError> {
+        if !self.mounts.contains_key(&node) {
+            return Err(DbError::Unsupported {
+                db: "raft-kv without --nemesis power-loss or disk-error",
+                what: "disk faults",
+            });
+        }
+        if fault == DiskFault::PowerLoss {
+            if let Some(mount) = self.mounts.get(&node) {
+                mount.begin_power_cut();
+            }
+            self.kill(node)?;
+        }
+        let Some(mount) = self.mounts.get(&node) else {
+            return Err(DbError::UnknownNode(node));
+        };
+        match fault {
+            DiskFault::PowerLoss => mount.power_loss().map_err(|err| DbError::Control {
+                node,
+                what: err.to_string(),
+            }),
+            DiskFault::FailNextSync => {
+                mount.fail_next_sync(true);
+                Ok(())
+            }
+            DiskFault::FreezeSyncs => {
+                mount.begin_power_cut();
+                Ok(())
+            }
+            DiskFault::SlowSyncs { delay_ms } => {
+                mount.set_sync_delay(Duration::from_millis(delay_ms));
+                Ok(())
+            }
+            DiskFault::Heal => {
+                mount.fail_next_sync(false);
+                mount.set_sync_delay(Duration::ZERO);
+                Ok(())
+            }
+        }
+    }
+
+    fn disk_syncs(&self, node: NodeId) -> Option<u64> {
+        self.mounts.get(&node).map(PowerLossMount::syncs_completed)
     }
 
     fn take_spare(&mut self) -> Result<NodeId, DbError> {
@@ -486,4 +599,25 @@ impl Db for RaftKv {
         }
         .boxed()
     }
+}
+
+/// Empties a data directory that is a mount point (which itself cannot be removed) and syncs it,
+/// so the wipe is durable.
+fn wipe_mounted_dir(node: NodeId, dir: &std::path::Path) -> Result<(), DbError> {
+    let io = |what: String| move |source| DbError::Io { node, what, source };
+    let entries = std::fs::read_dir(dir).map_err(io(format!("listing {}", dir.display())))?;
+    for entry in entries {
+        let path = entry
+            .map_err(io(format!("listing {}", dir.display())))?
+            .path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(io(format!("removing {}", path.display())))?;
+    }
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(format!("syncing {}", dir.display())))
 }

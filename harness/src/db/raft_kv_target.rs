@@ -103,6 +103,10 @@ impl PlannedNodes for RaftKv {
         Ok(())
     }
 
+    fn use_power_loss_fs(&mut self) -> Result<(), DbError> {
+        RaftKv::use_power_loss_fs(self)
+    }
+
     fn into_db(self: Box<Self>) -> Box<dyn Db> {
         self
     }

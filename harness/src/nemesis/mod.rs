@@ -3,6 +3,7 @@
 //! fault proxy), logging each fault's start and end into the history with what it hit
 //! ([`resolved::Resolved`]).
 
+pub mod disk;
 pub mod membership;
 pub mod resolved;
 pub mod runner;

@@ -4,6 +4,7 @@
 //! resolved when the fault starts; both events carry what the fault hit ([`Resolved`]: the node
 //! ids and the directed links). [`Cluster::heal_everything`] undoes any fault at all. The
 //! membership lane runs apart ([`super::membership`]): its steps are actions, not states to undo.
+//! Disk faults (`power-loss`, `disk-error`) go through [`Db::disk_fault`] ([`super::disk`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -70,13 +71,15 @@ impl Cluster {
         tokio::task::block_in_place(|| f(self.db().as_mut()))
     }
 
-    /// Passes every link, resumes every paused node and starts every stopped one. Returns the
-    /// problems it met (a node that does not start again), if any.
+    /// Passes every link, disarms every disk error, resumes every paused node and starts every
+    /// stopped one. Returns the problems it met (a node that does not start again), if any.
     pub fn heal_everything(&self) -> Vec<String> {
         self.proxy.heal_all();
         self.with_db(|db| {
             let mut problems = Vec::new();
             for node in db.nodes() {
+                // Unsupported where the data directories are not on the power-loss file system.
+                let _ = db.disk_fault(node, crate::db::DiskFault::Heal);
                 if db.is_running(node) {
                     let _ = db.resume(node);
                 } else if let Err(err) = db.start(node) {
@@ -97,7 +100,7 @@ pub struct NemesisRunner {
 }
 
 /// A fault as applied, with what it takes to undo it.
-struct Applied {
+pub(super) struct Applied {
     fault: Fault,
     links: Vec<Link>,
     nodes: Vec<NodeId>,
@@ -269,6 +272,21 @@ impl NemesisRunner {
                 applied.nodes = nodes;
                 format!("{} {detail}{}", fault.name(), problems(&errors))
             }
+            Fault::PowerLoss {
+                targets,
+                leader_first: true,
+            } => {
+                let (listed, _) = self.resolve_targets(targets).await;
+                let (nodes, detail) = self.power_loss_leader_first(&listed).await;
+                applied.nodes = nodes;
+                detail
+            }
+            Fault::PowerLoss { targets, .. } | Fault::DiskError { targets } => {
+                let (nodes, detail) = self.resolve_targets(targets).await;
+                let detail = self.apply_disk_fault(fault, &nodes, &detail);
+                applied.nodes = nodes;
+                detail
+            }
             // The membership lane carries these out (`super::membership`); never applied here.
             Fault::AddLearner
             | Fault::Promote
@@ -302,6 +320,9 @@ impl NemesisRunner {
             | Fault::Stale { .. } => {
                 self.cluster.set_links(&applied.links, LinkState::Pass);
                 format!("healed {} links", applied.links.len())
+            }
+            Fault::PowerLoss { .. } | Fault::DiskError { .. } => {
+                self.revert_disk_fault(&applied.fault, &applied.nodes)
             }
             Fault::Kill { .. } => {
                 let errors = self.cluster.with_db(|db| {
@@ -348,7 +369,7 @@ impl NemesisRunner {
     }
 }
 
-fn problems(errors: &[String]) -> String {
+pub(super) fn problems(errors: &[String]) -> String {
     if errors.is_empty() {
         String::new()
     } else {

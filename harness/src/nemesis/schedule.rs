@@ -58,6 +58,14 @@ pub enum NemesisKind {
     /// fresh node under a new id and promote it). The simulator's `all` brings it; real runs
     /// carry it out when named (`crate::nemesis::membership`), their `all` leaves it out.
     Membership,
+    /// Power loss (real runs, on the harness's power-loss file system): SIGKILL one node, a
+    /// minority, a majority or the whole cluster, drop what each had not synced, restart them
+    /// when the fault ends. Process lane. Real runs' `all` brings it when FUSE is available.
+    PowerLoss,
+    /// A disk error (real runs, on the power-loss file system): the next fsync of one node fails
+    /// with `EIO`; the node must stop. Restarted (its disk healed) when the fault ends. Process
+    /// lane. Opt-in.
+    DiskError,
 }
 
 impl NemesisKind {
@@ -80,14 +88,23 @@ impl NemesisKind {
     /// only at first.
     pub const SIM_ONLY: [NemesisKind; 1] = [NemesisKind::Membership];
 
-    /// Every kind, single, opt-in, composed and simulator-only
-    /// (`--nemesis all,stale-links,lag-kill,diverge,membership`).
+    /// Every kind, single, opt-in, composed, simulator-only and disk
+    /// (`--nemesis all,stale-links,lag-kill,diverge,membership,power-loss,disk-error`).
     pub fn every() -> impl Iterator<Item = NemesisKind> {
         NemesisKind::ALL
             .into_iter()
             .chain(NemesisKind::OPT_IN)
             .chain(NemesisKind::COMPOSED)
             .chain(NemesisKind::SIM_ONLY)
+            .chain(NemesisKind::DISK)
+    }
+
+    /// The kinds that need the harness's power-loss file system (FUSE) in real runs.
+    pub const DISK: [NemesisKind; 2] = [NemesisKind::PowerLoss, NemesisKind::DiskError];
+
+    /// True for a kind in [`NemesisKind::DISK`].
+    pub fn needs_power_loss_fs(self) -> bool {
+        NemesisKind::DISK.contains(&self)
     }
 
     /// True for a kind in [`NemesisKind::SIM_ONLY`].
@@ -110,13 +127,15 @@ impl NemesisKind {
             NemesisKind::Membership => "membership",
             NemesisKind::Diverge => "diverge",
             NemesisKind::StaleLinks => "stale-links",
+            NemesisKind::PowerLoss => "power-loss",
+            NemesisKind::DiskError => "disk-error",
         }
     }
 }
 
 /// A nemesis name that is not one of [`NemesisKind::every`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, stale-links, lag-kill, diverge, membership (or none, or all: partition, kill, pause, delay)")]
+#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, stale-links, lag-kill, diverge, membership, power-loss, disk-error (or none, or all: partition, kill, pause, delay)")]
 pub struct UnknownNemesis(pub String);
 
 impl FromStr for NemesisKind {
@@ -260,6 +279,20 @@ pub enum Fault {
     /// Leadership (membership lane): ask the leader to hand leadership to a
     /// caught-up voter (the running voter, not the leader, with the highest applied index).
     TransferLeader,
+    /// SIGKILL the targets and drop what each had not synced (files and directory entries);
+    /// restart them when the fault ends. With `leader_first`, the leader (found when the fault
+    /// starts) loses power first and the other targets right after the first sync any of them
+    /// completes while they elect a new leader (their disks stall meanwhile: each sync takes
+    /// [`crate::nemesis::disk::CASCADE_SYNC_DELAY_MS`]), so the cut finds one node that just made
+    /// something durable and others that have not yet (see `docs/power-loss.md`).
+    PowerLoss {
+        targets: Targets,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        leader_first: bool,
+    },
+    /// The next fsync of the targets' files fails with `EIO` (each should stop on it); when the
+    /// fault ends the disk error is disarmed and stopped targets are restarted.
+    DiskError { targets: Targets },
 }
 
 impl Fault {
@@ -276,6 +309,8 @@ impl Fault {
             | Fault::Remove { .. }
             | Fault::Replace { .. }
             | Fault::TransferLeader => NemesisKind::Membership,
+            Fault::PowerLoss { .. } => NemesisKind::PowerLoss,
+            Fault::DiskError { .. } => NemesisKind::DiskError,
         }
     }
 
@@ -293,6 +328,8 @@ impl Fault {
             Fault::Remove { .. } => "remove",
             Fault::Replace { .. } => "replace",
             Fault::TransferLeader => "transfer-leader",
+            Fault::PowerLoss { .. } => "power-loss",
+            Fault::DiskError { .. } => "disk-error",
         }
     }
 }
@@ -332,6 +369,15 @@ impl fmt::Display for Fault {
             Fault::Remove { targets: t } => write!(f, "remove voter {}", targets(t)),
             Fault::Replace { targets: t } => write!(f, "replace voter {}", targets(t)),
             Fault::TransferLeader => write!(f, "transfer-leader"),
+            Fault::PowerLoss {
+                targets: t,
+                leader_first: false,
+            } => write!(f, "power-loss {}", targets(t)),
+            Fault::PowerLoss {
+                targets: t,
+                leader_first: true,
+            } => write!(f, "power-loss leader first, then {}", targets(t)),
+            Fault::DiskError { targets: t } => write!(f, "disk-error {}", targets(t)),
         }
     }
 }
@@ -425,7 +471,8 @@ impl Schedule {
 }
 
 /// Faults that touch the same things share a lane and never overlap: the network lane
-/// (partitions, delay, loss: link states), the process lane (kill, pause) and the membership
+/// (partitions, delay, loss: link states), the process lane (kill, pause, power-loss,
+/// disk-error) and the membership
 /// lane (one membership action at a time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -448,7 +495,10 @@ impl Lane {
             | NemesisKind::StaleLinks
             | NemesisKind::LagKill
             | NemesisKind::Diverge => Lane::Network,
-            NemesisKind::Kill | NemesisKind::Pause => Lane::Process,
+            NemesisKind::Kill
+            | NemesisKind::Pause
+            | NemesisKind::PowerLoss
+            | NemesisKind::DiskError => Lane::Process,
             NemesisKind::Membership => Lane::Membership,
         }
     }
@@ -724,6 +774,18 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
             cut: Vec::new(),
         },
         NemesisKind::StaleLinks => stale_links(rng),
+        NemesisKind::PowerLoss => {
+            let targets = power_loss_targets(rng, nodes);
+            // A majority or more: the leader first, the others right after a sync.
+            let many = matches!(&targets, Targets::Nodes(t) if t.len() > nodes.len() / 2);
+            Fault::PowerLoss {
+                leader_first: many && nodes.len() >= 3,
+                targets,
+            }
+        }
+        NemesisKind::DiskError => Fault::DiskError {
+            targets: Targets::Nodes(vec![nodes[rng.random_range(0..nodes.len())]]),
+        },
         NemesisKind::Delay => {
             let links = random_links(rng, nodes);
             if rng.random_bool(0.3) {
@@ -769,6 +831,24 @@ fn process_targets(rng: &mut ChaCha8Rng, nodes: &[NodeId]) -> Targets {
         _ => nodes.len(),
     };
     shuffled.truncate(count.max(1));
+    shuffled.sort_unstable();
+    Targets::Nodes(shuffled)
+}
+
+/// Whom a power loss hits: one node (a quarter of the time), a minority of two or more (when
+/// there is one; else one node), a majority, or the whole cluster (the likeliest: a lost write
+/// or a forgotten vote shows when no node that still holds it survives).
+fn power_loss_targets(rng: &mut ChaCha8Rng, nodes: &[NodeId]) -> Targets {
+    let mut shuffled = nodes.to_vec();
+    shuffled.shuffle(rng);
+    let n = nodes.len();
+    let count = match rng.random_range(0..20) {
+        0..=4 => 1,
+        5..=7 => ((n - 1) / 2).max(1),
+        8..=11 => n / 2 + 1,
+        _ => n,
+    };
+    shuffled.truncate(count.clamp(1, n));
     shuffled.sort_unstable();
     Targets::Nodes(shuffled)
 }

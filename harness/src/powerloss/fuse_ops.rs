@@ -64,6 +64,15 @@ impl FuseOps {
         self.model.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Waits the model's sync delay (a slow disk), without holding the model: a power loss may
+    /// come meanwhile, and then the sync finds its inode gone.
+    fn stall_before_sync(&self) {
+        let delay = self.model().sync_delay();
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+    }
+
     fn attr_of(model: &Model, ino: u64) -> Result<FileAttr, Errno> {
         model
             .node(ino)
@@ -261,6 +270,7 @@ impl Filesystem for FuseOps {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
+        self.stall_before_sync();
         reply_empty(self.model().sync_file(ino.0), reply);
     }
 
@@ -303,6 +313,7 @@ impl Filesystem for FuseOps {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
+        self.stall_before_sync();
         reply_empty(self.model().sync_dir(ino.0), reply);
     }
 

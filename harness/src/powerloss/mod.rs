@@ -6,10 +6,15 @@
 //! file and synced); created, renamed and removed names become durable when their directory is
 //! synced. [`PowerLossMount::power_loss`] drops everything that is not durable. Files are opened
 //! with `direct_io`, so killing a process (SIGKILL) loses nothing it wrote, while a power loss
-//! does. The model and its limits: `docs/power-loss.md`.
+//! does. [`PowerLossMount::fail_next_sync`] arms a disk error: the next sync fails with `EIO`.
+//! The model and its limits: `docs/power-loss.md`. [`unavailable_reason`] tells whether this
+//! machine can mount it; [`unmount_stale`] removes the mounts a killed harness left behind.
 
 mod fuse_ops;
 mod model;
+mod mounts;
+
+pub use mounts::{unavailable_reason, unmount_stale, FS_NAME};
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -73,8 +78,8 @@ impl PowerLossFs {
         let model = Arc::new(Mutex::new(model));
         let mut config = fuser::Config::default();
         config.mount_options = vec![
-            fuser::MountOption::FSName("gauntlet-powerloss".to_string()),
-            fuser::MountOption::Subtype("gauntlet-powerloss".to_string()),
+            fuser::MountOption::FSName(FS_NAME.to_string()),
+            fuser::MountOption::Subtype(FS_NAME.to_string()),
         ];
         let ops = FuseOps {
             model: Arc::clone(&model),
@@ -109,6 +114,15 @@ impl PowerLossMount {
         &self.mountpoint
     }
 
+    /// The power starts to go: from now on no sync completes (each fails with `EIO`, those in
+    /// progress included) until [`PowerLossMount::power_loss`]. Call it before killing the
+    /// processes whose power is cut: a process killed while this file system serves its sync
+    /// waits for that sync, which would otherwise complete.
+    pub fn begin_power_cut(&self) {
+        let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.begin_power_cut();
+    }
+
     /// Cuts the power: every unsynced write and every unsynced directory change is dropped, and
     /// the view becomes the durable state. Files still open keep working on inodes that no longer
     /// exist (their operations fail); processes should be killed first, as a real power cut does.
@@ -122,6 +136,34 @@ impl PowerLossMount {
             })?;
         tracing::info!(mountpoint = %self.mountpoint.display(), "power loss: unsynced data dropped");
         Ok(())
+    }
+
+    /// Arms (`true`) or disarms a disk error: the next `fsync`/`fdatasync` of a file or a
+    /// directory on this mount fails with `EIO` and makes nothing durable (the file's unsynced
+    /// writes are then forgotten, as Linux forgets dirty pages after a failed writeback).
+    pub fn fail_next_sync(&self, armed: bool) {
+        let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.fail_next_sync(armed);
+        tracing::info!(mountpoint = %self.mountpoint.display(), armed, "disk error on the next sync");
+    }
+
+    /// How many syncs completed so far (a counter that only grows, reset by nothing).
+    pub fn syncs_completed(&self) -> u64 {
+        let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.syncs_completed()
+    }
+
+    /// Makes every sync wait `delay` before it completes (a slow, stalling disk); zero undoes it.
+    /// A power loss during the wait drops what the sync was about to make durable.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        let mut model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.set_sync_delay(delay);
+    }
+
+    /// How many syncs failed with an armed disk error so far.
+    pub fn sync_failures(&self) -> u64 {
+        let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        model.sync_failures()
     }
 
     /// Unmounts the file system (the backing directory keeps the durable state).

@@ -10,6 +10,11 @@
 //! a file's synced content lands on every durable name of the file, and a directory's durable
 //! entries are mirrored there when it is synced. [`Model::power_loss`] rebuilds the view from the
 //! backing directory, which is exactly the durable state.
+//!
+//! A disk error can be armed ([`Model::fail_next_sync`]): the next sync of a file or directory
+//! fails with `EIO` and makes nothing durable. As Linux does after a failed writeback, the file's
+//! unsynced writes are then forgotten as dirty data: a later sync that "succeeds" does not make
+//! them durable (a retry after `EIO` lies), which is why a node must stop instead (fsyncgate).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -83,6 +88,16 @@ pub(crate) struct Model {
     next_ino: u64,
     /// Backing path -> (node, sync generation) last written there.
     written: HashMap<PathBuf, (u64, u64)>,
+    /// A disk error is armed: the next sync fails with `EIO`.
+    fail_next_sync: bool,
+    /// How many syncs failed that way.
+    sync_failures: u64,
+    /// How many syncs of files or directories completed (made something durable or nothing new).
+    syncs_completed: u64,
+    /// How long every sync takes before it completes (a slow or stalling disk).
+    sync_delay: std::time::Duration,
+    /// The power is going: no sync completes any more until [`Model::power_loss`].
+    cutting: bool,
 }
 
 impl Model {
@@ -93,6 +108,11 @@ impl Model {
             nodes: HashMap::new(),
             next_ino: ROOT + 1,
             written: HashMap::new(),
+            fail_next_sync: false,
+            sync_failures: 0,
+            syncs_completed: 0,
+            sync_delay: std::time::Duration::ZERO,
+            cutting: false,
         };
         model.reload()?;
         Ok(model)
@@ -101,7 +121,16 @@ impl Model {
     /// Drops every unsynced write and every pending directory change: the view becomes the
     /// durable state.
     pub(crate) fn power_loss(&mut self) -> io::Result<()> {
+        self.cutting = false;
         self.reload()
+    }
+
+    /// The power starts to go: from now on every sync fails (`Io`) and makes nothing durable,
+    /// those waiting out a sync delay included, until [`Model::power_loss`] completes the cut.
+    /// (A process killed while the file system serves its sync waits for the reply: without
+    /// this, killing it first would let that sync complete.)
+    pub(crate) fn begin_power_cut(&mut self) {
+        self.cutting = true;
     }
 
     fn reload(&mut self) -> io::Result<()> {
@@ -299,11 +328,57 @@ impl Model {
         Ok(())
     }
 
+    /// Arms (`true`) or disarms a disk error: the next sync of any file or directory fails.
+    pub(crate) fn fail_next_sync(&mut self, armed: bool) {
+        self.fail_next_sync = armed;
+    }
+
+    /// How many syncs failed with an armed disk error.
+    pub(crate) fn sync_failures(&self) -> u64 {
+        self.sync_failures
+    }
+
+    /// How many syncs completed successfully so far.
+    pub(crate) fn syncs_completed(&self) -> u64 {
+        self.syncs_completed
+    }
+
+    /// How long each sync waits before it completes.
+    pub(crate) fn sync_delay(&self) -> std::time::Duration {
+        self.sync_delay
+    }
+
+    /// Sets how long each sync waits before it completes (zero: at once).
+    pub(crate) fn set_sync_delay(&mut self, delay: std::time::Duration) {
+        self.sync_delay = delay;
+    }
+
+    /// Takes the armed disk error, if any.
+    fn take_sync_failure(&mut self) -> bool {
+        let armed = std::mem::take(&mut self.fail_next_sync);
+        self.sync_failures += u64::from(armed);
+        armed
+    }
+
     /// `fsync`/`fdatasync` of a file: its content becomes durable, under every durable name.
+    /// With a disk error armed: `Io`, nothing becomes durable, and the unsynced writes are no
+    /// longer dirty (a later sync leaves them out, as zeros where they extended the file).
     pub(crate) fn sync_file(&mut self, ino: u64) -> Result<(), ModelError> {
+        self.file_mut(ino)?;
+        if self.cutting {
+            return Err(ModelError::Io);
+        }
+        if self.take_sync_failure() {
+            self.file_mut(ino)?.dirty_from = None;
+            return Err(ModelError::Io);
+        }
         let node = self.file_mut(ino)?;
         let changed_from = node.dirty_from.take().unwrap_or(node.content.len());
-        // Only the changed bytes are copied (a growing log is synced often).
+        // Only the changed bytes are copied (a growing log is synced often). Bytes below
+        // `changed_from` that were never synced (their sync failed) stay lost: zeros.
+        if node.synced.len() < changed_from {
+            node.synced.resize(changed_from, 0);
+        }
         node.synced.truncate(changed_from);
         node.synced.extend_from_slice(&node.content[changed_from..]);
         node.last_sync_changed_from = changed_from;
@@ -322,17 +397,25 @@ impl Model {
                     .map_err(|_| ModelError::Io)?;
             }
         }
+        self.syncs_completed += 1;
         Ok(())
     }
 
     /// `fsync` of a directory: its current entries become durable.
     pub(crate) fn sync_dir(&mut self, ino: u64) -> Result<(), ModelError> {
         self.dir(ino)?;
+        if self.cutting {
+            return Err(ModelError::Io);
+        }
+        if self.take_sync_failure() {
+            return Err(ModelError::Io);
+        }
         let node = self.node_mut(ino).expect("checked");
         node.durable_entries = node.entries.clone();
         if let Some(path) = self.durable_path(ino) {
             self.mirror_dir(ino, &path).map_err(|_| ModelError::Io)?;
         }
+        self.syncs_completed += 1;
         Ok(())
     }
 

@@ -47,7 +47,7 @@ fn track(node: u64, events: &[(u64, &NodeEvent)], faults: &[FaultWindow]) -> Nod
     };
     let kills: Vec<&FaultWindow> = faults
         .iter()
-        .filter(|w| w.name == "kill" && w.targets.contains(&node))
+        .filter(|w| (w.name == "kill" || w.name == "power-loss") && w.targets.contains(&node))
         .collect();
     let close = |spans: &mut Vec<RoleSpan>, t: u64| {
         if let Some(last) = spans.last_mut() {
@@ -184,6 +184,8 @@ fn track(node: u64, events: &[(u64, &NodeEvent)], faults: &[FaultWindow]) -> Nod
     for window in faults.iter().filter(|w| w.targets.contains(&node)) {
         let (start, end) = match window.name.as_str() {
             "kill" => ("killed", None),
+            "power-loss" => ("power-lost", None),
+            "disk-error" => ("disk-error", None),
             "pause" => ("paused", Some("resumed")),
             _ => continue,
         };

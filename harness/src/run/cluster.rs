@@ -59,7 +59,15 @@ pub async fn set_up_cluster(
             .filter_map(|link| proxy.addr(link))
             .find(|addr| node_ports.contains(addr));
         match taken {
-            None => return route_through(nodes, proxy),
+            None => {
+                let mut nodes = nodes;
+                if options.nemesis.iter().any(|k| k.needs_power_loss_fs()) {
+                    nodes.use_power_loss_fs().context(
+                        "putting the nodes' data directories on the power-loss file system",
+                    )?;
+                }
+                return route_through(nodes, proxy);
+            }
             Some(addr) => {
                 tracing::info!(%addr, attempt, "the proxy took a node's port; choosing ports again");
                 proxy.shutdown().await;

@@ -305,6 +305,7 @@ pub fn write_artifacts(
     if results.exit_code == 0 {
         for node in nodes_that_ran(dir, options) {
             let _ = std::fs::remove_dir_all(dir.file(&format!("data-{node}")));
+            let _ = std::fs::remove_dir_all(dir.file(&format!("disk-{node}")));
         }
     }
     for failure in crate::report_cmd::rebuild(&dir.path).1 {

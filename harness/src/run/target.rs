@@ -50,6 +50,15 @@ pub trait PlannedNodes: Send {
     /// node `to` (with [`PeerRouting::PerDestination`] the same for every `from`). Comes before
     /// any node starts.
     fn route_peers(&mut self, route: &dyn Fn(NodeId, NodeId) -> SocketAddr) -> Result<(), DbError>;
+    /// Puts every node's data directory on the harness's power-loss file system
+    /// (`crate::powerloss`), for the `power-loss` and `disk-error` nemeses; comes before any
+    /// node starts. Unsupported unless the target says otherwise.
+    fn use_power_loss_fs(&mut self) -> Result<(), DbError> {
+        Err(DbError::Unsupported {
+            db: "this target",
+            what: "the power-loss file system",
+        })
+    }
     /// The nodes as the run's `Db`.
     fn into_db(self: Box<Self>) -> Box<dyn Db>;
 }

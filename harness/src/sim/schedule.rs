@@ -11,8 +11,15 @@ pub use crate::nemesis::schedule::{
 
 /// Parses the simulator's `--nemesis` list: as [`parse_nemesis_list`], except that `all` also
 /// brings the simulator-only kinds (`membership`), which real runs cannot carry out yet.
+/// `power-loss` is a crash there (the simulator's disk keeps only what was synced); `disk-error`
+/// is refused (real runs only).
 pub fn parse_sim_nemesis_list(list: &str) -> Result<Vec<NemesisKind>, UnknownNemesis> {
     let mut kinds = parse_nemesis_list(list)?;
+    if kinds.contains(&NemesisKind::DiskError) {
+        return Err(UnknownNemesis(
+            "disk-error (real runs only, not simulated)".into(),
+        ));
+    }
     if list.split(',').any(|part| part.trim() == "all") {
         kinds.extend(NemesisKind::SIM_ONLY);
         kinds.sort_unstable();

@@ -156,7 +156,7 @@ impl SimSpec {
 }
 
 /// Bugs of the real node that the simulator does not model (its disk is `SimFs`, not the node's).
-const REAL_NODE_ONLY_BUGS: &[&str] = &["skip-fsync"];
+const REAL_NODE_ONLY_BUGS: &[&str] = &["skip-fsync", "unsynced-vote"];
 
 /// Every `--unsafe-bug` name the simulator knows: the driver's plus the core's.
 pub fn bug_names() -> Vec<&'static str> {

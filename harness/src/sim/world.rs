@@ -363,7 +363,9 @@ impl World {
                 self.cluster.network_mut().cut_links(&cut);
                 Applied::Cut(cut, isolated)
             }
-            Fault::Kill { targets } => {
+            // The simulator's crash is a power loss already: its disk (`SimFs`) keeps only what
+            // was synced.
+            Fault::Kill { targets } | Fault::PowerLoss { targets, .. } => {
                 let nodes = match struck {
                     Some(leader) => strike_kill(leader, self.cluster.members()),
                     None => self.resolve(targets),
@@ -416,6 +418,8 @@ impl World {
             | Fault::Remove { .. }
             | Fault::Replace { .. }
             | Fault::TransferLeader => self.member_start(step),
+            // Disk errors are not simulated (`parse_sim_nemesis_list` refuses them): no effect.
+            Fault::DiskError { .. } => Applied::Paused(Vec::new()),
         };
         let description = self.describe_step(step, &applied);
         self.history

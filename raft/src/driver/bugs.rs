@@ -42,6 +42,12 @@ pub struct UnsafeBugs {
     /// data is in the kernel's cache; a power loss (the harness's power-loss file system) loses
     /// acknowledged writes and votes.
     pub skip_fsync: bool,
+    /// `unsynced-vote`: a batch that only changes the term or the vote (a candidate's own vote, a
+    /// vote granted, a higher term heard) is written to the WAL but not synced, and the vote is
+    /// sent at once; batches with entries are synced as usual (which makes the earlier vote
+    /// durable too). A SIGKILL loses nothing (the write is in the kernel's cache); a power loss
+    /// before the next synced batch makes the node forget its vote and vote again in that term.
+    pub unsynced_vote: bool,
 }
 
 /// An `--unsafe-bug` name that is not known.
@@ -64,6 +70,7 @@ impl UnsafeBugs {
         "snapshot-drops-sessions",
         "truncate-matching",
         "skip-fsync",
+        "unsynced-vote",
     ];
 
     /// Parses a list of bug names (each may also be a comma-separated list).
@@ -92,6 +99,7 @@ impl UnsafeBugs {
             "snapshot-drops-sessions" => &mut self.snapshot_drops_sessions,
             "truncate-matching" => &mut self.truncate_matching,
             "skip-fsync" => &mut self.skip_fsync,
+            "unsynced-vote" => &mut self.unsynced_vote,
             _ => {
                 return Err(UnknownBug {
                     name: name.to_string(),
@@ -114,6 +122,7 @@ impl UnsafeBugs {
             self.snapshot_drops_sessions,
             self.truncate_matching,
             self.skip_fsync,
+            self.unsynced_vote,
         ];
         UnsafeBugs::NAMES
             .iter()
@@ -152,6 +161,9 @@ mod tests {
         let no_sync = UnsafeBugs::parse(&["skip-fsync"]).unwrap();
         assert!(no_sync.skip_fsync && !no_sync.ack_before_sync);
         assert_eq!(no_sync.enabled_names(), vec!["skip-fsync"]);
+        let vote = UnsafeBugs::parse(&["unsynced-vote"]).unwrap();
+        assert!(vote.unsynced_vote && !vote.skip_fsync);
+        assert_eq!(vote.enabled_names(), vec!["unsynced-vote"]);
         let err = UnsafeBugs::parse(&["stale-reads"]).unwrap_err();
         assert!(err.to_string().contains("ack-before-sync"), "{err}");
         assert!(!UnsafeBugs::parse::<&str>(&[]).unwrap().any());

@@ -8,6 +8,10 @@
 //! restarted node learns it again from the leader), so it rides along with the next batch that
 //! must be synced anyway. That takes one fsync off the path of every acknowledged write.
 //!
+//! With the planted bug `unsynced-vote` ([`NodeDisk::set_unsynced_vote`]), a batch that changes
+//! only the term or the vote is written to the WAL without a sync: a power loss before the next
+//! synced batch makes the node forget the vote it already sent.
+//!
 //! Generic over the file system (`raft::storage::Fs`): the server uses the real one
 //! ([`NodeDisk::open`]), the simulator a `SimFs` ([`NodeDisk::open_in`]). The lazy mode's clock is
 //! the caller's ([`NodeDisk::flush_lazy_at`]); only the server's [`NodeDisk::flush_lazy`] reads the
@@ -51,6 +55,8 @@ pub struct NodeDisk<F: Fs = StdFs> {
     deferred: Option<HardState>,
     /// The server's wall clock for [`NodeDisk::flush_lazy`]: when the disk was opened.
     opened_at: Option<Instant>,
+    /// `unsynced-vote`: term and vote changes are written but not synced.
+    unsynced_vote: bool,
 }
 
 struct LazyBuffer {
@@ -119,9 +125,15 @@ impl<F: Fs> NodeDisk<F> {
                 durable_term_vote,
                 deferred: None,
                 opened_at: None,
+                unsynced_vote: false,
             },
             persisted,
         ))
+    }
+
+    /// Switches the planted bug `unsynced-vote` on or off (see the module comment).
+    pub fn set_unsynced_vote(&mut self, on: bool) {
+        self.unsynced_vote = on;
     }
 
     /// Makes `batch` durable (one fsync for the WAL part), or buffers it in `lazy` mode.
@@ -137,6 +149,13 @@ impl<F: Fs> NodeDisk<F> {
             if let Some(hs) = batch.hard_state {
                 if (hs.term, hs.vote) == self.durable_term_vote {
                     self.deferred = Some(hs);
+                    return Ok(());
+                }
+                if self.unsynced_vote {
+                    // The bug: the new term or vote goes to the file, not to the disk.
+                    self.deferred = None;
+                    self.disk.persist_hard_state_unsynced(&hs)?;
+                    self.durable_term_vote = (hs.term, hs.vote);
                     return Ok(());
                 }
             }
@@ -379,6 +398,35 @@ mod tests {
         fs.complete_all_syncs();
         drop(disk);
         fs.crash_losing_unsynced();
+        assert_eq!(sim_open(&fs, None).1.hard_state, vote);
+    }
+
+    #[test]
+    fn unsynced_vote_writes_a_vote_without_syncing_it() {
+        let fs = SimFs::new();
+        let (mut disk, _) = sim_open(&fs, None);
+        disk.set_unsynced_vote(true);
+        disk.persist(batch(Some(hs(0)), vec![entry(1)])).unwrap();
+        fs.complete_all_syncs();
+        let vote = HardState {
+            term: 2,
+            vote: Some(3),
+            commit: 0,
+        };
+        let before = fs.syncs_issued();
+        disk.persist(batch(Some(vote), vec![])).unwrap();
+        assert_eq!(fs.syncs_issued(), before, "the bug syncs no vote");
+        drop(disk);
+        let kept = fs.clone();
+        kept.crash_losing_unsynced();
+        let (_, state) = sim_open(&kept, None);
+        assert_eq!(state.hard_state, hs(0), "a power loss forgets the vote");
+        // Without the power loss (a process crash) the vote was written: a reopen reads it.
+        let fs = SimFs::new();
+        let (mut disk, _) = sim_open(&fs, None);
+        disk.set_unsynced_vote(true);
+        disk.persist(batch(Some(vote), vec![])).unwrap();
+        drop(disk);
         assert_eq!(sim_open(&fs, None).1.hard_state, vote);
     }
 

@@ -113,7 +113,8 @@ pub async fn start(cfg: ServerConfig) -> Result<RunningNode, ServerError> {
     };
     let data_dir_lock = claim_identity(&cfg, fs)?;
     let lazy = cfg.bugs.ack_before_sync.then_some(cfg.lazy_sync_interval);
-    let (disk, persisted) = NodeDisk::open_on_wall_clock(fs, &cfg.data_dir, lazy)?;
+    let (mut disk, persisted) = NodeDisk::open_on_wall_clock(fs, &cfg.data_dir, lazy)?;
+    disk.set_unsynced_vote(cfg.bugs.unsynced_vote);
     let mut node_cfg = Config::new(cfg.id);
     node_cfg.election_tick = cfg.election_ticks;
     node_cfg.heartbeat_tick = 1;

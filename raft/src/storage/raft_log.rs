@@ -311,6 +311,22 @@ where
         self.wal.sync()
     }
 
+    /// The planted bug `unsynced-vote`: records a hard state in the WAL and writes it to the
+    /// segment file without syncing it (a later [`RaftDisk::persist`] syncs it with its batch).
+    pub fn persist_hard_state_unsynced(&mut self, hard_state: &H) -> Result<(), StorageError> {
+        self.check_usable()?;
+        let result = self
+            .wal
+            .append_encoded(&RaftRecord::<&E, &H>::HardState(hard_state))
+            .and_then(|seq| {
+                self.wal.write_unsynced()?;
+                Ok(seq)
+            });
+        let seq = self.poison_on_error(result)?;
+        self.hard_state = Some((hard_state.clone(), seq));
+        Ok(())
+    }
+
     /// After a failed write part of a batch may be buffered or on disk: refuse further use until
     /// the directory is reopened (which recovers exactly what is durable).
     fn poison_on_error<T>(&mut self, result: Result<T, StorageError>) -> Result<T, StorageError> {

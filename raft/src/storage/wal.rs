@@ -278,6 +278,14 @@ impl<R: Serialize + DeserializeOwned, F: Fs> Wal<R, F> {
         Ok(())
     }
 
+    /// Writes everything appended since the last sync to the segment file WITHOUT syncing it: the
+    /// records survive a process crash (they are in the kernel's cache) but not a power loss until
+    /// the next [`Wal::sync`]. Only the planted bug `unsynced-vote` uses it.
+    pub fn write_unsynced(&mut self) -> Result<(), StorageError> {
+        self.check_usable()?;
+        self.write_pending()
+    }
+
     /// Deletes every segment whose records all have sequence numbers below `keep_from_seq`.
     /// The active segment is never deleted. Returns how many segments were deleted.
     pub fn compact(&mut self, keep_from_seq: u64) -> Result<usize, StorageError> {
