@@ -42,6 +42,14 @@ pub struct UnsafeBugs {
     /// data is in the kernel's cache; a power loss (the harness's power-loss file system) loses
     /// acknowledged writes and votes.
     pub skip_fsync: bool,
+    /// `promote-unready`: the leader promotes a learner without checking that it has caught up,
+    /// and counts the new voter as holding the leader's whole log for the rest of its term (the
+    /// core's `PlantedBugs::promote_unready`). Provoked only by membership churn (a promotion).
+    pub promote_unready: bool,
+    /// `two-changes-in-flight`: the leader accepts a membership change while another is still in
+    /// flight, or before it committed an entry of its term (the core's
+    /// `PlantedBugs::two_changes_in_flight`). Provoked only by membership churn.
+    pub two_changes_in_flight: bool,
 }
 
 /// An `--unsafe-bug` name that is not known.
@@ -64,6 +72,8 @@ impl UnsafeBugs {
         "snapshot-drops-sessions",
         "truncate-matching",
         "skip-fsync",
+        "promote-unready",
+        "two-changes-in-flight",
     ];
 
     /// Parses a list of bug names (each may also be a comma-separated list).
@@ -92,6 +102,8 @@ impl UnsafeBugs {
             "snapshot-drops-sessions" => &mut self.snapshot_drops_sessions,
             "truncate-matching" => &mut self.truncate_matching,
             "skip-fsync" => &mut self.skip_fsync,
+            "promote-unready" => &mut self.promote_unready,
+            "two-changes-in-flight" => &mut self.two_changes_in_flight,
             _ => {
                 return Err(UnknownBug {
                     name: name.to_string(),
@@ -114,6 +126,8 @@ impl UnsafeBugs {
             self.snapshot_drops_sessions,
             self.truncate_matching,
             self.skip_fsync,
+            self.promote_unready,
+            self.two_changes_in_flight,
         ];
         UnsafeBugs::NAMES
             .iter()
