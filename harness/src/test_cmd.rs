@@ -63,6 +63,7 @@ pub struct TestArgs {
     pub node_bin: Option<PathBuf>,
     /// Planted bug to switch on in the nodes (repeatable): stale-read, no-dedup,
     /// ack-before-commit, ack-before-sync, vote-any, truncate-matching, snapshot-keeps-suffix,
+    /// promote-unready, two-changes-in-flight (these two need `--nemesis membership`),
     /// snapshot-drops-sessions, skip-fsync (caught only by a power loss, not yet a nemesis of
     /// real runs: docs/power-loss.md). Default: none.
     #[arg(long = "unsafe-bug", value_name = "NAME")]
