@@ -48,7 +48,10 @@ mod tests {
     fn slots_name_the_initial_nodes_until_membership_changes() {
         let initial = [1, 2, 3];
         assert_eq!(members_at(&initial, &[3, 1]), vec![3, 1]);
-        assert_eq!(member_links(&initial, &[(1, 2), (2, 1)]), vec![(1, 2), (2, 1)]);
+        assert_eq!(
+            member_links(&initial, &[(1, 2), (2, 1)]),
+            vec![(1, 2), (2, 1)]
+        );
     }
 
     #[test]
