@@ -40,8 +40,7 @@ async fn a_new_node_joins_as_learner_is_promoted_and_carries_the_quorum() {
         match client.admin(AdminRequest::Promote { id: 4 }).await {
             Ok(_) => break,
             Err(ClientError::Rejected { reason })
-                if reason.contains("has not caught up")
-                    && std::time::Instant::now() < deadline =>
+                if reason.contains("has not caught up") && std::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
