@@ -72,7 +72,8 @@ pub struct SimArgs {
     pub concurrency: usize,
     /// Planted bug to switch on (repeatable): stale-read, no-dedup, ack-before-commit,
     /// ack-before-sync, vote-any, snapshot-keeps-suffix, snapshot-drops-sessions,
-    /// commit-old-term, truncate-matching. Default: none.
+    /// commit-old-term, truncate-matching, promote-unready, two-changes-in-flight (these two
+    /// need `--nemesis membership`). Default: none.
     #[arg(long = "unsafe-bug", value_name = "NAME")]
     pub unsafe_bugs: Vec<String>,
     /// Directory for histories and schedules of failing (or single) runs.

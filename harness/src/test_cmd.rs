@@ -84,6 +84,7 @@ pub struct TestArgs {
     pub node_bin: Option<PathBuf>,
     /// Planted bug to switch on in the nodes (repeatable): stale-read, no-dedup,
     /// ack-before-commit, ack-before-sync, vote-any, truncate-matching, snapshot-keeps-suffix,
+    /// promote-unready, two-changes-in-flight (these two need `--nemesis membership`),
     /// snapshot-drops-sessions, skip-fsync, unsynced-vote (the last two caught only by
     /// `--nemesis power-loss`: docs/power-loss.md). Default: none. raft-kv only.
     #[arg(long = "unsafe-bug", value_name = "NAME")]

@@ -33,7 +33,20 @@ async fn a_new_node_joins_as_learner_is_promoted_and_carries_the_quorum() {
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::Rejected { .. }), "{err}");
-    client.admin(AdminRequest::Promote { id: 4 }).await.unwrap();
+    // The leader refuses to promote a learner it does not yet see caught up (a definite
+    // refusal that says how far it is); asked again, it promotes it once it is.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.admin(AdminRequest::Promote { id: 4 }).await {
+            Ok(_) => break,
+            Err(ClientError::Rejected { reason })
+                if reason.contains("has not caught up") && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("promote 4: {err}"),
+        }
+    }
 
     let followers: Vec<u64> = (1..=3).filter(|id| *id != leader).collect();
     client

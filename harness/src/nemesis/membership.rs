@@ -7,7 +7,10 @@
 //! made, starting from the initial nodes). It never goes below `min(3, n)` voters (a replacement
 //! removes first with `force`, then adds and promotes the new node) and never removes an initial
 //! voter when that would leave fewer than a majority of the initial voters as members. A learner
-//! is promoted after a short wait for it to catch up, retried until its step's window closes. A
+//! is promoted once the leader sees it caught up: the lane asks for the promotion every 100 ms
+//! and the leader refuses it, naming the learner's match index and its commit index, until the
+//! learner holds the committed log; the wait (or the last refusal, when 10 s or the step's window
+//! ran out first) is in the action's end event. A
 //! removed node is stopped once its removal is committed; a replaced node's data is wiped. Each
 //! action records `<step>-start` and `<step>-end` nemesis events (`add-learner-start`, ...) whose
 //! `fault` object lists the nodes acted on.
@@ -22,8 +25,13 @@ use super::runner::NemesisRunner;
 use super::schedule::{node_list, Fault, NodeId, Step, Targets};
 use crate::db::{DbError, MembershipChange};
 
-/// How long a fresh learner gets before the first promotion attempt.
-const CATCH_UP_WAIT: Duration = Duration::from_millis(500);
+/// How often the lane asks the leader again whether a learner has caught up.
+const CATCH_UP_POLL: Duration = Duration::from_millis(100);
+/// The longest the lane waits for a learner to catch up before it gives the promotion up.
+const CATCH_UP_BOUND: Duration = Duration::from_secs(10);
+/// What a leader's refusal to promote a learner that is behind says (the raft core's
+/// `ProposeError::LearnerBehind`; etcd says "in sync with leader").
+const BEHIND_MARKERS: [&str; 2] = ["has not caught up", "in sync with leader"];
 /// Pause between attempts of a change whose outcome was unknown or that was refused for now.
 const RETRY_PAUSE: Duration = Duration::from_millis(300);
 
@@ -255,7 +263,11 @@ impl NemesisRunner {
         }
     }
 
-    /// Waits for the learner to catch up (a bounded wait), then promotes it, retrying.
+    /// Measures the learner's catch-up, then promotes it: the promotion is asked of the leader
+    /// every [`CATCH_UP_POLL`]; a leader that sees the learner behind refuses it and says how far
+    /// the learner is (its match index against the commit index). The wait, and the last
+    /// refusal, go into the end event; after [`CATCH_UP_BOUND`] (or at the step's end) the
+    /// promotion is given up. Any other failure is retried as for every change.
     async fn promote(
         &self,
         learner: NodeId,
@@ -264,14 +276,48 @@ impl NemesisRunner {
         stop: &CancellationToken,
         outcome: &mut Outcome,
     ) {
-        tokio::select! {
-            _ = tokio::time::sleep(CATCH_UP_WAIT) => {}
-            _ = stop.cancelled() => {}
-        }
-        if self
-            .until_done(MembershipChange::Promote(learner), deadline, stop, outcome)
-            .await
-        {
+        let began = Instant::now();
+        let bound = (began + CATCH_UP_BOUND).min(deadline);
+        let change = MembershipChange::Promote(learner);
+        let mut refusals = 0;
+        let mut last_behind = String::new();
+        let promoted = loop {
+            let attempt = self.cluster.db().change_membership(change);
+            match attempt.await {
+                Ok(()) => {
+                    let waited = began.elapsed().as_millis();
+                    let seen = if refusals == 0 {
+                        "the leader saw it caught up at once".to_string()
+                    } else {
+                        format!("{refusals} refusals, the last: {last_behind}")
+                    };
+                    outcome.note(format!(
+                        "{change} after a catch-up wait of {waited} ms ({seen})"
+                    ));
+                    break true;
+                }
+                Err(err) if is_behind(&err) => {
+                    refusals += 1;
+                    last_behind = err.describe();
+                }
+                Err(err) => {
+                    tracing::info!(%change, err = %err.describe(), "promotion failed; retrying");
+                    break self.until_done(change, deadline, stop, outcome).await;
+                }
+            }
+            if Instant::now() + CATCH_UP_POLL >= bound || stop.is_cancelled() {
+                outcome.note(format!(
+                    "{change} not done: not caught up after {} ms ({last_behind})",
+                    began.elapsed().as_millis()
+                ));
+                break false;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CATCH_UP_POLL) => {}
+                _ = stop.cancelled() => {}
+            }
+        };
+        if promoted {
             view.learners.retain(|&l| l != learner);
             view.voters.push(learner);
         }
@@ -300,7 +346,7 @@ impl NemesisRunner {
                 }
                 Err(err) => {
                     let refused = matches!(err, DbError::Membership { definite: true, .. });
-                    if refused && maybe_done {
+                    if refused && maybe_done && !is_behind(&err) {
                         outcome.note(format!(
                             "{change} (an earlier attempt took effect: {})",
                             err.describe()
@@ -329,6 +375,12 @@ impl NemesisRunner {
         outcome.note(format!("{change} not done: {last_error}"));
         false
     }
+}
+
+/// A definite refusal because the learner is still behind the leader.
+fn is_behind(err: &DbError) -> bool {
+    matches!(err, DbError::Membership { definite: true, reason, .. }
+        if BEHIND_MARKERS.iter().any(|m| reason.contains(m)))
 }
 
 #[cfg(test)]

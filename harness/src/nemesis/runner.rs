@@ -2,7 +2,10 @@
 //! `<fault>-start` nemesis event recorded; at its end it is reverted (links passed, nodes
 //! restarted or resumed) and a `<fault>-end` event recorded. Targets named "the leader" are
 //! resolved when the fault starts; both events carry what the fault hit ([`Resolved`]: the node
-//! ids and the directed links). [`Cluster::heal_everything`] undoes any fault at all. The
+//! ids and the directed links). Node numbers and links of the schedule are mapped to the
+//! members of the moment when the fault starts ([`super::members`]), so nodes added by
+//! membership churn are struck too; a killed node removed meanwhile is not started again.
+//! [`Cluster::heal_everything`] undoes any fault at all. The
 //! membership lane runs apart ([`super::membership`]): its steps are actions, not states to undo.
 //! Disk faults (`power-loss`, `disk-error`) go through [`Db::disk_fault`] ([`super::disk`]).
 
@@ -12,6 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::members::{member_links, members_at};
 use super::resolved::Resolved;
 use super::schedule::{
     isolate, links_out_of, node_list, Fault, Lane, Link, NodeId, PartitionShape, Schedule, Step,
@@ -159,6 +163,11 @@ impl NemesisRunner {
         applied_count
     }
 
+    /// The schedule's links mapped to the members of the moment.
+    fn member_links(&self, links: &[Link]) -> Vec<Link> {
+        member_links(&self.cluster.db().nodes(), links)
+    }
+
     pub(super) fn set_active(&self, add: Option<&str>, remove: Option<&str>) {
         let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = remove {
@@ -171,10 +180,11 @@ impl NemesisRunner {
 
     async fn resolve_targets(&self, targets: &Targets) -> (Vec<NodeId>, String) {
         match targets {
-            Targets::Nodes(nodes) => (
-                nodes.clone(),
-                format!("nodes {}", super::schedule::node_list(nodes)),
-            ),
+            Targets::Nodes(slots) => {
+                let nodes = members_at(&self.cluster.db().nodes(), slots);
+                let detail = format!("nodes {}", super::schedule::node_list(&nodes));
+                (nodes, detail)
+            }
             Targets::Leader => match self.cluster.find_leader().await {
                 Some(leader) => (vec![leader], format!("leader {leader}")),
                 None => {
@@ -204,7 +214,13 @@ impl NemesisRunner {
                     applied.nodes = nodes;
                     (links, format!("isolate {detail}"))
                 } else {
-                    (cut.clone(), format!("{fault}"))
+                    let links = self.member_links(cut);
+                    let detail = if links == *cut {
+                        format!("{fault}")
+                    } else {
+                        format!("{fault} (on the members now: {})", link_list(&links))
+                    };
+                    (links, detail)
                 };
                 self.cluster
                     .set_links(&links, LinkState::Blackhole { drop: false });
@@ -216,6 +232,7 @@ impl NemesisRunner {
                 fixed_ms,
                 jitter_ms,
             } => {
+                let links = &self.member_links(links);
                 self.cluster.set_links(
                     links,
                     LinkState::Delay {
@@ -227,6 +244,7 @@ impl NemesisRunner {
                 format!("{fault}")
             }
             Fault::Loss { links } => {
+                let links = &self.member_links(links);
                 self.cluster
                     .set_links(links, LinkState::Blackhole { drop: true });
                 applied.links = links.clone();
@@ -326,9 +344,12 @@ impl NemesisRunner {
             }
             Fault::Kill { .. } => {
                 let errors = self.cluster.with_db(|db| {
+                    // A node that membership churn removed while it was down stays down.
+                    let members = db.nodes();
                     applied
                         .nodes
                         .iter()
+                        .filter(|n| members.contains(n))
                         .filter_map(|&n| db.start(n).err().map(|e| e.describe()))
                         .collect::<Vec<_>>()
                 });
@@ -367,6 +388,11 @@ impl NemesisRunner {
             tracing::error!(%err, "cannot record a nemesis event");
         }
     }
+}
+
+fn link_list(links: &[Link]) -> String {
+    let parts: Vec<String> = links.iter().map(|(a, b)| format!("{a}->{b}")).collect();
+    parts.join(" ")
 }
 
 pub(super) fn problems(errors: &[String]) -> String {

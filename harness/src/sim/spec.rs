@@ -196,6 +196,8 @@ pub fn parse_bugs(names: &[String]) -> Result<(UnsafeBugs, PlantedBugs), String>
     core.vote_any |= driver.vote_any;
     core.snapshot_keeps_suffix |= driver.snapshot_keeps_suffix;
     core.truncate_matching |= driver.truncate_matching;
+    core.promote_unready |= driver.promote_unready;
+    core.two_changes_in_flight |= driver.two_changes_in_flight;
     Ok((driver, core))
 }
 

@@ -20,6 +20,16 @@ pub struct PlantedBugs {
     /// not that entry's term (Raft's "retain the log entries following it" rule without its term
     /// check): a conflicting log is kept instead of replaced, and committed up to that index.
     pub snapshot_keeps_suffix: bool,
+    /// The leader promotes a learner without checking that it has caught up, and takes the
+    /// promotion as proof that it has: for the rest of its term it counts the new voter as
+    /// holding everything the leader holds. A majority that counts a voter holding nothing
+    /// commits entries only a minority has. Only membership churn (a promotion) exposes it.
+    pub promote_unready: bool,
+    /// The leader accepts a membership change while another is still in flight (appended, not
+    /// yet applied), and even before it has committed an entry of its own term, so a new
+    /// leader may stack a change on one its predecessor left uncommitted. Only membership churn
+    /// exposes it.
+    pub two_changes_in_flight: bool,
 }
 
 /// The default size of one InstallSnapshot chunk: 1 MiB, like the AppendEntries byte budget.

@@ -39,6 +39,12 @@ pub enum ProposeError {
     ConfChangePending { pending: Index },
     #[error("invalid membership change: {0}")]
     InvalidConfChange(String),
+    #[error("node {id} has not caught up: it holds the log up to index {matched}, the commit index is {commit}; retry once it has")]
+    LearnerBehind {
+        id: NodeId,
+        matched: Index,
+        commit: Index,
+    },
     #[error("node {0} is not a voter of the cluster")]
     NotAVoter(NodeId),
 }

@@ -1,7 +1,8 @@
 //! Membership changes, one server at a time: learners receive the log without voting, a
 //! learner is promoted to voter, a member (even the leader) is removed. A change is proposed
 //! only by a leader that has committed an entry of its term and has no other change pending,
-//! and it takes effect when the core hands the committed entry out.
+//! and it takes effect when the core hands the committed entry out. A learner is promoted only
+//! once it has caught up: the leader knows it holds the log up to the commit index.
 
 use super::error::ProposeError;
 use super::node::{Node, State};
@@ -11,10 +12,12 @@ use crate::coverage::{self, Mark};
 
 impl Node {
     pub(crate) fn validate_conf_change(&self, change: &ConfChange) -> Result<(), ProposeError> {
-        if !self.committed_in_current_term() {
+        // PLANTED BUG `two_changes_in_flight`: neither wait.
+        let stack = self.cfg.bugs.two_changes_in_flight;
+        if !stack && !self.committed_in_current_term() {
             return Err(ProposeError::NoCommitInTerm);
         }
-        if self.pending_conf_index > self.log.applied {
+        if !stack && self.pending_conf_index > self.log.applied {
             return Err(ProposeError::ConfChangePending {
                 pending: self.pending_conf_index,
             });
@@ -26,6 +29,18 @@ impl Node {
             ConfChange::Promote(id) if !self.conf.is_learner(id) => Err(
                 ProposeError::InvalidConfChange(format!("node {id} is not a learner")),
             ),
+            // PLANTED BUG `promote_unready`: no catch-up check.
+            ConfChange::Promote(id) if !self.cfg.bugs.promote_unready => {
+                let matched = self.progress.get(&id).map_or(0, |p| p.match_index);
+                if matched < self.log.committed {
+                    return Err(ProposeError::LearnerBehind {
+                        id,
+                        matched,
+                        commit: self.log.committed,
+                    });
+                }
+                Ok(())
+            }
             ConfChange::Remove(id) if !self.conf.contains(id) => Err(
                 ProposeError::InvalidConfChange(format!("node {id} is not a member")),
             ),
@@ -95,6 +110,12 @@ impl Node {
                 if id != self.id && !self.progress.contains_key(&id) {
                     let next = self.log.last_index() + 1;
                     self.progress.insert(id, Progress::new(next));
+                }
+                if matches!(change, ConfChange::Promote(_)) && self.cfg.bugs.promote_unready {
+                    // PLANTED BUG `promote_unready`: "promoted, so caught up".
+                    if let Some(pr) = self.progress.get_mut(&id) {
+                        pr.assumed_caught_up = true;
+                    }
                 }
             }
             ConfChange::Remove(id) if id == self.id => {

@@ -32,6 +32,8 @@ pub(crate) struct Progress {
     /// The heartbeat round current when the last AppendEntries went out: a heartbeat of a
     /// later round was sent after it, so its answer shows whether that append arrived.
     pub(crate) sent_round: u64,
+    /// Planted bug `promote_unready` only: counted toward commit as holding the leader's log.
+    pub(crate) assumed_caught_up: bool,
 }
 
 impl Progress {
@@ -44,6 +46,7 @@ impl Progress {
             ticks_since_heard: 0,
             acked_read_round: 0,
             sent_round: 0,
+            assumed_caught_up: false,
         }
     }
 

@@ -330,7 +330,13 @@ impl Node {
             return;
         }
         let own = self.log.durable();
-        let quorum_match = self.quorum_value(own, |p| p.match_index);
+        let quorum_match = self.quorum_value(own, |p| {
+            if p.assumed_caught_up {
+                own // planted bug `promote_unready`
+            } else {
+                p.match_index
+            }
+        });
         if quorum_match <= self.log.committed {
             return;
         }

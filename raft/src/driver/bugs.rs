@@ -48,6 +48,14 @@ pub struct UnsafeBugs {
     /// durable too). A SIGKILL loses nothing (the write is in the kernel's cache); a power loss
     /// before the next synced batch makes the node forget its vote and vote again in that term.
     pub unsynced_vote: bool,
+    /// `promote-unready`: the leader promotes a learner without checking that it has caught up,
+    /// and counts the new voter as holding the leader's whole log for the rest of its term (the
+    /// core's `PlantedBugs::promote_unready`). Provoked only by membership churn (a promotion).
+    pub promote_unready: bool,
+    /// `two-changes-in-flight`: the leader accepts a membership change while another is still in
+    /// flight, or before it committed an entry of its term (the core's
+    /// `PlantedBugs::two_changes_in_flight`). Provoked only by membership churn.
+    pub two_changes_in_flight: bool,
 }
 
 /// An `--unsafe-bug` name that is not known.
@@ -71,6 +79,8 @@ impl UnsafeBugs {
         "truncate-matching",
         "skip-fsync",
         "unsynced-vote",
+        "promote-unready",
+        "two-changes-in-flight",
     ];
 
     /// Parses a list of bug names (each may also be a comma-separated list).
@@ -100,6 +110,8 @@ impl UnsafeBugs {
             "truncate-matching" => &mut self.truncate_matching,
             "skip-fsync" => &mut self.skip_fsync,
             "unsynced-vote" => &mut self.unsynced_vote,
+            "promote-unready" => &mut self.promote_unready,
+            "two-changes-in-flight" => &mut self.two_changes_in_flight,
             _ => {
                 return Err(UnknownBug {
                     name: name.to_string(),
@@ -123,6 +135,8 @@ impl UnsafeBugs {
             self.truncate_matching,
             self.skip_fsync,
             self.unsynced_vote,
+            self.promote_unready,
+            self.two_changes_in_flight,
         ];
         UnsafeBugs::NAMES
             .iter()

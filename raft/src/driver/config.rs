@@ -46,6 +46,8 @@ impl DriverConfig {
         cfg.node.bugs.snapshot_keeps_suffix = bugs.snapshot_keeps_suffix;
         cfg.kv.bugs.snapshot_drops_sessions = bugs.snapshot_drops_sessions;
         cfg.node.bugs.truncate_matching = bugs.truncate_matching;
+        cfg.node.bugs.promote_unready = bugs.promote_unready;
+        cfg.node.bugs.two_changes_in_flight = bugs.two_changes_in_flight;
         if bugs.stale_read {
             // A node that answers reads without a read index trusts its leadership; it also does
             // not step down on its own when cut off, so the stale window lasts the partition.

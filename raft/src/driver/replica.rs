@@ -178,6 +178,8 @@ impl Driver {
             Err(ProposeError::NoCommitInTerm | ProposeError::ConfChangePending { .. }) => {
                 self.replies.push((token, ClientResponse::Busy));
             }
+            // A definite refusal that names how far the learner is (the operator retries, and
+            // measures the catch-up by it).
             Err(err) => self
                 .replies
                 .push((token, ClientResponse::Error(err.to_string()))),

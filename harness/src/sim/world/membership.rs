@@ -30,8 +30,12 @@ use crate::nemesis::resolved::Resolved;
 pub const OPERATOR: usize = usize::MAX;
 /// How often the operator looks at the cluster while an action is in progress.
 pub const POLL_US: u64 = 20_000;
-/// How long the operator waits for an answer before it sends a request again.
+/// How long the operator waits for an answer to a leadership transfer before it asks again.
 pub const ADMIN_TIMEOUT_US: u64 = 1_000_000;
+/// How long the operator waits for a membership change to be answered (committed) before it
+/// sends it again: an impatient operator, so that a leader must refuse (`Busy`) a change while
+/// another is in flight rather than count on the operator waiting.
+pub const CHANGE_RESEND_US: u64 = 40_000;
 
 /// One thing to do on the way to an action's end.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -271,6 +275,8 @@ impl World {
         self.operator.in_flight_since = None;
         // An unknown outcome (as the client library reads it) is no refusal: look and retry.
         match response {
+            // A learner the leader does not yet see caught up: look again and retry.
+            ClientResponse::Error(reason) if reason.contains("has not caught up") => {}
             ClientResponse::Error(reason) if !reason.contains("unknown") => {
                 self.operator.refusal = Some(reason);
             }
@@ -395,7 +401,7 @@ impl World {
                 let waiting = self
                     .operator
                     .in_flight_since
-                    .is_some_and(|since| self.cluster.now() < since + ADMIN_TIMEOUT_US);
+                    .is_some_and(|since| self.cluster.now() < since + CHANGE_RESEND_US);
                 if !waiting {
                     if let Some(leader) = self.cluster.leader() {
                         self.send_admin(leader, admin_request(change));
