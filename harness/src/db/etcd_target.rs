@@ -161,7 +161,7 @@ mod tests {
     }
 
     #[test]
-    fn etcd_refuses_membership_churn_and_takes_every_other_nemesis() {
+    fn etcd_refuses_membership_churn_and_disk_faults_and_takes_every_other_nemesis() {
         let target = EtcdTarget {
             binary: "etcd".into(),
             read_consistency: ReadConsistency::Serializable,
@@ -170,9 +170,14 @@ mod tests {
             .check_nemeses(&[NemesisKind::Partition, NemesisKind::Membership])
             .unwrap_err();
         assert!(err.contains("membership"), "{err}");
+        for disk in NemesisKind::every().filter(|k| k.needs_power_loss_fs()) {
+            let err = target.check_nemeses(&[disk]).unwrap_err();
+            assert!(err.contains(disk.name()), "{err}");
+        }
         let others: Vec<NemesisKind> = NemesisKind::every()
-            .filter(|k| *k != NemesisKind::Membership)
+            .filter(|k| *k != NemesisKind::Membership && !k.needs_power_loss_fs())
             .collect();
+        assert!(others.contains(&NemesisKind::LagKill));
         assert_eq!(target.check_nemeses(&others), Ok(()));
         assert!(target
             .replay_args()
