@@ -103,7 +103,10 @@ async fn three_nodes_serve_every_operation_and_keep_data_across_kill_and_restart
     let marker = dir.path().display().to_string();
     assert_eq!(db.name(), "command");
     assert_eq!(db.system_name(), "tiny-kv");
-    assert_eq!(support::live_processes_where(|c| c.contains(&marker)).len(), 3);
+    assert_eq!(
+        support::live_processes_where(|c| c.contains(&marker)).len(),
+        3
+    );
     let log = db.log_text(2);
     assert!(log.contains("starting tiny-kv node 2 (start #1)"), "{log}");
     assert!(log.contains("tiny-kv ready: node 2 (backup)"), "{log}");
@@ -114,11 +117,31 @@ async fn three_nodes_serve_every_operation_and_keep_data_across_kill_and_restart
     assert_eq!(client.last_node(), Some(2));
     assert_eq!(client.call(put("a", "1")).await, Ok(KvReply::Written));
     assert_eq!(client.call(get("a")).await, Ok(value("1")));
-    assert_eq!(client.call(cas("a", Some("1"), "2")).await, Ok(KvReply::Cas(true)));
-    assert_eq!(client.call(cas("a", Some("1"), "3")).await, Ok(KvReply::Cas(false)));
-    assert_eq!(client.call(cas("b", None, "x")).await, Ok(KvReply::Cas(true)));
-    assert_eq!(client.call(cas("b", None, "y")).await, Ok(KvReply::Cas(false)));
-    assert_eq!(client.call(Op::Append { key: "b".into(), value: "z".into() }).await, Ok(KvReply::Written));
+    assert_eq!(
+        client.call(cas("a", Some("1"), "2")).await,
+        Ok(KvReply::Cas(true))
+    );
+    assert_eq!(
+        client.call(cas("a", Some("1"), "3")).await,
+        Ok(KvReply::Cas(false))
+    );
+    assert_eq!(
+        client.call(cas("b", None, "x")).await,
+        Ok(KvReply::Cas(true))
+    );
+    assert_eq!(
+        client.call(cas("b", None, "y")).await,
+        Ok(KvReply::Cas(false))
+    );
+    assert_eq!(
+        client
+            .call(Op::Append {
+                key: "b".into(),
+                value: "z".into()
+            })
+            .await,
+        Ok(KvReply::Written)
+    );
     assert_eq!(client.call(get("b")).await, Ok(value("xz")));
     assert_eq!(client.call(get("a")).await, Ok(value("2")));
     assert!(db.is_leader(1).await, "node 1 is the primary");
@@ -129,12 +152,19 @@ async fn three_nodes_serve_every_operation_and_keep_data_across_kill_and_restart
     let pid = db.pid(1).unwrap();
     tokio::task::block_in_place(|| db.kill(1)).unwrap();
     assert!(!db.is_running(1));
-    assert!(!Path::new(&format!("/proc/{pid}")).exists() || support::live_processes_where(|c| c.contains(&marker)).len() == 2);
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || support::live_processes_where(|c| c.contains(&marker)).len() == 2
+    );
     let refused = client.call(put("a", "lost")).await.unwrap_err();
     assert!(refused.definite, "{refused:?}");
     assert_eq!(refused.kind, ErrorKind::ConnectionRefused, "{refused:?}");
     tokio::task::block_in_place(|| db.start(1)).unwrap();
-    assert_eq!(client.call(get("a")).await, Ok(value("2")), "acknowledged data survives SIGKILL");
+    assert_eq!(
+        client.call(get("a")).await,
+        Ok(value("2")),
+        "acknowledged data survives SIGKILL"
+    );
     assert_eq!(client.call(get("b")).await, Ok(value("xz")));
     assert!(db.log_text(1).contains("start #2"));
 
@@ -142,7 +172,11 @@ async fn three_nodes_serve_every_operation_and_keep_data_across_kill_and_restart
     tokio::task::block_in_place(|| db.kill(3)).unwrap();
     let mut at_three = client_at(&db, 3, Duration::from_secs(2));
     assert_eq!(at_three.call(get("a")).await, Ok(value("2")));
-    assert_eq!(at_three.last_node(), Some(1), "moved on from the dead node 3");
+    assert_eq!(
+        at_three.last_node(),
+        Some(1),
+        "moved on from the dead node 3"
+    );
 
     // Wipe: the primary's data goes with its directory.
     tokio::task::block_in_place(|| {
@@ -154,7 +188,10 @@ async fn three_nodes_serve_every_operation_and_keep_data_across_kill_and_restart
 
     tokio::task::block_in_place(|| db.teardown());
     assert!(db.process_groups().is_empty());
-    assert_eq!(support::live_processes_where(|c| c.contains(&marker)), Vec::<u32>::new());
+    assert_eq!(
+        support::live_processes_where(|c| c.contains(&marker)),
+        Vec::<u32>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,13 +208,21 @@ async fn a_paused_node_makes_requests_time_out_as_info() {
     let paused = direct.call(put("k", "2")).await.unwrap_err();
     assert!(!paused.definite, "{paused:?}");
     assert_eq!(paused.kind, ErrorKind::Timeout, "{paused:?}");
-    assert!(paused.reason.contains("may have taken effect"), "{}", paused.reason);
+    assert!(
+        paused.reason.contains("may have taken effect"),
+        "{}",
+        paused.reason
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
     // The backup's forward times out: it answers info, which stays info.
     let forwarded = via_backup.call(put("k", "3")).await.unwrap_err();
     assert!(!forwarded.definite, "{forwarded:?}");
     assert_eq!(forwarded.kind, ErrorKind::Timeout, "{forwarded:?}");
-    assert!(forwarded.reason.contains("did not answer in time"), "{}", forwarded.reason);
+    assert!(
+        forwarded.reason.contains("did not answer in time"),
+        "{}",
+        forwarded.reason
+    );
     db.resume(1).unwrap();
     // The primary applies what reached it while paused; the reads show the last of them.
     let after = direct.call(get("k")).await.unwrap();
@@ -191,7 +236,9 @@ async fn fake_node(replies: Vec<&'static str>) -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         for reply in replies {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let mut stream = BufReader::new(stream);
             let mut request = String::new();
             if stream.read_line(&mut request).await.is_err() {
@@ -207,17 +254,38 @@ async fn fake_node(replies: Vec<&'static str>) -> std::net::SocketAddr {
 }
 
 async fn call_fake(addr: std::net::SocketAddr, op: Op) -> Result<KvReply, ClientFailure> {
-    let mut client = CommandClient::new(vec![(1, addr)], ClientProfile::Workload, 0, Duration::from_millis(500));
+    let mut client = CommandClient::new(
+        vec![(1, addr)],
+        ClientProfile::Workload,
+        0,
+        Duration::from_millis(500),
+    );
     client.call(op).await
 }
 
 #[tokio::test]
 async fn malformed_replies_become_info_with_a_clear_reason() {
     let cases: [(&str, ErrorKind, &str); 6] = [
-        ("this is not json\n", ErrorKind::BadReply, "reply is not JSON"),
-        ("{\"id\":99,\"type\":\"ok\",\"value\":\"v\"}\n", ErrorKind::BadReply, "for request 99, not 1"),
-        ("{\"id\":1,\"type\":\"ok\"}\n", ErrorKind::BadReply, "no `value`"),
-        ("{\"id\":1,\"type\":\"ok\",\"val", ErrorKind::ConnectionReset, "before a whole reply line"),
+        (
+            "this is not json\n",
+            ErrorKind::BadReply,
+            "reply is not JSON",
+        ),
+        (
+            "{\"id\":99,\"type\":\"ok\",\"value\":\"v\"}\n",
+            ErrorKind::BadReply,
+            "for request 99, not 1",
+        ),
+        (
+            "{\"id\":1,\"type\":\"ok\"}\n",
+            ErrorKind::BadReply,
+            "no `value`",
+        ),
+        (
+            "{\"id\":1,\"type\":\"ok\",\"val",
+            ErrorKind::ConnectionReset,
+            "before a whole reply line",
+        ),
         ("", ErrorKind::ConnectionReset, "before a whole reply line"),
         ("\u{fffd}\u{fffd}\n", ErrorKind::BadReply, "not JSON"),
     ];
@@ -226,24 +294,40 @@ async fn malformed_replies_become_info_with_a_clear_reason() {
         let failure = call_fake(addr, get("k")).await.unwrap_err();
         assert!(!failure.definite, "{reply:?}: {failure:?}");
         assert_eq!(failure.kind, kind, "{reply:?}: {failure:?}");
-        assert!(failure.reason.contains(why), "{reply:?}: {}", failure.reason);
+        assert!(
+            failure.reason.contains(why),
+            "{reply:?}: {}",
+            failure.reason
+        );
     }
     // A fail reply is definite, with the kind the node named.
-    let addr = fake_node(vec!["{\"id\":1,\"type\":\"fail\",\"error\":\"no quorum\",\"error_kind\":\"no-leader\"}\n"]).await;
+    let addr = fake_node(vec![
+        "{\"id\":1,\"type\":\"fail\",\"error\":\"no quorum\",\"error_kind\":\"no-leader\"}\n",
+    ])
+    .await;
     let failure = call_fake(addr, put("k", "v")).await.unwrap_err();
-    assert!(failure.definite && failure.kind == ErrorKind::NoLeader, "{failure:?}");
+    assert!(
+        failure.definite && failure.kind == ErrorKind::NoLeader,
+        "{failure:?}"
+    );
     // Nothing listening: refused before sending, a definite fail.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
     };
     let refused = call_fake(closed, put("k", "v")).await.unwrap_err();
-    assert!(refused.definite && refused.kind == ErrorKind::ConnectionRefused, "{refused:?}");
+    assert!(
+        refused.definite && refused.kind == ErrorKind::ConnectionRefused,
+        "{refused:?}"
+    );
     // A node that takes the request and never answers: a timeout, outcome unknown.
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_addr = silent.local_addr().unwrap();
     let timeout = call_fake(silent_addr, put("k", "v")).await.unwrap_err();
-    assert!(!timeout.definite && timeout.kind == ErrorKind::Timeout, "{timeout:?}");
+    assert!(
+        !timeout.definite && timeout.kind == ErrorKind::Timeout,
+        "{timeout:?}"
+    );
     drop(silent);
 }
 
@@ -258,14 +342,29 @@ fn config_errors_name_the_file_and_the_line() {
     .unwrap();
     let err = CommandConfig::load(&path).unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with(&format!("{}:3: `start`: unknown placeholder {{client_prot}}", path.display())), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "{}:3: `start`: unknown placeholder {{client_prot}}",
+            path.display()
+        )),
+        "{text}"
+    );
     assert!(text.contains("expected one of"), "{text}");
-    std::fs::write(&path, "{\n  \"start\": \"s\",\n  \"ready\": { \"line\": 5 }\n}\n").unwrap();
+    std::fs::write(
+        &path,
+        "{\n  \"start\": \"s\",\n  \"ready\": { \"line\": 5 }\n}\n",
+    )
+    .unwrap();
     let err = CommandConfig::load(&path).unwrap_err();
     assert_eq!(err.line(), 3, "{err}");
     assert!(err.to_string().contains("expected a string"), "{err}");
     let missing = CommandConfig::load(&dir.path().join("absent.json")).unwrap_err();
-    assert!(missing.to_string().contains("absent.json: cannot read the config"), "{missing}");
+    assert!(
+        missing
+            .to_string()
+            .contains("absent.json: cannot read the config"),
+        "{missing}"
+    );
     // The fixtures themselves are good configs.
     let good = CommandConfig::load(&fixture("tiny_kv.json")).unwrap();
     assert_eq!((good.name.as_str(), good.nodes), ("tiny-kv", 3));
@@ -275,7 +374,11 @@ fn config_errors_name_the_file_and_the_line() {
 /// Runs `concurrency` workload clients of the `append` workload (unique elements appended to
 /// two lists, whole lists read) for `duration` against `db` and checks the recorded history with
 /// the checker: a read that misses an append acknowledged before it began shows.
-async fn record_and_check(db: &CommandDb, dir: &Path, duration: Duration) -> (ExitVerdict, Option<String>, u64) {
+async fn record_and_check(
+    db: &CommandDb,
+    dir: &Path,
+    duration: Duration,
+) -> (ExitVerdict, Option<String>, u64) {
     let concurrency = 6;
     let header = Header {
         format: Some("gauntlet-history".into()),
@@ -338,6 +441,10 @@ async fn the_planted_stale_reads_bug_makes_the_history_invalid() {
     let (outcome, anomaly, ok) = record_and_check(&db, dir.path(), Duration::from_secs(2)).await;
     tokio::task::block_in_place(|| db.teardown());
     assert!(ok >= 30, "only {ok} operations succeeded");
-    assert_eq!(outcome, ExitVerdict::Violation, "the stale reads went unnoticed");
+    assert_eq!(
+        outcome,
+        ExitVerdict::Violation,
+        "the stale reads went unnoticed"
+    );
     assert!(anomaly.is_some());
 }

@@ -229,9 +229,11 @@ impl CommandDb {
 
     /// Runs the stop command for running node `node`, up to the config's stop timeout.
     fn run_stop_command(&mut self, node: NodeId) {
-        let (Some(stop), Some(pid), Ok(plan)) =
-            (&self.config.stop, self.processes.pid(node), self.plan_of(node))
-        else {
+        let (Some(stop), Some(pid), Ok(plan)) = (
+            &self.config.stop,
+            self.processes.pid(node),
+            self.plan_of(node),
+        ) else {
             return;
         };
         let mut values = self.values(node, plan);

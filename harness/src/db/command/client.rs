@@ -144,7 +144,9 @@ impl CommandClient {
             Trouble::Lost(ClientFailure {
                 definite: false,
                 kind,
-                reason: format!("node {node} ({addr}): {reason}; the request may have taken effect"),
+                reason: format!(
+                    "node {node} ({addr}): {reason}; the request may have taken effect"
+                ),
             })
         };
         let result = match outcome {

@@ -138,7 +138,11 @@ impl CommandConfig {
     }
 
     /// Checks config `text` as if read from `path`, whose directory is `config_dir`.
-    pub fn parse(text: &str, path: &Path, config_dir: PathBuf) -> Result<CommandConfig, ConfigError> {
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        config_dir: PathBuf,
+    ) -> Result<CommandConfig, ConfigError> {
         let raw: RawConfig = serde_json::from_str(text).map_err(|err| {
             let full = err.to_string();
             let message = match full.rsplit_once(" at line ") {
@@ -184,7 +188,11 @@ impl CommandConfig {
         };
         let millis = |field: &str, value: Option<u64>, default: Duration| match value {
             None => Ok(default),
-            Some(0) => Err(invalid(field, None, "expected a positive number of milliseconds".into())),
+            Some(0) => Err(invalid(
+                field,
+                None,
+                "expected a positive number of milliseconds".into(),
+            )),
             Some(ms) => Ok(Duration::from_millis(ms)),
         };
         if let Some(key) = raw.env.keys().find(|k| k.is_empty() || k.contains('=')) {
@@ -215,7 +223,9 @@ impl CommandConfig {
 
 /// The 1-based number of the first line of `text` containing `needle`.
 fn line_containing(text: &str, needle: &str) -> Option<usize> {
-    text.lines().position(|line| line.contains(needle)).map(|i| i + 1)
+    text.lines()
+        .position(|line| line.contains(needle))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -247,19 +257,30 @@ mod tests {
         );
         let unknown = parse("{\n \"start\": \"s\",\n \"stat\": 1\n}").unwrap_err();
         assert_eq!(unknown.line(), 3);
-        assert!(unknown.to_string().contains("unknown field `stat`"), "{unknown}");
+        assert!(
+            unknown.to_string().contains("unknown field `stat`"),
+            "{unknown}"
+        );
         let wrong_type = parse("{\n \"start\": 5\n}").unwrap_err();
         assert!(wrong_type.to_string().contains("a command"), "{wrong_type}");
         let placeholder = parse("{\n \"nodes\": 3,\n \"start\": \"s --id {idd}\"\n}").unwrap_err();
         assert_eq!(placeholder.line(), 3);
-        assert!(placeholder.to_string().starts_with("sys.json:3: `start`: unknown placeholder {idd}"), "{placeholder}");
+        assert!(
+            placeholder
+                .to_string()
+                .starts_with("sys.json:3: `start`: unknown placeholder {idd}"),
+            "{placeholder}"
+        );
         let regex = parse("{\n \"start\": \"s\",\n \"ready\": { \"line\": \"(\" }\n}").unwrap_err();
         assert_eq!(regex.line(), 3);
         assert!(regex.to_string().contains("regular expression"), "{regex}");
         let zero = parse("{\"start\": \"s\", \"nodes\": 0}").unwrap_err();
         assert!(zero.to_string().contains("at least 1"), "{zero}");
         let not_json = parse("start = 1").unwrap_err();
-        assert!(matches!(not_json, ConfigError::Syntax { line: 1, .. }), "{not_json}");
+        assert!(
+            matches!(not_json, ConfigError::Syntax { line: 1, .. }),
+            "{not_json}"
+        );
     }
 
     #[test]

@@ -69,11 +69,13 @@ fn excerpt(line: &str) -> String {
 
 /// Parses a reply line into its JSON object, checking its `id`.
 fn reply_object(line: &str, id: u64) -> Result<Map<String, Value>, ClientFailure> {
-    let value: Value = serde_json::from_str(line).map_err(|err| {
-        bad_reply(format!("reply is not JSON ({err}): {}", excerpt(line)))
-    })?;
+    let value: Value = serde_json::from_str(line)
+        .map_err(|err| bad_reply(format!("reply is not JSON ({err}): {}", excerpt(line))))?;
     let Value::Object(object) = value else {
-        return Err(bad_reply(format!("reply is not a JSON object: {}", excerpt(line))));
+        return Err(bad_reply(format!(
+            "reply is not a JSON object: {}",
+            excerpt(line)
+        )));
     };
     match object.get("id").and_then(Value::as_u64) {
         Some(got) if got == id => Ok(object),
@@ -93,9 +95,8 @@ fn reply_object(line: &str, id: u64) -> Result<Map<String, Value>, ClientFailure
 pub fn decode_reply(line: &str, id: u64, op: &Op) -> Result<KvReply, ClientFailure> {
     let object = reply_object(line, id)?;
     match object.get("type").and_then(Value::as_str) {
-        Some("ok") => ok_reply(&object, op).map_err(|reason| {
-            bad_reply(format!("{}: {}", reason, excerpt(line)))
-        }),
+        Some("ok") => ok_reply(&object, op)
+            .map_err(|reason| bad_reply(format!("{}: {}", reason, excerpt(line)))),
         Some(kind @ ("fail" | "info")) => Err(failure(&object, kind == "fail")),
         Some(other) => Err(bad_reply(format!(
             "reply type {other:?} is none of ok, fail, info: {}",
@@ -178,8 +179,17 @@ mod tests {
             json!({"id": 4, "f": "cas", "key": "k", "expected": null, "value": "n"})
         );
         assert!(!line.contains('\n'));
-        let newline = encode_request(1, &Op::Put { key: "a\nb".into(), value: "x".into() });
-        assert!(!newline.unwrap().contains('\n'), "a newline in a key is escaped");
+        let newline = encode_request(
+            1,
+            &Op::Put {
+                key: "a\nb".into(),
+                value: "x".into(),
+            },
+        );
+        assert!(
+            !newline.unwrap().contains('\n'),
+            "a newline in a key is escaped"
+        );
         let delete = encode_request(2, &Op::Delete { key: "k".into() }).unwrap_err();
         assert!(delete.definite);
         assert_eq!(delete.kind, ErrorKind::BadRequest);
@@ -196,11 +206,21 @@ mod tests {
             Ok(KvReply::Value(None))
         );
         assert_eq!(
-            decode_reply(r#"{"id":1,"type":"ok","swapped":false}"#, 1, &cas(Some("o"))),
+            decode_reply(
+                r#"{"id":1,"type":"ok","swapped":false}"#,
+                1,
+                &cas(Some("o"))
+            ),
             Ok(KvReply::Cas(false))
         );
-        let put = Op::Put { key: "k".into(), value: "v".into() };
-        assert_eq!(decode_reply(r#"{"type":"ok","id":1}"#, 1, &put), Ok(KvReply::Written));
+        let put = Op::Put {
+            key: "k".into(),
+            value: "v".into(),
+        };
+        assert_eq!(
+            decode_reply(r#"{"type":"ok","id":1}"#, 1, &put),
+            Ok(KvReply::Written)
+        );
     }
 
     #[test]
@@ -217,10 +237,14 @@ mod tests {
         let info = decode_reply(r#"{"id":1,"type":"info","error":"lost"}"#, 1, &get()).unwrap_err();
         assert!(!info.definite);
         assert_eq!(info.kind, ErrorKind::ServerError);
-        let odd = decode_reply(r#"{"id":1,"type":"fail","error_kind":"weird"}"#, 1, &get())
-            .unwrap_err();
+        let odd =
+            decode_reply(r#"{"id":1,"type":"fail","error_kind":"weird"}"#, 1, &get()).unwrap_err();
         assert!(odd.definite);
-        assert!(odd.reason.contains("unknown error_kind \"weird\""), "{}", odd.reason);
+        assert!(
+            odd.reason.contains("unknown error_kind \"weird\""),
+            "{}",
+            odd.reason
+        );
     }
 
     #[test]
@@ -229,11 +253,17 @@ mod tests {
             ("not json", "not JSON"),
             ("[1,2]", "not a JSON object"),
             (r#"{"type":"ok","value":"v"}"#, "no numeric `id`"),
-            (r#"{"id":2,"type":"ok","value":"v"}"#, "for request 2, not 1"),
+            (
+                r#"{"id":2,"type":"ok","value":"v"}"#,
+                "for request 2, not 1",
+            ),
             (r#"{"id":1,"value":"v"}"#, "no string `type`"),
             (r#"{"id":1,"type":"maybe"}"#, "none of ok, fail, info"),
             (r#"{"id":1,"type":"ok"}"#, "no `value`"),
-            (r#"{"id":1,"type":"ok","value":3}"#, "neither a string nor null"),
+            (
+                r#"{"id":1,"type":"ok","value":3}"#,
+                "neither a string nor null",
+            ),
         ];
         for (line, why) in cases {
             let failure = decode_reply(line, 1, &get()).unwrap_err();
@@ -242,17 +272,33 @@ mod tests {
             assert!(failure.reason.contains(why), "{line}: {}", failure.reason);
         }
         let no_swapped = decode_reply(r#"{"id":1,"type":"ok"}"#, 1, &cas(None)).unwrap_err();
-        assert!(no_swapped.reason.contains("`swapped`"), "{}", no_swapped.reason);
+        assert!(
+            no_swapped.reason.contains("`swapped`"),
+            "{}",
+            no_swapped.reason
+        );
         let long = "x".repeat(1000);
         assert!(decode_reply(&long, 1, &get()).unwrap_err().reason.len() < 400);
     }
 
     #[test]
     fn the_leader_probe_wants_ok_and_true() {
-        assert!(decode_leader_reply(r#"{"id":9,"type":"ok","leader":true}"#, 9));
-        assert!(!decode_leader_reply(r#"{"id":9,"type":"ok","leader":false}"#, 9));
-        assert!(!decode_leader_reply(r#"{"id":8,"type":"ok","leader":true}"#, 9));
-        assert!(!decode_leader_reply(r#"{"id":9,"type":"fail","error":"unknown f"}"#, 9));
+        assert!(decode_leader_reply(
+            r#"{"id":9,"type":"ok","leader":true}"#,
+            9
+        ));
+        assert!(!decode_leader_reply(
+            r#"{"id":9,"type":"ok","leader":false}"#,
+            9
+        ));
+        assert!(!decode_leader_reply(
+            r#"{"id":8,"type":"ok","leader":true}"#,
+            9
+        ));
+        assert!(!decode_leader_reply(
+            r#"{"id":9,"type":"fail","error":"unknown f"}"#,
+            9
+        ));
         assert!(!decode_leader_reply("garbage", 9));
     }
 }
