@@ -152,10 +152,9 @@ async fn three_nodes_serve_every_operation_and_keep_data_across_kill_and_restart
     let pid = db.pid(1).unwrap();
     tokio::task::block_in_place(|| db.kill(1)).unwrap();
     assert!(!db.is_running(1));
-    assert!(
-        !Path::new(&format!("/proc/{pid}")).exists()
-            || support::live_processes_where(|c| c.contains(&marker)).len() == 2
-    );
+    let live = support::live_processes_where(|c| c.contains(&marker));
+    assert_eq!(live.len(), 2, "{live:?}");
+    assert!(!live.contains(&pid));
     let refused = client.call(put("a", "lost")).await.unwrap_err();
     assert!(refused.definite, "{refused:?}");
     assert_eq!(refused.kind, ErrorKind::ConnectionRefused, "{refused:?}");
@@ -228,6 +227,58 @@ async fn a_paused_node_makes_requests_time_out_as_info() {
     let after = direct.call(get("k")).await.unwrap();
     assert!(after == value("3") || after == value("2"), "{after:?}");
     tokio::task::block_in_place(|| db.teardown());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_by_an_open_client_port_and_a_start_that_never_gets_ready() {
+    if !python3_present() {
+        return;
+    }
+    guard::install_panic_hook();
+    let text = std::fs::read_to_string(fixture("tiny_kv.json")).unwrap();
+    let config_dir = fixture("");
+    // No `ready.line`: ready once the client port accepts a connection.
+    let tcp = text.replace(
+        r#""ready": { "line": "^tiny-kv ready", "timeout_ms": 10000 },"#,
+        "",
+    );
+    assert_ne!(tcp, text, "the fixture changed; update this test");
+    let config = CommandConfig::parse(&tcp, Path::new("tcp.json"), config_dir.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = CommandDb::plan(config, dir.path().to_path_buf()).unwrap();
+    tokio::task::block_in_place(|| db.start(1)).unwrap();
+    let mut client = client_at(&db, 1, Duration::from_secs(2));
+    assert_eq!(client.call(put("k", "v")).await, Ok(KvReply::Written));
+    assert!(
+        db.log_text(1).contains("tiny-kv ready"),
+        "stdout goes to the log"
+    );
+    tokio::task::block_in_place(|| db.teardown());
+
+    // A ready line that never comes: the start fails within the timeout, naming the log, and
+    // the node is gone.
+    let never = text.replace(
+        r#""line": "^tiny-kv ready", "timeout_ms": 10000"#,
+        r#""line": "^never printed", "timeout_ms": 700"#,
+    );
+    let config = CommandConfig::parse(&never, Path::new("never.json"), config_dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().display().to_string();
+    let mut db = CommandDb::plan(config, dir.path().to_path_buf()).unwrap();
+    let started = Instant::now();
+    let err = tokio::task::block_in_place(|| db.start(2)).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let text = err.describe();
+    assert!(
+        text.contains("no output line matched the ready pattern"),
+        "{text}"
+    );
+    assert!(text.contains("node-2.log"), "{text}");
+    assert!(!db.is_running(2));
+    assert_eq!(
+        support::live_processes_where(|c| c.contains(&marker)),
+        Vec::<u32>::new()
+    );
 }
 
 /// A fake node that answers each request with the next of `replies` (then closes).
