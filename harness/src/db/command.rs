@@ -203,9 +203,21 @@ impl CommandDb {
         };
         loop {
             let ready = match &lines {
-                Some(lines) => lines.recv_timeout(Duration::from_millis(50)).is_ok(),
+                Some(lines) => match lines.recv_timeout(Duration::from_millis(50)) {
+                    Ok(()) => true,
+                    Err(mpsc::RecvTimeoutError::Timeout) => false,
+                    // Its output closed: only an exit (or the timeout) can end the wait now.
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        std::thread::sleep(Duration::from_millis(50));
+                        false
+                    }
+                },
                 None => {
-                    TcpStream::connect_timeout(&client_addr, Duration::from_millis(200)).is_ok()
+                    let open = TcpStream::connect_timeout(&client_addr, Duration::from_millis(200));
+                    if open.is_err() {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    open.is_ok()
                 }
             };
             if ready {
@@ -220,9 +232,6 @@ impl CommandDb {
                     Some(_) => "no output line matched the ready pattern",
                     None => "the client port accepted no connection",
                 }));
-            }
-            if lines.is_none() {
-                std::thread::sleep(Duration::from_millis(50));
             }
         }
     }
