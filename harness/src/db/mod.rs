@@ -8,6 +8,7 @@
 //! Process control is synchronous (a start waits for the node to say it is ready); callers in
 //! async code use `tokio::task::block_in_place`.
 
+pub mod command;
 pub mod etcd;
 pub mod etcd_client;
 pub mod etcd_http;
