@@ -18,7 +18,7 @@ use crate::bench::cluster::{BenchCluster, ClusterSpec, System, LEADER_TIMEOUT};
 use crate::bench::generator::{self, BenchOp, Load};
 use crate::bench::output::{self, Measurement, Settings};
 use crate::bench::stats::Figures;
-use crate::db::guard;
+use crate::db::{guard, ClientProfile};
 
 /// The most clients one measurement may have (a raft-kv node accepts 1,024 client connections).
 pub const MAX_CLIENTS: usize = 1024;
@@ -75,6 +75,14 @@ pub struct BenchArgs {
     /// Size of the key space the clients walk through.
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub keys: usize,
+    /// The clients' kind. patient: a raft-kv client follows leader hints and keeps asking the
+    /// leader it learned, an etcd client keeps asking the member that answered (the first one);
+    /// 5 s (raft-kv) or 10 s (etcd) per operation. workload: the clients of `gauntlet test`, each
+    /// bound to a home node (handed out in turn) where every operation starts, 2 s per operation;
+    /// a raft-kv client homed on a follower is redirected and pauses 20 ms (its retry pause)
+    /// before every operation reaches the leader, an etcd follower forwards the request itself.
+    #[arg(long, default_value = "patient", value_name = "patient|workload", value_parser = parse_profile)]
+    pub client_profile: ClientProfile,
     /// Nodes per cluster.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub nodes: usize,
@@ -95,6 +103,24 @@ pub struct BenchArgs {
     /// standard error).
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_profile(s: &str) -> Result<ClientProfile, String> {
+    match s {
+        "patient" => Ok(ClientProfile::Patient),
+        "workload" => Ok(ClientProfile::Workload),
+        other => Err(format!(
+            "unknown client profile {other:?} (expected patient or workload)"
+        )),
+    }
+}
+
+/// The `--client-profile` name.
+pub fn profile_name(profile: ClientProfile) -> &'static str {
+    match profile {
+        ClientProfile::Patient => "patient",
+        ClientProfile::Workload => "workload",
+    }
 }
 
 /// The validated plan of a bench.
@@ -170,6 +196,7 @@ impl Plan {
             duration_s: self.duration.as_secs_f64(),
             value_bytes: a.value_bytes,
             keys: a.keys,
+            client_profile: profile_name(a.client_profile),
         }
     }
 
@@ -283,7 +310,8 @@ async fn measure_cluster(
     let mut measurements = Vec::new();
     for &op in &plan.args.op {
         if op == BenchOp::Get {
-            let loaders = cluster.clients(PRELOAD_CLIENTS.min(plan.args.keys));
+            let loaders =
+                cluster.clients(PRELOAD_CLIENTS.min(plan.args.keys), ClientProfile::Patient);
             generator::preload(loaders, plan.args.keys, plan.args.value_bytes, 20)
                 .await
                 .map_err(|reason| {
@@ -301,7 +329,8 @@ async fn measure_cluster(
                 value_bytes: plan.args.value_bytes,
                 keys: plan.args.keys,
             };
-            let sample = generator::drive(cluster.clients(clients), &load).await;
+            let sample =
+                generator::drive(cluster.clients(clients, plan.args.client_profile), &load).await;
             let measurement = Measurement {
                 db: spec.system.name(),
                 op: op.name(),

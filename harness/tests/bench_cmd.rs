@@ -152,11 +152,16 @@ fn runs_are_fresh_clusters_summarized_as_spreads() {
             "0.2",
             "--keys",
             "5",
+            "--client-profile",
+            "workload",
         ],
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.starts_with("gauntlet bench: 3 nodes"), "{stdout}");
+    assert!(
+        stdout.starts_with("gauntlet bench: 3 nodes, workload clients"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("raft-kv  put     2 clients  run 1/2:"),
         "{stdout}"
@@ -194,6 +199,10 @@ fn bad_flags_exit_3_with_a_clear_message() {
         ),
         (&["--db", "mysql"][..], "unknown system \"mysql\""),
         (&["--op", "cas"][..], "unknown operation \"cas\""),
+        (
+            &["--client-profile", "lazy"][..],
+            "unknown client profile \"lazy\"",
+        ),
         (&["--duration", "0"][..], "--duration must be a positive"),
         (
             &["--value-bytes", "2000000"][..],
@@ -211,7 +220,7 @@ fn bad_flags_exit_3_with_a_clear_message() {
 #[test]
 fn an_interrupted_bench_leaves_no_node_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(GAUNTLET)
+    let child = Command::new(GAUNTLET)
         .arg("bench")
         .arg("--node-bin")
         .arg(support::node_bin())

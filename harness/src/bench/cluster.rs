@@ -128,11 +128,9 @@ impl BenchCluster {
         }
     }
 
-    /// `count` fresh workload clients (each has its home node, in turn, as in `gauntlet test`).
-    pub fn clients(&self, count: usize) -> Vec<Box<dyn DbClient>> {
-        (0..count)
-            .map(|_| self.db.client(ClientProfile::Workload))
-            .collect()
+    /// `count` fresh clients of `profile` (see [`crate::bench_cmd::BenchArgs::client_profile`]).
+    pub fn clients(&self, count: usize, profile: ClientProfile) -> Vec<Box<dyn DbClient>> {
+        (0..count).map(|_| self.db.client(profile)).collect()
     }
 }
 

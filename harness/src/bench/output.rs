@@ -19,6 +19,8 @@ pub struct Settings {
     pub duration_s: f64,
     pub value_bytes: usize,
     pub keys: usize,
+    /// `--client-profile`: patient or workload.
+    pub client_profile: &'static str,
 }
 
 /// One measurement: a system, an operation, a number of clients, a run.
@@ -107,9 +109,10 @@ fn latency(ms: Option<f64>) -> String {
 /// The report's first line.
 pub fn header_line(settings: &Settings) -> String {
     format!(
-        "gauntlet bench: {} nodes, {} s measured after {} s warm-up, values of {} bytes, {} keys, \
-         {} run(s) of a fresh cluster each",
+        "gauntlet bench: {} nodes, {} clients, {} s measured after {} s warm-up, values of {} \
+         bytes, {} keys, {} run(s) of a fresh cluster each",
         settings.nodes,
+        settings.client_profile,
         settings.duration_s,
         settings.warmup_s,
         settings.value_bytes,
@@ -291,12 +294,14 @@ mod tests {
             duration_s: 2.0,
             value_bytes: 100,
             keys: 10,
+            client_profile: "patient",
         };
         let report = json_report(&settings, &all, &summarize(&all));
         let m = &report["measurements"][0];
         assert_eq!(m["ops-per-sec"], 100.0);
         assert_eq!(m["p50-ms"], 1.5);
         assert_eq!(report["settings"]["value-bytes"], 100);
+        assert_eq!(report["settings"]["client-profile"], "patient");
         assert_eq!(report["summaries"][0]["ops-per-sec"]["median"], 100.0);
         let line = measurement_line(&all[0], 1);
         assert!(
