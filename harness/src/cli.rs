@@ -42,6 +42,11 @@ pub enum Command {
     ///
     /// Exit code: 0 written, 3 not a run directory or an artifact could not be written.
     Report(crate::report_cmd::ReportArgs),
+    /// Throughput and latency of a fresh raft-kv or etcd cluster under the same closed-loop load:
+    /// ops/s, p50, p99, max and failed operations per system, operation and number of clients.
+    ///
+    /// Exit code: 0 measured, 3 bad flags, a cluster that would not start, or interrupted.
+    Bench(crate::bench_cmd::BenchArgs),
 }
 
 /// Flags of `gauntlet check`.

@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod artifacts;
+pub mod bench;
+pub mod bench_cmd;
 pub mod check_cmd;
 pub mod cli;
 pub mod console_log;

@@ -77,6 +77,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => harness::sim_cmd::run_cmd(&args),
         Command::Summarize(args) => harness::summarize::run(&args),
         Command::Report(args) => harness::report_cmd::run(&args),
+        Command::Bench(args) => harness::bench_cmd::run(&args),
     };
     match code {
         Ok(code) => ExitCode::from(code),
