@@ -71,60 +71,6 @@ fn prepare_partition<M: Model>(
     Ok(prepared)
 }
 
-/// [`prepare_partition`] for every partition at once, in one pass over `ops` in order: the
-/// partitions interleave in the history, so visiting one partition after another jumps across the
-/// whole operation vector (a cache and TLB miss an operation on a large history), while one pass
-/// reads it in order. Gives exactly what the partition-by-partition loop gives, or `None` (and the
-/// caller runs that loop, which reports the same first error) when an operation cannot be prepared
-/// or the partitions are not disjoint and in increasing order.
-fn prepare_in_one_pass<M: Model>(
-    model: &M,
-    ops: &[Operation],
-    partitions: &[Partition],
-) -> Option<Vec<Vec<PreparedOp<M::Op>>>> {
-    const NONE: u32 = u32::MAX;
-    let mut owner = vec![NONE; ops.len()];
-    for (number, partition) in partitions.iter().enumerate() {
-        let number = u32::try_from(number).ok().filter(|&n| n != NONE)?;
-        let mut previous = None;
-        for &index in &partition.ops {
-            if previous.is_some_and(|previous| index <= previous) {
-                return None;
-            }
-            previous = Some(index);
-            let slot = owner.get_mut(index)?;
-            if *slot != NONE {
-                return None;
-            }
-            *slot = number;
-        }
-    }
-    let mut prepared: Vec<Vec<PreparedOp<M::Op>>> = partitions
-        .iter()
-        .map(|partition| Vec::with_capacity(partition.ops.len()))
-        .collect();
-    for (index, (op, &number)) in ops.iter().zip(&owner).enumerate() {
-        if number == NONE {
-            continue;
-        }
-        if op.ret.is_some_and(|ret| ret <= op.call) {
-            return None;
-        }
-        let model_op = model.prepare(op).ok()?;
-        if op.ret.is_none() && model.is_read_only(&model_op) {
-            continue;
-        }
-        prepared[number as usize].push(PreparedOp {
-            id: op.id,
-            index,
-            call: op.call,
-            ret: op.ret,
-            op: model_op,
-        });
-    }
-    Some(prepared)
-}
-
 /// Histories with fewer operations than this are searched on the calling thread alone.
 const SEQUENTIAL_BELOW_OPS: usize = 1024;
 
@@ -171,34 +117,30 @@ pub fn check_model<M: Model>(model: &M, ops: &[Operation], opts: &CheckOptions) 
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
     let partitions = model.partition(ops);
-    let prepared = match prepare_in_one_pass(model, ops, &partitions) {
-        Some(prepared) => Ok(prepared),
-        None => partitions
-            .iter()
-            .map(|partition| prepare_partition(model, ops, partition))
-            .collect::<Result<Vec<_>, _>>(),
-    };
-    let prepared = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            return CheckReport {
-                verdict: Verdict::Unknown {
-                    reason: error.to_string(),
-                },
-                partitions: Vec::new(),
-                anomalies: Vec::new(),
-                order_anomalies: Vec::new(),
-                counterexample: None,
-                method: CheckMethod::Search,
-                stats: SearchStats {
-                    operations: ops.len(),
-                    partitions: partitions.len(),
-                    elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-                    ..SearchStats::default()
-                },
-            };
+    let mut prepared = Vec::with_capacity(partitions.len());
+    for partition in &partitions {
+        match prepare_partition(model, ops, partition) {
+            Ok(p) => prepared.push(p),
+            Err(error) => {
+                return CheckReport {
+                    verdict: Verdict::Unknown {
+                        reason: error.to_string(),
+                    },
+                    partitions: Vec::new(),
+                    anomalies: Vec::new(),
+                    order_anomalies: Vec::new(),
+                    counterexample: None,
+                    method: CheckMethod::Search,
+                    stats: SearchStats {
+                        operations: ops.len(),
+                        partitions: partitions.len(),
+                        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+                        ..SearchStats::default()
+                    },
+                };
+            }
         }
-    };
+    }
 
     let memory = MemoryBudget::new(opts.memory_budget_bytes);
     // The fewest steps after which some partition was proved not linearizable (0 for one decided
