@@ -1,7 +1,10 @@
 //! `gauntlet check FILE...`: read each history in any known format within the read limits, check
 //! it is well-formed, pick the model, run the linearizability check, and print the verdict as
-//! text or JSON. One file prints its full report; several files (or a directory) print one line
-//! per file and a summary (with `--json`, one object per file, one a line).
+//! text or JSON. A plain, well-formed history is read straight into operations
+//! ([`formats::read_paired`]); anything else by the general reader and pairing, which give the
+//! same operations or word the error. One file prints its full report; several files (or a
+//! directory) print one line per file and a summary (with `--json`, one object per file, one a
+//! line).
 //!
 //! With `--html OUT` (one history only), also writes the history's timeline page
 //! ([`crate::report`]): operations, nemesis fault windows and the counterexample.
