@@ -1,6 +1,7 @@
 //! Speed of reading histories: the synthetic 100,000-operation, 40-key kv history (50 clients) as
 //! Jepsen EDN (17 MB) and as native JSON Lines, parsed from memory (`formats::load_bytes`), and
-//! parsed then paired into operations. Criterion prints the throughput in bytes per second.
+//! parsed then paired into operations, and read straight into operations by `gauntlet check`'s
+//! fast path (`formats::read_paired`). Criterion prints the throughput in bytes per second.
 //! Run: `cargo bench -p checker --bench read`.
 
 #[path = "support/synthetic.rs"]
@@ -36,6 +37,10 @@ fn bench_read(c: &mut Criterion) {
                 let parsed = formats::load_bytes(text.as_bytes(), None, name).expect("parses");
                 wellformed::pair_owned(parsed.history).map(|ops| ops.len())
             })
+        });
+        assert!(formats::read_paired(text.as_bytes(), None).is_some());
+        group.bench_function(format!("read_paired_{name}"), |b| {
+            b.iter(|| formats::read_paired(text.as_bytes(), None).map(|h| h.operations.len()))
         });
     }
     group.finish();

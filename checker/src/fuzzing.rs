@@ -6,17 +6,21 @@
 //! test code and are never called by a check.
 //!
 //! * [`parse_history`]: arbitrary bytes through every history format, pairing and a bounded check.
+//! * [`paired_history`]: the fast path of `gauntlet check` (bytes straight into operations) must
+//!   read what the general path reads.
 //! * [`checker_vs_bruteforce`]: bytes become a small history (via `arbitrary`); the real search
 //!   must agree with a brute-force reference.
 
 mod bruteforce;
 pub mod corpus;
 mod generate;
+mod paired;
 mod parse;
 pub mod seeds;
 
 pub use bruteforce::brute_force_linearizable;
 pub use generate::{generate_history, GeneratedHistory};
+pub use paired::{paired_history, paired_paths_agree};
 pub use parse::parse_history;
 
 use crate::{check_operations, wellformed, CheckOptions, Verdict};

@@ -153,7 +153,7 @@ fn pair_events<'a>(
 /// Per process, the index of its open invocation: a table for the small process numbers histories
 /// use, a map for the rest.
 #[derive(Default)]
-struct OpenInvocations {
+pub(crate) struct OpenInvocations {
     dense: Vec<usize>,
     sparse: HashMap<u64, usize>,
 }
@@ -163,7 +163,7 @@ impl OpenInvocations {
     const DENSE_LIMIT: u64 = 1 << 16;
     const NONE: usize = usize::MAX;
 
-    fn get(&self, process: u64) -> Option<usize> {
+    pub(crate) fn get(&self, process: u64) -> Option<usize> {
         if process < Self::DENSE_LIMIT {
             let slot = *self.dense.get(process as usize)?;
             (slot != Self::NONE).then_some(slot)
@@ -172,7 +172,7 @@ impl OpenInvocations {
         }
     }
 
-    fn insert(&mut self, process: u64, slot: usize) {
+    pub(crate) fn insert(&mut self, process: u64, slot: usize) {
         if process < Self::DENSE_LIMIT {
             let index = process as usize;
             if self.dense.len() <= index {
@@ -184,7 +184,7 @@ impl OpenInvocations {
         }
     }
 
-    fn remove(&mut self, process: u64) -> Option<usize> {
+    pub(crate) fn remove(&mut self, process: u64) -> Option<usize> {
         if process < Self::DENSE_LIMIT {
             let slot = std::mem::replace(self.dense.get_mut(process as usize)?, Self::NONE);
             (slot != Self::NONE).then_some(slot)
@@ -221,7 +221,7 @@ fn check_completion_matches(op: &Operation, event: &Event) -> Result<(), WellFor
 }
 
 /// A `cas` that completed `ok` succeeded; Jepsen records its value as the `[expected new]` pair.
-fn normalize_output(f: &str, value: Value) -> Value {
+pub(crate) fn normalize_output(f: &str, value: Value) -> Value {
     match (f, value) {
         ("cas", Value::List(_)) => Value::Bool(true),
         (_, value) => value,

@@ -26,6 +26,12 @@ fn parse_history_corpus_passes() {
 }
 
 #[test]
+fn paired_history_corpus_passes() {
+    let ran = run_corpus("paired_history", checker::fuzzing::paired_history);
+    assert!(ran >= 30, "only {ran} paired_history corpus files");
+}
+
+#[test]
 fn checker_vs_bruteforce_corpus_passes() {
     let ran = run_corpus(
         "checker_vs_bruteforce",

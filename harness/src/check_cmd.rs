@@ -1,7 +1,10 @@
 //! `gauntlet check FILE...`: read each history in any known format within the read limits, check
 //! it is well-formed, pick the model, run the linearizability check, and print the verdict as
-//! text or JSON. One file prints its full report; several files (or a directory) print one line
-//! per file and a summary (with `--json`, one object per file, one a line).
+//! text or JSON. A plain, well-formed history is read straight into operations
+//! ([`formats::read_paired`]); anything else by the general reader and pairing, which give the
+//! same operations or word the error. One file prints its full report; several files (or a
+//! directory) print one line per file and a summary (with `--json`, one object per file, one a
+//! line).
 //!
 //! With `--html OUT` (one history only), also writes the history's timeline page
 //! ([`crate::report`]): operations, nemesis fault windows and the counterexample.
@@ -336,14 +339,38 @@ pub fn prepare(
     if args.html.is_some() {
         return prepare_for_page(source, args, limits, options);
     }
-    let parsed = match source {
-        Source::Stdin => formats::load_reader(std::io::stdin().lock(), args.format, &file, limits),
-        Source::File(path) => formats::load_file_within(path, args.format, limits),
+    let bytes = match source {
+        Source::Stdin => {
+            formats::read_bounded(std::io::stdin().lock(), &file, limits, args.format, None)
+        }
+        Source::File(path) => formats::read_file_within(path, args.format, limits),
     }
     .map_err(InputError::from)?;
+    // The fast path reads plain, well-formed histories straight into operations; anything else
+    // (and every error) is read again by the general path below, which gives the same operations.
+    if let Some(paired) = formats::read_paired(&bytes, args.format) {
+        let model = choose_model(
+            args,
+            paired.header.as_ref(),
+            paired.default_model,
+            paired.format,
+            &file,
+        )?;
+        return Ok(PreparedCheck {
+            format: paired.format,
+            events: paired.events,
+            operations: paired.operations,
+            model,
+            options: options.clone(),
+            read_ms: started.elapsed().as_secs_f64() * 1000.0,
+            page_source: None,
+        });
+    }
+    let parsed = formats::load_bytes(&bytes, args.format, &file).map_err(InputError::from)?;
+    drop(bytes);
     // The model is chosen before pairing (which takes the events) and reported after it, so a
     // history that is not well-formed says so first.
-    let model = choose_model(args, &parsed, &file);
+    let model = choose_model_for(args, &parsed, &file);
     let (format, events) = (parsed.format, parsed.history.events.len());
     let operations =
         wellformed::pair_owned(parsed.history).map_err(|source| InputError::WellFormed {
@@ -380,7 +407,7 @@ fn prepare_for_page(
     }
     .map_err(InputError::from)?;
     let parsed = formats::load_bytes(&bytes, args.format, &file).map_err(InputError::from)?;
-    let model = choose_model(args, &parsed, &file);
+    let model = choose_model_for(args, &parsed, &file);
     let (format, events) = (parsed.format, parsed.history.events.len());
     let operations =
         wellformed::pair(&parsed.history).map_err(|source| InputError::WellFormed {
@@ -419,23 +446,44 @@ fn read_limits(args: &CheckArgs) -> anyhow::Result<ReadLimits> {
     })
 }
 
-fn choose_model(args: &CheckArgs, parsed: &ParsedHistory, file: &str) -> anyhow::Result<ModelKind> {
+fn choose_model_for(
+    args: &CheckArgs,
+    parsed: &ParsedHistory,
+    file: &str,
+) -> anyhow::Result<ModelKind> {
+    choose_model(
+        args,
+        parsed.header.as_ref(),
+        parsed.default_model,
+        parsed.format,
+        file,
+    )
+}
+
+/// The model `--model` names, else the header's, else the one the file implies.
+fn choose_model(
+    args: &CheckArgs,
+    header: Option<&formats::Header>,
+    default_model: Option<&'static str>,
+    format: Format,
+    file: &str,
+) -> anyhow::Result<ModelKind> {
     if let Some(model) = args.model {
         return Ok(model);
     }
-    if let Some(named) = parsed.header.as_ref().and_then(|h| h.model.as_deref()) {
+    if let Some(named) = header.and_then(|h| h.model.as_deref()) {
         return named.parse::<ModelKind>().map_err(|err| {
             anyhow!("{file}:1: the header names a model this checker does not know: {err}")
         });
     }
-    match parsed.default_model {
+    match default_model {
         Some(name) => name
             .parse::<ModelKind>()
             .map_err(|err| anyhow!("{file}: {err}")),
         None => bail!(
             "{file}: cannot tell which model to check this {} history with from the functions it \
              uses; pass --model register|cas-register|kv|list-append|set",
-            parsed.format
+            format
         ),
     }
 }

@@ -1,6 +1,7 @@
 //! The fast path of the EDN readers: one flat Jepsen operation map
 //! (`{:type :invoke, :f :read, :key "k1", :value [1 2], :process 3, :time 17, :index 0}`) read
-//! straight into an [`Event`], without building an [`crate::edn::Edn`] tree.
+//! straight into a [`ScannedEvent`] (an [`crate::history::Event`] still borrowing its text),
+//! without building an [`crate::edn::Edn`] tree.
 //!
 //! It accepts only the plain shape real histories use: keyword keys, each of `:type`,
 //! `:process`, `:f`, `:time`, `:key` and `:value` at most once, and values that are `nil`,
@@ -11,15 +12,16 @@
 //! paths agree on every input; the `parse_history` fuzz target and the tests compare them.
 
 use super::edn_op::KeyField;
-use crate::history::{Event, EventKind, Process, Value};
+use super::scanned::{ScannedEvent, ScannedValue};
+use crate::history::{EventKind, Process, Value};
 
 /// Lists nested deeper than this are left to the general reader.
 const MAX_FAST_DEPTH: usize = 32;
 
 /// One operation map read by the fast path.
-pub(crate) struct FastOp {
-    /// The event, with `index` 0 and `line` 0 for the caller to set.
-    pub event: Event,
+pub(crate) struct FastOp<'a> {
+    /// The event, its index and line for the caller to give.
+    pub event: ScannedEvent<'a>,
     /// Whether the map had a `:key` entry (even `:key nil`).
     pub has_key_field: bool,
     /// Bytes of the input the map took, from its `{` to its `}`.
@@ -36,19 +38,24 @@ enum Top<'a> {
     List(Vec<Value>),
 }
 
-impl Top<'_> {
+impl<'a> Top<'a> {
     fn into_value(self) -> Value {
+        self.into_scanned().into_value()
+    }
+
+    /// The value, its strings still borrowed (a keyword is its name as a string).
+    fn into_scanned(self) -> ScannedValue<'a> {
         match self {
-            Top::Nil => Value::Nil,
-            Top::Bool(b) => Value::Bool(b),
-            Top::Int(i) => Value::Int(i),
-            Top::Keyword(s) | Top::Str(s) => Value::Str(s.to_string()),
-            Top::List(items) => Value::List(items),
+            Top::Nil => ScannedValue::Nil,
+            Top::Bool(b) => ScannedValue::Bool(b),
+            Top::Int(i) => ScannedValue::Int(i),
+            Top::Keyword(s) | Top::Str(s) => ScannedValue::Str(s),
+            Top::List(items) => ScannedValue::List(items),
         }
     }
 
     /// A keyword or string as a name (`:read` is `read`).
-    fn name(&self) -> Option<&str> {
+    fn name(&self) -> Option<&'a str> {
         match self {
             Top::Keyword(s) | Top::Str(s) => Some(s),
             _ => None,
@@ -58,7 +65,7 @@ impl Top<'_> {
 
 /// Reads one operation map at the start of `text` (which starts with `{`); `None` when the map is
 /// not of the plain shape or its fields would be refused.
-pub(crate) fn fast_op(text: &str, key_field: KeyField) -> Option<FastOp> {
+pub(crate) fn fast_op(text: &str, key_field: KeyField) -> Option<FastOp<'_>> {
     let mut scanner = Scanner {
         text,
         bytes: text.as_bytes(),
@@ -117,8 +124,8 @@ pub(crate) fn fast_op(text: &str, key_field: KeyField) -> Option<FastOp> {
         _ => return None,
     };
     let f = match (f, process) {
-        (Some(f), _) => f.name()?.to_string(),
-        (None, Process::Nemesis) => String::new(),
+        (Some(f), _) => f.name()?,
+        (None, Process::Nemesis) => "",
         (None, Process::Client(_)) => return None,
     };
     let time_ns = match time {
@@ -129,18 +136,16 @@ pub(crate) fn fast_op(text: &str, key_field: KeyField) -> Option<FastOp> {
     let key = match (key, key_field, process) {
         (Some(Top::Nil) | None, KeyField::Required, Process::Client(_)) => return None,
         (Some(Top::Nil) | None, _, _) => None,
-        (Some(key), _, _) => Some(key.into_value()),
+        (Some(key), _, _) => Some(key.into_scanned()),
     };
     Some(FastOp {
-        event: Event {
-            index: 0,
+        event: ScannedEvent {
             kind,
             process,
             f,
             key,
-            value: value.map_or(Value::Nil, Top::into_value),
+            value: value.map_or(ScannedValue::Nil, Top::into_scanned),
             time_ns,
-            line: 0,
         },
         has_key_field,
         consumed: scanner.pos,
@@ -302,6 +307,7 @@ mod tests {
     use super::*;
     use crate::edn::read_one;
     use crate::formats::edn_op::{event_from_edn, Origin};
+    use crate::history::Event;
 
     fn general(text: &str, key_field: KeyField) -> Option<Event> {
         let origin = Origin {
@@ -326,7 +332,7 @@ mod tests {
             let fast = fast_op(text, KeyField::Optional).expect(text);
             assert_eq!(fast.consumed, text.len(), "{text}");
             assert_eq!(
-                Some(fast.event),
+                Some(fast.event.into_event(0, 0)),
                 general(text, KeyField::Optional),
                 "{text}"
             );

@@ -15,9 +15,6 @@ pub fn infer_model(
         Format::PorcupineKv => return Some("kv"),
         Format::Jsonl | Format::Jepsen => {}
     }
-    if let Some(model) = header.and_then(|h| h.model.as_deref()) {
-        return MODELS.iter().copied().find(|known| *known == model);
-    }
     // The distinct functions, in order of first use (histories use a handful).
     let mut functions: Vec<&str> = Vec::new();
     let mut last = None;
@@ -31,6 +28,23 @@ pub fn infer_model(
             functions.push(f);
         }
         last = Some(f);
+    }
+    infer_from_functions(format, header, &functions)
+}
+
+/// [`infer_model`] from the distinct functions the history's client events use.
+pub(crate) fn infer_from_functions(
+    format: Format,
+    header: Option<&Header>,
+    functions: &[&str],
+) -> Option<&'static str> {
+    match format {
+        Format::JepsenEtcdLog => return Some("cas-register"),
+        Format::PorcupineKv => return Some("kv"),
+        Format::Jsonl | Format::Jepsen => {}
+    }
+    if let Some(model) = header.and_then(|h| h.model.as_deref()) {
+        return MODELS.iter().copied().find(|known| *known == model);
     }
     let only = |allowed: &[&str]| functions.iter().all(|f| allowed.contains(f));
     if functions.is_empty() {

@@ -96,11 +96,8 @@ pub(crate) fn read_ops_with(
             let line_end = memchr::memchr(b'\n', &bytes[cursor.offset..])
                 .map_or(bytes.len(), |at| cursor.offset + at);
             if let Some(op) = fast_op(&text[cursor.offset..line_end], key_field) {
-                let mut event = op.event;
-                event.index = events.len();
-                event.line = cursor.line;
                 fast_key_field |= op.has_key_field;
-                events.push(event);
+                events.push(op.event.into_event(events.len(), cursor.line));
                 cursor.offset += op.consumed;
                 continue;
             }

@@ -108,6 +108,18 @@ pub(crate) fn parse_with(
     Ok((header, History { events }))
 }
 
+/// The header on a first line, when the line is an object without a `type` and a header this
+/// reader accepts; `None` for anything else (the general reader then reads the line and words any
+/// error).
+pub(super) fn read_header_line(line: &str) -> Option<Header> {
+    match serde_json::from_str(line) {
+        Ok(Json::Object(object)) if !object.contains_key("type") => {
+            parse_header(object, "", 1).ok()
+        }
+        _ => None,
+    }
+}
+
 fn parse_header(object: Map<String, Json>, file: &str, line: usize) -> Result<Header, ParseError> {
     let header: Header = serde_json::from_value(Json::Object(object)).map_err(|err| {
         ParseError::invalid(

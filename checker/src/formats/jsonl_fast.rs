@@ -1,6 +1,6 @@
 //! The fastest path of the native reader: one plain event line
 //! (`{"type":"invoke","process":3,"f":"append","key":"k7","value":12,"time_ns":1834}`) scanned
-//! straight into an [`Event`], without serde.
+//! straight into a [`ScannedEvent`] (an [`Event`] still borrowing its text), without serde.
 //!
 //! It accepts only the plain shape gauntlet's recorder writes: keys without escapes, each of
 //! `type`, `process`, `f`, `key`, `value` and `time_ns` at most once, and values that are `null`,
@@ -10,6 +10,7 @@
 //! [`super::jsonl`] read the line instead and word any error. So every path gives the same
 //! events; the `parse_history` fuzz target and the tests compare them.
 
+use super::scanned::{ScannedEvent, ScannedValue};
 use crate::history::{Event, EventKind, Process, Value};
 
 /// Arrays nested deeper than this are left to the serde readers.
@@ -25,21 +26,31 @@ enum Top<'a> {
     List(Vec<Value>),
 }
 
-impl Top<'_> {
+impl<'a> Top<'a> {
     /// The history value; `None` for an integer beyond `i64`.
     fn into_value(self) -> Option<Value> {
+        self.into_scanned().map(ScannedValue::into_value)
+    }
+
+    /// The value, its strings still borrowed; `None` for an integer beyond `i64`.
+    fn into_scanned(self) -> Option<ScannedValue<'a>> {
         Some(match self {
-            Top::Null => Value::Nil,
-            Top::Bool(b) => Value::Bool(b),
-            Top::Int(i, _) => Value::Int(i?),
-            Top::Str(s) => Value::Str(s.to_string()),
-            Top::List(items) => Value::List(items),
+            Top::Null => ScannedValue::Nil,
+            Top::Bool(b) => ScannedValue::Bool(b),
+            Top::Int(i, _) => ScannedValue::Int(i?),
+            Top::Str(s) => ScannedValue::Str(s),
+            Top::List(items) => ScannedValue::List(items),
         })
     }
 }
 
 /// Reads one whole event line (already trimmed); `None` when it is not of the plain shape.
 pub(crate) fn fast_event(line: &str, line_no: usize) -> Option<Event> {
+    scan_event(line).map(|event| event.into_event(0, line_no))
+}
+
+/// [`fast_event`], the event still borrowing its text.
+pub(crate) fn scan_event(line: &str) -> Option<ScannedEvent<'_>> {
     let mut scanner = Scanner {
         text: line,
         bytes: line.as_bytes(),
@@ -111,8 +122,8 @@ pub(crate) fn fast_event(line: &str, line_no: usize) -> Option<Event> {
         _ => return None,
     };
     let f = match (f, process) {
-        (Some(Top::Str(f)), _) => f.to_string(),
-        (None, Process::Nemesis) => String::new(),
+        (Some(Top::Str(f)), _) => f,
+        (None, Process::Nemesis) => "",
         _ => return None,
     };
     let time_ns = match time {
@@ -122,21 +133,19 @@ pub(crate) fn fast_event(line: &str, line_no: usize) -> Option<Event> {
     };
     let key = match key {
         None | Some(Top::Null) => None,
-        Some(key) => Some(key.into_value()?),
+        Some(key) => Some(key.into_scanned()?),
     };
     let value = match value {
-        None => Value::Nil,
-        Some(value) => value.into_value()?,
+        None => ScannedValue::Nil,
+        Some(value) => value.into_scanned()?,
     };
-    Some(Event {
-        index: 0,
+    Some(ScannedEvent {
         kind,
         process,
         f,
         key,
         value,
         time_ns,
-        line: line_no,
     })
 }
 

@@ -11,6 +11,8 @@ mod input;
 mod jepsen;
 pub mod jsonl;
 mod jsonl_fast;
+mod paired;
+mod scanned;
 
 use std::fmt;
 use std::path::Path;
@@ -21,6 +23,7 @@ pub use input::{
     read_bounded, ReadLimits, DEFAULT_MAX_BYTES, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_STREAM_BYTES,
 };
 pub use jsonl::Header;
+pub use paired::{read_paired, PairedHistory};
 
 use crate::edn;
 use crate::error::ParseError;

@@ -1,6 +1,7 @@
 //! The `parse_history` fuzz target: arbitrary bytes through format detection, every history
 //! format, pairing into operations, and a time-bounded check; every history that parses must also
-//! survive a trip through the native JSON Lines format unchanged.
+//! survive a trip through the native JSON Lines format unchanged, and the fast paths (of each
+//! reader, and of `gauntlet check` into operations) must read what the general readers read.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub fn parse_history(data: &[u8]) {
         }
     }
     fast_and_general_paths_agree(data);
+    super::paired_history(data);
 }
 
 /// The parsers' fast paths must give exactly what the general readers give: the same events, or
