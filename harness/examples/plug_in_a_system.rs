@@ -1,33 +1,28 @@
-//! Plugging a system into gauntlet, by hand: the tiny Python server of
-//! `harness/tests/fixtures/tiny_kv.py` as a `CommandDb` (its config file says how to start a node
-//! and when it is ready), three nodes started, six concurrent workload clients appending to lists
-//! through the harness's recorder, the history checked by the checker, the verdict printed.
+//! Plugging a system into gauntlet: the tiny Python server of
+//! `harness/tests/fixtures/tiny_kv.py`, described by a config file (how to start a node, when it
+//! is ready), tortured by the same run `gauntlet test` makes: three nodes behind the fault proxy,
+//! partitions and kills, the append workload, the recorder, the checker and every artifact of a
+//! run directory. The run takes any [`Target`]; here the config-driven one, [`CommandTarget`].
+//! raft-kv (`RaftKvTarget`) and etcd (`EtcdTarget`) go through exactly this call.
 //!
 //! ```text
 //! cargo run -p harness --example plug_in_a_system            # correct server: valid, exit 0
 //! cargo run -p harness --example plug_in_a_system -- --bug   # stale reads planted: exit 1
 //! ```
 //!
-//! A Rust system would implement `harness::db::Db` and `harness::db::DbClient` instead of writing
-//! a config; everything after `CommandDb::plan` below stays the same. See docs/your-system.md.
+//! A system written in Rust implements `harness::run::Target`, `harness::run::PlannedNodes`,
+//! `harness::db::Db` and `harness::db::DbClient` instead of writing a config. See
+//! docs/your-system.md.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use checker::formats::jsonl::Header;
-use harness::db::command::config::CommandConfig;
-use harness::db::command::CommandDb;
-use harness::db::{guard, ClientProfile, Db};
-use harness::recorder::Recorder;
-use harness::run::verdict::{judge, Judgement};
-use harness::run::workers::Worker;
-use harness::workload::{WorkerGenerator, WorkloadKind, WorkloadOptions};
-use tokio_util::sync::CancellationToken;
-
-/// Workload clients at once.
-const CLIENTS: usize = 6;
+use harness::db::command_target::CommandTarget;
+use harness::db::guard;
+use harness::nemesis::NemesisKind;
+use harness::run::{self, RunOptions, RunOutcome, Target};
+use harness::workload::{WorkloadKind, WorkloadOptions};
 
 /// The config file of the tiny server, correct or with its planted bug.
 fn config_path(bug: bool) -> PathBuf {
@@ -41,92 +36,48 @@ fn config_path(bug: bool) -> PathBuf {
         .join(name)
 }
 
-/// Starts the system described by `config` in `dir`, runs the `append` workload for `duration`,
-/// stops every node and checks the history (`dir/history.jsonl`).
-async fn torture(config: &Path, dir: &Path, duration: Duration) -> anyhow::Result<Judgement> {
+/// One run of `seconds` against the system of `config`, its run directory under `store`.
+async fn torture(config: &Path, store: &Path, seconds: u64) -> anyhow::Result<RunOutcome> {
     guard::install_panic_hook();
-    let config = CommandConfig::load(config)?;
-    let mut db = CommandDb::plan(config, dir.to_path_buf())?;
-    // A real run puts its fault proxy between the nodes here, before the first start:
-    // `db.route_peers(|from, to| proxy.addr(LinkId::new(from, to)))`.
-    // Process control is blocking; in async code it runs in `block_in_place`.
-    tokio::task::block_in_place(|| -> anyhow::Result<()> {
-        for node in db.nodes() {
-            db.start(node)
-                .map_err(|err| anyhow::anyhow!(err.describe()))?;
-        }
-        Ok(())
-    })?;
-
-    let kind = WorkloadKind::Append;
-    let header = Header {
-        format: Some("gauntlet-history".into()),
-        version: Some(1),
-        workload: Some(kind.name().into()),
-        seed: Some(1),
-        model: Some(kind.model().name().into()),
+    let target = CommandTarget::load(config.to_path_buf()).map_err(anyhow::Error::msg)?;
+    let seed = 1;
+    let options = RunOptions {
+        nodes: 3,
+        time: Duration::from_secs(seconds),
+        workload: WorkloadOptions {
+            kind: WorkloadKind::Append,
+            seed,
+            concurrency: 6,
+            keys: 2,
+            key_churn_ops: 0,
+        },
+        nemesis: vec![NemesisKind::Partition, NemesisKind::Kill],
+        nemesis_interval: Duration::from_secs(1),
+        seed,
+        store: store.to_path_buf(),
+        rate: 0.0,
+        recovery_timeout: Duration::from_secs(20),
+        check_timeout: Duration::from_secs(30),
     };
-    let history = dir.join("history.jsonl");
-    let recorder = Arc::new(Recorder::create(&history, &header, CLIENTS as u64)?);
-    let options = WorkloadOptions {
-        kind,
-        seed: 1,
-        concurrency: CLIENTS,
-        keys: 2,
-        key_churn_ops: 0,
-    };
-    let stop = CancellationToken::new();
-    let workers: Vec<_> = (0..CLIENTS)
-        .map(|index| {
-            let worker = Worker {
-                index,
-                generator: WorkerGenerator::new(&options, index),
-                // Each client starts its operations at its own node (1, 2, 3, 1, ...).
-                client: db.client(ClientProfile::Workload),
-                recorder: recorder.clone(),
-                pace: None,
-            };
-            tokio::spawn(worker.run(stop.clone()))
-        })
-        .collect();
-    tokio::time::sleep(duration).await;
-    stop.cancel();
-    for worker in workers {
-        worker.await??;
-    }
-    drop(recorder);
-    tokio::task::block_in_place(|| db.teardown());
-    judge(&history, kind.model(), Duration::from_secs(30))
+    println!("torturing {}", target.describe());
+    run::run(options, &target).await
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
     let bug = std::env::args().any(|arg| arg == "--bug");
-    let dir = tempfile::tempdir().context("creating a scratch directory")?;
-    let judgement = torture(&config_path(bug), dir.path(), Duration::from_secs(3)).await?;
-    println!(
-        "{}: {} ok, {} fail, {} info; verdict {}{}",
-        if bug {
-            "tiny-kv --bug stale-reads"
-        } else {
-            "tiny-kv"
-        },
-        judgement.counts.ok,
-        judgement.counts.fail,
-        judgement.counts.info,
-        judgement.outcome.name(),
-        judgement
-            .anomaly
-            .map(|anomaly| format!(" ({anomaly})"))
-            .unwrap_or_default()
-    );
-    Ok(std::process::ExitCode::from(judgement.outcome.exit_code()))
+    let store = tempfile::tempdir().context("creating a scratch store")?;
+    let outcome = torture(&config_path(bug), store.path(), 5).await?;
+    println!("{}", outcome.summary);
+    // Keep the run directory for a look at timeline.html.
+    let _ = store.keep();
+    Ok(std::process::ExitCode::from(outcome.exit_code()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harness::verdict::ExitVerdict;
+    use harness::run::RunVerdict;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_example_passes_the_correct_server_and_catches_the_planted_bug() {
@@ -138,20 +89,23 @@ mod tests {
             println!("SKIPPED: python3 not installed; the example's server needs it");
             return;
         }
-        let dir = tempfile::tempdir().unwrap();
-        let correct = torture(&config_path(false), dir.path(), Duration::from_secs(2))
-            .await
-            .unwrap();
-        assert_eq!(correct.outcome, ExitVerdict::Valid, "{:?}", correct.anomaly);
-        assert!(correct.counts.ok >= 30, "{:?}", correct.counts);
-        let dir = tempfile::tempdir().unwrap();
-        let buggy = torture(&config_path(true), dir.path(), Duration::from_secs(2))
-            .await
-            .unwrap();
+        let store = tempfile::tempdir().unwrap();
+        let correct = torture(&config_path(false), store.path(), 4).await.unwrap();
+        assert_eq!(correct.exit_code(), 0, "{}", correct.summary);
+        let counts = correct
+            .results
+            .counts
+            .clone()
+            .expect("the history was counted");
+        assert!(counts.ok >= 30, "{}", correct.summary);
+        assert!(correct.dir.join("timeline.html").is_file());
+        let buggy = torture(&config_path(true), store.path(), 4).await.unwrap();
         assert_eq!(
-            buggy.outcome,
-            ExitVerdict::Violation,
-            "stale reads unnoticed"
+            buggy.results.verdict,
+            RunVerdict::Invalid,
+            "{}",
+            buggy.summary
         );
+        assert_eq!(buggy.exit_code(), 1);
     }
 }

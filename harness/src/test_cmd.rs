@@ -13,6 +13,7 @@ use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::console_log;
+use crate::db::command_target::CommandTarget;
 use crate::db::etcd_target::{EtcdTarget, ReadConsistency};
 use crate::db::guard;
 use crate::db::raft_kv_target::{
@@ -26,10 +27,15 @@ use crate::workload::{WorkloadKind, WorkloadOptions};
 /// Flags of `gauntlet test`.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
-    /// The system to torture: raft-kv (the nodes built beside gauntlet) or etcd (real etcd
-    /// members, `--etcd-bin`). Default: raft-kv.
+    /// The system to torture: raft-kv (the nodes built beside gauntlet), etcd (real etcd
+    /// members, `--etcd-bin`) or command (any system, started by the commands of a config file,
+    /// `--db-config`; docs/your-system.md). Default: raft-kv.
     #[arg(long, default_value = "raft-kv", value_parser = parse_db)]
     pub db: DbKind,
+    /// The config file of `--db command`: how to start a node, when it is ready, how clients
+    /// talk to it (docs/your-system.md). No default; required with `--db command`.
+    #[arg(long, value_name = "FILE")]
+    pub db_config: Option<PathBuf>,
     /// The `etcd` executable for `--db etcd` (default: `etcd` on PATH; Debian's etcd-server
     /// installs /usr/bin/etcd).
     #[arg(long, default_value = "etcd")]
@@ -111,13 +117,15 @@ pub struct TestArgs {
 pub enum DbKind {
     RaftKv,
     Etcd,
+    Command,
 }
 
 fn parse_db(s: &str) -> Result<DbKind, String> {
     match s {
         "raft-kv" => Ok(DbKind::RaftKv),
         "etcd" => Ok(DbKind::Etcd),
-        other => Err(format!("unknown db {other:?}: raft-kv or etcd")),
+        "command" => Ok(DbKind::Command),
+        other => Err(format!("unknown db {other:?}: raft-kv, etcd or command")),
     }
 }
 
@@ -209,12 +217,33 @@ impl TestArgs {
         })
     }
 
+    /// Refuses raft-kv's own flags for another `--db`.
+    fn refuse_raft_kv_flags(&self, db: &str) -> Result<(), String> {
+        let raft_kv_only = [
+            (self.node_bin.is_some(), "--node-bin"),
+            (!self.unsafe_bugs.is_empty(), "--unsafe-bug"),
+            (self.election_ms != DEFAULT_ELECTION_MS, "--election-ms"),
+            (self.heartbeat_ms != DEFAULT_HEARTBEAT_MS, "--heartbeat-ms"),
+            (
+                self.snapshot_every != DEFAULT_SNAPSHOT_EVERY,
+                "--snapshot-every",
+            ),
+        ];
+        match raft_kv_only.iter().find(|(given, _)| *given) {
+            Some((_, flag)) => Err(format!("{flag} is for --db raft-kv, not --db {db}")),
+            None => Ok(()),
+        }
+    }
+
     /// Why the nodes' data cannot sit on the power-loss file system (`None`: it can): FUSE is
     /// unavailable here, or the `--db` does not use it.
     pub fn power_loss_unavailable(&self) -> Option<String> {
         match self.db {
             DbKind::RaftKv => crate::powerloss::unavailable_reason(),
             DbKind::Etcd => Some("--db etcd keeps its data on the ordinary file system".into()),
+            DbKind::Command => {
+                Some("--db command keeps its data on the ordinary file system".into())
+            }
         }
     }
 
@@ -239,25 +268,26 @@ impl TestArgs {
                 })
             }
             DbKind::Etcd => {
-                let raft_kv_only = [
-                    (self.node_bin.is_some(), "--node-bin"),
-                    (!self.unsafe_bugs.is_empty(), "--unsafe-bug"),
-                    (self.election_ms != DEFAULT_ELECTION_MS, "--election-ms"),
-                    (self.heartbeat_ms != DEFAULT_HEARTBEAT_MS, "--heartbeat-ms"),
-                    (
-                        self.snapshot_every != DEFAULT_SNAPSHOT_EVERY,
-                        "--snapshot-every",
-                    ),
-                ];
-                if let Some((_, flag)) = raft_kv_only.iter().find(|(given, _)| *given) {
-                    return Err(format!("{flag} is for --db raft-kv, not --db etcd"));
-                }
+                self.refuse_raft_kv_flags("etcd")?;
                 Box::new(EtcdTarget {
                     binary: self.etcd_bin.clone(),
                     read_consistency: self.read_consistency,
                 })
             }
+            DbKind::Command => {
+                self.refuse_raft_kv_flags("command")?;
+                if self.read_consistency != ReadConsistency::Linearizable {
+                    return Err("--read-consistency is for --db etcd, not --db command".into());
+                }
+                let Some(config) = self.db_config.clone() else {
+                    return Err("--db command needs --db-config FILE (docs/your-system.md)".into());
+                };
+                Box::new(CommandTarget::load(config)?)
+            }
         };
+        if self.db != DbKind::Command && self.db_config.is_some() {
+            return Err("--db-config is for --db command".into());
+        }
         target.check_nemeses(&self.nemesis.0)?;
         Ok(target)
     }

@@ -9,6 +9,7 @@
 //! async code use `tokio::task::block_in_place`.
 
 pub mod command;
+pub mod command_target;
 pub mod etcd;
 pub mod etcd_client;
 pub mod etcd_http;
