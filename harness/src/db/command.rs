@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -302,30 +302,6 @@ fn forward_output(
 
 /// A watchdog that SIGKILLs process group `pgid` once this process is gone (a SIGKILL of
 /// gauntlet leaves no node behind).
-fn spawn_watchdog(pgid: u32) -> Option<Child> {
-    let script = format!(
-        "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -KILL -{pgid} 2>/dev/null",
-        std::process::id()
-    );
-    let mut command = Command::new("sh");
-    command
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    match command.spawn() {
-        Ok(child) => {
-            guard::register(child.id());
-            Some(child)
-        }
-        Err(err) => {
-            tracing::warn!(pgid, %err, "no watchdog for the node");
-            None
-        }
-    }
-}
-
 impl Db for CommandDb {
     fn name(&self) -> &'static str {
         "command"
@@ -376,7 +352,7 @@ impl Db for CommandDb {
             source,
         })?;
         guard::register(child.id());
-        let watchdog = spawn_watchdog(child.id());
+        let watchdog = super::processes::spawn_watchdog(child.id(), "node");
         tracing::info!(node, pid = child.id(), system = %self.config.name, "node started");
         let lines = match (&self.config.ready, child.stdout.take()) {
             (ReadySignal::OutputLine(pattern), Some(stdout)) => {

@@ -23,7 +23,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -235,30 +235,6 @@ impl EtcdDb {
     }
 
     /// A watchdog that SIGKILLs process group `pgid` once this process is gone.
-    fn spawn_watchdog(pgid: u32) -> Option<Child> {
-        let script = format!(
-            "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -KILL -{pgid} 2>/dev/null",
-            std::process::id()
-        );
-        let mut command = Command::new("sh");
-        command
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        match command.spawn() {
-            Ok(child) => {
-                guard::register(child.id());
-                Some(child)
-            }
-            Err(err) => {
-                tracing::warn!(pgid, %err, "no watchdog for the etcd member");
-                None
-            }
-        }
-    }
-
     fn quorum_running(&mut self) -> bool {
         let nodes: Vec<NodeId> = self.plans.keys().copied().collect();
         let running = nodes
@@ -334,7 +310,7 @@ impl Db for EtcdDb {
             source,
         })?;
         guard::register(child.id());
-        let watchdog = Self::spawn_watchdog(child.id());
+        let watchdog = super::processes::spawn_watchdog(child.id(), "etcd member");
         tracing::info!(node, pid = child.id(), "etcd member started");
         if let Some(plan) = self.plans.get_mut(&node) {
             plan.starts += 1;

@@ -1,6 +1,7 @@
 //! The running processes of a [`super::Db`]'s nodes, whatever the system: each node a process
 //! group of its own, registered with [`super::guard`] (so no exit path leaves it behind), with an
-//! optional companion process (etcd's watchdog) that lives and dies with it. Signals, kill, reap,
+//! optional companion process (the watchdog of etcd members and config-driven nodes,
+//! [`spawn_watchdog`]) that lives and dies with it. Signals, kill, reap,
 //! polling for an exit and the graceful stop of every node are here once; `RaftKv` and `EtcdDb`
 //! only say how to start a node and when it is ready.
 
@@ -193,5 +194,33 @@ pub fn wipe_data_dir(node: NodeId, noun: &str, running: bool, dir: &Path) -> Res
             source: err,
         }),
         _ => Ok(()),
+    }
+}
+
+/// Starts a watchdog for the process group `pgid`: a `sh` in its own group that SIGKILLs the
+/// group once gauntlet itself is gone (even by SIGKILL, when no guard can run). `None` (with a
+/// warning naming `what`) when it cannot be started.
+pub fn spawn_watchdog(pgid: u32, what: &str) -> Option<Child> {
+    use std::os::unix::process::CommandExt;
+    let script = format!(
+        "while kill -0 {} 2>/dev/null; do sleep 1; done; kill -KILL -{pgid} 2>/dev/null",
+        std::process::id()
+    );
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0);
+    match command.spawn() {
+        Ok(child) => {
+            guard::register(child.id());
+            Some(child)
+        }
+        Err(err) => {
+            tracing::warn!(pgid, %err, "no watchdog for the {what}");
+            None
+        }
     }
 }
