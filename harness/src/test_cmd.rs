@@ -50,10 +50,12 @@ pub struct TestArgs {
     /// register, kv or append.
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: WorkloadKind,
-    /// Faults to use: comma-separated partition, kill, pause, delay, stale-links, lag-kill,
-    /// diverge, membership (or none, or all: the first four; `all,stale-links,lag-kill,diverge,
-    /// membership` for everything). `membership` adds spare nodes as learners, promotes them,
-    /// removes and replaces voters. Default: partition,kill.
+    /// Faults to use: comma-separated partition, kill, pause, delay, stale-links,
+    /// client-partition, lag-kill, diverge, membership (or none, or all: the first four;
+    /// `all,stale-links,client-partition,lag-kill,diverge,membership` for everything).
+    /// `membership` adds spare nodes as learners, promotes them, removes and replaces voters.
+    /// `client-partition` puts the clients' links behind the fault proxy and cuts them from one
+    /// node, or drops only that node's replies. Default: partition,kill.
     #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds a fault lasts, and between faults.
