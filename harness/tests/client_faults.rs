@@ -1,8 +1,9 @@
 //! Client-side faults (`--nemesis client-partition`): the schedule draws them only when named
 //! (`all` keeps its schedules), a client link through the proxy drops only the replies when its
 //! `node -> clients` direction drops (the request still arrives: the write happens, the client
-//! never hears), a real raft-kv run with them is valid, and the planted bug `no-dedup` (a node
-//! applies a retried write again) is caught with them and passes without any fault.
+//! never hears), real raft-kv and etcd runs with them are valid, and the planted bug `no-dedup`
+//! (a node applies a retried write again) is caught with them and passes without any fault. The
+//! etcd run prints SKIPPED when etcd is not installed.
 
 mod support;
 
@@ -151,22 +152,9 @@ fn results(store: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-#[test]
-fn a_correct_run_with_client_faults_is_valid_and_names_the_links() {
-    let store = tempfile::tempdir().unwrap();
-    let output = gauntlet_test(
-        store.path(),
-        &[
-            "--time",
-            "15",
-            "--seed",
-            "3",
-            "--nemesis",
-            "client-partition",
-            "--nemesis-interval",
-            "2.5",
-        ],
-    );
+/// Asserts a finished run with client faults was valid and its nemesis events name the node and
+/// the clients' links they cut.
+fn assert_valid_with_client_faults(store: &Path, output: &std::process::Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -174,10 +162,10 @@ fn a_correct_run_with_client_faults_is_valid_and_names_the_links() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let results = results(store.path());
+    let results = results(store);
     assert_eq!(results["verdict"], "valid");
     assert!(results["faults_applied"].as_u64().unwrap() > 0, "{results}");
-    let history = std::fs::read_to_string(store.path().join("latest/history.jsonl")).unwrap();
+    let history = std::fs::read_to_string(store.join("latest/history.jsonl")).unwrap();
     let faults: Vec<serde_json::Value> = history
         .lines()
         .filter(|line| line.contains("\"process\":\"nemesis\""))
@@ -198,6 +186,53 @@ fn a_correct_run_with_client_faults_is_valid_and_names_the_links() {
             if fault["replies_only"] == true { 1 } else { 2 }
         );
     }
+}
+
+#[test]
+fn a_correct_run_with_client_faults_is_valid_and_names_the_links() {
+    let store = tempfile::tempdir().unwrap();
+    let args = [
+        "--time",
+        "15",
+        "--seed",
+        "3",
+        "--nemesis",
+        "client-partition",
+    ];
+    let output = gauntlet_test(
+        store.path(),
+        &[&args[..], &["--nemesis-interval", "2.5"]].concat(),
+    );
+    assert_valid_with_client_faults(store.path(), &output);
+}
+
+#[test]
+fn an_etcd_run_with_client_faults_is_valid() {
+    let found = Command::new("etcd")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        println!("SKIPPED: etcd not installed (apt-get install etcd-server)");
+        return;
+    }
+    let store = tempfile::tempdir().unwrap();
+    let output = Command::new(GAUNTLET)
+        .args(["test", "--db", "etcd", "--nodes", "3", "--workload", "kv"])
+        .args([
+            "--time",
+            "15",
+            "--seed",
+            "1",
+            "--nemesis",
+            "client-partition",
+        ])
+        .args(["--nemesis-interval", "2", "--store"])
+        .arg(store.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_valid_with_client_faults(store.path(), &output);
 }
 
 #[test]
