@@ -61,7 +61,8 @@ pub struct SimArgs {
     /// Faults, comma-separated: partition, kill, pause, delay, stale-links, lag-kill, diverge,
     /// membership
     /// (add, promote, remove and replace nodes), all (the four single kinds and membership) or
-    /// none.
+    /// none. client-partition is accepted and recorded as skipped (the simulator's clients are
+    /// outside its network model).
     #[arg(long, default_value = "all", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds of a fault and of the quiet gap after it.

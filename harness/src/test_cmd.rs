@@ -56,12 +56,15 @@ pub struct TestArgs {
     /// register, kv or append.
     #[arg(long, default_value = "append", value_parser = parse_workload)]
     pub workload: WorkloadKind,
-    /// Faults to use: comma-separated partition, kill, pause, delay, stale-links, lag-kill,
-    /// diverge, membership, power-loss, disk-error (or none, or all: the first four, plus
-    /// power-loss where FUSE is available; `all,stale-links,lag-kill,diverge,membership,
-    /// disk-error` for everything). `membership` adds spare nodes as learners, promotes them,
-    /// removes and replaces voters. `power-loss` and `disk-error` put each node's data directory
-    /// on the harness's FUSE file system (root and /dev/fuse needed). Default: partition,kill.
+    /// Faults to use: comma-separated partition, kill, pause, delay, stale-links,
+    /// client-partition, lag-kill, diverge, membership, power-loss, disk-error (or none, or all:
+    /// the first four, plus power-loss where FUSE is available;
+    /// `all,stale-links,client-partition,lag-kill,diverge,membership,disk-error` for everything).
+    /// `membership` adds spare nodes as learners, promotes them, removes and replaces voters.
+    /// `client-partition` puts the clients' links behind the fault proxy and cuts them from one
+    /// node, or drops only that node's replies. `power-loss` and `disk-error` put each node's
+    /// data directory on the harness's FUSE file system (root and /dev/fuse needed). Default:
+    /// partition,kill.
     #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds a fault lasts, and between faults.

@@ -108,8 +108,10 @@ fn nemesis_lists_parse_and_reject_unknown_names() {
     let mut every: Vec<NemesisKind> = NemesisKind::every().collect();
     every.sort();
     assert_eq!(
-        parse_nemesis_list("diverge,lag-kill,all,membership,stale-links,power-loss,disk-error")
-            .unwrap(),
+        parse_nemesis_list(
+            "diverge,lag-kill,all,membership,stale-links,client-partition,power-loss,disk-error"
+        )
+        .unwrap(),
         every
     );
     assert!(

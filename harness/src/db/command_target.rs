@@ -61,14 +61,12 @@ impl Target for CommandTarget {
     }
 
     fn check_nemeses(&self, kinds: &[NemesisKind]) -> Result<(), String> {
-        let refused = kinds
-            .iter()
-            .find(|k| **k == NemesisKind::Membership || k.needs_power_loss_fs());
+        let refused = kinds.iter().find(|k| refuses(**k));
         match refused {
             Some(kind) => Err(format!(
                 "--db command does not support the {} nemesis (a config-driven system has no \
-                 membership commands and its data directories are not put on the power-loss \
-                 file system); leave it out of --nemesis",
+                 membership commands, its data directories are not put on the power-loss file \
+                 system, and its clients dial the nodes directly); leave it out of --nemesis",
                 kind.name()
             )),
             None => Ok(()),
@@ -81,6 +79,13 @@ impl Target for CommandTarget {
         config.nodes = plan.nodes;
         Ok(Box::new(CommandDb::plan(config, plan.dir.clone())?))
     }
+}
+
+/// The nemeses a config-driven system cannot take.
+fn refuses(kind: NemesisKind) -> bool {
+    kind == NemesisKind::Membership
+        || kind == NemesisKind::ClientPartition
+        || kind.needs_power_loss_fs()
 }
 
 impl PlannedNodes for CommandDb {
@@ -116,7 +121,13 @@ mod tests {
     fn the_command_target_refuses_churn_and_disk_faults_and_takes_the_rest() {
         let target = tiny_kv();
         for kind in NemesisKind::every() {
-            let refused = kind == NemesisKind::Membership || kind.needs_power_loss_fs();
+            let refused = matches!(
+                kind,
+                NemesisKind::Membership
+                    | NemesisKind::ClientPartition
+                    | NemesisKind::PowerLoss
+                    | NemesisKind::DiskError
+            );
             assert_eq!(target.check_nemeses(&[kind]).is_err(), refused, "{kind:?}");
         }
         assert!(target.replay_args().contains("--db command --db-config"));

@@ -78,6 +78,9 @@ impl EtcdOptions {
 struct MemberPlan {
     peer_addr: SocketAddr,
     client_addr: SocketAddr,
+    /// Where clients dial this member: `client_addr`, or the fault proxy's listener of the
+    /// clients' link to it (see [`EtcdDb::route_clients`]).
+    client_route: SocketAddr,
     /// The peer address the other members dial (the proxy's listener in a real run).
     advertise: SocketAddr,
     data_dir: PathBuf,
@@ -108,6 +111,7 @@ impl EtcdDb {
                 let plan = MemberPlan {
                     peer_addr: addrs[2 * index],
                     client_addr: addrs[2 * index + 1],
+                    client_route: addrs[2 * index + 1],
                     advertise: addrs[2 * index],
                     data_dir: options.dir.join(format!("data-{id}")),
                     log: options.dir.join(format!("node-{id}.log")),
@@ -145,6 +149,14 @@ impl EtcdDb {
             plan.advertise = advertise(id);
         }
         Ok(())
+    }
+
+    /// Sets where clients dial each member (say, the fault proxy's client links): every client
+    /// made from now on.
+    pub fn route_clients(&mut self, route: impl Fn(NodeId) -> SocketAddr) {
+        for (&id, plan) in self.plans.iter_mut() {
+            plan.client_route = route(id);
+        }
     }
 
     /// The address member `node` serves clients on.
@@ -393,7 +405,7 @@ impl Db for EtcdDb {
 
     fn client(&self, profile: ClientProfile) -> Box<dyn DbClient> {
         let home = self.clients_made.fetch_add(1, Ordering::Relaxed);
-        let members = self.plans.iter().map(|(&id, p)| (id, p.client_addr));
+        let members = self.plans.iter().map(|(&id, p)| (id, p.client_route));
         let serializable = self.options.serializable_reads && profile == ClientProfile::Workload;
         Box::new(
             EtcdClient::new(members.collect(), profile, home).with_serializable_reads(serializable),

@@ -143,6 +143,19 @@ impl PlannedNodes for EtcdDb {
         })
     }
 
+    fn client_addrs_by_node(&self) -> BTreeMap<NodeId, SocketAddr> {
+        // Every planned node, spares included.
+        EtcdDb::peer_addrs(self)
+            .into_keys()
+            .filter_map(|node| Some((node, EtcdDb::client_addr(self, node)?)))
+            .collect()
+    }
+
+    fn route_clients(&mut self, route: &dyn Fn(NodeId) -> SocketAddr) -> Result<(), DbError> {
+        EtcdDb::route_clients(self, route);
+        Ok(())
+    }
+
     fn into_db(self: Box<Self>) -> Box<dyn Db> {
         self
     }

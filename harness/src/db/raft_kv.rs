@@ -85,6 +85,9 @@ impl RaftKvOptions {
 struct NodePlan {
     peer_addr: SocketAddr,
     client_addr: SocketAddr,
+    /// Where clients dial this node: `client_addr`, or the fault proxy's listener of the
+    /// clients' link to it (see [`RaftKv::route_clients`]).
+    client_route: SocketAddr,
     /// What this node dials for each other node.
     routes: BTreeMap<NodeId, SocketAddr>,
     data_dir: PathBuf,
@@ -131,6 +134,7 @@ impl RaftKv {
                 NodePlan {
                     peer_addr: addrs[2 * index],
                     client_addr: addrs[2 * index + 1],
+                    client_route: addrs[2 * index + 1],
                     routes: BTreeMap::new(),
                     data_dir: options.dir.join(format!("data-{id}")),
                     log: options.dir.join(format!("node-{id}.log")),
@@ -224,6 +228,14 @@ impl RaftKv {
         }
     }
 
+    /// Sets where clients dial each node (say, the fault proxy's client links): every client
+    /// made from now on, and the client addresses the nodes give as leader hints.
+    pub fn route_clients(&mut self, route: impl Fn(NodeId) -> SocketAddr) {
+        for (&id, plan) in self.plans.iter_mut() {
+            plan.client_route = route(id);
+        }
+    }
+
     /// The address node `node` serves clients on.
     pub fn client_addr(&self, node: NodeId) -> Option<SocketAddr> {
         self.plans.get(&node).map(|p| p.client_addr)
@@ -296,7 +308,7 @@ impl RaftKv {
                 .iter()
                 .map(|(&id, &addr)| (id, if id == node { plan.peer_addr } else { addr })),
         );
-        let client_peers = list(&mut self.plans.iter().map(|(&id, p)| (id, p.client_addr)));
+        let client_peers = list(&mut self.plans.iter().map(|(&id, p)| (id, p.client_route)));
         let mut command = Command::new(&self.options.binary);
         command
             .arg("serve")
@@ -483,7 +495,7 @@ impl Db for RaftKv {
     fn client(&self, profile: ClientProfile) -> Box<dyn DbClient> {
         // Homes are the initial nodes (a spare may never start).
         let home = self.clients_made.fetch_add(1, Ordering::Relaxed) % self.options.nodes.max(1);
-        let cluster = self.plans.iter().map(|(&id, p)| (id, p.client_addr));
+        let cluster = self.plans.iter().map(|(&id, p)| (id, p.client_route));
         Box::new(RaftKvClient::new(cluster.collect(), profile, home))
     }
 
@@ -563,7 +575,7 @@ impl Db for RaftKv {
         &self,
         change: MembershipChange,
     ) -> BoxFuture<'static, Result<(), DbError>> {
-        let addrs = |node: NodeId| self.plans.get(&node).map(|p| (p.peer_addr, p.client_addr));
+        let addrs = |node: NodeId| self.plans.get(&node).map(|p| (p.peer_addr, p.client_route));
         let request = match change {
             MembershipChange::AddLearner(id) => match addrs(id) {
                 Some((peer, client)) => AdminRequest::AddLearner {

@@ -107,6 +107,19 @@ impl PlannedNodes for RaftKv {
         RaftKv::use_power_loss_fs(self)
     }
 
+    fn client_addrs_by_node(&self) -> BTreeMap<NodeId, SocketAddr> {
+        // Every planned node, spares included.
+        RaftKv::peer_addrs(self)
+            .into_keys()
+            .filter_map(|node| Some((node, RaftKv::client_addr(self, node)?)))
+            .collect()
+    }
+
+    fn route_clients(&mut self, route: &dyn Fn(NodeId) -> SocketAddr) -> Result<(), DbError> {
+        RaftKv::route_clients(self, route);
+        Ok(())
+    }
+
     fn into_db(self: Box<Self>) -> Box<dyn Db> {
         self
     }

@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use super::members::{member_links, members_at};
 use super::resolved::Resolved;
 use super::schedule::{
-    isolate, links_out_of, node_list, Fault, Lane, Link, NodeId, PartitionShape, Schedule, Step,
-    Targets,
+    client_links, isolate, links_out_of, node_list, Fault, Lane, Link, NodeId, PartitionShape,
+    Schedule, Step, Targets,
 };
 use crate::db::Db;
 use crate::proxy::{LinkId, LinkState, ProxyHandle};
@@ -275,6 +275,24 @@ impl NemesisRunner {
                     "stale-links out of {detail} (pass {pass_ms}ms, stall {stall_ms}/{long_stall_ms}ms, release {release_ms}ms)"
                 )
             }
+            Fault::ClientPartition {
+                targets,
+                replies_only,
+            } => {
+                let (nodes, detail) = self.resolve_targets(targets).await;
+                let links = client_links(nodes[0], *replies_only);
+                // Held both ways, as a partition; replies dropped, so each client times out.
+                let drop = *replies_only;
+                self.cluster
+                    .set_links(&links, LinkState::Blackhole { drop });
+                applied.links = links;
+                applied.nodes = nodes;
+                if *replies_only {
+                    format!("client-reply-loss: replies of {detail} to the clients dropped")
+                } else {
+                    format!("client-partition: clients cut from {detail}")
+                }
+            }
             Fault::Kill { targets } | Fault::Pause { targets } => {
                 let (nodes, detail) = self.resolve_targets(targets).await;
                 let kill = matches!(fault, Fault::Kill { .. });
@@ -335,7 +353,8 @@ impl NemesisRunner {
             Fault::Partition { .. }
             | Fault::Delay { .. }
             | Fault::Loss { .. }
-            | Fault::Stale { .. } => {
+            | Fault::Stale { .. }
+            | Fault::ClientPartition { .. } => {
                 self.cluster.set_links(&applied.links, LinkState::Pass);
                 format!("healed {} links", applied.links.len())
             }

@@ -66,6 +66,13 @@ pub enum NemesisKind {
     /// with `EIO`; the node must stop. Restarted (its disk healed) when the fault ends. Process
     /// lane. Opt-in.
     DiskError,
+    /// Client-side faults (see [`Fault::ClientPartition`]): cut the clients from one node both
+    /// ways while its peer links stay healthy, or drop only its replies to the clients (the write
+    /// happens, the client never hears: it retries, or gives up with an indefinite result), on
+    /// the leader or a random node. Real runs put the clients' links behind the fault proxy when
+    /// this is named. Opt-in: `all` leaves it out, so seeds documented with `all` keep their
+    /// schedules.
+    ClientPartition,
 }
 
 impl NemesisKind {
@@ -78,7 +85,7 @@ impl NemesisKind {
     ];
 
     /// Single kinds that a run only uses when named (`all` leaves them out).
-    pub const OPT_IN: [NemesisKind; 1] = [NemesisKind::StaleLinks];
+    pub const OPT_IN: [NemesisKind; 2] = [NemesisKind::StaleLinks, NemesisKind::ClientPartition];
 
     /// The composed kinds: timed sequences of single faults.
     pub const COMPOSED: [NemesisKind; 2] = [NemesisKind::LagKill, NemesisKind::Diverge];
@@ -129,13 +136,14 @@ impl NemesisKind {
             NemesisKind::StaleLinks => "stale-links",
             NemesisKind::PowerLoss => "power-loss",
             NemesisKind::DiskError => "disk-error",
+            NemesisKind::ClientPartition => "client-partition",
         }
     }
 }
 
 /// A nemesis name that is not one of [`NemesisKind::every`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, stale-links, lag-kill, diverge, membership, power-loss, disk-error (or none, or all: partition, kill, pause, delay)")]
+#[error("unknown nemesis {0:?}: expected a comma-separated list of partition, kill, pause, delay, stale-links, client-partition, lag-kill, diverge, membership, power-loss, disk-error (or none, or all: partition, kill, pause, delay)")]
 pub struct UnknownNemesis(pub String);
 
 impl FromStr for NemesisKind {
@@ -220,6 +228,20 @@ pub enum PartitionShape {
 /// One directed link `from -> to`.
 pub type Link = (NodeId, NodeId);
 
+/// The id that stands for the workload's clients in a [`Link`] (no node has it: node ids start
+/// at 1): `(CLIENTS, 2)` carries the clients' requests to node 2, `(2, CLIENTS)` node 2's replies.
+pub const CLIENTS: NodeId = 0;
+
+/// The links between the clients and `node` that a [`Fault::ClientPartition`] changes: both
+/// ways, or only `node -> clients` (the replies).
+pub fn client_links(node: NodeId, replies_only: bool) -> Vec<Link> {
+    if replies_only {
+        vec![(node, CLIENTS)]
+    } else {
+        vec![(CLIENTS, node), (node, CLIENTS)]
+    }
+}
+
 /// Which nodes a process fault hits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -293,6 +315,15 @@ pub enum Fault {
     /// The next fsync of the targets' files fails with `EIO` (each should stop on it); when the
     /// fault ends the disk error is disarmed and stopped targets are restarted.
     DiskError { targets: Targets },
+    /// Client-side: the clients' links to the target node (resolved when the fault starts; one
+    /// node) are cut, its peer links untouched. `replies_only: false`: both ways, bytes held (as
+    /// a partition); `replies_only: true`: only `node -> clients`, bytes dropped, so requests
+    /// arrive and take effect but no answer comes back (the client times out: `info`). The links
+    /// are [`client_links`]; named `client-partition` and `client-reply-loss` in the history.
+    ClientPartition {
+        targets: Targets,
+        replies_only: bool,
+    },
 }
 
 impl Fault {
@@ -304,6 +335,7 @@ impl Fault {
             Fault::Pause { .. } => NemesisKind::Pause,
             Fault::Delay { .. } | Fault::Loss { .. } => NemesisKind::Delay,
             Fault::Stale { .. } => NemesisKind::StaleLinks,
+            Fault::ClientPartition { .. } => NemesisKind::ClientPartition,
             Fault::AddLearner
             | Fault::Promote
             | Fault::Remove { .. }
@@ -323,6 +355,13 @@ impl Fault {
             Fault::Delay { .. } => "delay",
             Fault::Loss { .. } => "loss",
             Fault::Stale { .. } => "stale-links",
+            Fault::ClientPartition {
+                replies_only: false,
+                ..
+            } => "client-partition",
+            Fault::ClientPartition {
+                replies_only: true, ..
+            } => "client-reply-loss",
             Fault::AddLearner => "add-learner",
             Fault::Promote => "promote",
             Fault::Remove { .. } => "remove",
@@ -364,6 +403,14 @@ impl fmt::Display for Fault {
                 "stale-links out of {} (pass {pass_ms}ms, stall {stall_ms}/{long_stall_ms}ms, release {release_ms}ms)",
                 targets(source)
             ),
+            Fault::ClientPartition {
+                targets: t,
+                replies_only: false,
+            } => write!(f, "client-partition: clients cut from {}", targets(t)),
+            Fault::ClientPartition {
+                targets: t,
+                replies_only: true,
+            } => write!(f, "client-reply-loss: replies of {} dropped", targets(t)),
             Fault::AddLearner => write!(f, "add-learner"),
             Fault::Promote => write!(f, "promote"),
             Fault::Remove { targets: t } => write!(f, "remove voter {}", targets(t)),
@@ -493,6 +540,7 @@ impl Lane {
             NemesisKind::Partition
             | NemesisKind::Delay
             | NemesisKind::StaleLinks
+            | NemesisKind::ClientPartition
             | NemesisKind::LagKill
             | NemesisKind::Diverge => Lane::Network,
             NemesisKind::Kill
@@ -785,6 +833,14 @@ fn random_fault(rng: &mut ChaCha8Rng, kind: NemesisKind, nodes: &[NodeId]) -> Fa
         }
         NemesisKind::DiskError => Fault::DiskError {
             targets: Targets::Nodes(vec![nodes[rng.random_range(0..nodes.len())]]),
+        },
+        NemesisKind::ClientPartition => Fault::ClientPartition {
+            targets: if rng.random_bool(0.5) {
+                Targets::Leader
+            } else {
+                Targets::Nodes(vec![nodes[rng.random_range(0..nodes.len())]])
+            },
+            replies_only: rng.random_bool(0.5),
         },
         NemesisKind::Delay => {
             let links = random_links(rng, nodes);

@@ -68,9 +68,15 @@ impl Shared {
         Some(*slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
-    /// The current target of any link into `to` (they share one with destination listeners).
+    /// The current target of any link into `to` from another destination (they share one with
+    /// destination listeners; a link of its own, such as a client's, may have another target).
     pub fn target_of_node(&self, to: u64) -> Option<SocketAddr> {
-        let link = self.targets.keys().filter(|link| link.to == to).min()?;
+        let from_destination = |from: u64| self.senders.values().any(|&node| node == from);
+        let link = self
+            .targets
+            .keys()
+            .filter(|link| link.to == to && from_destination(link.from))
+            .min()?;
         self.target(*link)
     }
 }
@@ -119,7 +125,18 @@ impl Proxy {
         config: ProxyConfig,
         destinations: Vec<DestinationSpec>,
     ) -> Result<ProxyHandle, ProxyError> {
-        let mut listeners = Vec::with_capacity(destinations.len());
+        Proxy::start_by_destination_and_links(config, destinations, Vec::new()).await
+    }
+
+    /// [`Proxy::start_by_destination`], plus one listener per link of `links` (say, the
+    /// clients' links to each node), each on its own as with [`Proxy::start_with`]. A link of
+    /// `links` must not join two destinations.
+    pub async fn start_by_destination_and_links(
+        config: ProxyConfig,
+        destinations: Vec<DestinationSpec>,
+        links: Vec<LinkSpec>,
+    ) -> Result<ProxyHandle, ProxyError> {
+        let mut listeners = Vec::with_capacity(destinations.len() + links.len());
         let mut bound = BTreeMap::new();
         for spec in &destinations {
             let (listener, local) = bind(LinkId::new(spec.to, spec.to), spec.listen).await?;
@@ -136,6 +153,15 @@ impl Proxy {
                 addrs.insert(link, bound[&spec.to]);
                 targets.insert(link, spec.target);
             }
+        }
+        for spec in &links {
+            if addrs.contains_key(&spec.link) {
+                return Err(ProxyError::DuplicateLink(spec.link));
+            }
+            let (listener, local) = bind(spec.link, spec.listen).await?;
+            addrs.insert(spec.link, local);
+            targets.insert(spec.link, spec.target);
+            listeners.push((ListenerRole::Link(spec.link), listener));
         }
         let senders = bound
             .iter()

@@ -26,6 +26,8 @@
 //! Nodes with one advertised peer address that every other node dials (etcd) get one listener per
 //! destination instead ([`Proxy::start_by_destination`]): the connection's first HTTP request names
 //! its sender (`sniff`), which puts it on its link; from there it is like any other connection.
+//! [`Proxy::start_by_destination_and_links`] adds per-link listeners beside them (the clients'
+//! links of a run with client faults).
 //! `ProxyHandle::set_target` re-points a link at a restarted node. Dropping the [`ProxyHandle`]
 //! stops every task.
 //!

@@ -1,7 +1,12 @@
 //! Before a run starts anything: the fault schedule, planned from the seed, and the cluster it
 //! will act on (the target's nodes, planned but not started, with every peer link routed through the fault
-//! proxy, on ports that do not collide; spare nodes for membership churn included).
+//! proxy, on ports that do not collide; spare nodes for membership churn included). When the
+//! schedule can cut clients (`client-partition`), the clients' links to every node go through the
+//! proxy too: one listener per link `clients -> node` (the pseudo-node id
+//! [`CLIENTS`](crate::nemesis::schedule::CLIENTS)), which every workload client and final read
+//! dials; the nemesis's leader probes still go to the nodes directly.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -10,7 +15,8 @@ use anyhow::Context;
 use super::options::RunOptions;
 use super::target::{NodePlan, PeerRouting, PlannedNodes, Target};
 use crate::artifacts::RunDir;
-use crate::nemesis::{Cluster, Fault, Schedule, ScheduleOptions};
+use crate::nemesis::schedule::CLIENTS;
+use crate::nemesis::{Cluster, Fault, NemesisKind, Schedule, ScheduleOptions};
 use crate::proxy::{DestinationSpec, LinkId, LinkSpec, Proxy, ProxyConfig, ProxyHandle};
 
 /// The run's fault schedule: a pure function of its options.
@@ -32,6 +38,11 @@ pub fn spare_count(schedule: &Schedule) -> usize {
         .iter()
         .filter(|step| matches!(step.fault, Fault::AddLearner | Fault::Replace { .. }))
         .count()
+}
+
+/// True when the run puts its clients' links behind the proxy: a nemesis that cuts them is named.
+pub fn routes_clients(options: &RunOptions) -> bool {
+    options.nemesis.contains(&NemesisKind::ClientPartition)
 }
 
 /// How many times the nodes' ports are chosen again when the proxy took one of them.
@@ -66,7 +77,7 @@ pub async fn set_up_cluster(
                         "putting the nodes' data directories on the power-loss file system",
                     )?;
                 }
-                return route_through(nodes, proxy);
+                return route_through(nodes, proxy, routes_clients(options));
             }
             Some(addr) => {
                 tracing::info!(%addr, attempt, "the proxy took a node's port; choosing ports again");
@@ -99,6 +110,7 @@ async fn plan_nodes_and_proxy(
     };
     // Every planned node, spares included: a spare's links exist before it starts.
     let peers = nodes.peer_addrs();
+    let clients = client_links(options, target, nodes.as_ref())?;
     let proxy = match nodes.routing() {
         PeerRouting::PerLink => {
             let mut links = Vec::new();
@@ -109,6 +121,7 @@ async fn plan_nodes_and_proxy(
                     }
                 }
             }
+            links.extend(clients);
             Proxy::start_with(config, links).await
         }
         PeerRouting::PerDestination => {
@@ -116,15 +129,53 @@ async fn plan_nodes_and_proxy(
                 .iter()
                 .map(|(&to, &target)| DestinationSpec::loopback(to, target))
                 .collect();
-            Proxy::start_by_destination(config, destinations).await
+            Proxy::start_by_destination_and_links(config, destinations, clients).await
         }
     }
     .context("starting the fault proxy")?;
     Ok((nodes, proxy))
 }
 
-/// Points every node's peers at the proxy listener of its link.
-fn route_through(mut nodes: Box<dyn PlannedNodes>, proxy: ProxyHandle) -> anyhow::Result<Cluster> {
+/// The proxy's listeners of the clients' links, `clients -> node` for every planned node, when
+/// the run routes its clients (none otherwise).
+fn client_links(
+    options: &RunOptions,
+    target: &dyn Target,
+    nodes: &dyn PlannedNodes,
+) -> anyhow::Result<Vec<LinkSpec>> {
+    if !routes_clients(options) {
+        return Ok(Vec::new());
+    }
+    let addrs: BTreeMap<_, _> = nodes.client_addrs_by_node();
+    if addrs.is_empty() {
+        anyhow::bail!(
+            "--nemesis client-partition: {} does not give its client addresses by node, so its \
+             clients cannot be put behind the fault proxy",
+            target.name()
+        );
+    }
+    Ok(addrs
+        .into_iter()
+        .map(|(node, addr)| LinkSpec::loopback(LinkId::new(CLIENTS, node), addr))
+        .collect())
+}
+
+/// Points every node's peers (and, when the run routes them, the clients) at the proxy
+/// listener of its link.
+fn route_through(
+    mut nodes: Box<dyn PlannedNodes>,
+    proxy: ProxyHandle,
+    clients: bool,
+) -> anyhow::Result<Cluster> {
+    if clients {
+        nodes
+            .route_clients(&|node| {
+                proxy
+                    .addr(LinkId::new(CLIENTS, node))
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+            })
+            .context("routing the clients through the fault proxy")?;
+    }
     nodes
         .route_peers(&|from, to| {
             proxy

@@ -1,6 +1,7 @@
 //! The system a run tortures, as the run sees it: [`Target`] plans the nodes in the run directory
-//! (starting nothing), and the planned nodes ([`PlannedNodes`]) give the peer addresses to put
-//! behind the fault proxy and take the proxy's addresses back, then become the run's [`Db`].
+//! (starting nothing), and the planned nodes ([`PlannedNodes`]) give the peer addresses (and,
+//! for client faults, the client addresses) to put behind the fault proxy and take the proxy's
+//! addresses back, then become the run's [`Db`].
 //! [`super::run`] takes any target; the systems gauntlet knows implement it beside their `Db`.
 
 use std::collections::BTreeMap;
@@ -58,6 +59,20 @@ pub trait PlannedNodes: Send {
             db: "this target",
             what: "the power-loss file system",
         })
+    }
+    /// The address each planned node (spares included) serves clients on, by id: the targets
+    /// of the proxy's client links when a run routes its clients (a `client-partition` nemesis).
+    /// Empty by default: the target's clients cannot be put behind the proxy.
+    fn client_addrs_by_node(&self) -> BTreeMap<NodeId, SocketAddr> {
+        BTreeMap::new()
+    }
+    /// Takes the proxy's client addresses: `route(node)` is where clients must dial to reach
+    /// `node` (every client `Db::client` makes from now on, and whatever the nodes tell clients
+    /// about each other). Called only when the run routes its clients, before any node starts.
+    /// Default: nothing (clients dial the nodes).
+    fn route_clients(&mut self, route: &dyn Fn(NodeId) -> SocketAddr) -> Result<(), DbError> {
+        let _ = route;
+        Ok(())
     }
     /// The nodes as the run's `Db`.
     fn into_db(self: Box<Self>) -> Box<dyn Db>;

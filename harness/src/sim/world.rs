@@ -413,6 +413,14 @@ impl World {
                 );
                 Applied::Stale(links, sources)
             }
+            // The simulator's clients reach the nodes outside its network model: nothing to cut.
+            Fault::ClientPartition { .. } => Applied::Member(
+                format!(
+                    "{} skipped: the simulator has no client links",
+                    fault.name()
+                ),
+                Vec::new(),
+            ),
             Fault::AddLearner
             | Fault::Promote
             | Fault::Remove { .. }

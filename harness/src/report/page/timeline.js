@@ -3,6 +3,11 @@
 // place, and fills #render-summary with what it drew (for tests and scripts).
 (function () {
   'use strict';
+
+  // A node a fault names, as `n3`; id 0 stands for the workload's clients (client faults).
+  function targetName(n) {
+    return n === 0 ? 'clients' : 'n' + n;
+  }
   var D = JSON.parse(document.getElementById('timeline-data').textContent);
   var S = D.s;
   var ops = D.ops;
@@ -248,7 +253,7 @@
       if (w > 30) {
         ctx.save(); ctx.beginPath(); ctx.rect(x0, y, w, FAULT_ROW); ctx.clip();
         ctx.fillStyle = '#111';
-        var label = f.name + (f.targets.length ? ' ' + f.targets.map(function (n) { return 'n' + n; }).join(',') : '');
+        var label = f.name + (f.targets.length ? ' ' + f.targets.map(targetName).join(',') : '');
         ctx.fillText(label, x0 + 3, y + FAULT_ROW - 4);
         ctx.restore();
       }
@@ -529,7 +534,7 @@
       if (hits.length) {
         res.text = hits.map(function (f) {
           return f.name + ' ' + fmtTime(f.s) + ' to ' + (f.e === null ? 'the end (never ended)' : fmtTime(f.e)) + '\n' + f.desc +
-            (f.targets.length ? '\ntargets: ' + f.targets.map(function (n) { return 'n' + n; }).join(', ') : '');
+            (f.targets.length ? '\ntargets: ' + f.targets.map(targetName).join(', ') : '');
         }).join('\n\n');
       }
     }
