@@ -83,23 +83,23 @@ pub struct SimArgs {
     /// Seconds the checker may spend per run before answering "unknown".
     #[arg(long, default_value_t = 30.0)]
     pub check_timeout: f64,
-    /// Byte budget of one AppendEntries (default: the server's 1 MiB).
+    /// Byte budget of one AppendEntries (the server's budget unless set).
     #[arg(long, default_value_t = 1 << 20)]
     pub max_msg_bytes: usize,
-    /// Chance that a peer message is lost (default 0.01).
+    /// Chance that a peer message is lost.
     #[arg(long, default_value_t = 0.01)]
     pub loss: f64,
-    /// Chance that a peer message is held up to 300 ms, so later ones overtake it (default 0.02).
+    /// Chance that a peer message is held up to 300 ms, so later ones overtake it.
     #[arg(long, default_value_t = 0.02)]
     pub slow: f64,
-    /// Chance that a peer message is delivered twice (default 0.02).
+    /// Chance that a peer message is delivered twice.
     #[arg(long, default_value_t = 0.02)]
     pub duplicate: f64,
-    /// The core's window of in-flight AppendEntries per follower (default: the server's 256).
+    /// The core's window of in-flight AppendEntries per follower (the server's window unless set).
     #[arg(long, default_value_t = 256)]
     pub max_inflight_msgs: usize,
-    /// Bytes of snapshot data per InstallSnapshot chunk, at least 1 (the default is the
-    /// server's). Only with `--no-swarm`: swarm testing draws it per seed (16 B to 16 KiB).
+    /// Bytes of snapshot data per InstallSnapshot chunk, at least 1 (the server's size unless
+    /// set). Only with `--no-swarm`: swarm testing draws it per seed (16 B to 16 KiB).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SNAPSHOT_CHUNK_BYTES)]
     pub snapshot_chunk_bytes: usize,
     /// Leader churn: strike each new leader with this chance 0.1-20 ms after its election and after
@@ -111,8 +111,8 @@ pub struct SimArgs {
     /// to and from it are lost) rather than crashing it.
     #[arg(long, default_value_t = 0.25, value_name = "CHANCE")]
     pub churn_isolate: f64,
-    /// Snapshot (and compact the log) every N applied entries, 0 = never; the default is the
-    /// server's. Only with `--no-swarm`: swarm testing draws it per seed.
+    /// Snapshot (and compact the log) every N applied entries, 0 = never (the server's interval
+    /// unless set). Only with `--no-swarm`: swarm testing draws it per seed.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SNAPSHOT_EVERY)]
     pub snapshot_every: u64,
     /// Turn swarm testing off and run every seed in the one world the flags above describe.

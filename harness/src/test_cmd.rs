@@ -29,21 +29,21 @@ use crate::workload::{WorkloadKind, WorkloadOptions};
 pub struct TestArgs {
     /// The system to torture: raft-kv (the nodes built beside gauntlet), etcd (real etcd
     /// members, `--etcd-bin`) or command (any system, started by the commands of a config file,
-    /// `--db-config`; docs/your-system.md). Default: raft-kv.
+    /// `--db-config`; docs/your-system.md).
     #[arg(long, default_value = "raft-kv", value_parser = parse_db)]
     pub db: DbKind,
     /// The config file of `--db command`: how to start a node, when it is ready, how clients
     /// talk to it (docs/your-system.md). No default; required with `--db command`.
     #[arg(long, value_name = "FILE")]
     pub db_config: Option<PathBuf>,
-    /// The `etcd` executable for `--db etcd` (default: `etcd` on PATH; Debian's etcd-server
-    /// installs /usr/bin/etcd).
+    /// The `etcd` executable for `--db etcd`: a path, or a name looked up on PATH (Debian's
+    /// etcd-server installs /usr/bin/etcd).
     #[arg(long, default_value = "etcd")]
     pub etcd_bin: PathBuf,
     /// How the workload reads with `--db etcd`: linearizable (through Raft) or serializable
     /// (served by the member asked, stale by design when it is cut off; final reads stay
     /// linearizable). raft-kv refuses serializable (its stale reads are `--unsafe-bug
-    /// stale-read`). Default: linearizable.
+    /// stale-read`).
     #[arg(long, default_value = "linearizable", value_parser = parse_read_consistency)]
     pub read_consistency: ReadConsistency,
     /// Number of nodes (five as in Jepsen: majorities of three, room for every partition
@@ -63,8 +63,7 @@ pub struct TestArgs {
     /// `membership` adds spare nodes as learners, promotes them, removes and replaces voters.
     /// `client-partition` puts the clients' links behind the fault proxy and cuts them from one
     /// node, or drops only that node's replies. `power-loss` and `disk-error` put each node's
-    /// data directory on the harness's FUSE file system (root and /dev/fuse needed). Default:
-    /// partition,kill.
+    /// data directory on the harness's FUSE file system (root and /dev/fuse needed).
     #[arg(long, default_value = "partition,kill", value_parser = parse_nemesis)]
     pub nemesis: NemesisList,
     /// Mean seconds a fault lasts, and between faults.
