@@ -14,17 +14,6 @@ use serde_json::Value;
 
 const GAUNTLET: &str = env!("CARGO_BIN_EXE_gauntlet");
 
-fn etcd_installed() -> bool {
-    let found = Command::new("etcd")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        println!("SKIPPED: etcd not installed (apt-get install etcd-server)");
-    }
-    found
-}
-
 /// `gauntlet bench` with `args`, its clusters in `dir`.
 fn bench(dir: &Path, args: &[&str]) -> Output {
     Command::new(GAUNTLET)
@@ -255,7 +244,7 @@ fn an_interrupted_bench_leaves_no_node_behind() {
 
 #[test]
 fn a_short_etcd_bench_completes_operations_and_reports_json() {
-    if !etcd_installed() {
+    if !support::etcd_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -208,12 +208,7 @@ fn a_correct_run_with_client_faults_is_valid_and_names_the_links() {
 
 #[test]
 fn an_etcd_run_with_client_faults_is_valid() {
-    let found = Command::new("etcd")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        println!("SKIPPED: etcd not installed (apt-get install etcd-server)");
+    if !support::etcd_installed() {
         return;
     }
     let store = tempfile::tempdir().unwrap();

@@ -8,7 +8,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,14 +34,10 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn python3_present() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        println!("SKIPPED: python3 not installed (apt-get install python3); tiny_kv.py needs it");
-    }
-    found
+    support::program_present(
+        "python3",
+        "python3 not installed (apt-get install python3); tiny_kv.py needs it",
+    )
 }
 
 /// Three tiny-kv nodes from config `name`, started, in a fresh temporary directory.

@@ -16,17 +16,6 @@ use harness::db::{guard, ports, ClientProfile, Db, DbClient, KvReply, NodeId};
 use raft::client::ErrorKind;
 use raft::kv::Op;
 
-fn etcd_installed() -> bool {
-    let found = Command::new("etcd")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        println!("SKIPPED: etcd not installed (apt-get install etcd-server)");
-    }
-    found
-}
-
 /// Live (not zombie) processes whose command line mentions `marker`.
 fn live_processes_naming(marker: &str) -> Vec<u32> {
     support::live_processes_where(|cmdline| cmdline.contains(marker))
@@ -71,7 +60,7 @@ async fn leaders(db: &EtcdDb) -> Vec<NodeId> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_members_serve_every_operation_and_survive_kill_restart_and_wipe() {
-    if !etcd_installed() {
+    if !support::etcd_installed() {
         return;
     }
     guard::install_panic_hook();
@@ -274,7 +263,7 @@ fn child_starts_members_and_waits_to_be_killed() {
 
 #[test]
 fn members_die_when_gauntlet_is_killed() {
-    if !etcd_installed() {
+    if !support::etcd_installed() {
         return;
     }
     let token = format!("gauntlet-etcd-orphan-test-{}", std::process::id());

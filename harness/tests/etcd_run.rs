@@ -20,17 +20,6 @@ use raft::kv::Op;
 
 const GAUNTLET: &str = env!("CARGO_BIN_EXE_gauntlet");
 
-fn etcd_installed() -> bool {
-    let found = Command::new("etcd")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        println!("SKIPPED: etcd not installed (apt-get install etcd-server)");
-    }
-    found
-}
-
 fn gauntlet_etcd(store: &Path, args: &[&str]) -> std::process::Output {
     Command::new(GAUNTLET)
         .args(["test", "--db", "etcd", "--nodes", "3", "--store"])
@@ -91,7 +80,7 @@ async fn until_ok(client: &mut dyn DbClient, op: Op, within: Duration) -> KvRepl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn isolating_the_leader_through_the_proxy_elects_another_and_healing_restores_it() {
-    if !etcd_installed() {
+    if !support::etcd_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -190,7 +179,7 @@ async fn isolating_the_leader_through_the_proxy_elects_another_and_healing_resto
 
 #[test]
 fn a_short_etcd_run_with_every_fault_passes_and_keeps_each_members_log() {
-    if !etcd_installed() {
+    if !support::etcd_installed() {
         return;
     }
     let store = tempfile::tempdir().unwrap();
@@ -235,7 +224,7 @@ fn a_short_etcd_run_with_every_fault_passes_and_keeps_each_members_log() {
 
 #[test]
 fn serializable_etcd_reads_under_partitions_are_caught_as_stale() {
-    if !etcd_installed() {
+    if !support::etcd_installed() {
         return;
     }
     let store = tempfile::tempdir().unwrap();

@@ -152,3 +152,21 @@ pub fn live_processes_where(matches: impl Fn(&str) -> bool) -> Vec<u32> {
         })
         .collect()
 }
+
+/// True when `program --version` runs and succeeds; otherwise prints `SKIPPED: <why>` (so a test
+/// that needs the program says it did not run, rather than passing silently) and returns false.
+pub fn program_present(program: &str, why: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        println!("SKIPPED: {why}");
+    }
+    found
+}
+
+/// [`program_present`] for etcd, which the etcd tests need.
+pub fn etcd_installed() -> bool {
+    program_present("etcd", "etcd not installed (apt-get install etcd-server)")
+}
