@@ -3,6 +3,7 @@
 //! ([`super::edn_fast`], [`super::jsonl_fast`]) and paired with its invocation as it is read, so
 //! no [`crate::history::Event`] vector is built and a completion costs no `String` (its function
 //! and key are compared with its invocation's in place; only a value it returns is kept).
+//! Inputs from [`TWO_THREADS_FROM`] bytes are scanned on two threads, then paired in order.
 //!
 //! It reads only what those scanners read (one plain map or object a line, Jepsen EDN,
 //! Porcupine's KV log or the native JSON Lines with an optional header line) and only well-formed
