@@ -3,6 +3,7 @@
 //! ([`super::edn_fast`], [`super::jsonl_fast`]) and paired with its invocation as it is read, so
 //! no [`crate::history::Event`] vector is built and a completion costs no `String` (its function
 //! and key are compared with its invocation's in place; only a value it returns is kept).
+//! Inputs from [`TWO_THREADS_FROM`] bytes are scanned on two threads, then paired in order.
 //!
 //! It reads only what those scanners read (one plain map or object a line, Jepsen EDN,
 //! Porcupine's KV log or the native JSON Lines with an optional header line) and only well-formed
@@ -79,11 +80,89 @@ pub fn read_paired(bytes: &[u8], format: Option<Format>) -> Option<PairedHistory
     })
 }
 
+/// Inputs from this size are scanned on two threads: the head is scanned and paired on one while
+/// the tail is scanned on the other, then the tail's events are paired in order. Smaller inputs
+/// are read on one thread.
+const TWO_THREADS_FROM: usize = 1 << 20;
+
+/// Where the tail starts: just after the first line end from 40% of `bytes` on (the head thread
+/// also pairs, so it takes the smaller share). `None` when the input is small or has no such line
+/// end.
+fn tail_start(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < TWO_THREADS_FROM {
+        return None;
+    }
+    let from = bytes.len() * 2 / 5;
+    memchr::memchr(b'\n', &bytes[from..]).map(|at| from + at + 1)
+}
+
+/// Scans `tail` with `scan` (given a sink for its events) on another thread while `head` runs
+/// here, then pairs the tail's events in order. `None` when either fails.
+fn two_threads<'a, H, T>(
+    pairer: &mut Pairer<'a>,
+    tail: &'a str,
+    head: impl FnOnce(&mut Pairer<'a>) -> Option<H> + Send,
+    scan: impl FnOnce(&mut dyn FnMut(ScannedEvent<'a>, usize) -> Option<()>) -> Option<T> + Send,
+) -> Option<(H, T)>
+where
+    H: Send,
+    T: Send,
+{
+    let (head_result, tail_result) = rayon::join(
+        || head(pairer),
+        || {
+            let lines = memchr::memchr_iter(b'\n', tail.as_bytes()).count() + 1;
+            let mut events = Vec::with_capacity(lines);
+            let result = scan(&mut |event, line| {
+                events.push((event, line));
+                Some(())
+            })?;
+            Some((result, events))
+        },
+    );
+    let head_result = head_result?;
+    let (tail_result, events) = tail_result?;
+    for (event, line) in events {
+        pairer.push(event, line)?;
+    }
+    Some((head_result, tail_result))
+}
+
 /// Reads one plain operation map after another (blank space, commas and line ends between them),
 /// pairing each; says whether any map had a `:key` entry. `None` at anything else.
+///
+/// A map never spans a line end on this path, so the scan passes every line end between maps and
+/// the text may be split just after any of them.
 fn read_edn<'a>(text: &'a str, key_field: KeyField, pairer: &mut Pairer<'a>) -> Option<bool> {
+    let Some(split) = tail_start(text.as_bytes()) else {
+        return scan_edn(text, 1, key_field, &mut |event, line| {
+            pairer.push(event, line)
+        });
+    };
+    let (head, tail) = text.split_at(split);
+    let tail_line = memchr::memchr_iter(b'\n', head.as_bytes()).count() + 1;
+    let (head_saw, tail_saw) = two_threads(
+        pairer,
+        tail,
+        |pairer| {
+            scan_edn(head, 1, key_field, &mut |event, line| {
+                pairer.push(event, line)
+            })
+        },
+        |sink| scan_edn(tail, tail_line, key_field, sink),
+    )?;
+    Some(head_saw || tail_saw)
+}
+
+/// [`read_edn`]'s scan of `text` (whose first line is `first_line`), each event given to `sink`.
+fn scan_edn<'a>(
+    text: &'a str,
+    first_line: usize,
+    key_field: KeyField,
+    sink: &mut dyn FnMut(ScannedEvent<'a>, usize) -> Option<()>,
+) -> Option<bool> {
     let bytes = text.as_bytes();
-    let (mut offset, mut line) = (0, 1);
+    let (mut offset, mut line) = (0, first_line);
     let mut saw_key_field = false;
     loop {
         match bytes.get(offset) {
@@ -99,7 +178,7 @@ fn read_edn<'a>(text: &'a str, key_field: KeyField, pairer: &mut Pairer<'a>) -> 
                 let op = fast_op(&text[offset..line_end], key_field)?;
                 saw_key_field |= op.has_key_field;
                 offset += op.consumed;
-                pairer.push(op.event, line)?;
+                sink(op.event, line)?;
             }
             Some(_) => return None,
         }
@@ -109,15 +188,39 @@ fn read_edn<'a>(text: &'a str, key_field: KeyField, pairer: &mut Pairer<'a>) -> 
 /// Reads one plain event object a line, pairing each, after an optional header line; returns the
 /// header. `None` at any other line.
 fn read_jsonl<'a>(text: &'a str, pairer: &mut Pairer<'a>) -> Option<Option<Header>> {
+    // The header can only be the first non-blank line: split only when that line is in the head.
+    let split = tail_start(text.as_bytes()).filter(|&at| !text[..at].trim().is_empty());
+    let Some(split) = split else {
+        return scan_jsonl(text, 0, true, &mut |event, line| pairer.push(event, line));
+    };
+    let (head, tail) = text.split_at(split);
+    let tail_number = memchr::memchr_iter(b'\n', head.as_bytes()).count();
+    let (header, _) = two_threads(
+        pairer,
+        tail,
+        |pairer| scan_jsonl(head, 0, true, &mut |event, line| pairer.push(event, line)),
+        |sink| scan_jsonl(tail, tail_number, false, sink),
+    )?;
+    Some(header)
+}
+
+/// [`read_jsonl`]'s scan of `text` (whose first line has the 0-based number `first_number`),
+/// each event given to `sink`; a header is read only when `header_allowed`.
+fn scan_jsonl<'a>(
+    text: &'a str,
+    first_number: usize,
+    header_allowed: bool,
+    sink: &mut dyn FnMut(ScannedEvent<'a>, usize) -> Option<()>,
+) -> Option<Option<Header>> {
     let mut header = None;
-    let mut first = true;
+    let mut first = header_allowed;
     for (number, raw) in text.split('\n').enumerate() {
         let line = raw.trim();
         if line.is_empty() {
             continue;
         }
         match scan_event(line) {
-            Some(event) => pairer.push(event, number + 1)?,
+            Some(event) => sink(event, first_number + number + 1)?,
             None if first => header = Some(read_header_line(line)?),
             None => return None,
         }
@@ -290,6 +393,55 @@ mod tests {
             "\u{feff}  \n",
         ] {
             assert_eq!(read_paired(text.as_bytes(), None), None, "{text}");
+        }
+    }
+
+    /// `unit` repeated until the text is large enough to be read on two threads.
+    fn large(prefix: &str, unit: &str, suffix: &str) -> String {
+        let mut text = prefix.to_string();
+        while text.len() < prefix.len() + TWO_THREADS_FROM {
+            text.push_str(unit);
+        }
+        text + suffix
+    }
+
+    #[test]
+    fn large_histories_read_on_two_threads_agree_with_the_general_path() {
+        let edn = "{:type :invoke, :f :write, :value 3, :process 0}\n\n\
+                   {:type :invoke, :f :read, :value nil, :process 1}, \
+                   {:type :ok, :f :write, :value 3, :process 0}\n\
+                   {:type :info, :f :start, :value nil, :process :nemesis}\n\
+                   {:type :ok, :f :read, :value 3, :process 1}\n";
+        let jsonl = "{\"type\":\"invoke\",\"process\":0,\"f\":\"append\",\"key\":\"k\",\"value\":1}\n\
+                     \n{\"type\":\"ok\",\"process\":0,\"f\":\"append\",\"key\":\"k\",\"value\":1}\n";
+        let header = "{\"version\":1,\"model\":\"list-append\"}\n";
+        let blank_head = " \n".repeat(TWO_THREADS_FROM);
+        for (text, format) in [
+            (large("", edn, ""), None),
+            (large("", jsonl, ""), None),
+            (large(header, jsonl, ""), None),
+            // All blank up to the split: the header is the first line of the tail.
+            (
+                large(&format!("{blank_head}{header}"), jsonl, ""),
+                Some(Format::Jsonl),
+            ),
+        ] {
+            assert!(tail_start(text.as_bytes()).is_some());
+            let fast = read_paired(text.as_bytes(), format).expect("read by the fast path");
+            assert_eq!(Some(&fast), general(text.as_bytes(), format).as_ref());
+            assert!(fast.operations.len() > 1000);
+        }
+        // A broken pairing or an unread line only in the tail is still left to the general path.
+        for text in [
+            large("", edn, "{:type :ok, :f :read, :process 7}\n"),
+            large(
+                "",
+                edn,
+                "{:type :invoke, :f :read, :value 1.5, :process 8}\n",
+            ),
+            large(header, jsonl, header),
+        ] {
+            assert_eq!(read_paired(text.as_bytes(), None), None);
         }
     }
 }
