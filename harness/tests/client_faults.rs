@@ -14,7 +14,6 @@ use std::time::Duration;
 use harness::nemesis::schedule::{client_links, parse_nemesis_list, Targets, CLIENTS};
 use harness::nemesis::{Fault, NemesisKind, Schedule, ScheduleOptions};
 use harness::proxy::{DestinationSpec, LinkId, LinkSpec, LinkState, Proxy, ProxyConfig};
-use support::node_bin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -135,16 +134,7 @@ fn a_reply_loss_lets_the_request_through_and_drops_the_answer() {
 }
 
 fn gauntlet_test(store: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(GAUNTLET)
-        .arg("test")
-        .arg("--store")
-        .arg(store)
-        .arg("--node-bin")
-        .arg(node_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    support::gauntlet_test(store, args).output().unwrap()
 }
 
 fn results(store: &Path) -> serde_json::Value {

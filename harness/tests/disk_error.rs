@@ -10,13 +10,11 @@ mod support;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::process::{Command, Stdio};
 
 use harness::powerloss::{PowerLossFs, PowerLossMount};
 use raft::core::{Entry, EntryKind, HardState};
 use raft::server::RaftStorage;
 use raft::storage::{NodeFs, StorageError, WalOptions};
-use support::node_bin;
 use tempfile::TempDir;
 
 struct Mounted {
@@ -145,15 +143,9 @@ fn a_run_with_disk_errors_stops_the_node_and_restarts_it_on_heal() {
         return;
     }
     let store = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .arg("test")
-        .arg("--store")
-        .arg(store.path())
-        .arg("--node-bin")
-        .arg(node_bin())
-        .args(["--nodes", "3", "--time", "12", "--nemesis-interval", "2"])
+    let args = ["--nodes", "3", "--time", "12", "--nemesis-interval", "2"];
+    let output = support::gauntlet_test(store.path(), &args)
         .args(["--nemesis", "disk-error", "--seed", "1"])
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

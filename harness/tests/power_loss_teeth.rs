@@ -9,24 +9,14 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-
-use support::node_bin;
-
 /// Runs `gauntlet test` on 3 nodes for 20 s with faults every 2 s; its exit code and summary.
 fn run(seed: u64, nemesis: &str, bug: Option<&str>) -> (Option<i32>, String) {
     let store = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    let args = ["--nodes", "3", "--time", "20", "--nemesis-interval", "2"];
+    let mut command = support::gauntlet_test(store.path(), &args);
     command
-        .arg("test")
-        .arg("--store")
-        .arg(store.path())
-        .arg("--node-bin")
-        .arg(node_bin())
-        .args(["--nodes", "3", "--time", "20", "--nemesis-interval", "2"])
         .args(["--nemesis", nemesis])
-        .args(["--seed", &seed.to_string()])
-        .stdin(Stdio::null());
+        .args(["--seed", &seed.to_string()]);
     if let Some(bug) = bug {
         command.args(["--unsafe-bug", bug]);
     }
@@ -87,15 +77,9 @@ fn the_correct_build_passes_power_loss_and_the_history_names_the_nodes() {
         return;
     }
     let store = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .arg("test")
-        .arg("--store")
-        .arg(store.path())
-        .arg("--node-bin")
-        .arg(node_bin())
-        .args(["--nodes", "3", "--time", "20", "--nemesis-interval", "2"])
+    let args = ["--nodes", "3", "--time", "20", "--nemesis-interval", "2"];
+    let output = support::gauntlet_test(store.path(), &args)
         .args(["--nemesis", "power-loss", "--seed", "4"])
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -5,10 +5,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use harness::nemesis::schedule::{parse_nemesis_list, Fault, Schedule, ScheduleOptions};
-use support::node_bin;
 
 const TIME_S: u64 = 15;
 const INTERVAL_S: u64 = 1;
@@ -54,17 +52,11 @@ fn nemesis_events(history: &Path) -> Vec<serde_json::Value> {
 fn a_run_with_membership_churn_passes_and_its_history_shows_the_changes() {
     let seed = churning_seed();
     let store = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .arg("test")
-        .arg("--store")
-        .arg(store.path())
-        .arg("--node-bin")
-        .arg(node_bin())
-        .args(["--nodes", "3", "--time", &TIME_S.to_string()])
+    let output = support::gauntlet_test(store.path(), &["--nodes", "3"])
+        .args(["--time", &TIME_S.to_string()])
         .args(["--nemesis", NEMESIS])
         .args(["--nemesis-interval", &INTERVAL_S.to_string()])
         .args(["--seed", &seed.to_string()])
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -8,29 +8,14 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use harness::run::{RunResults, RunVerdict};
 use harness::verdict::ExitVerdict;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use support::node_bin;
-
-const GAUNTLET: &str = env!("CARGO_BIN_EXE_gauntlet");
-
-fn gauntlet_test(store: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(GAUNTLET);
-    command
-        .arg("test")
-        .arg("--store")
-        .arg(store)
-        .arg("--node-bin")
-        .arg(node_bin())
-        .args(args)
-        .stdin(Stdio::null());
-    command
-}
+use support::gauntlet_test;
 
 fn read_json(path: &Path) -> serde_json::Value {
     let text =

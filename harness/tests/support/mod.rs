@@ -170,3 +170,18 @@ pub fn program_present(program: &str, why: &str) -> bool {
 pub fn etcd_installed() -> bool {
     program_present("etcd", "etcd not installed (apt-get install etcd-server)")
 }
+
+/// `gauntlet test --store STORE --node-bin <the raft-kv of this target> ARGS...`, stdin closed:
+/// a real run as the integration tests make it.
+pub fn gauntlet_test(store: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    command
+        .arg("test")
+        .arg("--store")
+        .arg(store)
+        .arg("--node-bin")
+        .arg(node_bin())
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    command
+}
